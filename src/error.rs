@@ -1,0 +1,27 @@
+//! The crate-level error: every module's error converts into it, so library users can handle
+//! one type. Messages carry the values involved and never a password.
+
+/// Any dbkit error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQL input problems.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
+    /// Database connection and query problems.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// Scratch cluster problems.
+    #[error(transparent)]
+    Scratch(#[from] crate::db::scratch::ScratchError),
+    /// Rendering problems.
+    #[error(transparent)]
+    Render(#[from] crate::report::RenderError),
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

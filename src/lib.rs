@@ -1,0 +1,33 @@
+//! # dbkit
+//!
+//! PostgreSQL operations in one tool: query tuning (EXPLAIN analysis, workload analysis, index
+//! advice verified against a real planner), migration checks for CI, partition DDL, shard
+//! rebalancing and replica routing. This crate is the library; the `dbkit` binary is a thin
+//! CLI over it, and everything the CLI does a Rust program can do through this API.
+//!
+//! ## Where to start
+//!
+//! The crate is layered; a module imports only from layers below it.
+//!
+//! | layer | modules | owns |
+//! |---|---|---|
+//! | L0 | [`error`], [`finding`], [`view`] | errors, the shared finding shape, the renderer-neutral report view |
+//! | L1 | [`sql`] | splitting, parsing, fingerprints, classification, references |
+//! | L3 | [`db`], [`report`] | PostgreSQL connections and scratch clusters (the only sqlx user); rendering (the only tera/comfy-table user) |
+//!
+//! A typical flow: bytes → [`sql::span::check_utf8`] → [`sql::report::ParseReport::build`] →
+//! [`report::render`] to JSON, a table, markdown or text.
+//!
+//! `finding` and `view` sit in L0 beside `error` because every rule family (L2) and every report
+//! (L1 to L4) produces them, and `report` (L3) renders them.
+
+// pub mod db;
+// pub mod error;
+pub mod finding;
+// pub mod report;
+pub mod sql;
+pub mod view;
+
+// pub use error::Error;
+pub use finding::{Finding, Location, Severity};
+pub use view::Report;

@@ -1,0 +1,35 @@
+//! The SQL layer: lexing, splitting files into statements with exact spans, parsing with
+//! sqlparser's PostgreSQL dialect, fingerprints, classification, and what statements reference.
+//!
+//! Everything here is synchronous and pure; readers take `&str` (see [`span::check_utf8`] for
+//! bytes).
+
+pub mod classify;
+pub mod extract;
+pub mod fingerprint;
+pub mod ident;
+pub mod lexer;
+pub mod parse;
+pub mod report;
+pub mod span;
+pub mod split;
+
+pub use classify::{classify, Classification, StatementKind};
+pub use fingerprint::{fingerprint, Fingerprint};
+pub use parse::{analyze, parse_statement, AnalyzedStatement};
+pub use split::{split, RawStatement, Split};
+
+/// Errors of the SQL layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlError {
+    /// The input is not UTF-8.
+    #[error("input is not valid UTF-8 at line {line}, column {column} (byte offset {offset})")]
+    InvalidUtf8 {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+        /// Its line.
+        line: usize,
+        /// Its column.
+        column: usize,
+    },
+}

@@ -1,0 +1,109 @@
+//! The renderer-neutral view of a report: what every command returns so that `report` can render
+//! it as JSON, a table, markdown or text without knowing the command.
+//!
+//! A report is any serde-serializable type that implements [`Report`]: its JSON is the serde
+//! form; its table and template views come from [`Report::tables`] and [`Report::summary`].
+
+use crate::finding::Finding;
+use serde::Serialize;
+
+/// A plain table: a title, column headers and rows of cells.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Table {
+    /// Shown above the table.
+    pub title: String,
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows; each has as many cells as there are headers.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// A table with a title and headers and no rows yet.
+    pub fn new(title: impl Into<String>, headers: &[&str]) -> Self {
+        Table {
+            title: title.into(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Append a row.
+    pub fn row(&mut self, cells: Vec<Cell>) {
+        self.rows.push(cells);
+    }
+}
+
+/// How a cell wants to be shown; renderers that know colour use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    /// Nothing special.
+    Plain,
+    /// Good news.
+    Good,
+    /// A warning.
+    Warn,
+    /// An error.
+    Bad,
+    /// Secondary information.
+    Dim,
+}
+
+/// One table cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    /// The text.
+    pub text: String,
+    /// The tone.
+    pub tone: Tone,
+    /// Right-align (numbers).
+    pub numeric: bool,
+}
+
+impl Cell {
+    /// A plain text cell.
+    pub fn text(s: impl Into<String>) -> Self {
+        Cell { text: s.into(), tone: Tone::Plain, numeric: false }
+    }
+
+    /// A right-aligned number cell.
+    pub fn num(n: impl std::fmt::Display) -> Self {
+        Cell { text: n.to_string(), tone: Tone::Plain, numeric: true }
+    }
+
+    /// A cell with a tone.
+    pub fn toned(s: impl Into<String>, tone: Tone) -> Self {
+        Cell { text: s.into(), tone, numeric: false }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::text(s)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::text(s)
+    }
+}
+
+/// What every command returns.
+pub trait Report: Serialize {
+    /// A stable kebab-case name (`sql-split`); selects the templates `<kind>.md.tera` and
+    /// `<kind>.txt.tera` when they exist.
+    fn kind(&self) -> &'static str;
+
+    /// A one-line headline for text and markdown output.
+    fn summary(&self) -> String;
+
+    /// The tables for the table, markdown and text renderers.
+    fn tables(&self) -> Vec<Table>;
+
+    /// The findings, for `--fail-on` and the CI formats. Empty for commands without findings.
+    fn findings(&self) -> &[Finding] {
+        &[]
+    }
+}
