@@ -21,13 +21,13 @@
 //! `finding` and `view` sit in L0 beside `error` because every rule family (L2) and every report
 //! (L1 to L4) produces them, and `report` (L3) renders them.
 
-// pub mod db;
-// pub mod error;
+pub mod db;
+pub mod error;
 pub mod finding;
-// pub mod report;
+pub mod report;
 pub mod sql;
 pub mod view;
 
-// pub use error::Error;
+pub use error::Error;
 pub use finding::{Finding, Location, Severity};
 pub use view::Report;

@@ -1,1 +1,246 @@
-//! x
+//! Talking to PostgreSQL: the only module that uses sqlx. Connection settings ([`conn`]),
+//! throw-away clusters ([`scratch`]), running scripts, and server information.
+
+pub mod conn;
+pub mod scratch;
+
+pub use conn::{ConnSpec, Secret};
+pub use scratch::{ScratchCluster, ScratchOptions};
+
+use crate::view::{Cell, Report, Table};
+use serde::Serialize;
+use sqlx::{Connection, Executor, PgConnection, Row};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Database errors. Messages name the host, port, database and user, never the password.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The connection string could not be read.
+    #[error("invalid connection string: {reason}")]
+    BadUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server could not be reached or refused us.
+    #[error("could not connect to {endpoint} (database {database}, user {user}): {message}")]
+    Connect {
+        /// `host:port` or the socket path.
+        endpoint: String,
+        /// The database.
+        database: String,
+        /// The user.
+        user: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A statement failed.
+    #[error("{context}: {message}")]
+    Query {
+        /// Where (file:line, or what was being done).
+        context: String,
+        /// The server's message.
+        message: String,
+    },
+}
+
+/// Default time allowed for connecting.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn sqlx_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => {
+            let mut m = d.message().to_string();
+            if let Some(code) = d.code() {
+                m.push_str(&format!(" (SQLSTATE {code})"));
+            }
+            m
+        }
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Tls(t) => format!("TLS: {t}"),
+        sqlx::Error::PoolTimedOut => "timed out".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Connect, with the spec's timeout (or [`CONNECT_TIMEOUT`]).
+pub async fn connect(spec: &ConnSpec) -> Result<PgConnection, DbError> {
+    let opts = spec.to_options()?;
+    let fail = |message: String| DbError::Connect {
+        endpoint: spec.endpoint(),
+        database: spec
+            .dbname
+            .clone()
+            .or_else(|| spec.user.clone())
+            .unwrap_or_else(|| "(default)".to_string()),
+        user: spec.user.clone().unwrap_or_else(|| "(default)".to_string()),
+        message: spec.scrub(&message),
+    };
+    let timeout = spec.connect_timeout.map_or(CONNECT_TIMEOUT, Duration::from_secs);
+    tracing::debug!(target = %spec, "connecting");
+    match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(fail(sqlx_message(&e))),
+        Err(_) => Err(fail(format!("timed out after {} s", timeout.as_secs()))),
+    }
+}
+
+/// Run every statement of a SQL script, one at a time (so `CREATE INDEX CONCURRENTLY` and
+/// friends work), stopping at the first error, which names `file:line`. Returns the count.
+pub async fn exec_script(conn: &mut PgConnection, file: &str, sql: &str) -> Result<usize, DbError> {
+    let sp = crate::sql::split(sql);
+    for s in &sp.statements {
+        conn.execute(sqlx::raw_sql(s.text)).await.map_err(|e| DbError::Query {
+            context: format!("{file}:{}", s.span.start.line),
+            message: sqlx_message(&e),
+        })?;
+    }
+    Ok(sp.statements.len())
+}
+
+/// What `dbkit ping` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerInfo {
+    /// Where we connected, without the password.
+    pub target: String,
+    /// `version()`.
+    pub version: String,
+    /// `server_version_num`.
+    pub version_num: i32,
+    /// `current_database()`.
+    pub database: String,
+    /// `current_user`.
+    pub user: String,
+    /// `pg_is_in_recovery()`: a replica.
+    pub in_recovery: bool,
+    /// Round trip of `SELECT 1`, milliseconds.
+    pub latency_ms: f64,
+    /// Time to connect, milliseconds.
+    pub connect_ms: f64,
+    /// Installed extensions (name and version).
+    pub extensions: Vec<(String, String)>,
+}
+
+/// Connect and describe the server.
+pub async fn ping(spec: &ConnSpec) -> Result<ServerInfo, DbError> {
+    let t0 = Instant::now();
+    let mut conn = connect(spec).await?;
+    let connect_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let q = |e: sqlx::Error| DbError::Query {
+        context: "reading server information".to_string(),
+        message: sqlx_message(&e),
+    };
+    let t1 = Instant::now();
+    conn.execute("SELECT 1").await.map_err(q)?;
+    let latency_ms = t1.elapsed().as_secs_f64() * 1000.0;
+    let row = sqlx::query(
+        "SELECT version(), current_setting('server_version_num')::int, current_database()::text, current_user::text, pg_is_in_recovery()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(q)?;
+    let exts = sqlx::query("SELECT extname::text, extversion FROM pg_extension ORDER BY 1")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(q)?;
+    let info = ServerInfo {
+        target: spec.to_string(),
+        version: row.try_get(0).map_err(q)?,
+        version_num: row.try_get(1).map_err(q)?,
+        database: row.try_get(2).map_err(q)?,
+        user: row.try_get(3).map_err(q)?,
+        in_recovery: row.try_get(4).map_err(q)?,
+        latency_ms,
+        connect_ms,
+        extensions: exts
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(q)?,
+    };
+    let _ = conn.close().await;
+    Ok(info)
+}
+
+impl Report for ServerInfo {
+    fn kind(&self) -> &'static str {
+        "ping"
+    }
+    fn summary(&self) -> String {
+        format!(
+            "connected to {} in {:.1} ms; SELECT 1 took {:.2} ms",
+            self.target, self.connect_ms, self.latency_ms
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("Server", &["property", "value"]);
+        let ext = self
+            .extensions
+            .iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (k, v) in [
+            ("target", self.target.clone()),
+            ("version", self.version.clone()),
+            ("database", self.database.clone()),
+            ("user", self.user.clone()),
+            ("role", if self.in_recovery { "replica".into() } else { "primary".into() }),
+            ("connect", format!("{:.1} ms", self.connect_ms)),
+            ("SELECT 1", format!("{:.2} ms", self.latency_ms)),
+            ("extensions", ext),
+        ] {
+            t.row(vec![Cell::text(k), Cell::text(v)]);
+        }
+        vec![t]
+    }
+}
+
+/// What to load into a scratch cluster before use.
+#[derive(Debug, Clone, Default)]
+pub struct ScratchLoad {
+    /// A schema script, run first.
+    pub schema: Option<PathBuf>,
+    /// A data script, run second.
+    pub seed: Option<PathBuf>,
+}
+
+/// A database to work on: a user's, or a scratch cluster kept alive as long as this value.
+#[derive(Debug)]
+pub struct Target {
+    /// How to connect.
+    pub spec: ConnSpec,
+    /// The scratch cluster, when one was started.
+    pub scratch: Option<ScratchCluster>,
+}
+
+/// Resolve `--url`/environment, or start a scratch cluster and load its scripts.
+pub async fn open_target(url: Option<&str>, scratch: Option<&ScratchLoad>) -> Result<Target, crate::Error> {
+    let Some(load) = scratch else {
+        return Ok(Target {
+            spec: ConnSpec::resolve(url)?,
+            scratch: None,
+        });
+    };
+    let cluster = tokio::task::spawn_blocking(ScratchCluster::start)
+        .await
+        .map_err(|e| scratch::ScratchError::Step {
+            step: "starting".to_string(),
+            message: e.to_string(),
+        })??;
+    let spec = cluster.conn_spec("postgres");
+    let mut conn = connect(&spec).await?;
+    for path in [&load.schema, &load.seed].into_iter().flatten() {
+        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let text = crate::sql::span::check_utf8(&bytes)?;
+        exec_script(&mut conn, &path.display().to_string(), text).await?;
+    }
+    let _ = conn.close().await;
+    Ok(Target {
+        spec,
+        scratch: Some(cluster),
+    })
+}

@@ -1,1 +1,381 @@
-//! x
+//! Rendering any [`Report`] to any `io::Write`: JSON (serde_json), tables (comfy-table), and
+//! markdown or text through tera templates embedded at build time (overridable with a file).
+//! The only module that uses tera and comfy-table.
+
+use crate::finding::Finding;
+use crate::view::{Report, Table, Tone};
+use comfy_table::{presets, Attribute, CellAlignment, Color, ContentArrangement};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A table (the default on a terminal).
+    #[default]
+    Table,
+    /// JSON: the report's serde form, pretty-printed.
+    Json,
+    /// Markdown (for PR comments and docs).
+    Markdown,
+    /// Plain text with aligned columns.
+    Text,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "markdown" | "md" => Ok(Format::Markdown),
+            "text" | "txt" => Ok(Format::Text),
+            other => Err(format!("unknown format '{other}' (expected table, json, markdown or text)")),
+        }
+    }
+}
+
+/// Rendering errors.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed to load or render.
+    #[error("template {name}: {message}")]
+    Template {
+        /// The template's name or file.
+        name: String,
+        /// Tera's message, with its causes.
+        message: String,
+    },
+    /// Writing the output failed (a broken pipe is one; the CLI treats it as success).
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    /// JSON serialization failed.
+    #[error("serializing JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// The format.
+    pub format: Format,
+    /// Use ANSI colours.
+    pub color: bool,
+    /// A template file to use instead of the built-in one (markdown and text).
+    pub template: Option<PathBuf>,
+    /// Output goes to a terminal: tables wrap to its width.
+    pub terminal: bool,
+}
+
+/// The built-in templates, embedded at build time.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("generic.md.tera", include_str!("../../templates/generic.md.tera")),
+    ("generic.txt.tera", include_str!("../../templates/generic.txt.tera")),
+    ("sql-fingerprint.md.tera", include_str!("../../templates/sql-fingerprint.md.tera")),
+];
+
+/// Render `report` to `out`.
+pub fn render<R: Report>(report: &R, opts: &RenderOptions, out: &mut dyn Write) -> Result<(), RenderError> {
+    match (opts.format, &opts.template) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| RenderError::Template {
+                name: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let name = path.display().to_string();
+            let s = render_template(report, opts, &name, Some(&text))?;
+            out.write_all(s.as_bytes())?;
+        }
+        (Format::Json, None) => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
+        }
+        (Format::Table, None) => {
+            let s = render_tables(report, opts);
+            out.write_all(s.as_bytes())?;
+        }
+        (Format::Markdown | Format::Text, None) => {
+            let ext = if opts.format == Format::Markdown { "md" } else { "txt" };
+            let specific = format!("{}.{ext}.tera", report.kind());
+            let name = if TEMPLATES.iter().any(|(n, _)| *n == specific) {
+                specific
+            } else {
+                format!("generic.{ext}.tera")
+            };
+            let s = render_template(report, opts, &name, None)?;
+            out.write_all(s.as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn tone_color(t: Tone) -> Option<Color> {
+    match t {
+        Tone::Plain => None,
+        Tone::Good => Some(Color::Green),
+        Tone::Warn => Some(Color::Yellow),
+        Tone::Bad => Some(Color::Red),
+        Tone::Dim => Some(Color::DarkGrey),
+    }
+}
+
+fn severity_tone(s: crate::Severity) -> Tone {
+    match s {
+        crate::Severity::Info => Tone::Dim,
+        crate::Severity::Warning => Tone::Warn,
+        crate::Severity::Error => Tone::Bad,
+    }
+}
+
+/// The findings as a table (used by the table renderer).
+fn findings_table(findings: &[Finding]) -> Table {
+    use crate::view::Cell;
+    let mut t = Table::new("Findings", &["severity", "rule", "at", "message", "suggestion"]);
+    for f in findings {
+        let at = match (&f.location.file, f.location.line, &f.location.node) {
+            (Some(file), Some(line), _) => format!("{file}:{line}"),
+            (Some(file), None, _) => file.clone(),
+            (None, _, Some(node)) => node.clone(),
+            _ => String::new(),
+        };
+        t.row(vec![
+            Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
+            Cell::text(f.rule.clone()),
+            Cell::text(at),
+            Cell::text(f.message.clone()),
+            Cell::text(f.suggestion.clone().unwrap_or_default()),
+        ]);
+    }
+    t
+}
+
+fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
+    let mut tables = report.tables();
+    if !report.findings().is_empty() {
+        tables.push(findings_table(report.findings()));
+    }
+    let mut s = String::new();
+    for t in &tables {
+        let title = if opts.color {
+            format!("\x1b[1m{}\x1b[0m", t.title)
+        } else {
+            t.title.clone()
+        };
+        s.push_str(&title);
+        s.push('\n');
+        if t.rows.is_empty() {
+            s.push_str("  (none)\n\n");
+            continue;
+        }
+        let mut ct = comfy_table::Table::new();
+        ct.load_preset(presets::UTF8_FULL_CONDENSED);
+        if opts.color {
+            ct.enforce_styling();
+        } else {
+            ct.force_no_tty();
+        }
+        if opts.terminal {
+            ct.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        ct.set_header(t.headers.iter().map(|h| {
+            let c = comfy_table::Cell::new(h);
+            if opts.color {
+                c.add_attribute(Attribute::Bold)
+            } else {
+                c
+            }
+        }));
+        for row in &t.rows {
+            ct.add_row(row.iter().map(|c| {
+                let mut cell = comfy_table::Cell::new(&c.text);
+                if c.numeric {
+                    cell = cell.set_alignment(CellAlignment::Right);
+                }
+                if opts.color {
+                    if let Some(col) = tone_color(c.tone) {
+                        cell = cell.fg(col);
+                    }
+                }
+                cell
+            }));
+        }
+        s.push_str(&ct.to_string());
+        s.push_str("\n\n");
+    }
+    s.push_str(&report.summary());
+    s.push('\n');
+    s
+}
+
+#[derive(Serialize)]
+struct TableView<'a> {
+    title: &'a str,
+    headers: &'a [String],
+    rows: &'a [Vec<crate::view::Cell>],
+    widths: Vec<usize>,
+    numeric: Vec<bool>,
+}
+
+fn ansi(tone: &str) -> Option<&'static str> {
+    match tone {
+        "good" => Some("32"),
+        "warn" | "warning" => Some("33"),
+        "bad" | "error" => Some("31"),
+        "dim" | "info" => Some("90"),
+        "bold" => Some("1"),
+        _ => None,
+    }
+}
+
+fn render_template<R: Report>(
+    report: &R,
+    opts: &RenderOptions,
+    name: &str,
+    source: Option<&str>,
+) -> Result<String, RenderError> {
+    let terr = |e: tera::Error| {
+        let mut message = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            src = s.source();
+        }
+        RenderError::Template {
+            name: name.to_string(),
+            message,
+        }
+    };
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    match source {
+        Some(text) => tera.add_raw_template(name, text).map_err(terr)?,
+        None => tera.add_raw_templates(TEMPLATES.iter().copied()).map_err(terr)?,
+    }
+    let color = opts.color;
+    tera.register_filter("paint", move |v: &tera::Value, args: &HashMap<String, tera::Value>| {
+        let s = tera::try_get_value!("paint", "value", String, v);
+        let tone = args.get("tone").and_then(|t| t.as_str()).unwrap_or("plain");
+        Ok(tera::Value::String(match (color, ansi(tone)) {
+            (true, Some(code)) => format!("\x1b[{code}m{s}\x1b[0m"),
+            _ => s,
+        }))
+    });
+    tera.register_filter("pad", |v: &tera::Value, args: &HashMap<String, tera::Value>| {
+        let s = match v {
+            tera::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let width = args.get("width").and_then(|w| w.as_u64()).unwrap_or(0) as usize;
+        let right = args.get("right").and_then(|r| r.as_bool()).unwrap_or(false);
+        let n = s.chars().count();
+        let fill = " ".repeat(width.saturating_sub(n));
+        Ok(tera::Value::String(if right { fill + &s } else { s + &fill }))
+    });
+    tera.register_filter("md", |v: &tera::Value, _: &HashMap<String, tera::Value>| {
+        let s = match v {
+            tera::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Ok(tera::Value::String(
+            s.replace('\\', "\\\\")
+                .replace('|', "\\|")
+                .replace(['\n', '\r'], " "),
+        ))
+    });
+    let tables = report.tables();
+    let views: Vec<TableView> = tables
+        .iter()
+        .map(|t| {
+            let mut widths: Vec<usize> = t.headers.iter().map(|h| h.chars().count()).collect();
+            let mut numeric = vec![!t.rows.is_empty(); t.headers.len()];
+            for row in &t.rows {
+                for (i, c) in row.iter().enumerate().take(widths.len()) {
+                    widths[i] = widths[i].max(c.text.chars().count());
+                    numeric[i] &= c.numeric;
+                }
+            }
+            TableView {
+                title: &t.title,
+                headers: &t.headers,
+                rows: &t.rows,
+                widths,
+                numeric,
+            }
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("report", &serde_json::to_value(report)?);
+    ctx.insert("kind", report.kind());
+    ctx.insert("summary", &report.summary());
+    ctx.insert("tables", &views);
+    ctx.insert("findings", report.findings());
+    ctx.insert("color", &color);
+    let s = tera.render(name, &ctx).map_err(terr)?;
+    // Padding leaves trailing spaces; drop them.
+    let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::report::{FingerprintReport, ParseReport};
+
+    fn render_str<R: Report>(r: &R, format: Format) -> String {
+        let mut buf = Vec::new();
+        render(r, &RenderOptions { format, ..Default::default() }, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn every_format_renders() {
+        let r = FingerprintReport::build("q.sql", "select 1; select 2; select * from t where a in (1,2)");
+        let json: serde_json::Value = serde_json::from_str(&render_str(&r, Format::Json)).unwrap();
+        assert_eq!(json["groups"][0]["count"], 2);
+        let table = render_str(&r, Format::Table);
+        assert!(table.contains("select $1"), "{table}");
+        assert!(table.contains("2 distinct fingerprint"));
+        let md = render_str(&r, Format::Markdown);
+        assert!(md.contains("```sql\nselect $1\n```"), "{md}");
+        let txt = render_str(&r, Format::Text);
+        assert!(txt.lines().any(|l| l.contains("select * from t where a in ($1 /*, ... */)")), "{txt}");
+        assert!(!txt.contains('\x1b'));
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_lists_findings() {
+        let r = ParseReport::build("m.sql", "select a || b from t; frobnicate;");
+        let md = render_str(&r, Format::Markdown);
+        assert!(md.contains("a \\|\\| b") || md.contains("\\|\\|"), "{md}");
+        assert!(md.contains("`sql-parse-error` at `m.sql:1:23`"), "{md}");
+    }
+
+    #[test]
+    fn template_override_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.tera");
+        std::fs::write(&p, "{{ kind }}: {{ report.statements | length }}").unwrap();
+        let r = FingerprintReport::build("q.sql", "select 1; select 2");
+        let mut buf = Vec::new();
+        let opts = RenderOptions { format: Format::Text, template: Some(p.clone()), ..Default::default() };
+        render(&r, &opts, &mut buf).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "sql-fingerprint: 2\n");
+        std::fs::write(&p, "{{ nope.missing }}").unwrap();
+        let err = render(&r, &opts, &mut Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("t.tera"), "{err}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let r = ParseReport::build("m.sql", "frobnicate;");
+        let mut buf = Vec::new();
+        render(&r, &RenderOptions { format: Format::Text, color: true, ..Default::default() }, &mut buf).unwrap();
+        assert!(String::from_utf8(buf).unwrap().contains("\x1b[33mwarning"));
+    }
+}

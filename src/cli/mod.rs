@@ -1,0 +1,245 @@
+//! The CLI: clap definitions (one file per subcommand), mapping arguments to library calls,
+//! picking the renderer and setting the exit code. No SQL, rules or rendering logic lives here.
+//!
+//! Exit codes: 0 success (and no finding at or above `--fail-on`); 1 findings at or above
+//! `--fail-on`; 2 usage or runtime error (one line on stderr). A closed pipe is success.
+
+mod ping;
+mod scratch;
+mod sql;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dbkit::report::{self, Format, RenderOptions};
+use dbkit::{Report, Severity};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// PostgreSQL operations: query tuning, workload analysis, migration checks, partitions, shards.
+#[derive(Debug, Parser)]
+#[command(name = "dbkit", version, about, propagate_version = true)]
+#[command(after_help = "Examples:
+  dbkit sql fingerprint fixtures/shop/workload.sql
+  dbkit sql classify fixtures/shop/workload.sql --format json
+  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql
+  dbkit ping --url postgres://app@db.internal:5432/shop
+
+Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or runtime error.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// A tera template file to render the report with (markdown/text); the report is `report`.
+    #[arg(long, global = true, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    /// Colour: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+    Markdown,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    Info,
+    Warning,
+    Error,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Split, parse, fingerprint and classify SQL files.
+    Sql(sql::SqlArgs),
+    /// Throw-away PostgreSQL clusters from the local server binaries.
+    Scratch(scratch::ScratchArgs),
+    /// Connect to a database and show what it is.
+    Ping(ping::PingArgs),
+}
+
+/// Where a command that needs a database connects.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// Connection URI or libpq keywords; else DATABASE_URL, else PGHOST/PGPORT/PGUSER/…
+    #[arg(long, value_name = "URL", conflicts_with = "scratch")]
+    url: Option<String>,
+    /// Use a throw-away local cluster instead of a database of yours.
+    #[arg(long)]
+    scratch: bool,
+    /// With --scratch: a schema script to load first.
+    #[arg(long, value_name = "FILE", requires = "scratch")]
+    schema: Option<PathBuf>,
+    /// With --scratch: a data script to load after the schema.
+    #[arg(long, value_name = "FILE", requires = "scratch")]
+    seed: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// Resolve to a target (starting and loading a scratch cluster if asked).
+    pub async fn open(&self) -> Result<dbkit::db::Target> {
+        let load = self.scratch.then(|| dbkit::db::ScratchLoad {
+            schema: self.schema.clone(),
+            seed: self.seed.clone(),
+        });
+        Ok(dbkit::db::open_target(self.url.as_deref(), load.as_ref()).await?)
+    }
+}
+
+/// What a command hands back: a report to render.
+pub struct Ctx<'a> {
+    global: &'a GlobalArgs,
+}
+
+/// The outcome of a command: exit 0 or 1.
+pub enum Outcome {
+    /// Success, nothing at or above --fail-on.
+    Ok,
+    /// Findings at or above --fail-on.
+    Findings,
+}
+
+impl Ctx<'_> {
+    fn color(&self) -> bool {
+        match self.global.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        }
+    }
+
+    /// Render a report to stdout and decide the outcome from its findings.
+    pub fn emit<R: Report>(&self, report: &R) -> Result<Outcome> {
+        let format = match self.global.format {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Text => Format::Text,
+        };
+        let opts = RenderOptions {
+            format,
+            color: self.color(),
+            template: self.global.template.clone(),
+            terminal: std::io::stdout().is_terminal(),
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        report::render(report, &opts, &mut out)?;
+        out.flush()?;
+        let threshold = match self.global.fail_on {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Error => Some(Severity::Error),
+            FailOn::None => None,
+        };
+        let failed = threshold.is_some_and(|t| report.findings().iter().any(|f| f.severity >= t));
+        Ok(if failed { Outcome::Findings } else { Outcome::Ok })
+    }
+}
+
+/// Read a file (or stdin for `-`) as UTF-8, with a clear error naming the position of bad bytes.
+pub fn read_text(path: &str) -> Result<String> {
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).context("reading stdin")?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {path}"))?
+    };
+    dbkit::sql::span::check_utf8(&bytes).with_context(|| path.to_string())?;
+    // check_utf8 succeeded, so this cannot fail.
+    String::from_utf8(bytes).with_context(|| path.to_string())
+}
+
+/// A tokio runtime for commands that talk to databases.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("DBKIT_LOG").unwrap_or_else(|_| format!("{level},sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_target(verbose >= 2)
+        .try_init();
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<dbkit::report::RenderError>().is_some_and(|r| {
+                matches!(r, dbkit::report::RenderError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
+/// Parse arguments, run, and map the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let ctx = Ctx { global: &cli.global };
+    let result = match &cli.command {
+        Command::Sql(a) => sql::run(a, &ctx),
+        Command::Scratch(a) => scratch::run(a, &ctx),
+        Command::Ping(a) => ping::run(a, &ctx),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut stderr = std::io::stderr();
+            if cli.global.verbose > 0 {
+                let _ = writeln!(stderr, "dbkit: error: {e:?}");
+            } else {
+                let line = format!("{e:#}").replace('\n', " ");
+                let _ = writeln!(stderr, "dbkit: error: {line}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `dbkit scratch start`: a throw-away cluster until Ctrl-C.
+
+use super::{runtime, Ctx, Outcome};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use dbkit::view::{Cell, Report, Table};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Arguments of `dbkit scratch`.
+#[derive(Debug, Args)]
+pub struct ScratchArgs {
+    #[command(subcommand)]
+    command: ScratchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScratchCommand {
+    /// Start a throw-away cluster, print its URL, and keep it until Ctrl-C.
+    #[command(after_help = "Example:
+  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql
+  # in another terminal:
+  psql postgres://postgres@127.0.0.1:PORT/postgres
+
+The cluster lives in a temp dir and is deleted when dbkit stops.")]
+    Start {
+        /// A schema script to load.
+        #[arg(long, value_name = "FILE")]
+        schema: Option<PathBuf>,
+        /// A data script to load after the schema.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+    },
+}
+
+/// What `dbkit scratch start` reports.
+#[derive(Debug, Serialize)]
+struct ScratchInfo {
+    url: String,
+    port: u16,
+    version: String,
+    data_dir: String,
+    pid: Option<u32>,
+    notes: Vec<String>,
+}
+
+impl Report for ScratchInfo {
+    fn kind(&self) -> &'static str {
+        "scratch"
+    }
+    fn summary(&self) -> String {
+        format!("scratch PostgreSQL {} at {} (Ctrl-C stops and deletes it)", self.version, self.url)
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("Scratch cluster", &["property", "value"]);
+        for (k, v) in [
+            ("url", self.url.clone()),
+            ("version", self.version.clone()),
+            ("data dir", self.data_dir.clone()),
+            ("pid", self.pid.map(|p| p.to_string()).unwrap_or_default()),
+        ] {
+            t.row(vec![Cell::text(k), Cell::text(v)]);
+        }
+        vec![t]
+    }
+}
+
+/// Run `dbkit scratch …`.
+pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
+    let ScratchCommand::Start { schema, seed } = &args.command;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let load = dbkit::db::ScratchLoad {
+            schema: schema.clone(),
+            seed: seed.clone(),
+        };
+        let target = dbkit::db::open_target(None, Some(&load)).await?;
+        let cluster = target.scratch.as_ref().context("no scratch cluster")?;
+        let info = ScratchInfo {
+            url: cluster.url(),
+            port: cluster.port(),
+            version: cluster.version().to_string(),
+            data_dir: cluster.data_dir().display().to_string(),
+            pid: cluster.pid(),
+            notes: cluster.notes().to_vec(),
+        };
+        ctx.emit(&info)?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        tracing::info!("stopping the scratch cluster");
+        if let Some(c) = target.scratch {
+            c.stop()?;
+        }
+        anyhow::Ok(Outcome::Ok)
+    })
+}
