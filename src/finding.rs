@@ -41,7 +41,9 @@ impl FromStr for Severity {
             "info" => Ok(Severity::Info),
             "warning" | "warn" => Ok(Severity::Warning),
             "error" => Ok(Severity::Error),
-            other => Err(format!("unknown severity '{other}' (expected info, warning or error)")),
+            other => Err(format!(
+                "unknown severity '{other}' (expected info, warning or error)"
+            )),
         }
     }
 }
@@ -105,7 +107,11 @@ mod tests {
             rule: "parse-error".into(),
             severity: Severity::Warning,
             message: "m".into(),
-            location: Location { file: Some("q.sql".into()), line: Some(3), ..Default::default() },
+            location: Location {
+                file: Some("q.sql".into()),
+                line: Some(3),
+                ..Default::default()
+            },
             evidence: serde_json::json!({"n": 1}),
             suggestion: None,
         };

@@ -64,17 +64,29 @@ pub struct Cell {
 impl Cell {
     /// A plain text cell.
     pub fn text(s: impl Into<String>) -> Self {
-        Cell { text: s.into(), tone: Tone::Plain, numeric: false }
+        Cell {
+            text: s.into(),
+            tone: Tone::Plain,
+            numeric: false,
+        }
     }
 
     /// A right-aligned number cell.
     pub fn num(n: impl std::fmt::Display) -> Self {
-        Cell { text: n.to_string(), tone: Tone::Plain, numeric: true }
+        Cell {
+            text: n.to_string(),
+            tone: Tone::Plain,
+            numeric: true,
+        }
     }
 
     /// A cell with a tone.
     pub fn toned(s: impl Into<String>, tone: Tone) -> Self {
-        Cell { text: s.into(), tone, numeric: false }
+        Cell {
+            text: s.into(),
+            tone,
+            numeric: false,
+        }
     }
 }
 

@@ -45,7 +45,13 @@ fn fixture(p: &str) -> String {
 
 #[test]
 fn split_reports_exact_spans_and_skipped_meta_commands() {
-    let out = dbkit(&["sql", "split", &fixture("sql/mixed.sql"), "--format", "json"]);
+    let out = dbkit(&[
+        "sql",
+        "split",
+        &fixture("sql/mixed.sql"),
+        "--format",
+        "json",
+    ]);
     let v = json(&out);
     let stmts = v["statements"].as_array().unwrap();
     assert_eq!(stmts.len(), 6);
@@ -53,18 +59,31 @@ fn split_reports_exact_spans_and_skipped_meta_commands() {
     assert_eq!(stmts[2]["span"]["start"]["line"], 18);
     assert!(stmts[2]["text"].as_str().unwrap().ends_with("END"));
     assert_eq!(v["notes"].as_array().unwrap().len(), 2);
-    assert_eq!(stmts[1]["leading_comments"][0], "/* a block comment /* nested; */ still comment; */");
+    assert_eq!(
+        stmts[1]["leading_comments"][0],
+        "/* a block comment /* nested; */ still comment; */"
+    );
 }
 
 #[test]
 fn fingerprint_groups_the_shop_workload() {
-    let v = json(&dbkit(&["sql", "fingerprint", &fixture("shop/workload.sql"), "--format", "json"]));
+    let v = json(&dbkit(&[
+        "sql",
+        "fingerprint",
+        &fixture("shop/workload.sql"),
+        "--format",
+        "json",
+    ]));
     let groups = v["groups"].as_array().unwrap();
     let statements = v["statements"].as_array().unwrap();
     assert_eq!(statements.len(), 21);
     // Login (2), order history (2) and batch lookups (2) repeat with other literals.
     assert_eq!(groups.len(), 18, "{groups:#?}");
-    let top: Vec<u64> = groups.iter().take(3).map(|g| g["count"].as_u64().unwrap()).collect();
+    let top: Vec<u64> = groups
+        .iter()
+        .take(3)
+        .map(|g| g["count"].as_u64().unwrap())
+        .collect();
     assert_eq!(top, vec![2, 2, 2]);
     assert_eq!(
         groups[2]["fingerprint"]["normalized"],
@@ -75,11 +94,20 @@ fn fingerprint_groups_the_shop_workload() {
 
 #[test]
 fn classify_says_where_statements_may_run() {
-    let v = json(&dbkit(&["sql", "classify", &fixture("shop/workload.sql"), "--format", "json"]));
+    let v = json(&dbkit(&[
+        "sql",
+        "classify",
+        &fixture("shop/workload.sql"),
+        "--format",
+        "json",
+    ]));
     let s = v["statements"].as_array().unwrap();
     assert_eq!(s[0]["kind"], "read");
     assert_eq!(s[0]["requires_primary"], false);
-    let locking = s.iter().find(|x| x["text"].as_str().unwrap().contains("SKIP LOCKED")).unwrap();
+    let locking = s
+        .iter()
+        .find(|x| x["text"].as_str().unwrap().contains("SKIP LOCKED"))
+        .unwrap();
     assert_eq!(locking["requires_primary"], true);
     assert_eq!(locking["reasons"][0], "FOR UPDATE locks rows");
     assert_eq!(v["primary_only"], 5);
@@ -87,7 +115,13 @@ fn classify_says_where_statements_may_run() {
 
 #[test]
 fn parse_lists_references_and_flags_unparsable_statements() {
-    let v = json(&dbkit(&["sql", "parse", &fixture("shop/workload.sql"), "--format", "json"]));
+    let v = json(&dbkit(&[
+        "sql",
+        "parse",
+        &fixture("shop/workload.sql"),
+        "--format",
+        "json",
+    ]));
     let s = &v["statements"][2];
     assert_eq!(s["parsed"], true);
     let preds = s["references"]["predicates"].as_array().unwrap();
@@ -97,27 +131,51 @@ fn parse_lists_references_and_flags_unparsable_statements() {
     assert!(v["findings"].as_array().unwrap().is_empty());
 
     // An unparsable statement is a warning: exit 0 by default, 1 with --fail-on warning.
-    let out = dbkit_stdin(&["sql", "parse", "-", "--format", "json"], b"select 1; frobnicate the db;");
+    let out = dbkit_stdin(
+        &["sql", "parse", "-", "--format", "json"],
+        b"select 1; frobnicate the db;",
+    );
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(v["statements"][1]["parsed"], false);
     assert_eq!(v["statements"][1]["tokens"][0]["text"], "frobnicate");
     assert_eq!(v["findings"][0]["rule"], "sql-parse-error");
-    let out = dbkit_stdin(&["sql", "parse", "-", "--fail-on", "warning"], b"frobnicate;");
+    let out = dbkit_stdin(
+        &["sql", "parse", "-", "--fail-on", "warning"],
+        b"frobnicate;",
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn every_format_works() {
     for fmt in ["table", "json", "markdown", "text"] {
-        let out = dbkit(&["sql", "classify", &fixture("shop/workload.sql"), "--format", fmt]);
+        let out = dbkit(&[
+            "sql",
+            "classify",
+            &fixture("shop/workload.sql"),
+            "--format",
+            fmt,
+        ]);
         assert_eq!(out.status.code(), Some(0), "{fmt}");
         let s = String::from_utf8(out.stdout).unwrap();
-        let expected = if fmt == "json" { "\"primary_only\": 5" } else { "need the primary" };
+        let expected = if fmt == "json" {
+            "\"primary_only\": 5"
+        } else {
+            "need the primary"
+        };
         assert!(s.contains(expected), "{fmt}: {s}");
         assert!(!s.contains('\x1b'), "{fmt}: no colour when not a terminal");
     }
-    let out = dbkit(&["sql", "classify", &fixture("shop/workload.sql"), "--format", "text", "--color", "always"]);
+    let out = dbkit(&[
+        "sql",
+        "classify",
+        &fixture("shop/workload.sql"),
+        "--format",
+        "text",
+        "--color",
+        "always",
+    ]);
     assert!(String::from_utf8(out.stdout).unwrap().contains('\x1b'));
 }
 
@@ -136,13 +194,18 @@ fn template_override() {
         t.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("2 2 2 1 "));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("2 2 2 1 "));
 }
 
 #[test]
 fn bad_input_is_a_clear_error_never_a_panic() {
     // Empty input: no statements, success.
-    let v = json(&dbkit_stdin(&["sql", "split", "-", "--format", "json"], b""));
+    let v = json(&dbkit_stdin(
+        &["sql", "split", "-", "--format", "json"],
+        b"",
+    ));
     assert_eq!(v["statements"].as_array().unwrap().len(), 0);
 
     // Invalid UTF-8: exit 2 with the position.
@@ -153,13 +216,18 @@ fn bad_input_is_a_clear_error_never_a_panic() {
     assert!(err.contains("not valid UTF-8 at line 2, column 9"), "{err}");
 
     // Binary garbage: a clear error.
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let out = dbkit_stdin(&["sql", "fingerprint", "-"], &garbage);
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 
     // Unterminated dollar quote: an error finding with its position, exit 1.
-    let out = dbkit_stdin(&["sql", "split", "-", "--format", "json"], b"select 1;\nselect $x$ open;\n");
+    let out = dbkit_stdin(
+        &["sql", "split", "-", "--format", "json"],
+        b"select 1;\nselect $x$ open;\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["rule"], "sql-lex-error");
@@ -168,7 +236,9 @@ fn bad_input_is_a_clear_error_never_a_panic() {
     // Missing file: exit 2, one line naming it.
     let out = dbkit(&["sql", "split", "/nonexistent/q.sql"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("/nonexistent/q.sql"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/nonexistent/q.sql"));
 }
 
 #[test]
@@ -187,11 +257,18 @@ fn a_50_mb_statement_is_handled() {
     let out = dbkit_stdin(&["sql", "parse", "-", "--format", "json"], &big);
     let v = json(&out);
     let s = &v["statements"][0];
-    assert_eq!(s["fingerprint"]["normalized"], "insert into t(a, b) values ($1, $2) /*, ... */");
+    assert_eq!(
+        s["fingerprint"]["normalized"],
+        "insert into t(a, b) values ($1, $2) /*, ... */"
+    );
     assert_eq!(s["parsed"], false);
     assert!(s["error"].as_str().unwrap().contains("byte limit"));
     assert_eq!(s["classification"]["kind"], "write");
-    assert_eq!(s["text"].as_str().unwrap().len(), big.len() - 1, "nothing is lost");
+    assert_eq!(
+        s["text"].as_str().unwrap().len(),
+        big.len() - 1,
+        "nothing is lost"
+    );
 }
 
 #[test]
@@ -214,8 +291,17 @@ fn broken_pipe_is_not_an_error() {
     stdout.read_exact(&mut first).unwrap();
     drop(stdout); // like `| head`
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -10,17 +10,26 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn start() -> ScratchCluster {
-    ScratchCluster::start().unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}"))
+    ScratchCluster::start()
+        .unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}"))
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn alive(pid: u32) -> bool {
     // A zombie is not alive: read the state from /proc.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -28,7 +37,15 @@ fn alive(pid: u32) -> bool {
 fn dbkit(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbkit"));
     cmd.args(args);
-    for k in ["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"] {
+    for k in [
+        "DATABASE_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "PGSSLMODE",
+    ] {
         cmd.env_remove(k);
     }
     for (k, v) in env {
@@ -43,7 +60,11 @@ fn a_scratch_cluster_answers_queries() {
     let t0 = std::time::Instant::now();
     let v: i64 = rt().block_on(async {
         let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
-        let row = sqlx::query("SELECT $1::bigint * 2").bind(21i64).fetch_one(&mut conn).await.unwrap();
+        let row = sqlx::query("SELECT $1::bigint * 2")
+            .bind(21i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         row.get(0)
     });
     assert_eq!(v, 42);
@@ -51,10 +72,12 @@ fn a_scratch_cluster_answers_queries() {
     // Settings for later features are in place.
     let (wal, preload): (String, String) = rt().block_on(async {
         let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
-        let r = sqlx::query("SELECT current_setting('wal_level'), current_setting('shared_preload_libraries')")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+        let r = sqlx::query(
+            "SELECT current_setting('wal_level'), current_setting('shared_preload_libraries')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
         (r.get(0), r.get(1))
     });
     assert_eq!(wal, "logical");
@@ -71,8 +94,10 @@ fn several_clusters_run_at_once_and_vanish_when_dropped() {
     ports.sort();
     ports.dedup();
     assert_eq!(ports.len(), 3);
-    let seen: Vec<(u32, std::path::PathBuf)> =
-        clusters.iter().map(|c| (c.pid().unwrap(), c.root_dir().to_path_buf())).collect();
+    let seen: Vec<(u32, std::path::PathBuf)> = clusters
+        .iter()
+        .map(|c| (c.pid().unwrap(), c.root_dir().to_path_buf()))
+        .collect();
     rt().block_on(async {
         for c in &clusters {
             let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
@@ -96,7 +121,8 @@ fn a_panicking_test_leaves_nothing_behind() {
     let (tx, rx) = std::sync::mpsc::channel();
     let r = std::thread::spawn(move || {
         let c = start();
-        tx.send((c.pid().unwrap(), c.root_dir().to_path_buf())).unwrap();
+        tx.send((c.pid().unwrap(), c.root_dir().to_path_buf()))
+            .unwrap();
         panic!("deliberate panic with a running cluster");
     })
     .join();
@@ -112,20 +138,41 @@ fn connections_by_uri_keywords_and_libpq_environment() {
     let port = c.port().to_string();
     let uri = c.url();
     let kw = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
-    let socket = format!("host={} port={port} user=postgres dbname=postgres", c.root_dir().display());
+    let socket = format!(
+        "host={} port={port} user=postgres dbname=postgres",
+        c.root_dir().display()
+    );
     for url in [uri.as_str(), kw.as_str(), socket.as_str()] {
         let out = dbkit(&["ping", "--url", url, "--format", "json"], &[]);
-        assert_eq!(out.status.code(), Some(0), "{url}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["version_num"].as_i64().unwrap() / 10000, 15);
     }
-    let out = dbkit(&["ping", "--format", "json"], &[("DATABASE_URL", uri.as_str())]);
+    let out = dbkit(
+        &["ping", "--format", "json"],
+        &[("DATABASE_URL", uri.as_str())],
+    );
     assert_eq!(out.status.code(), Some(0));
     let out = dbkit(
         &["ping", "--format", "json"],
-        &[("PGHOST", "127.0.0.1"), ("PGPORT", port.as_str()), ("PGUSER", "postgres"), ("PGDATABASE", "postgres")],
+        &[
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", port.as_str()),
+            ("PGUSER", "postgres"),
+            ("PGDATABASE", "postgres"),
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -139,13 +186,27 @@ fn passwords_never_appear_in_output_logs_or_errors() {
     let port = c.port().to_string();
     let good = format!("postgres://postgres:{secret}@127.0.0.1:{port}/postgres");
     let out = dbkit(&["ping", "--url", &good, "-vv"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (what, s) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-        assert!(!String::from_utf8_lossy(s).contains(secret), "password in {what}");
+        assert!(
+            !String::from_utf8_lossy(s).contains(secret),
+            "password in {what}"
+        );
     }
     for fmt in ["json", "markdown", "text"] {
-        let out = dbkit(&["ping", "--format", fmt], &[("DATABASE_URL", good.as_str())]);
-        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret), "{fmt}");
+        let out = dbkit(
+            &["ping", "--format", fmt],
+            &[("DATABASE_URL", good.as_str())],
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(secret),
+            "{fmt}"
+        );
     }
 
     // Wrong password: exit 2, one line naming host and port, no password.
@@ -156,7 +217,15 @@ fn passwords_never_appear_in_output_logs_or_errors() {
     assert!(!err.contains(secret), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("password authentication failed"), "{err}");
-    let out = dbkit(&["ping"], &[("PGPASSWORD", "wrong-hunter2"), ("PGHOST", "127.0.0.1"), ("PGPORT", &port), ("PGUSER", "postgres")]);
+    let out = dbkit(
+        &["ping"],
+        &[
+            ("PGPASSWORD", "wrong-hunter2"),
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", &port),
+            ("PGUSER", "postgres"),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -166,16 +235,34 @@ fn passwords_never_appear_in_output_logs_or_errors() {
 #[test]
 fn connection_failures_are_one_clear_line() {
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = dbkit(&["ping", "--url", &format!("postgres://u:pw1234567@127.0.0.1:{port}/d")], &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dbkit(
+        &[
+            "ping",
+            "--url",
+            &format!("postgres://u:pw1234567@127.0.0.1:{port}/d"),
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(&format!("could not connect to 127.0.0.1:{port} (database d, user u)")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "could not connect to 127.0.0.1:{port} (database d, user u)"
+        )),
+        "{err}"
+    );
     assert!(!err.contains("pw1234567"));
     let out = dbkit(&["ping", "--url", "mysql://x"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("scheme 'mysql'"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("scheme 'mysql'"));
 }
 
 #[test]
@@ -204,7 +291,12 @@ fn the_shop_fixture_loads_and_its_workload_runs() {
         let (stmts, _) = dbkit::sql::analyze(&workload);
         assert_eq!(stmts.len(), 21);
         for s in &stmts {
-            assert!(s.ast.is_some(), "{} does not parse: {:?}", s.raw.text, s.parse_error);
+            assert!(
+                s.ast.is_some(),
+                "{} does not parse: {:?}",
+                s.raw.text,
+                s.parse_error
+            );
             let mut tx = conn.begin().await.unwrap();
             sqlx::raw_sql(s.raw.text)
                 .execute(&mut *tx)
@@ -213,11 +305,18 @@ fn the_shop_fixture_loads_and_its_workload_runs() {
             tx.rollback().await.unwrap();
         }
         // A failing script names its file and line.
-        let err = db::exec_script(&mut conn, "bad.sql", "select 1;\n\nselect nope_column from orders;")
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("bad.sql:3: column \"nope_column\" does not exist"), "{err}");
+        let err = db::exec_script(
+            &mut conn,
+            "bad.sql",
+            "select 1;\n\nselect nope_column from orders;",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("bad.sql:3: column \"nope_column\" does not exist"),
+            "{err}"
+        );
     });
 }
 

@@ -165,7 +165,11 @@ impl Ctx<'_> {
             FailOn::None => None,
         };
         let failed = threshold.is_some_and(|t| report.findings().iter().any(|f| f.severity >= t));
-        Ok(if failed { Outcome::Findings } else { Outcome::Ok })
+        Ok(if failed {
+            Outcome::Findings
+        } else {
+            Outcome::Ok
+        })
     }
 }
 
@@ -173,7 +177,9 @@ impl Ctx<'_> {
 pub fn read_text(path: &str) -> Result<String> {
     let bytes = if path == "-" {
         let mut b = Vec::new();
-        std::io::stdin().read_to_end(&mut b).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .context("reading stdin")?;
         b
     } else {
         std::fs::read(path).with_context(|| format!("reading {path}"))?
@@ -221,7 +227,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
-    let ctx = Ctx { global: &cli.global };
+    let ctx = Ctx {
+        global: &cli.global,
+    };
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),

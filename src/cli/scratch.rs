@@ -49,7 +49,10 @@ impl Report for ScratchInfo {
         "scratch"
     }
     fn summary(&self) -> String {
-        format!("scratch PostgreSQL {} at {} (Ctrl-C stops and deletes it)", self.version, self.url)
+        format!(
+            "scratch PostgreSQL {} at {} (Ctrl-C stops and deletes it)",
+            self.version, self.url
+        )
     }
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new("Scratch cluster", &["property", "value"]);

@@ -15,13 +15,19 @@ pub struct SqlArgs {
 #[derive(Debug, Subcommand)]
 enum SqlCommand {
     /// Split a file into statements with exact line:column spans.
-    #[command(after_help = "Example:\n  dbkit sql split fixtures/sql/mixed.sql\n  cat q.sql | dbkit sql split - --format json")]
+    #[command(
+        after_help = "Example:\n  dbkit sql split fixtures/sql/mixed.sql\n  cat q.sql | dbkit sql split - --format json"
+    )]
     Split(FileArg),
     /// Parse each statement (PostgreSQL dialect); list tables, columns and predicates.
-    #[command(after_help = "Example:\n  dbkit sql parse fixtures/shop/workload.sql --format json | jq '.statements[0].references'\n\nFindings: sql-parse-error (warning) per statement that does not parse, sql-lex-error (error) for unterminated quotes.")]
+    #[command(
+        after_help = "Example:\n  dbkit sql parse fixtures/shop/workload.sql --format json | jq '.statements[0].references'\n\nFindings: sql-parse-error (warning) per statement that does not parse, sql-lex-error (error) for unterminated quotes."
+    )]
     Parse(FileArg),
     /// Fingerprint each statement and group the statements by shape.
-    #[command(after_help = "Example:\n  dbkit sql fingerprint fixtures/shop/workload.sql\n  dbkit sql fingerprint fixtures/shop/workload.sql --format markdown")]
+    #[command(
+        after_help = "Example:\n  dbkit sql fingerprint fixtures/shop/workload.sql\n  dbkit sql fingerprint fixtures/shop/workload.sql --format markdown"
+    )]
     Fingerprint(FileArg),
     /// Classify each statement (read, write, ddl, transaction, utility) and say where it may run.
     #[command(after_help = "Example:\n  dbkit sql classify fixtures/shop/workload.sql")]

@@ -111,7 +111,18 @@ impl ConnSpec {
         macro_rules! take {
             ($($f:ident),*) => { $( if o.$f.is_some() { self.$f = o.$f; } )* };
         }
-        take!(host, port, user, password, dbname, sslmode, sslrootcert, application_name, options, connect_timeout);
+        take!(
+            host,
+            port,
+            user,
+            password,
+            dbname,
+            sslmode,
+            sslrootcert,
+            application_name,
+            options,
+            connect_timeout
+        );
     }
 
     fn set(&mut self, key: &str, value: String) -> Result<(), DbError> {
@@ -131,8 +142,15 @@ impl ConnSpec {
                 })?)
             }
             // Settings libpq knows that do not change where we connect.
-            "sslcert" | "sslkey" | "sslpassword" | "target_session_attrs" | "keepalives"
-            | "keepalives_idle" | "gssencmode" | "channel_binding" | "client_encoding"
+            "sslcert"
+            | "sslkey"
+            | "sslpassword"
+            | "target_session_attrs"
+            | "keepalives"
+            | "keepalives_idle"
+            | "gssencmode"
+            | "channel_binding"
+            | "client_encoding"
             | "fallback_application_name" => {}
             other => {
                 return Err(DbError::BadUrl {
@@ -160,7 +178,11 @@ impl ConnSpec {
     pub fn to_options(&self) -> Result<PgConnectOptions, DbError> {
         let mut o = PgConnectOptions::new_without_pgpass();
         if let Some(h) = &self.host {
-            o = if h.starts_with('/') { o.socket(h) } else { o.host(h) };
+            o = if h.starts_with('/') {
+                o.socket(h)
+            } else {
+                o.host(h)
+            };
         }
         if let Some(p) = self.port {
             o = o.port(p);
@@ -302,7 +324,9 @@ fn pct_decode(s: &str) -> Result<String, DbError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             match hex {
                 Some(v) => {
                     out.push(v);
@@ -480,7 +504,10 @@ mod tests {
         assert_eq!(s.port, Some(6432));
         assert_eq!(s.dbname.as_deref(), Some("shop"));
         assert_eq!(s.sslmode.as_deref(), Some("require"));
-        assert_eq!(s.to_string(), "postgres://app%40x@db.example.com:6432/shop?sslmode=require");
+        assert_eq!(
+            s.to_string(),
+            "postgres://app%40x@db.example.com:6432/shop?sslmode=require"
+        );
         let v6: ConnSpec = "postgres://[::1]:5433/x".parse().unwrap();
         assert_eq!((v6.host.as_deref(), v6.port), (Some("::1"), Some(5433)));
         let sock: ConnSpec = "postgres:///db?host=%2Ftmp%2Fs".parse().unwrap();
@@ -490,9 +517,10 @@ mod tests {
 
     #[test]
     fn keyword_strings_parse() {
-        let s: ConnSpec = "host=localhost port=5433 dbname='my db' user=bob password='it\\'s secret'"
-            .parse()
-            .unwrap();
+        let s: ConnSpec =
+            "host=localhost port=5433 dbname='my db' user=bob password='it\\'s secret'"
+                .parse()
+                .unwrap();
         assert_eq!(s.dbname.as_deref(), Some("my db"));
         assert_eq!(s.password.as_ref().map(Secret::expose), Some("it's secret"));
         assert_eq!(s.port, Some(5433));
@@ -511,11 +539,21 @@ mod tests {
             _ => None,
         };
         let s = ConnSpec::resolve_with(Some("postgres://u@h/d"), env).unwrap();
-        assert_eq!((s.host.as_deref(), s.dbname.as_deref()), (Some("h"), Some("d")));
+        assert_eq!(
+            (s.host.as_deref(), s.dbname.as_deref()),
+            (Some("h"), Some("d"))
+        );
         assert_eq!(s.port, Some(7777), "libpq env fills gaps");
         let s = ConnSpec::resolve_with(None, env).unwrap();
         assert_eq!(s.host.as_deref(), Some("envhost"));
-        let s = ConnSpec::resolve_with(None, |k| if k == "PGHOST" { Some("only".into()) } else { None }).unwrap();
+        let s = ConnSpec::resolve_with(None, |k| {
+            if k == "PGHOST" {
+                Some("only".into())
+            } else {
+                None
+            }
+        })
+        .unwrap();
         assert_eq!(s.host.as_deref(), Some("only"));
     }
 
@@ -525,7 +563,9 @@ mod tests {
         assert!(!s.to_string().contains("hunter2"));
         assert!(!format!("{s:?}").contains("hunter2"));
         assert_eq!(s.scrub("failed: hunter2 rejected"), "failed: *** rejected");
-        let err = "postgres://u:hunter2@h:notaport/d".parse::<ConnSpec>().unwrap_err();
+        let err = "postgres://u:hunter2@h:notaport/d"
+            .parse::<ConnSpec>()
+            .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

@@ -76,7 +76,9 @@ pub async fn connect(spec: &ConnSpec) -> Result<PgConnection, DbError> {
         user: spec.user.clone().unwrap_or_else(|| "(default)".to_string()),
         message: spec.scrub(&message),
     };
-    let timeout = spec.connect_timeout.map_or(CONNECT_TIMEOUT, Duration::from_secs);
+    let timeout = spec
+        .connect_timeout
+        .map_or(CONNECT_TIMEOUT, Duration::from_secs);
     tracing::debug!(target = %spec, "connecting");
     match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
         Ok(Ok(c)) => Ok(c),
@@ -90,10 +92,12 @@ pub async fn connect(spec: &ConnSpec) -> Result<PgConnection, DbError> {
 pub async fn exec_script(conn: &mut PgConnection, file: &str, sql: &str) -> Result<usize, DbError> {
     let sp = crate::sql::split(sql);
     for s in &sp.statements {
-        conn.execute(sqlx::raw_sql(s.text)).await.map_err(|e| DbError::Query {
-            context: format!("{file}:{}", s.span.start.line),
-            message: sqlx_message(&e),
-        })?;
+        conn.execute(sqlx::raw_sql(s.text))
+            .await
+            .map_err(|e| DbError::Query {
+                context: format!("{file}:{}", s.span.start.line),
+                message: sqlx_message(&e),
+            })?;
     }
     Ok(sp.statements.len())
 }
@@ -185,7 +189,14 @@ impl Report for ServerInfo {
             ("version", self.version.clone()),
             ("database", self.database.clone()),
             ("user", self.user.clone()),
-            ("role", if self.in_recovery { "replica".into() } else { "primary".into() }),
+            (
+                "role",
+                if self.in_recovery {
+                    "replica".into()
+                } else {
+                    "primary".into()
+                },
+            ),
             ("connect", format!("{:.1} ms", self.connect_ms)),
             ("SELECT 1", format!("{:.2} ms", self.latency_ms)),
             ("extensions", ext),
@@ -215,7 +226,10 @@ pub struct Target {
 }
 
 /// Resolve `--url`/environment, or start a scratch cluster and load its scripts.
-pub async fn open_target(url: Option<&str>, scratch: Option<&ScratchLoad>) -> Result<Target, crate::Error> {
+pub async fn open_target(
+    url: Option<&str>,
+    scratch: Option<&ScratchLoad>,
+) -> Result<Target, crate::Error> {
     let Some(load) = scratch else {
         return Ok(Target {
             spec: ConnSpec::resolve(url)?,

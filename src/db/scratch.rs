@@ -107,7 +107,15 @@ impl ScratchCluster {
         let mut cmd = Command::new(bin_dir.join("initdb"));
         cmd.arg("-D")
             .arg(&data)
-            .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ])
             .env("LC_ALL", "C")
             .env_remove("PGDATA");
         if let Some(pw) = &opts.password {
@@ -131,7 +139,12 @@ impl ScratchCluster {
         if !out.status.success() {
             return Err(step(
                 "initdb",
-                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)).trim(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .trim(),
             ));
         }
         let _ = fs::remove_file(root.path().join("pwfile"));
@@ -161,13 +174,21 @@ impl ScratchCluster {
         let libdir = bin_dir.parent().map(|p| p.join("lib"));
         let pkglib = libdir
             .filter(|l| l.join("pg_stat_statements.so").exists())
-            .or_else(|| pg_config_dir(&bin_dir, "--pkglibdir").filter(|l| l.join("pg_stat_statements.so").exists()));
+            .or_else(|| {
+                pg_config_dir(&bin_dir, "--pkglibdir")
+                    .filter(|l| l.join("pg_stat_statements.so").exists())
+            });
         if pkglib.is_some() {
-            conf.push_str("shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n");
+            conf.push_str(
+                "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n",
+            );
         } else {
             notes.push("pg_stat_statements is not installed; not preloaded".to_string());
         }
-        conf.push_str(&format!("unix_socket_directories = '{}'\n", root.path().display()));
+        conf.push_str(&format!(
+            "unix_socket_directories = '{}'\n",
+            root.path().display()
+        ));
         for (k, v) in &opts.settings {
             conf.push_str(&format!("{k} = {v}\n"));
         }
@@ -175,7 +196,8 @@ impl ScratchCluster {
             .append(true)
             .open(data.join("postgresql.conf"))
             .map_err(|e| step("opening postgresql.conf", e))?;
-        f.write_all(conf.as_bytes()).map_err(|e| step("writing postgresql.conf", e))?;
+        f.write_all(conf.as_bytes())
+            .map_err(|e| step("writing postgresql.conf", e))?;
 
         let version = server_version(&bin_dir);
         let mut cluster = ScratchCluster {
@@ -206,8 +228,11 @@ impl ScratchCluster {
         let root = self.root_path().to_path_buf();
         let data = root.join("data");
         let log_path = root.join("postgres.log");
-        let log = fs::File::create(&log_path).map_err(|e| LaunchError::Other(step("creating the log", e)))?;
-        let log2 = log.try_clone().map_err(|e| LaunchError::Other(step("creating the log", e)))?;
+        let log = fs::File::create(&log_path)
+            .map_err(|e| LaunchError::Other(step("creating the log", e)))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| LaunchError::Other(step("creating the log", e)))?;
         if let Some((uid, gid)) = run_as {
             chown(&log_path, uid, gid).map_err(LaunchError::Other)?;
         }
@@ -232,7 +257,8 @@ impl ScratchCluster {
                 Ok(())
             });
         }
-        let child = spawn_from_keeper(cmd).map_err(|e| LaunchError::Other(step("spawning postgres", e)))?;
+        let child =
+            spawn_from_keeper(cmd).map_err(|e| LaunchError::Other(step("spawning postgres", e)))?;
         self.child = Some(child);
         self.port = port;
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -267,7 +293,9 @@ impl ScratchCluster {
     }
 
     fn root_path(&self) -> &Path {
-        self.root.as_ref().map_or(Path::new("/nonexistent"), |r| r.path())
+        self.root
+            .as_ref()
+            .map_or(Path::new("/nonexistent"), |r| r.path())
     }
 
     /// The TCP port on 127.0.0.1.
@@ -337,13 +365,16 @@ impl ScratchCluster {
     pub fn stop(mut self) -> Result<(), ScratchError> {
         self.shutdown();
         if let Some(root) = self.root.take() {
-            root.close().map_err(|e| step("deleting the cluster directory", e))?;
+            root.close()
+                .map_err(|e| step("deleting the cluster directory", e))?;
         }
         Ok(())
     }
 
     fn shutdown(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         let pid = child.id() as libc::pid_t;
         // SAFETY: signalling our own child process.
         unsafe {
@@ -399,7 +430,8 @@ fn spawn_from_keeper(cmd: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("spawner lock poisoned"))?
         .send((cmd, rtx))
         .map_err(|_| io::Error::other("spawner thread is gone"))?;
-    rrx.recv().map_err(|_| io::Error::other("spawner thread is gone"))?
+    rrx.recv()
+        .map_err(|_| io::Error::other("spawner thread is gone"))?
 }
 
 fn log_tail(path: &Path) -> String {
@@ -499,7 +531,10 @@ pub fn find_bin_dir() -> Result<PathBuf, ScratchError> {
             return Ok(d);
         }
         return Err(ScratchError::NoBinaries {
-            searched: format!("DBKIT_PG_BIN={} (no initdb and postgres there)", d.display()),
+            searched: format!(
+                "DBKIT_PG_BIN={} (no initdb and postgres there)",
+                d.display()
+            ),
         });
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -541,7 +576,11 @@ pub fn find_bin_dir() -> Result<PathBuf, ScratchError> {
             if ver.is_empty() && base != "/usr/local/pgsql" {
                 continue;
             }
-            let dir = if sub.is_empty() { e.path() } else { e.path().join(sub) };
+            let dir = if sub.is_empty() {
+                e.path()
+            } else {
+                e.path().join(sub)
+            };
             if has_server(&dir) {
                 found.push((ver, dir));
             }
@@ -561,14 +600,20 @@ pub fn find_bin_dir() -> Result<PathBuf, ScratchError> {
 
 /// Remove scratch directories left by processes that no longer exist (killed before cleanup).
 fn sweep_stale() {
-    let Ok(rd) = fs::read_dir(short_tmp()) else { return };
+    let Ok(rd) = fs::read_dir(short_tmp()) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         if !name.starts_with(PREFIX) {
             continue;
         }
-        let Ok(pid) = fs::read_to_string(e.path().join(OWNER_FILE)) else { continue };
-        let Ok(pid) = pid.trim().parse::<libc::pid_t>() else { continue };
+        let Ok(pid) = fs::read_to_string(e.path().join(OWNER_FILE)) else {
+            continue;
+        };
+        let Ok(pid) = pid.trim().parse::<libc::pid_t>() else {
+            continue;
+        };
         // SAFETY: signal 0 only checks whether the process exists.
         let alive = unsafe { libc::kill(pid, 0) } == 0
             || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
@@ -576,7 +621,10 @@ fn sweep_stale() {
             continue;
         }
         if let Ok(pm) = fs::read_to_string(e.path().join("data/postmaster.pid")) {
-            let pm_pid = pm.lines().next().and_then(|l| l.trim().parse::<libc::pid_t>().ok());
+            let pm_pid = pm
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<libc::pid_t>().ok());
             // Only a postgres whose command line names this directory (pids get reused).
             let ours = |p: libc::pid_t| {
                 fs::read(format!("/proc/{p}/cmdline"))

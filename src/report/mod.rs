@@ -33,7 +33,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "markdown" | "md" => Ok(Format::Markdown),
             "text" | "txt" => Ok(Format::Text),
-            other => Err(format!("unknown format '{other}' (expected table, json, markdown or text)")),
+            other => Err(format!(
+                "unknown format '{other}' (expected table, json, markdown or text)"
+            )),
         }
     }
 }
@@ -72,13 +74,26 @@ pub struct RenderOptions {
 
 /// The built-in templates, embedded at build time.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("generic.md.tera", include_str!("../../templates/generic.md.tera")),
-    ("generic.txt.tera", include_str!("../../templates/generic.txt.tera")),
-    ("sql-fingerprint.md.tera", include_str!("../../templates/sql-fingerprint.md.tera")),
+    (
+        "generic.md.tera",
+        include_str!("../../templates/generic.md.tera"),
+    ),
+    (
+        "generic.txt.tera",
+        include_str!("../../templates/generic.txt.tera"),
+    ),
+    (
+        "sql-fingerprint.md.tera",
+        include_str!("../../templates/sql-fingerprint.md.tera"),
+    ),
 ];
 
 /// Render `report` to `out`.
-pub fn render<R: Report>(report: &R, opts: &RenderOptions, out: &mut dyn Write) -> Result<(), RenderError> {
+pub fn render<R: Report>(
+    report: &R,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
     match (opts.format, &opts.template) {
         (_, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|e| RenderError::Template {
@@ -98,7 +113,11 @@ pub fn render<R: Report>(report: &R, opts: &RenderOptions, out: &mut dyn Write) 
             out.write_all(s.as_bytes())?;
         }
         (Format::Markdown | Format::Text, None) => {
-            let ext = if opts.format == Format::Markdown { "md" } else { "txt" };
+            let ext = if opts.format == Format::Markdown {
+                "md"
+            } else {
+                "txt"
+            };
             let specific = format!("{}.{ext}.tera", report.kind());
             let name = if TEMPLATES.iter().any(|(n, _)| *n == specific) {
                 specific
@@ -134,7 +153,10 @@ fn severity_tone(s: crate::Severity) -> Tone {
 /// The findings as a table (used by the table renderer).
 fn findings_table(findings: &[Finding]) -> Table {
     use crate::view::Cell;
-    let mut t = Table::new("Findings", &["severity", "rule", "at", "message", "suggestion"]);
+    let mut t = Table::new(
+        "Findings",
+        &["severity", "rule", "at", "message", "suggestion"],
+    );
     for f in findings {
         let at = match (&f.location.file, f.location.line, &f.location.node) {
             (Some(file), Some(line), _) => format!("{file}:{line}"),
@@ -254,28 +276,40 @@ fn render_template<R: Report>(
     tera.autoescape_on(vec![]);
     match source {
         Some(text) => tera.add_raw_template(name, text).map_err(terr)?,
-        None => tera.add_raw_templates(TEMPLATES.iter().copied()).map_err(terr)?,
+        None => tera
+            .add_raw_templates(TEMPLATES.iter().copied())
+            .map_err(terr)?,
     }
     let color = opts.color;
-    tera.register_filter("paint", move |v: &tera::Value, args: &HashMap<String, tera::Value>| {
-        let s = tera::try_get_value!("paint", "value", String, v);
-        let tone = args.get("tone").and_then(|t| t.as_str()).unwrap_or("plain");
-        Ok(tera::Value::String(match (color, ansi(tone)) {
-            (true, Some(code)) => format!("\x1b[{code}m{s}\x1b[0m"),
-            _ => s,
-        }))
-    });
-    tera.register_filter("pad", |v: &tera::Value, args: &HashMap<String, tera::Value>| {
-        let s = match v {
-            tera::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let width = args.get("width").and_then(|w| w.as_u64()).unwrap_or(0) as usize;
-        let right = args.get("right").and_then(|r| r.as_bool()).unwrap_or(false);
-        let n = s.chars().count();
-        let fill = " ".repeat(width.saturating_sub(n));
-        Ok(tera::Value::String(if right { fill + &s } else { s + &fill }))
-    });
+    tera.register_filter(
+        "paint",
+        move |v: &tera::Value, args: &HashMap<String, tera::Value>| {
+            let s = tera::try_get_value!("paint", "value", String, v);
+            let tone = args.get("tone").and_then(|t| t.as_str()).unwrap_or("plain");
+            Ok(tera::Value::String(match (color, ansi(tone)) {
+                (true, Some(code)) => format!("\x1b[{code}m{s}\x1b[0m"),
+                _ => s,
+            }))
+        },
+    );
+    tera.register_filter(
+        "pad",
+        |v: &tera::Value, args: &HashMap<String, tera::Value>| {
+            let s = match v {
+                tera::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let width = args.get("width").and_then(|w| w.as_u64()).unwrap_or(0) as usize;
+            let right = args.get("right").and_then(|r| r.as_bool()).unwrap_or(false);
+            let n = s.chars().count();
+            let fill = " ".repeat(width.saturating_sub(n));
+            Ok(tera::Value::String(if right {
+                fill + &s
+            } else {
+                s + &fill
+            }))
+        },
+    );
     tera.register_filter("md", |v: &tera::Value, _: &HashMap<String, tera::Value>| {
         let s = match v {
             tera::Value::String(s) => s.clone(),
@@ -329,13 +363,24 @@ mod tests {
 
     fn render_str<R: Report>(r: &R, format: Format) -> String {
         let mut buf = Vec::new();
-        render(r, &RenderOptions { format, ..Default::default() }, &mut buf).unwrap();
+        render(
+            r,
+            &RenderOptions {
+                format,
+                ..Default::default()
+            },
+            &mut buf,
+        )
+        .unwrap();
         String::from_utf8(buf).unwrap()
     }
 
     #[test]
     fn every_format_renders() {
-        let r = FingerprintReport::build("q.sql", "select 1; select 2; select * from t where a in (1,2)");
+        let r = FingerprintReport::build(
+            "q.sql",
+            "select 1; select 2; select * from t where a in (1,2)",
+        );
         let json: serde_json::Value = serde_json::from_str(&render_str(&r, Format::Json)).unwrap();
         assert_eq!(json["groups"][0]["count"], 2);
         let table = render_str(&r, Format::Table);
@@ -344,7 +389,11 @@ mod tests {
         let md = render_str(&r, Format::Markdown);
         assert!(md.contains("```sql\nselect $1\n```"), "{md}");
         let txt = render_str(&r, Format::Text);
-        assert!(txt.lines().any(|l| l.contains("select * from t where a in ($1 /*, ... */)")), "{txt}");
+        assert!(
+            txt.lines()
+                .any(|l| l.contains("select * from t where a in ($1 /*, ... */)")),
+            "{txt}"
+        );
         assert!(!txt.contains('\x1b'));
     }
 
@@ -365,7 +414,11 @@ mod tests {
         std::fs::write(&p, "{{ kind }}: {{ report.statements | length }}").unwrap();
         let r = FingerprintReport::build("q.sql", "select 1; select 2");
         let mut buf = Vec::new();
-        let opts = RenderOptions { format: Format::Text, template: Some(p.clone()), ..Default::default() };
+        let opts = RenderOptions {
+            format: Format::Text,
+            template: Some(p.clone()),
+            ..Default::default()
+        };
         render(&r, &opts, &mut buf).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap(), "sql-fingerprint: 2\n");
         std::fs::write(&p, "{{ nope.missing }}").unwrap();
@@ -377,7 +430,16 @@ mod tests {
     fn colour_only_when_asked() {
         let r = ParseReport::build("m.sql", "frobnicate;");
         let mut buf = Vec::new();
-        render(&r, &RenderOptions { format: Format::Text, color: true, ..Default::default() }, &mut buf).unwrap();
+        render(
+            &r,
+            &RenderOptions {
+                format: Format::Text,
+                color: true,
+                ..Default::default()
+            },
+            &mut buf,
+        )
+        .unwrap();
         assert!(String::from_utf8(buf).unwrap().contains("\x1b[33mwarning"));
     }
 }

@@ -52,60 +52,265 @@ pub struct Classification {
 
 /// Read-only built-in functions (and function-like keywords) that are safe on a replica.
 const SAFE_FUNCTIONS: &[&str] = &[
-    "abs", "age", "any", "array_agg", "array_length", "array_position", "array_remove",
-    "array_to_string", "avg", "bit_and", "bit_or", "bool_and", "bool_or", "btrim", "cardinality",
-    "cast", "ceil", "ceiling", "char_length", "clock_timestamp", "coalesce", "concat", "concat_ws",
-    "count", "cume_dist", "current_setting", "date_part", "date_trunc", "dense_rank", "div",
-    "every", "exists", "exp", "extract", "first_value", "floor", "format", "gen_random_uuid",
-    "generate_series", "generate_subscripts", "greatest", "grouping", "initcap", "json_agg",
-    "json_array_length", "json_build_array", "json_build_object", "json_extract_path",
-    "json_extract_path_text", "json_object_agg", "jsonb_agg", "jsonb_array_elements",
-    "jsonb_array_elements_text", "jsonb_array_length", "jsonb_build_array", "jsonb_build_object",
-    "jsonb_each", "jsonb_extract_path", "jsonb_extract_path_text", "jsonb_object_agg",
-    "jsonb_object_keys", "jsonb_path_query", "jsonb_set", "jsonb_typeof", "justify_interval",
-    "lag", "last_value", "lead", "least", "left", "length", "ln", "localtime", "localtimestamp",
-    "log", "lower", "lpad", "ltrim", "make_date", "make_interval", "make_timestamp",
-    "make_timestamptz", "max", "md5", "min", "mod", "now", "nth_value", "ntile", "nullif",
-    "octet_length", "overlay", "percent_rank", "percentile_cont", "percentile_disc",
-    "pg_backend_pid", "pg_column_size", "pg_database_size", "pg_indexes_size",
-    "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_relation_size", "pg_size_pretty",
-    "pg_table_size", "pg_total_relation_size", "plainto_tsquery", "position", "power",
-    "random", "rank", "regexp_match", "regexp_matches", "regexp_replace", "regexp_split_to_array",
-    "repeat", "replace", "reverse", "right", "round", "row", "row_number", "row_to_json", "rpad",
-    "rtrim", "set_config", "setweight", "sign", "split_part", "sqrt", "statement_timestamp",
-    "stddev", "stddev_pop", "stddev_samp", "string_agg", "string_to_array", "strpos", "substr",
-    "substring", "sum", "timeofday", "to_char", "to_date", "to_json", "to_jsonb", "to_number",
-    "to_timestamp", "to_tsquery", "to_tsvector", "transaction_timestamp", "translate", "trim",
-    "trunc", "ts_rank", "unnest", "upper", "uuid_generate_v4", "variance", "version",
-    "websearch_to_tsquery", "width_bucket",
+    "abs",
+    "age",
+    "any",
+    "array_agg",
+    "array_length",
+    "array_position",
+    "array_remove",
+    "array_to_string",
+    "avg",
+    "bit_and",
+    "bit_or",
+    "bool_and",
+    "bool_or",
+    "btrim",
+    "cardinality",
+    "cast",
+    "ceil",
+    "ceiling",
+    "char_length",
+    "clock_timestamp",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "count",
+    "cume_dist",
+    "current_setting",
+    "date_part",
+    "date_trunc",
+    "dense_rank",
+    "div",
+    "every",
+    "exists",
+    "exp",
+    "extract",
+    "first_value",
+    "floor",
+    "format",
+    "gen_random_uuid",
+    "generate_series",
+    "generate_subscripts",
+    "greatest",
+    "grouping",
+    "initcap",
+    "json_agg",
+    "json_array_length",
+    "json_build_array",
+    "json_build_object",
+    "json_extract_path",
+    "json_extract_path_text",
+    "json_object_agg",
+    "jsonb_agg",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
+    "jsonb_array_length",
+    "jsonb_build_array",
+    "jsonb_build_object",
+    "jsonb_each",
+    "jsonb_extract_path",
+    "jsonb_extract_path_text",
+    "jsonb_object_agg",
+    "jsonb_object_keys",
+    "jsonb_path_query",
+    "jsonb_set",
+    "jsonb_typeof",
+    "justify_interval",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "left",
+    "length",
+    "ln",
+    "localtime",
+    "localtimestamp",
+    "log",
+    "lower",
+    "lpad",
+    "ltrim",
+    "make_date",
+    "make_interval",
+    "make_timestamp",
+    "make_timestamptz",
+    "max",
+    "md5",
+    "min",
+    "mod",
+    "now",
+    "nth_value",
+    "ntile",
+    "nullif",
+    "octet_length",
+    "overlay",
+    "percent_rank",
+    "percentile_cont",
+    "percentile_disc",
+    "pg_backend_pid",
+    "pg_column_size",
+    "pg_database_size",
+    "pg_indexes_size",
+    "pg_is_in_recovery",
+    "pg_last_wal_replay_lsn",
+    "pg_relation_size",
+    "pg_size_pretty",
+    "pg_table_size",
+    "pg_total_relation_size",
+    "plainto_tsquery",
+    "position",
+    "power",
+    "random",
+    "rank",
+    "regexp_match",
+    "regexp_matches",
+    "regexp_replace",
+    "regexp_split_to_array",
+    "repeat",
+    "replace",
+    "reverse",
+    "right",
+    "round",
+    "row",
+    "row_number",
+    "row_to_json",
+    "rpad",
+    "rtrim",
+    "set_config",
+    "setweight",
+    "sign",
+    "split_part",
+    "sqrt",
+    "statement_timestamp",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "string_agg",
+    "string_to_array",
+    "strpos",
+    "substr",
+    "substring",
+    "sum",
+    "timeofday",
+    "to_char",
+    "to_date",
+    "to_json",
+    "to_jsonb",
+    "to_number",
+    "to_timestamp",
+    "to_tsquery",
+    "to_tsvector",
+    "transaction_timestamp",
+    "translate",
+    "trim",
+    "trunc",
+    "ts_rank",
+    "unnest",
+    "upper",
+    "uuid_generate_v4",
+    "variance",
+    "version",
+    "websearch_to_tsquery",
+    "width_bucket",
 ];
 
 /// Functions known to write or to need the primary's state, with the reason.
 const WRITING_FUNCTIONS: &[(&str, &str)] = &[
-    ("currval", "reads a sequence value that only the primary session has"),
-    ("lastval", "reads a sequence value that only the primary session has"),
+    (
+        "currval",
+        "reads a sequence value that only the primary session has",
+    ),
+    (
+        "lastval",
+        "reads a sequence value that only the primary session has",
+    ),
     ("lo_create", "creates a large object"),
     ("lo_import", "creates a large object"),
     ("lo_unlink", "deletes a large object"),
     ("nextval", "advances a sequence"),
-    ("pg_advisory_lock", "takes an advisory lock, which only coordinates on the primary"),
-    ("pg_advisory_xact_lock", "takes an advisory lock, which only coordinates on the primary"),
+    (
+        "pg_advisory_lock",
+        "takes an advisory lock, which only coordinates on the primary",
+    ),
+    (
+        "pg_advisory_xact_lock",
+        "takes an advisory lock, which only coordinates on the primary",
+    ),
     ("pg_current_xact_id", "assigns a transaction id"),
     ("pg_notify", "sends a notification"),
-    ("pg_try_advisory_lock", "takes an advisory lock, which only coordinates on the primary"),
-    ("pg_try_advisory_xact_lock", "takes an advisory lock, which only coordinates on the primary"),
+    (
+        "pg_try_advisory_lock",
+        "takes an advisory lock, which only coordinates on the primary",
+    ),
+    (
+        "pg_try_advisory_xact_lock",
+        "takes an advisory lock, which only coordinates on the primary",
+    ),
     ("setval", "sets a sequence"),
     ("txid_current", "assigns a transaction id"),
 ];
 
 /// Words followed by `(` that are syntax, not function calls.
 const PAREN_KEYWORDS: &[&str] = &[
-    "all", "and", "array", "as", "between", "bit", "by", "char", "character", "check", "conflict",
-    "cube", "decimal", "default", "distinct", "do", "else", "filter", "float", "from", "group",
-    "groupingsets", "having", "in", "interval", "into", "is", "join", "key", "lateral", "like",
-    "not", "numeric", "on", "or", "order", "over", "partition", "primary", "references",
-    "returning", "rollup", "select", "sets", "some", "table", "then", "time", "timestamp",
-    "union", "unique", "using", "values", "varchar", "when", "where", "window", "with", "within",
+    "all",
+    "and",
+    "array",
+    "as",
+    "between",
+    "bit",
+    "by",
+    "char",
+    "character",
+    "check",
+    "conflict",
+    "cube",
+    "decimal",
+    "default",
+    "distinct",
+    "do",
+    "else",
+    "filter",
+    "float",
+    "from",
+    "group",
+    "groupingsets",
+    "having",
+    "in",
+    "interval",
+    "into",
+    "is",
+    "join",
+    "key",
+    "lateral",
+    "like",
+    "not",
+    "numeric",
+    "on",
+    "or",
+    "order",
+    "over",
+    "partition",
+    "primary",
+    "references",
+    "returning",
+    "rollup",
+    "select",
+    "sets",
+    "some",
+    "table",
+    "then",
+    "time",
+    "timestamp",
+    "union",
+    "unique",
+    "using",
+    "values",
+    "varchar",
+    "when",
+    "where",
+    "window",
+    "with",
+    "within",
 ];
 
 /// Classify one statement.
@@ -173,7 +378,10 @@ impl Scan {
         if first == "with"
             && self.main.is_none()
             && depth == 0
-            && matches!(lw, "select" | "insert" | "update" | "delete" | "merge" | "values" | "table")
+            && matches!(
+                lw,
+                "select" | "insert" | "update" | "delete" | "merge" | "values" | "table"
+            )
             && !matches!(prev, Some((TokenKind::Word, p)) if p.eq_ignore_ascii_case("for"))
         {
             self.main = Some(lw.to_string());
@@ -222,10 +430,10 @@ impl Scan {
                 .iter()
                 .find(|(f, _)| *f == lw)
                 .map(|(_, why)| *why);
-            if known_writer.is_some() || !SAFE_FUNCTIONS.contains(&lw) {
-                if !self.functions.iter().any(|(f, _)| f == lw) {
-                    self.functions.push((lw.to_string(), known_writer));
-                }
+            if (known_writer.is_some() || !SAFE_FUNCTIONS.contains(&lw))
+                && !self.functions.iter().any(|(f, _)| f == lw)
+            {
+                self.functions.push((lw.to_string(), known_writer));
             }
         }
     }
@@ -262,7 +470,8 @@ impl Scan {
             "comment" | "grant" | "revoke" | "security" | "import" => {
                 (StatementKind::Ddl, first.to_ascii_uppercase())
             }
-            "begin" | "start" | "commit" | "end" | "rollback" | "abort" | "savepoint" | "release" => {
+            "begin" | "start" | "commit" | "end" | "rollback" | "abort" | "savepoint"
+            | "release" => {
                 let tag = match (first, h.get(1).copied()) {
                     ("commit", Some("prepared")) => "COMMIT PREPARED".to_string(),
                     ("rollback", Some("prepared")) => "ROLLBACK PREPARED".to_string(),
@@ -274,9 +483,10 @@ impl Scan {
                 };
                 (StatementKind::Transaction, tag)
             }
-            "prepare" if h.get(1) == Some(&"transaction") => {
-                (StatementKind::Transaction, "PREPARE TRANSACTION".to_string())
-            }
+            "prepare" if h.get(1) == Some(&"transaction") => (
+                StatementKind::Transaction,
+                "PREPARE TRANSACTION".to_string(),
+            ),
             "set" if h.get(1) == Some(&"transaction") => {
                 (StatementKind::Transaction, "SET TRANSACTION".to_string())
             }
@@ -297,24 +507,29 @@ impl Scan {
             }
             StatementKind::Read => {}
             StatementKind::Utility => match first {
-                "set" | "reset" | "show" | "discard" | "deallocate" | "fetch" | "move" | "close"
-                | "load" | "" => {}
+                "set" | "reset" | "show" | "discard" | "deallocate" | "fetch" | "move"
+                | "close" | "load" | "" => {}
                 "explain" => {
                     if self.explain_analyze && self.writes_in_body(sql) {
-                        reasons.push("EXPLAIN ANALYZE executes a statement that writes".to_string());
+                        reasons
+                            .push("EXPLAIN ANALYZE executes a statement that writes".to_string());
                     }
                 }
                 "prepare" | "declare" => {}
                 "vacuum" | "analyze" | "analyse" | "reindex" | "cluster" | "checkpoint"
                 | "refresh" => reasons.push(format!("{command} is maintenance that writes")),
-                "lock" => reasons.push("LOCK coordinates with writers, who are on the primary".to_string()),
+                "lock" => reasons
+                    .push("LOCK coordinates with writers, who are on the primary".to_string()),
                 "listen" | "unlisten" | "notify" => {
                     reasons.push(format!("{command} is not allowed on a replica"))
                 }
                 "do" | "call" | "execute" => {
                     reasons.push(format!("{command} runs code that may write"))
                 }
-                other => reasons.push(format!("unrecognised command {}", other.to_ascii_uppercase())),
+                other => reasons.push(format!(
+                    "unrecognised command {}",
+                    other.to_ascii_uppercase()
+                )),
             },
         }
         if let Some(mode) = &self.locking {
@@ -349,21 +564,51 @@ impl Scan {
     /// For EXPLAIN ANALYZE: does the explained statement write?
     fn writes_in_body(&self, sql: &str) -> bool {
         let lower = sql.to_ascii_lowercase();
-        ["insert", "update", "delete", "merge", "create", "select into"]
-            .iter()
-            .any(|w| lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|t| t == *w))
-            || self.modifying_cte
+        [
+            "insert",
+            "update",
+            "delete",
+            "merge",
+            "create",
+            "select into",
+        ]
+        .iter()
+        .any(|w| {
+            lower
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .any(|t| t == *w)
+        }) || self.modifying_cte
     }
 }
 
 /// `CREATE INDEX`, `ALTER TABLE`, `DROP MATERIALIZED VIEW`, … from the leading words.
 fn ddl_command(h: &[&str]) -> String {
     const SKIP: &[&str] = &[
-        "or", "replace", "temp", "temporary", "unlogged", "global", "local", "unique", "trusted",
-        "procedural", "recursive", "if", "not", "exists", "default", "constraint",
+        "or",
+        "replace",
+        "temp",
+        "temporary",
+        "unlogged",
+        "global",
+        "local",
+        "unique",
+        "trusted",
+        "procedural",
+        "recursive",
+        "if",
+        "not",
+        "exists",
+        "default",
+        "constraint",
     ];
     const TWO_WORD: &[&str] = &[
-        "materialized", "foreign", "event", "text", "access", "user", "operator",
+        "materialized",
+        "foreign",
+        "event",
+        "text",
+        "access",
+        "user",
+        "operator",
     ];
     let verb = h[0].to_ascii_uppercase();
     let mut i = 1;
@@ -410,7 +655,10 @@ mod tests {
     #[test]
     fn writes_and_locks_need_the_primary() {
         let k = c("UPDATE orders SET status = 'paid' WHERE id = 3");
-        assert_eq!((k.kind, k.command.as_str()), (StatementKind::Write, "UPDATE"));
+        assert_eq!(
+            (k.kind, k.command.as_str()),
+            (StatementKind::Write, "UPDATE")
+        );
         assert!(k.requires_primary);
         let k = c("select * from orders where id = 1 for no key update skip locked");
         assert_eq!(k.kind, StatementKind::Read);
@@ -419,27 +667,53 @@ mod tests {
         assert_eq!(k.kind, StatementKind::Write);
         assert!(k.reasons.iter().any(|r| r.contains("data-modifying")));
         let k = c("select nextval('orders_id_seq')");
-        assert_eq!(k.reasons, vec!["calls nextval(), which advances a sequence"]);
+        assert_eq!(
+            k.reasons,
+            vec!["calls nextval(), which advances a sequence"]
+        );
         let k = c("select my_func(1)");
         assert!(k.requires_primary);
-        assert!(k.reasons[0].contains("my_func() whose") || k.reasons[0].contains("my_func(), whose"));
+        assert!(
+            k.reasons[0].contains("my_func() whose") || k.reasons[0].contains("my_func(), whose")
+        );
         let k = c("select * into archive from orders");
-        assert_eq!((k.kind, k.command.as_str()), (StatementKind::Ddl, "SELECT INTO"));
+        assert_eq!(
+            (k.kind, k.command.as_str()),
+            (StatementKind::Ddl, "SELECT INTO")
+        );
         let k = c("COPY orders FROM STDIN");
-        assert_eq!((k.kind, k.command.as_str()), (StatementKind::Write, "COPY FROM"));
+        assert_eq!(
+            (k.kind, k.command.as_str()),
+            (StatementKind::Write, "COPY FROM")
+        );
     }
 
     #[test]
     fn ddl_transaction_and_utility() {
-        assert_eq!(c("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)").command, "CREATE INDEX");
-        assert_eq!(c("create or replace function f() returns int as $$ select 1 $$ language sql").command, "CREATE FUNCTION");
-        assert_eq!(c("DROP MATERIALIZED VIEW IF EXISTS mv").command, "DROP MATERIALIZED VIEW");
+        assert_eq!(
+            c("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)").command,
+            "CREATE INDEX"
+        );
+        assert_eq!(
+            c("create or replace function f() returns int as $$ select 1 $$ language sql").command,
+            "CREATE FUNCTION"
+        );
+        assert_eq!(
+            c("DROP MATERIALIZED VIEW IF EXISTS mv").command,
+            "DROP MATERIALIZED VIEW"
+        );
         assert_eq!(c("alter table t add column x int").kind, StatementKind::Ddl);
         let k = c("BEGIN");
-        assert_eq!((k.kind, k.requires_primary), (StatementKind::Transaction, false));
+        assert_eq!(
+            (k.kind, k.requires_primary),
+            (StatementKind::Transaction, false)
+        );
         assert!(c("PREPARE TRANSACTION 'x'").requires_primary);
         let k = c("SET statement_timeout = 5000");
-        assert_eq!((k.kind, k.requires_primary), (StatementKind::Utility, false));
+        assert_eq!(
+            (k.kind, k.requires_primary),
+            (StatementKind::Utility, false)
+        );
         assert!(c("VACUUM ANALYZE orders").requires_primary);
         assert!(c("EXPLAIN ANALYZE DELETE FROM t").requires_primary);
         assert!(!c("EXPLAIN SELECT 1").requires_primary);

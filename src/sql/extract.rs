@@ -10,8 +10,7 @@ use sqlparser::ast::{
     visit_expressions, visit_relations, BinaryOperator, Expr, FromTable, FunctionArg,
     FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator,
     LimitClause, ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem, SetExpr,
-    Statement, TableFactor, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind,
-    Value,
+    Statement, TableFactor, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value,
 };
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -148,13 +147,13 @@ pub fn extract(stmt: &Statement) -> References {
             ..
         } => {
             let mut scope = Scope::default();
-            w.from_item(table, &mut scope, &root, Access::Write);
+            w.table_with_joins(table, &mut scope, &root, Access::Write);
             if let Some(from) = from {
                 let items = match from {
                     UpdateTableFromKind::BeforeSet(v) | UpdateTableFromKind::AfterSet(v) => v,
                 };
                 for item in items {
-                    w.from_item(item, &mut scope, &root, Access::Read);
+                    w.table_with_joins(item, &mut scope, &root, Access::Read);
                 }
             }
             let target = scope.entries.first().and_then(|e| e.1.clone());
@@ -174,11 +173,11 @@ pub fn extract(stmt: &Statement) -> References {
                 FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
             };
             for item in items {
-                w.from_item(item, &mut scope, &root, Access::Write);
+                w.table_with_joins(item, &mut scope, &root, Access::Write);
             }
             if let Some(using) = &del.using {
                 for item in using {
-                    w.from_item(item, &mut scope, &root, Access::Read);
+                    w.table_with_joins(item, &mut scope, &root, Access::Read);
                 }
             }
             if let Some(sel) = &del.selection {
@@ -355,7 +354,10 @@ impl Walker {
         }
         if outermost {
             self.has_limit = q.fetch.is_some()
-                || matches!(&q.limit_clause, Some(LimitClause::LimitOffset { limit: Some(_), .. }))
+                || matches!(
+                    &q.limit_clause,
+                    Some(LimitClause::LimitOffset { limit: Some(_), .. })
+                )
                 || matches!(&q.limit_clause, Some(LimitClause::OffsetCommaLimit { .. }));
         }
     }
@@ -383,7 +385,9 @@ impl Walker {
             SetExpr::Table(t) => {
                 if let Some(name) = &t.table_name {
                     let full = match &t.schema_name {
-                        Some(s) => format!("{}.{}", s.to_ascii_lowercase(), name.to_ascii_lowercase()),
+                        Some(s) => {
+                            format!("{}.{}", s.to_ascii_lowercase(), name.to_ascii_lowercase())
+                        }
                         None => name.to_ascii_lowercase(),
                     };
                     self.table(full, Access::Read);
@@ -394,7 +398,13 @@ impl Walker {
         }
     }
 
-    fn from_item(&mut self, twj: &TableWithJoins, scope: &mut Scope, outer: &Scope, access: Access) {
+    fn table_with_joins(
+        &mut self,
+        twj: &TableWithJoins,
+        scope: &mut Scope,
+        outer: &Scope,
+        access: Access,
+    ) {
         self.factor(&twj.relation, scope, outer, access);
         for j in &twj.joins {
             self.factor(&j.relation, scope, outer, Access::Read);
@@ -428,7 +438,11 @@ impl Walker {
                 let n = scope.entries.len();
                 for c in cols {
                     let col = last_part(c);
-                    let left = if n >= 2 { scope.entries[n - 2].1.clone() } else { None };
+                    let left = if n >= 2 {
+                        scope.entries[n - 2].1.clone()
+                    } else {
+                        None
+                    };
                     let right = scope.entries.last().and_then(|e| e.1.clone());
                     self.column(left.clone(), col.clone());
                     self.column(right.clone(), col.clone());
@@ -437,7 +451,10 @@ impl Walker {
                         column: col.clone(),
                         expression: None,
                         op: "=".to_string(),
-                        operand: Operand::Column { table: left, column: col },
+                        operand: Operand::Column {
+                            table: left,
+                            column: col,
+                        },
                     });
                 }
             }
@@ -446,7 +463,9 @@ impl Walker {
 
     fn factor(&mut self, f: &TableFactor, scope: &mut Scope, outer: &Scope, access: Access) {
         match f {
-            TableFactor::Table { name, alias, args, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 let full = object_name(name);
                 let visible = alias
                     .as_ref()
@@ -464,7 +483,9 @@ impl Walker {
                     scope.entries.push((visible, Some(full)));
                 }
             }
-            TableFactor::Derived { subquery, alias, .. } => {
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
                 let view = Scope {
                     entries: scope.entries.clone(),
                     parent: Some(outer),
@@ -474,8 +495,11 @@ impl Walker {
                     scope.entries.push((ident(&a.name), None));
                 }
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
-                self.from_item(table_with_joins, scope, outer, access);
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                self.table_with_joins(table_with_joins, scope, outer, access);
                 if let Some(a) = alias {
                     scope.entries.push((ident(&a.name), None));
                 }
@@ -494,7 +518,9 @@ impl Walker {
                     scope.entries.push((ident(&a.name), None));
                 }
             }
-            TableFactor::UNNEST { array_exprs, alias, .. } => {
+            TableFactor::UNNEST {
+                array_exprs, alias, ..
+            } => {
                 for e in array_exprs {
                     self.expr(e, outer, false);
                 }
@@ -512,7 +538,7 @@ impl Walker {
             parent: Some(outer),
         };
         for item in &sel.from {
-            self.from_item(item, &mut scope, outer, Access::Read);
+            self.table_with_joins(item, &mut scope, outer, Access::Read);
         }
         for p in &sel.projection {
             match p {
@@ -646,7 +672,12 @@ impl Walker {
             } => {
                 if pred {
                     let op = if *negated { "NOT IN" } else { "IN" };
-                    self.predicate(expr, op.to_string(), Operand::List { len: list.len() }, scope);
+                    self.predicate(
+                        expr,
+                        op.to_string(),
+                        Operand::List { len: list.len() },
+                        scope,
+                    );
                 }
                 self.expr(expr, scope, false);
                 for x in list {
@@ -705,8 +736,16 @@ impl Walker {
                 ..
             } => {
                 if pred {
-                    let base = if matches!(e, Expr::Like { .. }) { "LIKE" } else { "ILIKE" };
-                    let op = if *negated { format!("NOT {base}") } else { base.to_string() };
+                    let base = if matches!(e, Expr::Like { .. }) {
+                        "LIKE"
+                    } else {
+                        "ILIKE"
+                    };
+                    let op = if *negated {
+                        format!("NOT {base}")
+                    } else {
+                        base.to_string()
+                    };
                     let operand = self.operand(pattern, scope);
                     self.predicate(expr, op, operand, scope);
                 }
@@ -725,7 +764,11 @@ impl Walker {
                 right,
             } => {
                 if pred {
-                    let q = if matches!(e, Expr::AnyOp { .. }) { "ANY" } else { "ALL" };
+                    let q = if matches!(e, Expr::AnyOp { .. }) {
+                        "ANY"
+                    } else {
+                        "ALL"
+                    };
                     let operand = match self.operand(right, scope) {
                         Operand::Constant { .. } | Operand::Expression => match &**right {
                             Expr::Value(_) => Operand::Parameter,
@@ -822,9 +865,7 @@ fn column_of(e: &Expr) -> Option<(Option<String>, String, Option<String>)> {
             Some((q, col, None))
         }
         Expr::Nested(inner) => column_of(inner),
-        Expr::Cast { expr, .. } => {
-            column_of(expr).map(|(q, c, _)| (q, c, Some(e.to_string())))
-        }
+        Expr::Cast { expr, .. } => column_of(expr).map(|(q, c, _)| (q, c, Some(e.to_string()))),
         Expr::BinaryOp {
             left,
             op:
@@ -835,7 +876,9 @@ fn column_of(e: &Expr) -> Option<(Option<String>, String, Option<String>)> {
             ..
         } => column_of(left).map(|(q, c, _)| (q, c, Some(e.to_string()))),
         Expr::Function(f) => {
-            let FunctionArguments::List(list) = &f.args else { return None };
+            let FunctionArguments::List(list) = &f.args else {
+                return None;
+            };
             let cols: Vec<_> = list
                 .args
                 .iter()
@@ -883,7 +926,10 @@ mod tests {
                     "{}.{}{} {} {rhs}",
                     p.table.as_deref().unwrap_or("?"),
                     p.column,
-                    p.expression.as_deref().map(|x| format!(" [{x}]")).unwrap_or_default(),
+                    p.expression
+                        .as_deref()
+                        .map(|x| format!(" [{x}]"))
+                        .unwrap_or_default(),
                     p.op
                 )
             })
@@ -900,8 +946,14 @@ mod tests {
         assert_eq!(
             r.tables,
             vec![
-                TableRef { name: "orders".into(), access: Access::Read },
-                TableRef { name: "users".into(), access: Access::Read }
+                TableRef {
+                    name: "orders".into(),
+                    access: Access::Read
+                },
+                TableRef {
+                    name: "users".into(),
+                    access: Access::Read
+                }
             ]
         );
         assert_eq!(
@@ -939,22 +991,45 @@ mod tests {
     #[test]
     fn writes_ctes_and_subqueries() {
         let r = refs("UPDATE orders SET status = 'shipped' WHERE id = $1");
-        assert_eq!(r.tables[0], TableRef { name: "orders".into(), access: Access::Write });
+        assert_eq!(
+            r.tables[0],
+            TableRef {
+                name: "orders".into(),
+                access: Access::Write
+            }
+        );
         assert_eq!(preds(&r), vec!["orders.id = param"]);
         let r = refs("with recent as (select * from orders where created_at > $1) select * from recent r join users u on u.id = r.user_id");
         let names: Vec<&str> = r.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, vec!["orders", "users"]);
         let r = refs("delete from carts c using users u where c.user_id = u.id and u.id in (select user_id from orders where status = 'x')");
         assert!(preds(&r).contains(&"orders.status = const 'x'".to_string()));
-        assert!(r.tables.contains(&TableRef { name: "carts".into(), access: Access::Write }));
-        let r = refs("insert into order_items (order_id, product_id) select id, 1 from orders where id = 5");
-        assert!(r.columns.contains(&ColumnRef { table: Some("order_items".into()), column: "product_id".into() }));
-        assert!(r.tables.contains(&TableRef { name: "orders".into(), access: Access::Read }));
+        assert!(r.tables.contains(&TableRef {
+            name: "carts".into(),
+            access: Access::Write
+        }));
+        let r = refs(
+            "insert into order_items (order_id, product_id) select id, 1 from orders where id = 5",
+        );
+        assert!(r.columns.contains(&ColumnRef {
+            table: Some("order_items".into()),
+            column: "product_id".into()
+        }));
+        assert!(r.tables.contains(&TableRef {
+            name: "orders".into(),
+            access: Access::Read
+        }));
     }
 
     #[test]
     fn ddl_tables_are_found() {
         let r = refs("CREATE INDEX i ON public.\"Orders\" (status)");
-        assert_eq!(r.tables, vec![TableRef { name: "public.Orders".into(), access: Access::Ddl }]);
+        assert_eq!(
+            r.tables,
+            vec![TableRef {
+                name: "public.Orders".into(),
+                access: Access::Ddl
+            }]
+        );
     }
 }

@@ -116,9 +116,29 @@ pub struct Normalizer {
 }
 
 const EXPR_KEYWORDS: &[&str] = &[
-    "and", "between", "by", "case", "distinct", "else", "having", "ilike", "in",
-    "like", "limit", "not", "offset", "on", "or", "return", "returning", "select", "set",
-    "then", "values", "when", "where",
+    "and",
+    "between",
+    "by",
+    "case",
+    "distinct",
+    "else",
+    "having",
+    "ilike",
+    "in",
+    "like",
+    "limit",
+    "not",
+    "offset",
+    "on",
+    "or",
+    "return",
+    "returning",
+    "select",
+    "set",
+    "then",
+    "values",
+    "when",
+    "where",
 ];
 
 const SPACED_KEYWORDS: &[&str] = &[
@@ -166,7 +186,8 @@ impl Normalizer {
         let mut last_word_values = false;
         let mut last_word_in = false;
         let mut last_word_array = false;
-        let mut lex = Lexer::new(sql).filter(|t| !t.kind.is_trivia() && t.kind != TokenKind::MetaCommand);
+        let mut lex =
+            Lexer::new(sql).filter(|t| !t.kind.is_trivia() && t.kind != TokenKind::MetaCommand);
         let mut lookahead: Option<Token> = lex.next();
         while let Some(tok) = lookahead {
             lookahead = lex.next();
@@ -190,12 +211,13 @@ impl Normalizer {
                 && prev != Prev::Is;
             if tok.kind.is_literal() || tok.kind == TokenKind::Param || is_value_word {
                 self.note_first_token(false);
-                let prev_for_space = if let (TokenKind::Number, Some((len, p))) = (tok.kind, minus_before) {
-                    out.truncate(len);
-                    p
-                } else {
-                    prev
-                };
+                let prev_for_space =
+                    if let (TokenKind::Number, Some((len, p))) = (tok.kind, minus_before) {
+                        out.truncate(len);
+                        p
+                    } else {
+                        prev
+                    };
                 space(out, prev_for_space, tok.kind);
                 params += 1;
                 out.push('$');
@@ -329,7 +351,11 @@ impl Normalizer {
                         }
                     }
                     depth = depth.saturating_sub(1);
-                    out.push(if tok.kind == TokenKind::RParen { ')' } else { ']' });
+                    out.push(if tok.kind == TokenKind::RParen {
+                        ')'
+                    } else {
+                        ']'
+                    });
                     if let Some(c) = self.lists.last_mut() {
                         if c.kind == ListKind::Values && c.depth == depth {
                             let start = c.elem_start;
@@ -509,7 +535,10 @@ mod tests {
             "select $1 from t where (a, b) in (($2, $3) /*, ... */) and c = $4"
         );
         // A list of columns is not a list of constants.
-        assert_eq!(norm("select 1 from t where a in (b, c)"), "select $1 from t where a in (b, c)");
+        assert_eq!(
+            norm("select 1 from t where a in (b, c)"),
+            "select $1 from t where a in (b, c)"
+        );
         // A subquery is not a list.
         assert_eq!(
             norm("select 1 from t where a in (select x from u where y = 3)"),
@@ -519,10 +548,14 @@ mod tests {
 
     #[test]
     fn values_rows_and_arrays_collapse() {
-        let a = fingerprint("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, NULL) RETURNING id");
+        let a =
+            fingerprint("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, NULL) RETURNING id");
         let b = fingerprint("insert into t (a, b) values ($1, $2) returning id");
         assert_eq!(a, b);
-        assert_eq!(a.normalized, "insert into t(a, b) values ($1, $2) /*, ... */ returning id");
+        assert_eq!(
+            a.normalized,
+            "insert into t(a, b) values ($1, $2) /*, ... */ returning id"
+        );
         assert_eq!(
             norm("select * from t where id = any(array[1, 2, 3]) and x = 1"),
             "select * from t where id = any(array[$1 /*, ... */]) and x = $2"
@@ -540,13 +573,18 @@ mod tests {
             "select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, date $12, $13::int"
         );
         assert_eq!(norm("select a - 1 from t"), "select a - $1 from t");
-        assert_eq!(norm("select * from t where a = -1"), "select * from t where a = $1");
+        assert_eq!(
+            norm("select * from t where a = -1"),
+            "select * from t where a = $1"
+        );
     }
 
     #[test]
     fn null_tests_keep_their_shape() {
         assert_eq!(
-            norm("select * from t where a IS NULL and b is not null and c is not true and d = null"),
+            norm(
+                "select * from t where a IS NULL and b is not null and c is not true and d = null"
+            ),
             "select * from t where a is null and b is not null and c is not true and d = $1"
         );
         assert_ne!(
@@ -560,8 +598,14 @@ mod tests {
         let base = fingerprint("select * from t where id = 1");
         assert_ne!(base.id, fingerprint("select * from u where id = 1").id);
         assert_ne!(base.id, fingerprint("select * from t where uid = 1").id);
-        assert_eq!(norm("select \"Users\".\"Id\" from \"Users\""), "select \"Users\".\"Id\" from \"Users\"");
-        assert_eq!(fingerprint("select * from \"t\"").id, fingerprint("SELECT * FROM T").id);
+        assert_eq!(
+            norm("select \"Users\".\"Id\" from \"Users\""),
+            "select \"Users\".\"Id\" from \"Users\""
+        );
+        assert_eq!(
+            fingerprint("select * from \"t\"").id,
+            fingerprint("SELECT * FROM T").id
+        );
         assert_eq!(norm("select \"order\" from t"), "select \"order\" from t");
     }
 
@@ -580,7 +624,10 @@ mod tests {
         // The id is part of the public contract: it must never change across releases.
         assert_eq!(fnv1a64(b""), 0xcbf29ce484222325);
         assert_eq!(fnv1a64(b"a"), 0xaf63dc4c8601ec8c);
-        assert_eq!(fingerprint("select 1").hex(), format!("{:016x}", fnv1a64(b"select $1")));
+        assert_eq!(
+            fingerprint("select 1").hex(),
+            format!("{:016x}", fnv1a64(b"select $1"))
+        );
     }
 
     #[test]

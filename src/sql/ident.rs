@@ -251,7 +251,10 @@ mod tests {
         assert_eq!(quote_ident("naïve"), "\"naïve\"");
         // Unreserved keywords stay bare, as quote_ident() does.
         assert_eq!(quote_ident("name"), "name");
-        assert_eq!(quote_qualified(&["public", "My Table"]), "public.\"My Table\"");
+        assert_eq!(
+            quote_qualified(&["public", "My Table"]),
+            "public.\"My Table\""
+        );
         assert_eq!(quote_literal("o'brien"), "'o''brien'");
     }
 
@@ -259,7 +262,15 @@ mod tests {
     fn quoted_names_parse_back_to_the_same_identifier() {
         use sqlparser::dialect::PostgreSqlDialect;
         use sqlparser::parser::Parser;
-        for name in ["orders", "Orders", "order", "we\"ird", "a b", "x;drop table t", "ü"] {
+        for name in [
+            "orders",
+            "Orders",
+            "order",
+            "we\"ird",
+            "a b",
+            "x;drop table t",
+            "ü",
+        ] {
             let sql = format!("SELECT {} FROM t", quote_ident(name));
             let stmts = Parser::parse_sql(&PostgreSqlDialect {}, &sql).expect(&sql);
             assert_eq!(stmts.len(), 1);

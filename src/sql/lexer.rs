@@ -326,7 +326,8 @@ impl Iterator for Lexer<'_> {
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b' => {
                 let mut i = start;
                 let mut nl = line_start;
-                while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
+                while i < b.len()
+                    && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
                 {
                     if b[i] == b'\n' {
                         nl = true;
@@ -609,7 +610,13 @@ mod tests {
 
     #[test]
     fn unterminated_tokens_reach_the_end() {
-        for s in ["'abc", "E'abc\\'", "\"id", "$tag$ body", "/* open /* nested */"] {
+        for s in [
+            "'abc",
+            "E'abc\\'",
+            "\"id",
+            "$tag$ body",
+            "/* open /* nested */",
+        ] {
             let toks: Vec<Token> = Lexer::new(s).collect();
             let last = toks.last().unwrap();
             assert!(!last.terminated, "{s}");

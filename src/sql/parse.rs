@@ -140,13 +140,23 @@ mod tests {
         assert!(stmts[0].ast.is_some());
         let bad = &stmts[1];
         assert!(bad.ast.is_none());
-        assert!(bad.parse_error.as_deref().unwrap().contains("frobnicate"), "{:?}", bad.parse_error);
+        assert!(
+            bad.parse_error.as_deref().unwrap().contains("frobnicate"),
+            "{:?}",
+            bad.parse_error
+        );
         assert_eq!(bad.fingerprint.normalized, "frobnicate $1 now");
         assert!(bad.classification.requires_primary);
         let (toks, truncated) = significant_tokens(bad.raw.text, 2);
         assert_eq!(toks.len(), 2);
         assert!(truncated);
-        assert_eq!(toks[1], TokenText { kind: "string", text: "'x'".into() });
+        assert_eq!(
+            toks[1],
+            TokenText {
+                kind: "string",
+                text: "'x'".into()
+            }
+        );
     }
 
     #[test]

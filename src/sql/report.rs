@@ -64,7 +64,10 @@ pub struct SplitReport {
     pub findings: Vec<Finding>,
 }
 
-fn lex_findings<'a>(file: &str, items: impl Iterator<Item = (&'a Span, &'a Option<String>)>) -> Vec<Finding> {
+fn lex_findings<'a>(
+    file: &str,
+    items: impl Iterator<Item = (&'a Span, &'a Option<String>)>,
+) -> Vec<Finding> {
     items
         .filter_map(|(span, problem)| {
             problem.as_ref().map(|p| Finding {
@@ -140,7 +143,10 @@ impl Report for SplitReport {
         if !self.notes.is_empty() {
             let mut n = Table::new("Notes", &["at", "note"]);
             for note in &self.notes {
-                n.row(vec![Cell::text(loc(&note.span)), Cell::toned(note.message.clone(), Tone::Dim)]);
+                n.row(vec![
+                    Cell::text(loc(&note.span)),
+                    Cell::toned(note.message.clone(), Tone::Dim),
+                ]);
             }
             out.push(n);
         }
@@ -227,12 +233,16 @@ impl ParseReport {
             .collect();
         let mut findings = lex_findings(
             file,
-            statements.iter().map(|s| (&s.span, &s.error)).filter(|(_, e)| {
-                e.as_deref().is_some_and(|e| e.starts_with("unterminated"))
-            }),
+            statements
+                .iter()
+                .map(|s| (&s.span, &s.error))
+                .filter(|(_, e)| e.as_deref().is_some_and(|e| e.starts_with("unterminated"))),
         );
         for s in statements.iter().filter(|s| !s.parsed) {
-            if findings.iter().any(|f| f.location.line == Some(s.span.start.line) && f.rule == "sql-lex-error") {
+            if findings
+                .iter()
+                .any(|f| f.location.line == Some(s.span.start.line) && f.rule == "sql-lex-error")
+            {
                 continue;
             }
             findings.push(Finding {
@@ -295,11 +305,18 @@ impl Report for ParseReport {
         )
     }
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Statements", &["#", "at", "command", "parsed", "tables", "predicates"]);
+        let mut t = Table::new(
+            "Statements",
+            &["#", "at", "command", "parsed", "tables", "predicates"],
+        );
         for s in &self.statements {
             let (tables, preds) = match &s.references {
                 Some(r) => (
-                    r.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+                    r.tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     r.predicates
                         .iter()
                         .map(|p| {
@@ -308,7 +325,9 @@ impl Report for ParseReport {
                                 (None, Some(t)) => format!("{t}.{}", p.column),
                                 (None, None) => p.column.clone(),
                             };
-                            format!("{col} {} {}", p.op, operand_text(&p.operand)).trim_end().to_string()
+                            format!("{col} {} {}", p.op, operand_text(&p.operand))
+                                .trim_end()
+                                .to_string()
                         })
                         .collect::<Vec<_>>()
                         .join("; "),
@@ -322,7 +341,10 @@ impl Report for ParseReport {
                 if s.parsed {
                     Cell::toned("yes", Tone::Good)
                 } else {
-                    Cell::toned(format!("no: {}", short(s.error.as_deref().unwrap_or(""))), Tone::Warn)
+                    Cell::toned(
+                        format!("no: {}", short(s.error.as_deref().unwrap_or(""))),
+                        Tone::Warn,
+                    )
                 },
                 Cell::text(tables),
                 Cell::text(short(&preds)),
@@ -410,7 +432,11 @@ impl FingerprintReport {
                 g
             })
             .collect();
-        groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.statements[0].cmp(&b.statements[0])));
+        groups.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(a.statements[0].cmp(&b.statements[0]))
+        });
         FingerprintReport {
             file: file.to_string(),
             statements,
@@ -432,7 +458,10 @@ impl Report for FingerprintReport {
         )
     }
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Fingerprints", &["fingerprint", "count", "first at", "normalized"]);
+        let mut t = Table::new(
+            "Fingerprints",
+            &["fingerprint", "count", "first at", "normalized"],
+        );
         for g in &self.groups {
             let first = &self.statements[g.statements[0]];
             t.row(vec![
@@ -487,7 +516,10 @@ impl ClassifyReport {
                 classification: super::classify::classify(s.text),
             })
             .collect();
-        let primary_only = statements.iter().filter(|s| s.classification.requires_primary).count();
+        let primary_only = statements
+            .iter()
+            .filter(|s| s.classification.requires_primary)
+            .count();
         ClassifyReport {
             file: file.to_string(),
             replica_safe: statements.len() - primary_only,
@@ -511,7 +543,10 @@ impl Report for ClassifyReport {
         )
     }
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Classification", &["#", "at", "kind", "command", "runs on", "why", "statement"]);
+        let mut t = Table::new(
+            "Classification",
+            &["#", "at", "kind", "command", "runs on", "why", "statement"],
+        );
         for s in &self.statements {
             let c = &s.classification;
             t.row(vec![

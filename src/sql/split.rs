@@ -256,7 +256,9 @@ mod tests {
     #[test]
     fn empty_and_comment_only_inputs_have_no_statements() {
         assert!(split("").statements.is_empty());
-        assert!(split(" ;; -- just a comment\n/* and another */").statements.is_empty());
+        assert!(split(" ;; -- just a comment\n/* and another */")
+            .statements
+            .is_empty());
     }
 
     #[test]
