@@ -32,6 +32,18 @@ impl Table {
     pub fn row(&mut self, cells: Vec<Cell>) {
         self.rows.push(cells);
     }
+
+    /// A two-column `property | value` table.
+    pub fn properties<K: Into<String>, V: Into<String>>(
+        title: impl Into<String>,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut t = Table::new(title, &["property", "value"]);
+        for (k, v) in pairs {
+            t.row(vec![Cell::text(k), Cell::text(v)]);
+        }
+        t
+    }
 }
 
 /// How a cell wants to be shown; renderers that know colour use it.

@@ -317,6 +317,8 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["sql", "fingerprint", "--help"],
         vec!["sql", "classify", "--help"],
         vec!["scratch", "start", "--help"],
+        vec!["sql", "--help"],
+        vec!["scratch", "--help"],
         vec!["ping", "--help"],
     ] {
         let out = dbkit(&cmd);

@@ -57,7 +57,6 @@ fn dbkit(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn a_scratch_cluster_answers_queries() {
     let c = start();
-    let t0 = std::time::Instant::now();
     let v: i64 = rt().block_on(async {
         let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
         let row = sqlx::query("SELECT $1::bigint * 2")
@@ -68,7 +67,6 @@ fn a_scratch_cluster_answers_queries() {
         row.get(0)
     });
     assert_eq!(v, 42);
-    assert!(t0.elapsed().as_secs() < 30);
     // Settings for later features are in place.
     let (wal, preload): (String, String) = rt().block_on(async {
         let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();

@@ -3,12 +3,15 @@
 use super::{runtime, Ctx, Outcome};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use dbkit::view::{Cell, Report, Table};
+use dbkit::view::{Report, Table};
 use serde::Serialize;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit scratch`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql"
+)]
 pub struct ScratchArgs {
     #[command(subcommand)]
     command: ScratchCommand,
@@ -55,16 +58,15 @@ impl Report for ScratchInfo {
         )
     }
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Scratch cluster", &["property", "value"]);
-        for (k, v) in [
-            ("url", self.url.clone()),
-            ("version", self.version.clone()),
-            ("data dir", self.data_dir.clone()),
-            ("pid", self.pid.map(|p| p.to_string()).unwrap_or_default()),
-        ] {
-            t.row(vec![Cell::text(k), Cell::text(v)]);
-        }
-        vec![t]
+        vec![Table::properties(
+            "Scratch cluster",
+            [
+                ("url", self.url.clone()),
+                ("version", self.version.clone()),
+                ("data dir", self.data_dir.clone()),
+                ("pid", self.pid.map(|p| p.to_string()).unwrap_or_default()),
+            ],
+        )]
     }
 }
 

@@ -7,6 +7,9 @@ use dbkit::sql::report::{ClassifyReport, FingerprintReport, ParseReport, SplitRe
 
 /// Arguments of `dbkit sql`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  dbkit sql split fixtures/sql/mixed.sql\n  dbkit sql fingerprint fixtures/shop/workload.sql --format json"
+)]
 pub struct SqlArgs {
     #[command(subcommand)]
     command: SqlCommand,

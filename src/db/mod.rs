@@ -7,7 +7,7 @@ pub mod scratch;
 pub use conn::{ConnSpec, Secret};
 pub use scratch::{ScratchCluster, ScratchOptions};
 
-use crate::view::{Cell, Report, Table};
+use crate::view::{Report, Table};
 use serde::Serialize;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use std::path::PathBuf;
@@ -177,33 +177,32 @@ impl Report for ServerInfo {
         )
     }
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Server", &["property", "value"]);
         let ext = self
             .extensions
             .iter()
             .map(|(n, v)| format!("{n} {v}"))
             .collect::<Vec<_>>()
             .join(", ");
-        for (k, v) in [
-            ("target", self.target.clone()),
-            ("version", self.version.clone()),
-            ("database", self.database.clone()),
-            ("user", self.user.clone()),
-            (
-                "role",
-                if self.in_recovery {
-                    "replica".into()
-                } else {
-                    "primary".into()
-                },
-            ),
-            ("connect", format!("{:.1} ms", self.connect_ms)),
-            ("SELECT 1", format!("{:.2} ms", self.latency_ms)),
-            ("extensions", ext),
-        ] {
-            t.row(vec![Cell::text(k), Cell::text(v)]);
-        }
-        vec![t]
+        vec![Table::properties(
+            "Server",
+            [
+                ("target", self.target.clone()),
+                ("version", self.version.clone()),
+                ("database", self.database.clone()),
+                ("user", self.user.clone()),
+                (
+                    "role",
+                    if self.in_recovery {
+                        "replica".into()
+                    } else {
+                        "primary".into()
+                    },
+                ),
+                ("connect", format!("{:.1} ms", self.connect_ms)),
+                ("SELECT 1", format!("{:.2} ms", self.latency_ms)),
+                ("extensions", ext),
+            ],
+        )]
     }
 }
 

@@ -167,6 +167,39 @@ mod tests {
     }
 
     #[test]
+    fn random_fragments_never_panic() {
+        // Deterministic fuzzing over the lexical hazards: quotes, comments, lists, nesting.
+        const FRAGS: &[&str] = &[
+            "select", "'", "$$", "$a$", "(", ")", "[", "]", ",", ";", "in", "values", "array", "-",
+            "1", "\"", "/*", "*/", "--", "\n", "é", "E'", "\\", "::", "is", "null", "not", "for",
+            "update", "with", "begin", "atomic", "end", "case", " ", "$1", "x", "=", "'a'",
+            "insert", "into", "t", "create", "function", "\\g", ".", "U&\"", "0x", "1e", "€",
+        ];
+        let mut state: u64 = 0x243f_6a88_85a3_08d3;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let n = 1 + (next() % 60) as usize;
+            let mut sql = String::new();
+            for _ in 0..n {
+                sql.push_str(FRAGS[(next() % FRAGS.len() as u64) as usize]);
+                if next() % 3 == 0 {
+                    sql.push(' ');
+                }
+            }
+            let (stmts, _) = analyze(&sql);
+            for st in &stmts {
+                assert!(st.raw.span.end_byte <= sql.len());
+                let _ = significant_tokens(st.raw.text, 100);
+            }
+        }
+    }
+
+    #[test]
     fn oversized_statements_skip_the_parser() {
         let sql = format!("select '{}'", "x".repeat(MAX_PARSE_BYTES));
         let err = parse_statement(&sql).unwrap_err();
