@@ -18,6 +18,19 @@
 //! A typical flow: bytes → [`sql::span::check_utf8`] → [`sql::report::ParseReport::build`] →
 //! [`report::render`] to JSON, a table, markdown or text.
 //!
+//! ```
+//! use dbkit::sql::{fingerprint, classify, StatementKind};
+//!
+//! let a = fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3)");
+//! let b = fingerprint("select * from t where id in ($1) -- one id");
+//! assert_eq!(a.id, b.id);
+//! assert_eq!(a.normalized, "select * from t where id in ($1 /*, ... */)");
+//!
+//! let c = classify("SELECT * FROM orders WHERE id = 1 FOR UPDATE");
+//! assert_eq!(c.kind, StatementKind::Read);
+//! assert!(c.requires_primary);
+//! ```
+//!
 //! `finding` and `view` sit in L0 beside `error` because every rule family (L2) and every report
 //! (L1 to L4) produces them, and `report` (L3) renders them.
 

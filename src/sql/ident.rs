@@ -188,6 +188,13 @@ pub fn is_bare_identifier(name: &str) -> bool {
 
 /// Quote an identifier only when needed: `orders` stays, `Order Items` becomes `"Order Items"`,
 /// `we"ird` becomes `"we""ird"`.
+///
+/// ```
+/// use dbkit::sql::ident::quote_ident;
+/// assert_eq!(quote_ident("orders"), "orders");
+/// assert_eq!(quote_ident("order"), "\"order\"");
+/// assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+/// ```
 pub fn quote_ident(name: &str) -> String {
     if is_bare_identifier(name) {
         name.to_string()

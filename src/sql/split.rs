@@ -71,6 +71,13 @@ impl<'a> Builder<'a> {
 }
 
 /// Split `src` into statements.
+///
+/// ```
+/// let sp = dbkit::sql::split("select 'a;b';\n\\set x 1\nselect 2;");
+/// assert_eq!(sp.statements.len(), 2);
+/// assert_eq!(sp.statements[1].span.start.line, 3);
+/// assert_eq!(sp.notes.len(), 1);
+/// ```
 pub fn split(src: &str) -> Split<'_> {
     let mut b = Builder {
         src,
