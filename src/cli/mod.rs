@@ -114,7 +114,7 @@ impl DbArgs {
     }
 }
 
-/// What a command hands back: a report to render.
+/// The global options a command renders its report with.
 pub struct Ctx<'a> {
     global: &'a GlobalArgs,
 }

@@ -135,8 +135,6 @@ pub struct Lexer<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    /// True when only whitespace has been seen since the last newline (psql meta-commands).
-    at_line_start: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -146,7 +144,6 @@ impl<'a> Lexer<'a> {
             src,
             bytes: src.as_bytes(),
             pos: 0,
-            at_line_start: true,
         }
     }
 
@@ -320,22 +317,15 @@ impl Iterator for Lexer<'_> {
         let start = self.pos;
         let c = b[start];
         let mut terminated = true;
-        let line_start = self.at_line_start;
-        self.at_line_start = false;
         let kind = match c {
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b' => {
                 let mut i = start;
-                let mut nl = line_start;
                 while i < b.len()
                     && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
                 {
-                    if b[i] == b'\n' {
-                        nl = true;
-                    }
                     i += 1;
                 }
                 self.pos = i;
-                self.at_line_start = nl;
                 TokenKind::Whitespace
             }
             b'-' if self.peek(1) == b'-' => {
@@ -351,7 +341,6 @@ impl Iterator for Lexer<'_> {
             b'\\' => {
                 // psql meta-command: runs to the end of the line. psql treats a backslash anywhere
                 // outside quotes as one; we do too.
-                let _ = line_start;
                 let end = memchr_nl(b, start);
                 self.pos = end;
                 TokenKind::MetaCommand
