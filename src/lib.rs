@@ -37,6 +37,7 @@
 pub mod db;
 pub mod error;
 pub mod finding;
+pub mod plan;
 pub mod report;
 pub mod sql;
 pub mod view;

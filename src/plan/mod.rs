@@ -1,0 +1,322 @@
+//! EXPLAIN plans: one typed model for JSON and text input, from PostgreSQL 12 to 17, plus the
+//! derived figures plan readers need (inclusive and exclusive time with loops accounted for,
+//! row misestimates, buffers).
+//!
+//! Input forms: `EXPLAIN (FORMAT JSON)` output, the same as psql prints it (header, `+`
+//! continuation marks, `(1 row)` footer), and the text format psql prints by default. Unknown
+//! fields are ignored; fields a version does not have are `None`.
+
+pub mod json;
+pub mod text;
+
+use serde::Serialize;
+
+/// Plan reading errors; each names the position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Nothing that looks like a plan.
+    #[error("no plan found: {0}")]
+    Empty(String),
+    /// JSON that does not parse.
+    #[error("invalid EXPLAIN JSON at line {line}, column {column}: {message}")]
+    Json {
+        /// 1-based line in the (unwrapped) JSON.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// JSON that parses but is not an EXPLAIN plan.
+    #[error("not an EXPLAIN plan at {path}: {message}")]
+    Shape {
+        /// A JSON path (`[0].Plan.Plans[1]`).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Text format that cannot be read.
+    #[error("cannot read the text plan at line {line}: {message}")]
+    Text {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Buffer counters of a node (inclusive of its children, as PostgreSQL reports them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Buffers {
+    /// Shared blocks found in cache.
+    pub shared_hit: u64,
+    /// Shared blocks read.
+    pub shared_read: u64,
+    /// Shared blocks dirtied.
+    pub shared_dirtied: u64,
+    /// Shared blocks written.
+    pub shared_written: u64,
+    /// Local blocks hit.
+    pub local_hit: u64,
+    /// Local blocks read.
+    pub local_read: u64,
+    /// Temp blocks read.
+    pub temp_read: u64,
+    /// Temp blocks written.
+    pub temp_written: u64,
+}
+
+/// One plan node. Figures PostgreSQL reports per loop stay per loop; see the methods for totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Node {
+    /// `Seq Scan`, `Index Scan`, `Hash Join`, `Aggregate`…
+    pub node_type: String,
+    /// Parallel-aware (`Parallel Seq Scan`).
+    pub parallel_aware: bool,
+    /// `Outer`, `Inner`, `InitPlan`, `SubPlan`, `Member`…
+    pub parent_relationship: Option<String>,
+    /// The name of an InitPlan/SubPlan.
+    pub subplan_name: Option<String>,
+    /// `Inner`, `Left`, `Anti`, `Semi`…
+    pub join_type: Option<String>,
+    /// Aggregate strategy: `Plain`, `Sorted`, `Hashed`, `Mixed`.
+    pub strategy: Option<String>,
+    /// Scanned relation.
+    pub relation_name: Option<String>,
+    /// Its schema (VERBOSE).
+    pub schema: Option<String>,
+    /// Alias in the query.
+    pub alias: Option<String>,
+    /// Index used.
+    pub index_name: Option<String>,
+    /// Scan direction for index scans.
+    pub scan_direction: Option<String>,
+    /// Planner startup cost.
+    pub startup_cost: Option<f64>,
+    /// Planner total cost.
+    pub total_cost: Option<f64>,
+    /// Estimated rows per loop.
+    pub plan_rows: Option<f64>,
+    /// Estimated row width.
+    pub plan_width: Option<u64>,
+    /// Actual startup time per loop, ms.
+    pub actual_startup_time: Option<f64>,
+    /// Actual total time per loop, ms.
+    pub actual_total_time: Option<f64>,
+    /// Actual rows per loop.
+    pub actual_rows: Option<f64>,
+    /// Loops.
+    pub actual_loops: Option<f64>,
+    /// False when ANALYZE ran and the node never executed.
+    pub executed: bool,
+    /// `Filter`.
+    pub filter: Option<String>,
+    /// `Rows Removed by Filter` (per loop).
+    pub rows_removed_by_filter: Option<f64>,
+    /// `Index Cond`.
+    pub index_cond: Option<String>,
+    /// `Recheck Cond`.
+    pub recheck_cond: Option<String>,
+    /// `Rows Removed by Index Recheck`.
+    pub rows_removed_by_index_recheck: Option<f64>,
+    /// `Join Filter`.
+    pub join_filter: Option<String>,
+    /// `Rows Removed by Join Filter`.
+    pub rows_removed_by_join_filter: Option<f64>,
+    /// `Hash Cond`.
+    pub hash_cond: Option<String>,
+    /// `Merge Cond`.
+    pub merge_cond: Option<String>,
+    /// `Heap Fetches` (index-only scans).
+    pub heap_fetches: Option<f64>,
+    /// `Heap Blocks: exact=`.
+    pub exact_heap_blocks: Option<f64>,
+    /// `Heap Blocks: lossy=`.
+    pub lossy_heap_blocks: Option<f64>,
+    /// `Sort Key`.
+    pub sort_key: Vec<String>,
+    /// `Sort Method` (`quicksort`, `external merge`, `top-N heapsort`).
+    pub sort_method: Option<String>,
+    /// `Sort Space Used`, kB.
+    pub sort_space_used_kb: Option<f64>,
+    /// `Sort Space Type`: `Memory` or `Disk`.
+    pub sort_space_type: Option<String>,
+    /// Hash buckets.
+    pub hash_buckets: Option<f64>,
+    /// Hash batches (actual).
+    pub hash_batches: Option<f64>,
+    /// Hash batches planned.
+    pub original_hash_batches: Option<f64>,
+    /// Peak memory of a Hash, kB.
+    pub peak_memory_usage_kb: Option<f64>,
+    /// Parallel workers planned.
+    pub workers_planned: Option<f64>,
+    /// Parallel workers launched.
+    pub workers_launched: Option<f64>,
+    /// Buffers (when BUFFERS was on).
+    pub buffers: Option<Buffers>,
+    /// Output columns (VERBOSE).
+    pub output: Vec<String>,
+    /// Child nodes.
+    pub children: Vec<Node>,
+}
+
+/// JIT figures of a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Jit {
+    /// Functions compiled.
+    pub functions: f64,
+    /// Total JIT time, ms.
+    pub total_ms: f64,
+}
+
+/// A whole plan: the root node and the statement-level figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    /// The root node.
+    pub root: Node,
+    /// Planning time, ms.
+    pub planning_time_ms: Option<f64>,
+    /// Execution time, ms (ANALYZE).
+    pub execution_time_ms: Option<f64>,
+    /// JIT figures.
+    pub jit: Option<Jit>,
+    /// Non-default planner settings (SETTINGS).
+    pub settings: Vec<(String, String)>,
+    /// Trigger time, ms, summed.
+    pub trigger_time_ms: Option<f64>,
+}
+
+impl Node {
+    /// Loops, at least 1.
+    pub fn loops(&self) -> f64 {
+        self.actual_loops.unwrap_or(1.0).max(1.0)
+    }
+
+    /// Whether ANALYZE figures are present.
+    pub fn analyzed(&self) -> bool {
+        self.actual_total_time.is_some() || self.actual_rows.is_some() || !self.executed
+    }
+
+    /// Time spent in this node and below, all loops, ms.
+    pub fn inclusive_ms(&self) -> f64 {
+        self.actual_total_time.unwrap_or(0.0) * self.loops()
+    }
+
+    /// Time spent in this node alone, all loops, ms (never below zero).
+    pub fn exclusive_ms(&self) -> f64 {
+        let children: f64 = self
+            .children
+            .iter()
+            .filter(|c| c.parent_relationship.as_deref() != Some("InitPlan"))
+            .map(Node::inclusive_ms)
+            .sum();
+        (self.inclusive_ms() - children).max(0.0)
+    }
+
+    /// Actual rows, all loops.
+    pub fn total_rows(&self) -> f64 {
+        self.actual_rows.unwrap_or(0.0) * self.loops()
+    }
+
+    /// Rows the node read before its filter removed some: rows returned plus removed, all loops.
+    pub fn rows_read(&self) -> f64 {
+        (self.actual_rows.unwrap_or(0.0) + self.rows_removed_by_filter.unwrap_or(0.0))
+            * self.loops()
+    }
+
+    /// How far the row estimate is off, per loop, as a factor ≥ 1, and whether rows were
+    /// under-estimated (more actual rows than planned). `None` without ANALYZE data.
+    pub fn misestimate(&self) -> Option<(f64, bool)> {
+        let actual = self.actual_rows?;
+        let planned = self.plan_rows?;
+        if !self.executed {
+            return None;
+        }
+        let (a, p) = (actual.max(1.0), planned.max(1.0));
+        Some(if a >= p {
+            (a / p, true)
+        } else {
+            (p / a, false)
+        })
+    }
+
+    /// A short label: `Seq Scan on orders o`, `Index Scan using i on t`, `Hash Join`.
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.parallel_aware {
+            s.push_str("Parallel ");
+        }
+        s.push_str(&self.node_type);
+        if let Some(j) = &self.join_type {
+            if j != "Inner" && self.node_type.ends_with("Join") {
+                s = s.replacen(" Join", &format!(" {j} Join"), 1);
+            } else if j != "Inner" && self.node_type == "Nested Loop" {
+                s.push_str(&format!(" {j} Join"));
+            }
+        }
+        if let Some(i) = &self.index_name {
+            s.push_str(&format!(" using {i}"));
+        }
+        if let Some(r) = &self.relation_name {
+            s.push_str(" on ");
+            if let Some(sc) = &self.schema {
+                s.push_str(&format!("{sc}."));
+            }
+            s.push_str(r);
+            if let Some(a) = &self.alias {
+                if a != r {
+                    s.push_str(&format!(" {a}"));
+                }
+            }
+        }
+        if let Some(n) = &self.subplan_name {
+            s = format!("{n}: {s}");
+        }
+        s
+    }
+
+    /// Visit this node and every descendant, depth first, with their depth.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Node, usize)) {
+        fn go<'a>(n: &'a Node, depth: usize, f: &mut dyn FnMut(&'a Node, usize)) {
+            f(n, depth);
+            for c in &n.children {
+                go(c, depth + 1, f);
+            }
+        }
+        go(self, 0, f);
+    }
+
+    /// The number of nodes in this subtree.
+    pub fn count(&self) -> usize {
+        let mut n = 0;
+        self.walk(&mut |_, _| n += 1);
+        n
+    }
+}
+
+impl Plan {
+    /// Whether the plan carries ANALYZE data.
+    pub fn analyzed(&self) -> bool {
+        self.execution_time_ms.is_some() || self.root.actual_total_time.is_some()
+    }
+
+    /// The total time to share node times against: execution time, else the root's time.
+    pub fn total_ms(&self) -> f64 {
+        self.execution_time_ms
+            .unwrap_or_else(|| self.root.inclusive_ms())
+            .max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Read plans from any supported input: JSON (raw or as psql prints it) or text.
+pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
+    let trimmed = input.trim_start();
+    if trimmed.is_empty() {
+        return Err(PlanError::Empty("the input is empty".to_string()));
+    }
+    match json::unwrap_psql(input) {
+        Some(j) => json::parse(&j),
+        None => text::parse(input).map(|p| vec![p]),
+    }
+}

@@ -1,0 +1,630 @@
+//! Reading the EXPLAIN text format (what psql prints by default and what people paste), into
+//! the same model as JSON: node names are mapped to JSON's (`Hash Left Join` is a `Hash Join`
+//! with join type `Left`, `HashAggregate` an `Aggregate` with strategy `Hashed`).
+
+use super::{Jit, Node, Plan, PlanError};
+
+const NODE_TYPES: &[&str] = &[
+    "Aggregate",
+    "Append",
+    "Bitmap Heap Scan",
+    "Bitmap Index Scan",
+    "BitmapAnd",
+    "BitmapOr",
+    "CTE Scan",
+    "Custom Scan",
+    "Foreign Scan",
+    "Function Scan",
+    "Gather",
+    "Gather Merge",
+    "Group",
+    "Hash",
+    "Hash Join",
+    "Incremental Sort",
+    "Index Only Scan",
+    "Index Scan",
+    "Limit",
+    "LockRows",
+    "Materialize",
+    "Memoize",
+    "Merge Append",
+    "Merge Join",
+    "ModifyTable",
+    "Named Tuplestore Scan",
+    "Nested Loop",
+    "ProjectSet",
+    "Recursive Union",
+    "Result",
+    "Sample Scan",
+    "Seq Scan",
+    "SetOp",
+    "Sort",
+    "Subquery Scan",
+    "Table Function Scan",
+    "Tid Range Scan",
+    "Tid Scan",
+    "Unique",
+    "Values Scan",
+    "WindowAgg",
+    "WorkTable Scan",
+];
+
+/// Strip psql's wrapper (header, dashes, one leading space, `(N rows)` footer) if present.
+fn unwrap(input: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = input.lines().collect();
+    let dash = lines.iter().take(4).position(|l| {
+        let t = l.trim();
+        !t.is_empty() && t.chars().all(|c| c == '-' || c == '+')
+    });
+    match dash {
+        Some(d) => lines
+            .iter()
+            .enumerate()
+            .skip(d + 1)
+            .take_while(|(_, l)| {
+                let t = l.trim();
+                !(t.starts_with('(') && (t.ends_with(" row)") || t.ends_with(" rows)")))
+            })
+            .map(|(i, l)| {
+                (
+                    i + 1,
+                    l.strip_prefix(' ')
+                        .unwrap_or(l)
+                        .trim_end()
+                        .trim_end_matches('+')
+                        .trim_end()
+                        .to_string(),
+                )
+            })
+            .collect(),
+        None => lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim_end().to_string()))
+            .collect(),
+    }
+}
+
+fn indent(l: &str) -> usize {
+    l.len() - l.trim_start().len()
+}
+
+struct Pending {
+    relationship: Option<String>,
+    name: Option<String>,
+}
+
+/// Parse one text-format plan.
+pub fn parse(input: &str) -> Result<Plan, PlanError> {
+    let lines = unwrap(input);
+    let mut plan = Plan::default();
+    // Arena: (indent, node, parent index).
+    let mut arena: Vec<(usize, Node, Option<usize>)> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut pending = Pending {
+        relationship: None,
+        name: None,
+    };
+    let mut in_section: Option<(String, usize)> = None;
+    for (lineno, raw) in &lines {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let ind = indent(raw);
+        let t = raw.trim_start();
+        if let Some((_, sind)) = &in_section {
+            if ind > *sind {
+                if let Some((name, _)) = &in_section {
+                    if name == "JIT" {
+                        jit_line(&mut plan, t);
+                    }
+                }
+                continue;
+            }
+            in_section = None;
+        }
+        let is_node = t.starts_with("->") || arena.is_empty();
+        if is_node {
+            let body = t.trim_start_matches("->").trim_start();
+            let node_indent = ind;
+            let mut node = node_header(body).ok_or_else(|| PlanError::Text {
+                line: *lineno,
+                message: format!(
+                    "expected a plan node such as 'Seq Scan on t  (cost=…)', found '{}'",
+                    truncate(body, 60)
+                ),
+            })?;
+            node.parent_relationship = pending.relationship.take();
+            node.subplan_name = pending.name.take();
+            while let Some(&top) = stack.last() {
+                if arena[top].0 >= node_indent {
+                    stack.pop();
+                } else {
+                    break;
+                }
+            }
+            let parent = stack.last().copied();
+            if parent.is_none() && !arena.is_empty() {
+                return Err(PlanError::Text {
+                    line: *lineno,
+                    message: "a second root node (is this two plans pasted together?)".to_string(),
+                });
+            }
+            arena.push((node_indent, node, parent));
+            stack.push(arena.len() - 1);
+            continue;
+        }
+        // Statement-level lines sit at the root's indentation or less.
+        let root_indent = arena.first().map_or(0, |r| r.0);
+        if ind <= root_indent {
+            if (t.contains("(cost=") || t.contains("(actual")) && node_header(t).is_some() {
+                return Err(PlanError::Text {
+                    line: *lineno,
+                    message: "a second root node (is this two plans pasted together?)".to_string(),
+                });
+            }
+            if let Some((k, v)) = t.split_once(':') {
+                match k {
+                    "Planning Time" => plan.planning_time_ms = ms(v),
+                    "Execution Time" | "Total runtime" => plan.execution_time_ms = ms(v),
+                    "JIT" | "Planning" => in_section = Some((k.to_string(), ind)),
+                    "Settings" => {
+                        plan.settings = v
+                            .split(", ")
+                            .filter_map(|kv| kv.split_once(" = "))
+                            .map(|(a, b)| {
+                                (
+                                    a.trim().to_string(),
+                                    b.trim().trim_matches('\'').to_string(),
+                                )
+                            })
+                            .collect()
+                    }
+                    _ if k.starts_with("Trigger ") => {
+                        if let Some(time) =
+                            v.split_whitespace().find_map(|w| w.strip_prefix("time="))
+                        {
+                            let t: f64 = time.parse().unwrap_or(0.0);
+                            plan.trigger_time_ms = Some(plan.trigger_time_ms.unwrap_or(0.0) + t);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        // InitPlan / SubPlan / CTE markers introduce the next node.
+        if let Some(rest) = t.strip_prefix("InitPlan ") {
+            pending = Pending {
+                relationship: Some("InitPlan".to_string()),
+                name: Some(format!(
+                    "InitPlan {}",
+                    rest.split_whitespace().next().unwrap_or("")
+                )),
+            };
+            pop_to(&mut stack, &arena, ind);
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("SubPlan ") {
+            pending = Pending {
+                relationship: Some("SubPlan".to_string()),
+                name: Some(format!(
+                    "SubPlan {}",
+                    rest.split_whitespace().next().unwrap_or("")
+                )),
+            };
+            pop_to(&mut stack, &arena, ind);
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("CTE ") {
+            if !t.contains(':') {
+                pending = Pending {
+                    relationship: Some("InitPlan".to_string()),
+                    name: Some(format!("CTE {rest}")),
+                };
+                pop_to(&mut stack, &arena, ind);
+                continue;
+            }
+        }
+        if t.starts_with("Worker ") {
+            continue;
+        }
+        // A property of the innermost node whose line is less indented than this one.
+        pop_to(&mut stack, &arena, ind);
+        let Some(&cur) = stack.last() else { continue };
+        if let Some((k, v)) = t.split_once(": ") {
+            property(&mut arena[cur].1, k, v.trim());
+        }
+    }
+    if arena.is_empty() {
+        return Err(PlanError::Empty(
+            "no plan node found (expected EXPLAIN output in JSON or text format)".to_string(),
+        ));
+    }
+    // Assemble the tree from the arena, children in order.
+    let mut nodes: Vec<Option<Node>> = Vec::with_capacity(arena.len());
+    let mut parents = Vec::with_capacity(arena.len());
+    for (_, n, p) in arena {
+        nodes.push(Some(n));
+        parents.push(p);
+    }
+    for i in (1..nodes.len()).rev() {
+        if let (Some(p), Some(child)) = (parents[i], nodes[i].take()) {
+            if let Some(Some(parent)) = nodes.get_mut(p) {
+                parent.children.insert(0, child);
+            }
+        }
+    }
+    plan.root = nodes.into_iter().next().flatten().unwrap_or_default();
+    Ok(plan)
+}
+
+fn pop_to(stack: &mut Vec<usize>, arena: &[(usize, Node, Option<usize>)], ind: usize) {
+    while let Some(&top) = stack.last() {
+        if arena[top].0 >= ind {
+            stack.pop();
+        } else {
+            break;
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn ms(v: &str) -> Option<f64> {
+    v.trim().trim_end_matches("ms").trim().parse().ok()
+}
+
+fn jit_line(plan: &mut Plan, t: &str) {
+    let jit = plan.jit.get_or_insert(Jit::default());
+    if let Some(v) = t.strip_prefix("Functions:") {
+        jit.functions = v.trim().parse().unwrap_or(0.0);
+    } else if let Some(v) = t.strip_prefix("Timing:") {
+        // "Generation 0.5 ms (Deform 0.1 ms), Inlining 0 ms, …, Total 3.5 ms"
+        if let Some(idx) = v.rfind("Total ") {
+            jit.total_ms = v[idx + 6..]
+                .trim()
+                .trim_end_matches("ms")
+                .trim()
+                .parse()
+                .unwrap_or(0.0);
+        }
+    }
+}
+
+/// Parse `Seq Scan on t  (cost=… rows=… width=…) (actual time=… rows=… loops=…)`.
+fn node_header(body: &str) -> Option<Node> {
+    let (desc, figures) = match body
+        .find("  (")
+        .or_else(|| body.find(" (cost="))
+        .or_else(|| body.find(" (actual"))
+        .or_else(|| body.find(" (never"))
+    {
+        Some(i) => (body[..i].trim(), &body[i..]),
+        None => (body.trim(), ""),
+    };
+    let mut n = describe(desc)?;
+    n.executed = true;
+    if figures.contains("never executed") {
+        n.executed = false;
+        n.actual_loops = Some(0.0);
+        n.actual_rows = Some(0.0);
+        n.actual_total_time = Some(0.0);
+    }
+    for group in figures.split('(').skip(1) {
+        let group = group.split(')').next().unwrap_or("");
+        let actual = group.starts_with("actual");
+        for w in group.split_whitespace() {
+            let Some((k, v)) = w.split_once('=') else {
+                continue;
+            };
+            match (k, actual) {
+                ("cost", false) => {
+                    if let Some((a, b)) = v.split_once("..") {
+                        n.startup_cost = a.parse().ok();
+                        n.total_cost = b.parse().ok();
+                    }
+                }
+                ("rows", false) => n.plan_rows = v.parse().ok(),
+                ("width", false) => n.plan_width = v.parse().ok(),
+                ("time", true) => {
+                    if let Some((a, b)) = v.split_once("..") {
+                        n.actual_startup_time = a.parse().ok();
+                        n.actual_total_time = b.parse().ok();
+                    }
+                }
+                ("rows", true) => n.actual_rows = v.parse().ok(),
+                ("loops", true) => {
+                    n.actual_loops = v.parse().ok();
+                    if n.actual_loops == Some(0.0) {
+                        n.executed = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(n)
+}
+
+/// The node type and names from `Parallel Index Scan Backward using i on s.t x`.
+fn describe(desc: &str) -> Option<Node> {
+    let mut n = Node::default();
+    let mut d = desc;
+    if let Some(rest) = d.strip_prefix("Parallel ") {
+        n.parallel_aware = true;
+        d = rest;
+    }
+    for p in ["Finalize ", "Partial "] {
+        if let Some(rest) = d.strip_prefix(p) {
+            d = rest;
+        }
+    }
+    let (head, on) = match d.find(" on ") {
+        Some(i) => (&d[..i], Some(d[i + 4..].trim())),
+        None => (d, None),
+    };
+    let (head, using) = match head.find(" using ") {
+        Some(i) => (&head[..i], Some(head[i + 7..].trim())),
+        None => (head, None),
+    };
+    let mut head = head.trim().to_string();
+    if let Some(h) = head.strip_suffix(" Backward") {
+        n.scan_direction = Some("Backward".to_string());
+        head = h.to_string();
+    }
+    let node_type = match head.as_str() {
+        "HashAggregate" => {
+            n.strategy = Some("Hashed".to_string());
+            "Aggregate".to_string()
+        }
+        "GroupAggregate" => {
+            n.strategy = Some("Sorted".to_string());
+            "Aggregate".to_string()
+        }
+        "MixedAggregate" => {
+            n.strategy = Some("Mixed".to_string());
+            "Aggregate".to_string()
+        }
+        "Aggregate" => {
+            n.strategy = Some("Plain".to_string());
+            "Aggregate".to_string()
+        }
+        "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable".to_string(),
+        "HashSetOp" | "SetOp" => "SetOp".to_string(),
+        h if h.ends_with(" Join") || h.starts_with("Nested Loop") => {
+            let (method, rest) = if let Some(r) = h.strip_prefix("Nested Loop") {
+                ("Nested Loop", r)
+            } else if let Some(r) = h.strip_prefix("Hash") {
+                ("Hash Join", r)
+            } else if let Some(r) = h.strip_prefix("Merge") {
+                ("Merge Join", r)
+            } else {
+                return None;
+            };
+            let jt = rest.trim().trim_end_matches("Join").trim();
+            n.join_type = Some(if jt.is_empty() {
+                "Inner".to_string()
+            } else {
+                jt.to_string()
+            });
+            method.to_string()
+        }
+        h => {
+            let h = h
+                .split(' ')
+                .take_while(|w| !w.starts_with('('))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !NODE_TYPES.contains(&h.as_str()) {
+                return None;
+            }
+            h
+        }
+    };
+    n.index_name = using.map(str::to_string);
+    if let Some(on) = on {
+        if node_type == "Bitmap Index Scan" {
+            n.index_name = Some(on.to_string());
+        } else {
+            let mut parts = on.split_whitespace();
+            if let Some(rel) = parts.next() {
+                match rel.rsplit_once('.') {
+                    Some((schema, r)) => {
+                        n.schema = Some(schema.to_string());
+                        n.relation_name = Some(r.to_string());
+                    }
+                    None => n.relation_name = Some(rel.to_string()),
+                }
+            }
+            n.alias = parts
+                .next()
+                .map(str::to_string)
+                .or_else(|| n.relation_name.clone());
+        }
+    }
+    n.node_type = node_type;
+    Some(n)
+}
+
+fn kv_num(s: &str, key: &str) -> Option<f64> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|v| v.trim_end_matches("kB").parse().ok())
+}
+
+fn property(n: &mut Node, k: &str, v: &str) {
+    let num = || {
+        v.split_whitespace()
+            .next()
+            .and_then(|x| x.parse::<f64>().ok())
+    };
+    match k {
+        "Filter" => n.filter = Some(v.to_string()),
+        "Rows Removed by Filter" => n.rows_removed_by_filter = num(),
+        "Index Cond" => n.index_cond = Some(v.to_string()),
+        "Recheck Cond" => n.recheck_cond = Some(v.to_string()),
+        "Rows Removed by Index Recheck" => n.rows_removed_by_index_recheck = num(),
+        "Join Filter" => n.join_filter = Some(v.to_string()),
+        "Rows Removed by Join Filter" => n.rows_removed_by_join_filter = num(),
+        "Hash Cond" => n.hash_cond = Some(v.to_string()),
+        "Merge Cond" => n.merge_cond = Some(v.to_string()),
+        "Heap Fetches" => n.heap_fetches = num(),
+        "Heap Blocks" => {
+            n.exact_heap_blocks = kv_num(v, "exact=");
+            n.lossy_heap_blocks = kv_num(v, "lossy=");
+        }
+        "Sort Key" => n.sort_key = v.split(", ").map(str::to_string).collect(),
+        "Sort Method" => {
+            // "external merge  Disk: 4128kB" or "quicksort  Memory: 25kB"
+            let (method, space) = match v.split_once("  ") {
+                Some((m, s)) => (m.trim(), s.trim()),
+                None => (v.trim(), ""),
+            };
+            n.sort_method = Some(method.to_string());
+            if let Some((kind, amount)) = space.split_once(':') {
+                n.sort_space_type = Some(kind.trim().to_string());
+                n.sort_space_used_kb = amount.trim().trim_end_matches("kB").trim().parse().ok();
+            }
+        }
+        "Buckets" => {
+            // "1024 (originally 1024)  Batches: 4 (originally 1)  Memory Usage: 300kB"
+            let mut words = v.split_whitespace();
+            n.hash_buckets = words.next().and_then(|x| x.parse().ok());
+            if let Some(i) = v.find("Batches: ") {
+                let rest = &v[i + 9..];
+                let mut w = rest.split_whitespace();
+                n.hash_batches = w.next().and_then(|x| x.parse().ok());
+                n.original_hash_batches = match (w.next(), w.next()) {
+                    (Some("(originally"), Some(o)) => o.trim_end_matches(')').parse().ok(),
+                    _ => n.hash_batches,
+                };
+            }
+            if let Some(i) = v.find("Memory Usage: ") {
+                n.peak_memory_usage_kb = v[i + 14..].trim().trim_end_matches("kB").parse().ok();
+            }
+        }
+        "Workers Planned" => n.workers_planned = num(),
+        "Workers Launched" => n.workers_launched = num(),
+        "Output" => n.output = v.split(", ").map(str::to_string).collect(),
+        "Buffers" => {
+            let mut b = n.buffers.unwrap_or_default();
+            for part in v.split(", ") {
+                let part = part.trim();
+                let (scope, rest) = part.split_once(' ').unwrap_or((part, ""));
+                let get = |key: &str| kv_num(rest, key).unwrap_or(0.0) as u64;
+                match scope {
+                    "shared" => {
+                        b.shared_hit = get("hit=");
+                        b.shared_read = get("read=");
+                        b.shared_dirtied = get("dirtied=");
+                        b.shared_written = get("written=");
+                    }
+                    "local" => {
+                        b.local_hit = get("hit=");
+                        b.local_read = get("read=");
+                    }
+                    "temp" => {
+                        b.temp_read = get("read=");
+                        b.temp_written = get("written=");
+                    }
+                    _ => {}
+                }
+            }
+            n.buffers = Some(b);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = "\
+                                                        QUERY PLAN
+---------------------------------------------------------------------------------------------------------------------------
+ Sort  (cost=5000.10..5000.20 rows=40 width=16) (actual time=45.100..45.200 rows=3000 loops=1)
+   Sort Key: o.created_at DESC
+   Sort Method: external merge  Disk: 4128kB
+   Buffers: shared hit=10 read=531, temp read=516 written=517
+   ->  Hash Left Join  (cost=10.00..4990.00 rows=40 width=16) (actual time=1.000..40.000 rows=3000 loops=1)
+         Hash Cond: (o.user_id = u.id)
+         ->  Seq Scan on public.orders o  (cost=0.00..2041.00 rows=40 width=16) (actual time=0.010..30.000 rows=3000 loops=1)
+               Filter: (status = 'pending'::text)
+               Rows Removed by Filter: 97000
+         ->  Hash  (cost=5.00..5.00 rows=400 width=8) (actual time=0.500..0.500 rows=400 loops=1)
+               Buckets: 1024 (originally 512)  Batches: 4 (originally 1)  Memory Usage: 300kB
+               ->  Index Only Scan Backward using users_pkey on users u  (cost=0.29..5.00 rows=400 width=8) (actual time=0.010..0.300 rows=400 loops=1)
+                     Heap Fetches: 12
+   SubPlan 1
+     ->  Result  (cost=0.00..0.01 rows=1 width=4) (never executed)
+ Planning Time: 0.321 ms
+ JIT:
+   Functions: 4
+   Timing: Generation 0.5 ms, Inlining 0.000 ms, Optimization 0.2 ms, Emission 3.1 ms, Total 3.8 ms
+ Execution Time: 46.000 ms
+(21 rows)
+";
+
+    #[test]
+    fn psql_text_plan() {
+        let p = parse(PLAN).unwrap();
+        let sort = &p.root;
+        assert_eq!(sort.node_type, "Sort");
+        assert_eq!(sort.sort_method.as_deref(), Some("external merge"));
+        assert_eq!(sort.sort_space_type.as_deref(), Some("Disk"));
+        assert_eq!(sort.sort_space_used_kb, Some(4128.0));
+        assert_eq!(sort.buffers.unwrap().temp_written, 517);
+        assert_eq!(sort.children.len(), 2);
+        let join = &sort.children[0];
+        assert_eq!(
+            (join.node_type.as_str(), join.join_type.as_deref()),
+            ("Hash Join", Some("Left"))
+        );
+        let scan = &join.children[0];
+        assert_eq!(scan.label(), "Seq Scan on public.orders o");
+        assert_eq!(scan.rows_removed_by_filter, Some(97000.0));
+        let hash = &join.children[1];
+        assert_eq!(
+            (hash.hash_batches, hash.original_hash_batches),
+            (Some(4.0), Some(1.0))
+        );
+        let ios = &hash.children[0];
+        assert_eq!(ios.node_type, "Index Only Scan");
+        assert_eq!(ios.index_name.as_deref(), Some("users_pkey"));
+        assert_eq!(ios.scan_direction.as_deref(), Some("Backward"));
+        assert_eq!(ios.heap_fetches, Some(12.0));
+        let sub = &sort.children[1];
+        assert_eq!(sub.parent_relationship.as_deref(), Some("SubPlan"));
+        assert!(!sub.executed);
+        assert_eq!(p.execution_time_ms, Some(46.0));
+        assert_eq!(p.planning_time_ms, Some(0.321));
+        assert_eq!(p.jit.unwrap().total_ms, 3.8);
+    }
+
+    #[test]
+    fn plain_explain_without_psql_wrapper() {
+        let p = parse("Limit  (cost=0.29..0.50 rows=10 width=8)\n  ->  Index Scan using i on t  (cost=0.29..100.00 rows=5000 width=8)\n        Index Cond: (a > 5)\n").unwrap();
+        assert_eq!(p.root.children[0].index_cond.as_deref(), Some("(a > 5)"));
+        assert!(!p.analyzed());
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let e = parse("hello world\nthis is not a plan")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("cannot read the text plan at line 1"), "{e}");
+        let e = parse("Seq Scan on a  (cost=0.00..1.00 rows=1 width=4)\nSeq Scan on b  (cost=0.00..1.00 rows=1 width=4)").unwrap_err();
+        assert!(e.to_string().contains("second root"), "{e}");
+    }
+}
