@@ -13,6 +13,12 @@ pub enum Error {
     /// Scratch cluster problems.
     #[error(transparent)]
     Scratch(#[from] crate::db::scratch::ScratchError),
+    /// Plan reading problems.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// Configuration problems.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),

@@ -1,0 +1,65 @@
+//! `hash-batches`: a hash table that did not fit in memory (more than one batch), or grew to more
+//! batches than planned.
+
+use super::{work_mem_for, PlanCtx, Rule};
+use crate::finding::{Finding, Severity};
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    id: "hash-batches",
+    severity: Severity::Warning,
+    description:
+        "a Hash needed more than one batch (it spilled to temp files), or more batches than planned",
+    thresholds: |_| vec![],
+    check,
+};
+
+fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
+    for (i, n) in ctx.nodes.iter().enumerate() {
+        if n.node_type != "Hash" {
+            continue;
+        }
+        let Some(batches) = n.hash_batches else {
+            continue;
+        };
+        let planned = n.original_hash_batches.unwrap_or(batches);
+        if batches <= 1.0 && batches <= planned {
+            continue;
+        }
+        let grew = batches > planned;
+        let mem = n.peak_memory_usage_kb.unwrap_or(0.0);
+        let wm = work_mem_for(mem * batches * 1.5);
+        out.push(ctx.finding(
+            RULE.id,
+            RULE.severity,
+            Some(i),
+            if grew {
+                format!("{} used {batches:.0} batches, planned {planned:.0}: the hashed input was larger than estimated", n.label())
+            } else {
+                format!("{} used {batches:.0} batches (peak memory {mem:.0} kB per batch): it spilled to temp files", n.label())
+            },
+            serde_json::json!({ "batches": batches, "planned_batches": planned, "peak_memory_kb": mem }),
+            Some(format!("SET work_mem = '{wm}'; (or hash_mem_multiplier) for this query{}", if grew { ", and fix the row estimate of the hashed side" } else { "" })),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{only, run};
+
+    fn plan(b: u32, ob: u32) -> String {
+        format!(
+            r#"[{{"Plan": {{"Node Type": "Hash", "Hash Batches": {b}, "Original Hash Batches": {ob}, "Peak Memory Usage": 4000,
+            "Actual Total Time": 10.0, "Actual Rows": 100000, "Actual Loops": 1, "Plan Rows": 100000}}, "Execution Time": 11}}]"#
+        )
+    }
+
+    #[test]
+    fn fires_on_batches() {
+        assert_eq!(only(&run(&plan(8, 8)), "hash-batches").len(), 1);
+        let f = run(&plan(8, 1));
+        assert!(only(&f, "hash-batches")[0].message.contains("planned 1"));
+        assert!(only(&run(&plan(1, 1)), "hash-batches").is_empty());
+    }
+}

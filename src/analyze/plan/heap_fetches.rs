@@ -1,0 +1,75 @@
+//! `heap-fetches`: an index-only scan that still visits the heap for many rows because the
+//! visibility map is stale.
+
+use super::{fmt_n, relation_sql, PlanCtx, Rule};
+use crate::finding::{Finding, Severity};
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    id: "heap-fetches",
+    severity: Severity::Warning,
+    description:
+        "an index-only scan fetched many rows from the heap: the visibility map is stale (VACUUM)",
+    thresholds: |t| {
+        vec![(
+            "heap_fetches_min",
+            t.heap_fetches_min.to_string(),
+            "heap fetches (all loops)",
+        )]
+    },
+    check,
+};
+
+fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
+    for (i, n) in ctx.nodes.iter().enumerate() {
+        if n.node_type != "Index Only Scan" {
+            continue;
+        }
+        let fetches = n.heap_fetches.unwrap_or(0.0) * n.loops();
+        if fetches < ctx.t.heap_fetches_min {
+            continue;
+        }
+        let rows = n.total_rows();
+        let rel = relation_sql(n).unwrap_or_else(|| "the table".to_string());
+        out.push(ctx.finding(
+            RULE.id,
+            RULE.severity,
+            Some(i),
+            format!(
+                "{} made {} heap fetches for {} rows: the visibility map is not up to date",
+                n.label(),
+                fmt_n(fetches),
+                fmt_n(rows)
+            ),
+            serde_json::json!({ "heap_fetches": fetches, "rows": rows }),
+            Some(format!("VACUUM {rel}; and check that autovacuum keeps up with it (autovacuum_vacuum_scale_factor)")),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{only, run};
+
+    fn plan(fetches: u32) -> String {
+        format!(
+            r#"[{{"Plan": {{"Node Type": "Index Only Scan", "Index Name": "i", "Relation Name": "t", "Heap Fetches": {fetches},
+            "Actual Total Time": 5.0, "Actual Rows": 10000, "Actual Loops": 1, "Plan Rows": 10000}}, "Execution Time": 5.0}}]"#
+        )
+    }
+
+    #[test]
+    fn fires_on_many_heap_fetches() {
+        let f = run(&plan(9000));
+        assert_eq!(
+            only(&f, "heap-fetches")[0]
+                .suggestion
+                .as_deref()
+                .unwrap()
+                .split(';')
+                .next(),
+            Some("VACUUM t")
+        );
+        assert!(only(&run(&plan(0)), "heap-fetches").is_empty());
+    }
+}

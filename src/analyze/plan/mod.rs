@@ -1,0 +1,260 @@
+//! The plan rule family: one file per rule, registered in [`RULES`]. Each rule reads a [`Plan`]
+//! through a [`PlanCtx`] (nodes in depth-first order, thresholds, the input's name) and emits
+//! findings in the shared shape; `evidence.node` is the node's depth-first index, so renderers
+//! can show findings inline.
+
+mod estimates_only;
+mod hash_batches;
+mod heap_fetches;
+mod index_filter_inefficient;
+mod jit_overhead;
+mod large_offset;
+mod lossy_bitmap;
+mod nested_loop_many_loops;
+mod row_misestimate;
+mod seq_scan_filter;
+mod sort_spill;
+mod temp_io;
+mod workers_not_launched;
+
+use super::RuleInfo;
+use crate::config::{Config, PlanThresholds};
+use crate::finding::{Finding, Location, Severity};
+use crate::plan::{Node, Plan};
+use crate::sql::ident::{quote_ident, quote_qualified};
+
+/// One plan rule.
+pub struct Rule {
+    /// Stable id.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// One line: what it finds.
+    pub description: &'static str,
+    /// The thresholds it uses, with their values.
+    pub thresholds: fn(&PlanThresholds) -> Vec<(&'static str, String, &'static str)>,
+    /// The check.
+    pub check: fn(&PlanCtx, &mut Vec<Finding>),
+}
+
+/// Every plan rule, in the order they are reported.
+pub const RULES: &[Rule] = &[
+    estimates_only::RULE,
+    seq_scan_filter::RULE,
+    row_misestimate::RULE,
+    sort_spill::RULE,
+    hash_batches::RULE,
+    nested_loop_many_loops::RULE,
+    index_filter_inefficient::RULE,
+    heap_fetches::RULE,
+    lossy_bitmap::RULE,
+    large_offset::RULE,
+    workers_not_launched::RULE,
+    jit_overhead::RULE,
+    temp_io::RULE,
+];
+
+/// The plan rules' catalogue entries.
+pub fn rules(t: &PlanThresholds) -> Vec<RuleInfo> {
+    RULES
+        .iter()
+        .map(|r| RuleInfo {
+            id: r.id,
+            family: "plan",
+            severity: r.severity,
+            description: r.description,
+            thresholds: (r.thresholds)(t),
+            enabled: true,
+        })
+        .collect()
+}
+
+/// What a rule sees.
+pub struct PlanCtx<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Every node, depth first (index = `evidence.node`).
+    pub nodes: Vec<&'a Node>,
+    /// Thresholds.
+    pub t: &'a PlanThresholds,
+    /// The input's name, for locations.
+    pub file: Option<&'a str>,
+}
+
+impl PlanCtx<'_> {
+    /// A finding about node `idx` (or the whole plan when `None`).
+    pub fn finding(
+        &self,
+        rule: &str,
+        severity: Severity,
+        idx: Option<usize>,
+        message: String,
+        mut evidence: serde_json::Value,
+        suggestion: Option<String>,
+    ) -> Finding {
+        if let (Some(i), Some(obj)) = (idx, evidence.as_object_mut()) {
+            obj.insert("node".to_string(), serde_json::json!(i));
+        }
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            message,
+            location: Location {
+                file: self.file.map(str::to_string),
+                node: idx.and_then(|i| self.nodes.get(i)).map(|n| n.label()),
+                ..Default::default()
+            },
+            evidence,
+            suggestion,
+        }
+    }
+}
+
+/// Run every enabled plan rule over `plan`.
+pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
+    let mut nodes = Vec::new();
+    plan.root.walk(&mut |n, _| nodes.push(n));
+    let ctx = PlanCtx {
+        plan,
+        nodes,
+        t: &cfg.rules.plan,
+        file,
+    };
+    let mut out = Vec::new();
+    for r in RULES.iter().filter(|r| cfg.enabled(r.id)) {
+        (r.check)(&ctx, &mut out);
+    }
+    out
+}
+
+/// `100000` as `100,000`.
+pub fn fmt_n(v: f64) -> String {
+    let n = v.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Milliseconds for messages: `12.3 ms`.
+pub fn fmt_ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else {
+        format!("{v:.1} ms")
+    }
+}
+
+/// The relation a node scans, quoted for SQL (`public.orders`).
+pub fn relation_sql(n: &Node) -> Option<String> {
+    let r = n.relation_name.as_deref()?;
+    Some(match n.schema.as_deref() {
+        Some(s) => quote_qualified(&[s, r]),
+        None => quote_ident(r),
+    })
+}
+
+/// The columns a filter condition tests, equality columns first (index column order).
+pub fn filter_columns(filter: &str) -> Vec<String> {
+    let sql = format!("SELECT 1 FROM t WHERE {filter}");
+    let Ok(stmt) = crate::sql::parse_statement(&sql) else {
+        return Vec::new();
+    };
+    let refs = crate::sql::extract::extract(&stmt);
+    let mut eq: Vec<String> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    for p in refs.predicates {
+        let target = if p.op == "=" || p.op == "IN" || p.op == "IS NULL" {
+            &mut eq
+        } else {
+            &mut other
+        };
+        if !target.contains(&p.column) {
+            target.push(p.column);
+        }
+    }
+    other.retain(|c| !eq.contains(c));
+    eq.extend(other);
+    eq
+}
+
+/// `CREATE INDEX CONCURRENTLY ON rel (cols)` for a node's relation, when both are known.
+pub fn index_ddl(n: &Node, cols: &[String]) -> Option<String> {
+    if cols.is_empty() {
+        return None;
+    }
+    let rel = relation_sql(n)?;
+    let cols: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+    Some(format!(
+        "CREATE INDEX CONCURRENTLY ON {rel} ({});",
+        cols.join(", ")
+    ))
+}
+
+/// A `work_mem` setting that fits `kb` kilobytes of data (rounded up to a power of two in MB).
+pub fn work_mem_for(kb: f64) -> String {
+    let mb = (kb / 1024.0).max(1.0);
+    let mut p = 1u64;
+    while (p as f64) < mb {
+        p *= 2;
+    }
+    format!("{p}MB")
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Small plans for the rule tests, built the way EXPLAIN (ANALYZE, FORMAT JSON) writes them.
+    use crate::config::Config;
+    use crate::finding::Finding;
+
+    /// Analyze one JSON plan with the default thresholds.
+    pub fn run(json: &str) -> Vec<Finding> {
+        let plans = crate::plan::json::parse(json).expect("test plan parses");
+        super::analyze(&plans[0], &Config::default(), Some("t.json"))
+    }
+
+    /// The findings of one rule.
+    pub fn only<'a>(f: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
+        f.iter().filter(|x| x.rule == rule).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(fmt_n(100000.0), "100,000");
+        assert_eq!(fmt_n(999.0), "999");
+        assert_eq!(work_mem_for(4128.0), "8MB");
+        assert_eq!(work_mem_for(100.0), "1MB");
+        assert_eq!(
+            filter_columns(
+                "((created_at < (now() - '2 days'::interval)) AND (status = 'pending'::text))"
+            ),
+            vec!["status", "created_at"]
+        );
+    }
+
+    #[test]
+    fn every_rule_is_registered_once_with_a_kebab_id() {
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), 13);
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 13);
+        assert!(ids
+            .iter()
+            .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+    }
+}

@@ -1,0 +1,75 @@
+//! `nested-loop-many-loops`: the inner side of a nested loop ran many times and took a large
+//! share of the time — the N+1 pattern inside one plan.
+
+use super::{fmt_ms, fmt_n, PlanCtx, Rule};
+use crate::finding::{Finding, Severity};
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    id: "nested-loop-many-loops",
+    severity: Severity::Warning,
+    description: "the inner side of a nested loop ran many times and took a large share of the time (N+1 inside a plan)",
+    thresholds: |t| {
+        vec![
+            ("nested_loop_min_loops", t.nested_loop_min_loops.to_string(), "loops of the inner side"),
+            ("nested_loop_min_share", t.nested_loop_min_share.to_string(), "share of total time in the inner side"),
+        ]
+    },
+    check,
+};
+
+fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
+    let total = ctx.plan.total_ms();
+    for (i, n) in ctx.nodes.iter().enumerate() {
+        if n.node_type != "Nested Loop" || n.children.len() < 2 {
+            continue;
+        }
+        let inner = &n.children[1];
+        let loops = inner.actual_loops.unwrap_or(0.0);
+        let inner_ms = inner.inclusive_ms();
+        if loops < ctx.t.nested_loop_min_loops || inner_ms / total < ctx.t.nested_loop_min_share {
+            continue;
+        }
+        let inner_idx = ctx.nodes.iter().position(|x| std::ptr::eq(*x, inner));
+        out.push(ctx.finding(
+            RULE.id,
+            RULE.severity,
+            Some(i),
+            format!(
+                "{} ran its inner {} {} times ({} in all, {:.0}% of the query)",
+                n.label(),
+                inner.label(),
+                fmt_n(loops),
+                fmt_ms(inner_ms),
+                inner_ms / total * 100.0
+            ),
+            serde_json::json!({ "loops": loops, "inner_ms": inner_ms, "inner_node": inner_idx, "share": inner_ms / total }),
+            Some("let the planner hash or merge the two sides (check the outer side's row estimate; an index on the inner join key makes each loop cheap), or fetch the inner rows in one batch".to_string()),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{only, run};
+
+    fn plan(loops: u32, inner_ms: f64) -> String {
+        format!(
+            r#"[{{"Plan": {{"Node Type": "Nested Loop", "Join Type": "Inner", "Actual Total Time": 100.0, "Actual Rows": 5000, "Actual Loops": 1, "Plan Rows": 10,
+            "Plans": [
+              {{"Node Type": "Seq Scan", "Relation Name": "a", "Actual Total Time": 5.0, "Actual Rows": {loops}, "Actual Loops": 1, "Plan Rows": 10}},
+              {{"Node Type": "Index Scan", "Index Name": "b_pkey", "Relation Name": "b", "Actual Total Time": {inner_ms}, "Actual Rows": 1, "Actual Loops": {loops}, "Plan Rows": 1}}
+            ]}}, "Execution Time": 100.0}}]"#
+        )
+    }
+
+    #[test]
+    fn fires_on_many_costly_loops() {
+        let f = run(&plan(5000, 0.018));
+        let n = only(&f, "nested-loop-many-loops");
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].message, "Nested Loop ran its inner Index Scan using b_pkey on b 5,000 times (90.0 ms in all, 90% of the query)");
+        assert!(only(&run(&plan(500, 0.18)), "nested-loop-many-loops").is_empty());
+        assert!(only(&run(&plan(5000, 0.0001)), "nested-loop-many-loops").is_empty());
+    }
+}
