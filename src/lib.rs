@@ -39,6 +39,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod finding;
+pub mod ops;
 pub mod plan;
 pub mod report;
 pub mod sql;

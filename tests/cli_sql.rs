@@ -320,6 +320,11 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["sql", "--help"],
         vec!["scratch", "--help"],
         vec!["ping", "--help"],
+        vec!["explain", "--help"],
+        vec!["plan", "--help"],
+        vec!["plan", "analyze", "--help"],
+        vec!["plan", "show", "--help"],
+        vec!["rules", "--help"],
     ] {
         let out = dbkit(&cmd);
         assert_eq!(out.status.code(), Some(0), "{cmd:?}");

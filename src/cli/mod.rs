@@ -4,7 +4,10 @@
 //! Exit codes: 0 success (and no finding at or above `--fail-on`); 1 findings at or above
 //! `--fail-on`; 2 usage or runtime error (one line on stderr). A closed pipe is success.
 
+mod explain;
 mod ping;
+mod plan;
+mod rules;
 mod scratch;
 mod sql;
 
@@ -48,6 +51,9 @@ pub struct GlobalArgs {
     /// Colour: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// A dbkit.toml with rule thresholds (default: ./dbkit.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// More logging on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -80,6 +86,12 @@ enum ColorArg {
 enum Command {
     /// Split, parse, fingerprint and classify SQL files.
     Sql(sql::SqlArgs),
+    /// EXPLAIN (ANALYZE, BUFFERS) statements safely and find what makes them slow.
+    Explain(explain::ExplainArgs),
+    /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
+    Plan(plan::PlanArgs),
+    /// List every rule: id, family, severity, thresholds, description.
+    Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
     Scratch(scratch::ScratchArgs),
     /// Connect to a database and show what it is.
@@ -138,6 +150,11 @@ impl Ctx<'_> {
                     && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         }
+    }
+
+    /// The configuration: `--config`, else ./dbkit.toml when present, else the defaults.
+    pub fn config(&self) -> Result<dbkit::config::Config> {
+        Ok(dbkit::config::Config::load(self.global.config.as_deref())?)
     }
 
     /// Render a report to stdout and decide the outcome from its findings.
@@ -232,6 +249,9 @@ pub fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),
+        Command::Explain(a) => explain::run(a, &ctx),
+        Command::Plan(a) => plan::run(a, &ctx),
+        Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),
         Command::Ping(a) => ping::run(a, &ctx),
     };

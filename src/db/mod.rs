@@ -2,6 +2,7 @@
 //! throw-away clusters ([`scratch`]), running scripts, and server information.
 
 pub mod conn;
+pub mod explain;
 pub mod scratch;
 
 pub use conn::{ConnSpec, Secret};
@@ -85,6 +86,11 @@ pub async fn connect(spec: &ConnSpec) -> Result<PgConnection, DbError> {
         Ok(Err(e)) => Err(fail(sqlx_message(&e))),
         Err(_) => Err(fail(format!("timed out after {} s", timeout.as_secs()))),
     }
+}
+
+/// Close a connection politely (errors ignored: the connection is going away anyway).
+pub async fn close(conn: PgConnection) {
+    let _ = conn.close().await;
 }
 
 /// Run every statement of a SQL script, one at a time (so `CREATE INDEX CONCURRENTLY` and

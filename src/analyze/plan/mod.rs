@@ -3,6 +3,8 @@
 //! findings in the shared shape; `evidence.node` is the node's depth-first index, so renderers
 //! can show findings inline.
 
+pub mod report;
+
 mod estimates_only;
 mod hash_batches;
 mod heap_fetches;
@@ -75,6 +77,8 @@ pub struct PlanCtx<'a> {
     pub plan: &'a Plan,
     /// Every node, depth first (index = `evidence.node`).
     pub nodes: Vec<&'a Node>,
+    /// For each node: whether a `Limit` above it may have stopped it early.
+    pub under_limit: Vec<bool>,
     /// Thresholds.
     pub t: &'a PlanThresholds,
     /// The input's name, for locations.
@@ -113,10 +117,19 @@ impl PlanCtx<'_> {
 /// Run every enabled plan rule over `plan`.
 pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
     let mut nodes = Vec::new();
-    plan.root.walk(&mut |n, _| nodes.push(n));
+    let mut under_limit = Vec::new();
+    // Depth-first with the stack of ancestors' "is a Limit" flags.
+    let mut limits: Vec<bool> = Vec::new();
+    plan.root.walk(&mut |n, depth| {
+        limits.truncate(depth);
+        under_limit.push(limits.iter().any(|&l| l));
+        limits.push(n.node_type == "Limit");
+        nodes.push(n);
+    });
     let ctx = PlanCtx {
         plan,
         nodes,
+        under_limit,
         t: &cfg.rules.plan,
         file,
     };

@@ -24,6 +24,11 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let Some((factor, under)) = n.misestimate() else {
             continue;
         };
+        // Below a Limit a node is stopped once enough rows are out: fewer rows than planned is
+        // expected there, not a misestimate.
+        if !under && ctx.under_limit[i] {
+            continue;
+        }
         let (actual, planned) = (n.actual_rows.unwrap_or(0.0), n.plan_rows.unwrap_or(0.0));
         if actual.max(planned) < ctx.t.misestimate_min_rows || factor < ctx.t.misestimate_warning {
             continue;
@@ -81,6 +86,16 @@ mod tests {
         );
         let f = run(&plan(200_000, 1000));
         assert_eq!(only(&f, "row-misestimate")[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn quiet_below_a_limit_that_stopped_early() {
+        let f = run(
+            r#"[{"Plan": {"Node Type": "Limit", "Plan Rows": 10, "Actual Total Time": 1.0, "Actual Rows": 10, "Actual Loops": 1,
+            "Plans": [{"Node Type": "Sort", "Plan Rows": 2796, "Actual Total Time": 1.0, "Actual Rows": 10, "Actual Loops": 1}]},
+            "Execution Time": 1.0}]"#,
+        );
+        assert!(only(&f, "row-misestimate").is_empty(), "{f:?}");
     }
 
     #[test]

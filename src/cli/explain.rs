@@ -1,0 +1,150 @@
+//! `dbkit explain`: EXPLAIN (ANALYZE, BUFFERS) safely, inside a rolled-back transaction.
+
+use super::{runtime, Ctx, DbArgs, Outcome};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use dbkit::db::explain::ExplainOptions;
+use dbkit::ops::explain::{read_sql, ExplainJob, Progress};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `dbkit explain`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  dbkit explain --scratch --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql \\
+      --workload fixtures/shop/workload.sql
+  dbkit explain \"SELECT * FROM orders WHERE user_id = 42\" --url postgres://app@db/shop
+  dbkit explain \"SELECT * FROM orders WHERE id = \\$1\" --param 7 --url postgres://app@db/shop
+  dbkit explain --file q.sql --no-analyze --save plans/
+
+Every statement runs inside a transaction that is always rolled back, with statement_timeout set.")]
+pub struct ExplainArgs {
+    /// The SQL to explain (or use --file / --workload).
+    sql: Option<String>,
+    /// A file with the statement(s) to explain.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sql", "workload"])]
+    file: Option<PathBuf>,
+    /// A workload file: explain every statement, rank them by time.
+    #[arg(long, value_name = "FILE", conflicts_with = "sql")]
+    workload: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Plan without executing (no ANALYZE).
+    #[arg(long)]
+    no_analyze: bool,
+    /// statement_timeout per statement: 30s, 500ms, 2m (a bare number is seconds).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// A value for $1, $2… (repeat in order).
+    #[arg(long = "param", value_name = "VALUE")]
+    params: Vec<String>,
+    /// Connections used at once for a workload.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Write each plan's JSON into this directory.
+    #[arg(long, value_name = "DIR")]
+    save: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration such as 30s, 500ms or 2m"))?;
+    let secs = match unit {
+        "" | "s" => v,
+        "ms" => v / 1000.0,
+        "m" | "min" => v * 60.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{s}' (use ms, s or m)")),
+    };
+    if secs <= 0.0 {
+        return Err("the timeout must be positive".to_string());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+struct Bar {
+    enabled: bool,
+}
+
+impl Progress for Bar {
+    fn update(&self, done: usize, total: usize, label: &str) {
+        if !self.enabled || total == 0 {
+            return;
+        }
+        let width = 30;
+        let filled = done * width / total;
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\r\x1b[2K[{}{}] {done}/{total} {label}",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        let _ = err.flush();
+    }
+    fn finish(&self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+/// Run `dbkit explain`.
+pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
+    let cfg = ctx.config()?;
+    let (name, sql) = match (&args.sql, &args.file, &args.workload) {
+        (Some(s), _, _) => ("(command line)".to_string(), s.clone()),
+        (None, Some(f), _) | (None, None, Some(f)) => (f.display().to_string(), read_sql(f)?),
+        (None, None, None) => bail!("give the SQL to explain, --file FILE or --workload FILE"),
+    };
+    let options = ExplainOptions {
+        analyze: !args.no_analyze,
+        timeout: args.timeout,
+        params: args.params.clone(),
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let target = args.db.open().await?;
+        let job = ExplainJob {
+            spec: &target.spec,
+            file: &name,
+            sql: &sql,
+            options,
+            concurrency: args.concurrency,
+            save: args.save.clone(),
+            config: &cfg,
+        };
+        let bar = Bar {
+            enabled: std::io::stderr().is_terminal(),
+        };
+        let report = dbkit::ops::explain::run(job, &bar)
+            .await
+            .context("explain")?;
+        drop(target);
+        anyhow::Ok(report)
+    })?;
+    ctx.emit(&report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+}

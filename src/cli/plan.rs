@@ -1,0 +1,68 @@
+//! `dbkit plan analyze|show`: read plans people already have.
+
+use super::{read_text, Ctx, Outcome};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use dbkit::analyze::plan::report::{PlanAnalyzeReport, PlanShowReport};
+
+/// Arguments of `dbkit plan`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  dbkit plan analyze fixtures/plans/*.json\n  dbkit plan show fixtures/plans/seq-scan-filter.json"
+)]
+pub struct PlanArgs {
+    #[command(subcommand)]
+    command: PlanCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCommand {
+    /// Run the plan rules over EXPLAIN output (JSON, as psql prints it, or text format).
+    #[command(
+        after_help = "Examples:\n  dbkit plan analyze fixtures/plans/*.json --fail-on warning\n  psql -XAtc 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT …' | dbkit plan analyze -"
+    )]
+    Analyze {
+        /// Plan files; `-` reads stdin.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Show a plan as a tree: exclusive and inclusive time, share, rows estimated vs actual,
+    /// buffers, and each node's findings.
+    #[command(after_help = "Example:\n  dbkit plan show fixtures/plans/sort-spill.json")]
+    Show {
+        /// A plan file; `-` reads stdin.
+        file: String,
+        /// Which plan of a file that holds several (1-based).
+        #[arg(long, default_value_t = 1)]
+        index: usize,
+    },
+}
+
+fn read_plans(file: &str) -> Result<Vec<dbkit::plan::Plan>> {
+    let text = read_text(file)?;
+    dbkit::plan::parse(&text).with_context(|| file.to_string())
+}
+
+/// Run `dbkit plan …`.
+pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
+    let cfg = ctx.config()?;
+    match &args.command {
+        PlanCommand::Analyze { files } => {
+            let inputs = files
+                .iter()
+                .map(|f| Ok((f.clone(), read_plans(f)?)))
+                .collect::<Result<Vec<_>>>()?;
+            ctx.emit(&PlanAnalyzeReport::build(&inputs, &cfg))
+        }
+        PlanCommand::Show { file, index } => {
+            let plans = read_plans(file)?;
+            let plan = plans.get(index.saturating_sub(1)).with_context(|| {
+                format!(
+                    "{file} holds {} plan(s); --index {index} is out of range",
+                    plans.len()
+                )
+            })?;
+            ctx.emit(&PlanShowReport::build(file, plan, &cfg))
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! `dbkit explain`: explain one statement or a whole workload file with bounded concurrency,
+//! run the plan rules on each plan, and rank the statements by time.
+
+use crate::analyze::plan::{analyze, fmt_ms};
+use crate::config::Config;
+use crate::db::explain::{explain, ExplainOptions};
+use crate::db::{connect, ConnSpec};
+use crate::finding::Finding;
+use crate::sql::{classify, split, StatementKind};
+use crate::view::{Cell, Report, Table, Tone};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Progress of a long run; the CLI draws a bar on a terminal. Never prints to stdout.
+pub trait Progress: Send + Sync {
+    /// `done` of `total` statements finished; `label` says which.
+    fn update(&self, done: usize, total: usize, label: &str);
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// No progress output.
+pub struct NoProgress;
+impl Progress for NoProgress {
+    fn update(&self, _: usize, _: usize, _: &str) {}
+}
+
+/// One explained statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainItem {
+    /// 0-based index in the input.
+    pub index: usize,
+    /// Line where the statement starts.
+    pub line: usize,
+    /// The statement.
+    pub text: String,
+    /// Fingerprint id (hex).
+    pub fingerprint: String,
+    /// The command (`SELECT`, `UPDATE`…).
+    pub command: String,
+    /// `ok`, `error` or `skipped`.
+    pub status: &'static str,
+    /// Why it failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `analyze`, `plan-only` or `generic-plan`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    /// Execution time, ms (ANALYZE).
+    pub execution_ms: Option<f64>,
+    /// Planning time, ms.
+    pub planning_ms: Option<f64>,
+    /// Planner total cost.
+    pub total_cost: Option<f64>,
+    /// Findings of this statement's plan.
+    pub findings: Vec<Finding>,
+    /// Where the plan was saved (`--save`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
+    /// The plan as PostgreSQL returned it (EXPLAIN JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<serde_json::Value>,
+}
+
+/// `dbkit explain`'s report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainReport {
+    /// Where the statements ran (no password).
+    pub target: String,
+    /// The input's name.
+    pub file: String,
+    /// Statements, slowest first (by execution time, else cost); errors last.
+    pub statements: Vec<ExplainItem>,
+    /// All findings, in the order of `statements`.
+    pub findings: Vec<Finding>,
+}
+
+/// What to explain and how.
+pub struct ExplainJob<'a> {
+    /// Where.
+    pub spec: &'a ConnSpec,
+    /// The input's name (for locations).
+    pub file: &'a str,
+    /// The SQL text (one or many statements).
+    pub sql: &'a str,
+    /// EXPLAIN options.
+    pub options: ExplainOptions,
+    /// Connections used at once.
+    pub concurrency: usize,
+    /// Save each plan's JSON here.
+    pub save: Option<PathBuf>,
+    /// Rule thresholds.
+    pub config: &'a Config,
+}
+
+/// Why EXPLAIN cannot take a statement, if it cannot.
+fn not_explainable(sql: &str) -> Option<String> {
+    let c = classify(sql);
+    let ok = match c.kind {
+        StatementKind::Read => c.command != "COPY TO",
+        StatementKind::Write => c.command != "TRUNCATE" && c.command != "COPY FROM",
+        StatementKind::Ddl => c.command == "SELECT INTO",
+        _ => matches!(c.command.as_str(), "EXECUTE" | "DECLARE"),
+    };
+    (!ok).then(|| {
+        format!(
+            "EXPLAIN cannot take {} statements (only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, EXECUTE, DECLARE, CREATE TABLE AS)",
+            if c.command.is_empty() { "empty" } else { &c.command }
+        )
+    })
+}
+
+/// Explain every statement of the job.
+pub async fn run(
+    job: ExplainJob<'_>,
+    progress: &dyn Progress,
+) -> Result<ExplainReport, crate::Error> {
+    let sp = split(job.sql);
+    let stmts: Vec<(usize, usize, String)> = sp
+        .statements
+        .iter()
+        .map(|s| (s.index, s.span.start.line, s.text.to_string()))
+        .collect();
+    if let Some(dir) = &job.save {
+        std::fs::create_dir_all(dir).map_err(|source| crate::Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let total = stmts.len();
+    let queue = Arc::new(Mutex::new(
+        stmts
+            .clone()
+            .into_iter()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
+    let results: Arc<Mutex<Vec<ExplainItem>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let workers = job.concurrency.clamp(1, total.max(1));
+    // Connect first so a bad target is one clear error, not one per statement.
+    let mut conns = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        conns.push(connect(job.spec).await?);
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut workers_futs = Vec::new();
+    for mut conn in conns {
+        let queue = Arc::clone(&queue);
+        let results = Arc::clone(&results);
+        let opts = job.options.clone();
+        let done = &done;
+        workers_futs.push(async move {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some((index, line, text)) = next else {
+                    break;
+                };
+                let item = match not_explainable(&text) {
+                    Some(why) => (index, line, text, Err(why), true),
+                    None => {
+                        let r = explain(&mut conn, &text, &opts)
+                            .await
+                            .map_err(|e| e.to_string());
+                        (index, line, text, r, false)
+                    }
+                };
+                let label = format!("statement {} (line {})", item.0 + 1, item.1);
+                if let Ok(mut r) = results.lock() {
+                    r.push(to_item(item));
+                }
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress.update(n, total, &label);
+            }
+            crate::db::close(conn).await;
+        });
+    }
+    // Run the workers concurrently on this task (they borrow the progress reporter).
+    join_all(workers_futs).await;
+    progress.finish();
+    let mut items = Arc::try_unwrap(results)
+        .map_err(|_| ())
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .unwrap_or_default();
+    for it in &mut items {
+        finish_item(it, &job);
+    }
+    items.sort_by(|a, b| {
+        let key = |i: &ExplainItem| {
+            (
+                i.status != "ok",
+                -(i.execution_ms.or(i.total_cost).unwrap_or(0.0)),
+            )
+        };
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0)
+            .then(ka.1.partial_cmp(&kb.1).unwrap_or(std::cmp::Ordering::Equal))
+            .then(a.index.cmp(&b.index))
+    });
+    let findings = items
+        .iter()
+        .flat_map(|i| i.findings.iter().cloned())
+        .collect();
+    Ok(ExplainReport {
+        target: job.spec.to_string(),
+        file: job.file.to_string(),
+        statements: items,
+        findings,
+    })
+}
+
+/// Await futures concurrently on the current task (no spawning: they borrow the job).
+async fn join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(move |cx| {
+        futs.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if futs.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+type Raw = (
+    usize,
+    usize,
+    String,
+    Result<crate::db::explain::Explained, String>,
+    bool,
+);
+
+fn to_item((index, line, text, r, skipped): Raw) -> ExplainItem {
+    let fp = crate::sql::fingerprint(&text);
+    let command = classify(&text).command;
+    let mut item = ExplainItem {
+        index,
+        line,
+        fingerprint: fp.hex(),
+        command,
+        status: "ok",
+        error: None,
+        mode: None,
+        execution_ms: None,
+        planning_ms: None,
+        total_cost: None,
+        findings: Vec::new(),
+        saved: None,
+        plan: None,
+        text,
+    };
+    match r {
+        Ok(e) => {
+            item.mode = Some(e.mode);
+            item.plan = serde_json::from_str(&e.json).ok();
+        }
+        Err(msg) => {
+            item.status = if skipped { "skipped" } else { "error" };
+            item.error = Some(msg);
+        }
+    }
+    item
+}
+
+fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
+    let Some(plan_json) = &item.plan else { return };
+    let text = plan_json.to_string();
+    match crate::plan::json::parse(&text) {
+        Ok(plans) => {
+            if let Some(p) = plans.first() {
+                item.execution_ms = p.execution_time_ms;
+                item.planning_ms = p.planning_time_ms;
+                item.total_cost = p.root.total_cost;
+                let mut f = analyze(p, job.config, Some(job.file));
+                for x in &mut f {
+                    x.location.line = Some(item.line);
+                }
+                item.findings = f;
+            }
+        }
+        Err(e) => {
+            item.status = "error";
+            item.error = Some(e.to_string());
+        }
+    }
+    if let Some(dir) = &job.save {
+        let path = dir.join(format!("{:03}-{}.json", item.index + 1, item.fingerprint));
+        match std::fs::write(
+            &path,
+            serde_json::to_string_pretty(plan_json).unwrap_or(text),
+        ) {
+            Ok(()) => item.saved = Some(path.display().to_string()),
+            Err(e) => item.error = Some(format!("saving {}: {e}", path.display())),
+        }
+    }
+}
+
+impl Report for ExplainReport {
+    fn kind(&self) -> &'static str {
+        "explain"
+    }
+    fn summary(&self) -> String {
+        let ok = self.statements.iter().filter(|s| s.status == "ok").count();
+        let total: f64 = self.statements.iter().filter_map(|s| s.execution_ms).sum();
+        format!(
+            "{}: {} statement(s) explained on {}, {} failed or skipped; {} in all; {} finding(s)",
+            self.file,
+            ok,
+            self.target,
+            self.statements.len() - ok,
+            fmt_ms(total),
+            self.findings.len()
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Statements, slowest first",
+            &["#", "line", "time", "cost", "findings", "statement"],
+        );
+        for s in &self.statements {
+            let findings = if s.status != "ok" {
+                Cell::toned(
+                    format!("{}: {}", s.status, s.error.as_deref().unwrap_or("")),
+                    if s.status == "error" {
+                        Tone::Bad
+                    } else {
+                        Tone::Dim
+                    },
+                )
+            } else {
+                let ids: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
+                if ids.is_empty() {
+                    Cell::toned("-", Tone::Good)
+                } else {
+                    Cell::toned(ids.join(", "), Tone::Warn)
+                }
+            };
+            let one_line: String = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = if one_line.chars().count() > 80 {
+                one_line.chars().take(79).collect::<String>() + "…"
+            } else {
+                one_line
+            };
+            t.row(vec![
+                Cell::num(s.index + 1),
+                Cell::num(s.line),
+                Cell::num(s.execution_ms.map(fmt_ms).unwrap_or_default()),
+                Cell::num(s.total_cost.map(|c| format!("{c:.0}")).unwrap_or_default()),
+                findings,
+                Cell::text(short),
+            ]);
+        }
+        vec![t]
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
+/// Read a SQL file for `--workload`/`--file`.
+pub fn read_sql(path: &Path) -> Result<String, crate::Error> {
+    let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(crate::sql::span::check_utf8(&bytes)?.to_string())
+}
