@@ -3,6 +3,7 @@
 //! lists every rule of every family for `dbkit rules`.
 
 pub mod plan;
+pub mod plan_diff;
 
 use crate::config::Config;
 use crate::finding::Severity;
@@ -52,6 +53,7 @@ fn sql_rules() -> Vec<RuleInfo> {
 pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     let mut all = sql_rules();
     all.extend(plan::rules(&cfg.rules.plan));
+    all.extend(plan_diff::rules(cfg));
     for r in &mut all {
         r.enabled = cfg.enabled(r.id);
     }

@@ -4,6 +4,7 @@ use super::{read_text, Ctx, Outcome};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dbkit::analyze::plan::report::{PlanAnalyzeReport, PlanShowReport};
+use dbkit::analyze::plan_diff::PlanDiffReport;
 
 /// Arguments of `dbkit plan`.
 #[derive(Debug, Args)]
@@ -36,6 +37,17 @@ enum PlanCommand {
         #[arg(long, default_value_t = 1)]
         index: usize,
     },
+    /// Compare two plans of the same query: scan and join changes, indexes no longer used,
+    /// cost and time deltas, new findings. Regressions are `plan-regression` errors.
+    #[command(
+        after_help = "Example:\n  dbkit plan diff fixtures/plans/diff-before.json fixtures/plans/diff-after.json\n\nExit 1 when the after plan regressed (see --fail-on)."
+    )]
+    Diff {
+        /// The plan before the change.
+        before: String,
+        /// The plan after the change.
+        after: String,
+    },
 }
 
 fn read_plans(file: &str) -> Result<Vec<dbkit::plan::Plan>> {
@@ -53,6 +65,14 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
                 .map(|f| Ok((f.clone(), read_plans(f)?)))
                 .collect::<Result<Vec<_>>>()?;
             ctx.emit(&PlanAnalyzeReport::build(&inputs, &cfg))
+        }
+        PlanCommand::Diff { before, after } => {
+            let b = read_plans(before)?;
+            let a = read_plans(after)?;
+            let (Some(bp), Some(ap)) = (b.first(), a.first()) else {
+                anyhow::bail!("no plan in {before} or {after}");
+            };
+            ctx.emit(&PlanDiffReport::build(before, bp, after, ap, &cfg))
         }
         PlanCommand::Show { file, index } => {
             let plans = read_plans(file)?;
