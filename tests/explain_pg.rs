@@ -4,18 +4,8 @@
 use dbkit::db::{self, ScratchCluster};
 use std::process::{Command, Output};
 
-const SETUP: &str = "
-CREATE TABLE big (id int PRIMARY KEY, a int, b int, c int, pad text) WITH (autovacuum_enabled = off);
-INSERT INTO big SELECT g, g % 100, g % 100, g % 7, repeat('x', 50) FROM generate_series(1, 200000) g;
-CREATE INDEX big_a ON big (a);
-CREATE INDEX big_c ON big (c);
-ANALYZE big;
-CREATE TABLE small (id int PRIMARY KEY, big_id int);
-INSERT INTO small SELECT g, g * 7 FROM generate_series(1, 20000) g;
-ANALYZE small;
-CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
-INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 1000) g;
-";
+const SETUP: &str = include_str!("../fixtures/plans/setup.sql");
+const CASES: &str = include_str!("../fixtures/plans/cases.tsv");
 
 struct Db {
     cluster: ScratchCluster,
@@ -212,140 +202,77 @@ fn saved_plans_can_be_analyzed_and_shown_later() {
     assert!(text.contains("[seq-scan-filter]"), "{text}");
 }
 
-/// (rule, SQL, session settings, extra CLI arguments).
-type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+/// One line of fixtures/plans/cases.tsv.
+struct Case {
+    rule: String,
+    fires: bool,
+    settings: Vec<(String, String)>,
+    extra: Vec<String>,
+    sql: String,
+}
+
+/// The cases shared with scripts/capture-plans.sh.
+fn cases() -> Vec<Case> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    CASES
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 5, "bad case line: {l}");
+            let settings = if f[2] == "-" {
+                Vec::new()
+            } else {
+                f[2].split(',')
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap();
+                        (k.to_string(), v.to_string())
+                    })
+                    .collect()
+            };
+            let extra = if f[3] == "-" {
+                Vec::new()
+            } else {
+                f[3].split_whitespace()
+                    .map(|a| {
+                        if a.starts_with("fixtures/") {
+                            format!("{root}/{a}")
+                        } else {
+                            a.to_string()
+                        }
+                    })
+                    .collect()
+            };
+            Case {
+                rule: f[0].to_string(),
+                fires: f[1] == "fires",
+                settings,
+                extra,
+                sql: f[4].to_string(),
+            }
+        })
+        .collect()
+}
 
 #[test]
-fn each_plan_rule_fires_on_a_real_plan() {
+fn each_plan_rule_fires_and_stays_quiet_on_real_plans() {
     let db = setup();
-    let cfg_dir = tempfile::tempdir().unwrap();
-    let cfg = cfg_dir.path().join("dbkit.toml");
-    std::fs::write(&cfg, "[rules.plan]\ntemp_io_min_mb = 1\n").unwrap();
-    let cfg = cfg.to_str().unwrap();
-    let small_mem = [("work_mem", "64kB")];
-    let cases: Vec<Case> = vec![
-        (
-            "seq-scan-filter",
-            "SELECT * FROM big WHERE b = 1000",
-            vec![],
-            vec![],
-        ),
-        (
-            "row-misestimate",
-            "SELECT * FROM big WHERE a = 1 AND b = 1",
-            vec![],
-            vec![],
-        ),
-        (
-            "sort-spill",
-            "SELECT * FROM big ORDER BY pad, id DESC",
-            small_mem.to_vec(),
-            vec![],
-        ),
-        (
-            "temp-io",
-            "SELECT * FROM big ORDER BY pad, id DESC",
-            small_mem.to_vec(),
-            vec!["--config", cfg],
-        ),
-        (
-            "hash-batches",
-            "SELECT count(*) FROM big b1 JOIN big b2 USING (id)",
-            vec![
-                ("work_mem", "64kB"),
-                ("enable_mergejoin", "off"),
-                ("enable_nestloop", "off"),
-            ],
-            vec![],
-        ),
-        (
-            "nested-loop-many-loops",
-            "SELECT count(*) FROM small s JOIN big b ON b.id = s.big_id",
-            vec![("enable_hashjoin", "off"), ("enable_mergejoin", "off")],
-            vec![],
-        ),
-        (
-            "index-filter-inefficient",
-            "SELECT * FROM big WHERE c = 3 AND b = 1000",
-            vec![("enable_seqscan", "off"), ("enable_bitmapscan", "off")],
-            vec![],
-        ),
-        (
-            "heap-fetches",
-            "SELECT id FROM big WHERE id < 50000",
-            vec![("enable_seqscan", "off"), ("enable_bitmapscan", "off")],
-            vec![],
-        ),
-        (
-            "lossy-bitmap",
-            "SELECT count(pad) FROM big WHERE a < 50",
-            vec![
-                ("work_mem", "64kB"),
-                ("enable_seqscan", "off"),
-                ("enable_indexscan", "off"),
-            ],
-            vec![],
-        ),
-        (
-            "large-offset",
-            "SELECT * FROM big ORDER BY id OFFSET 50000 LIMIT 10",
-            vec![],
-            vec![],
-        ),
-        (
-            "workers-not-launched",
-            "SELECT count(*) FROM big",
-            vec![
-                ("max_parallel_workers", "0"),
-                ("max_parallel_workers_per_gather", "2"),
-                ("parallel_setup_cost", "0"),
-                ("parallel_tuple_cost", "0"),
-            ],
-            vec![],
-        ),
-        (
-            "jit-overhead",
-            "SELECT sum(id), sum(big_id), avg(big_id) FROM small",
-            vec![
-                ("jit", "on"),
-                ("jit_above_cost", "0"),
-                ("jit_inline_above_cost", "0"),
-                ("jit_optimize_above_cost", "0"),
-            ],
-            vec![],
-        ),
-        (
-            "estimates-only",
-            "SELECT * FROM big WHERE b = 1000",
-            vec![],
-            vec!["--no-analyze"],
-        ),
-    ];
-    for (rule, sql, settings, extra) in &cases {
-        let got = db.rules(sql, settings, extra);
-        assert!(
-            got.iter().any(|r| r == rule),
-            "{rule} did not fire on {sql} with {settings:?}: {got:?}"
-        );
-    }
-    // And the same queries without the provoking settings stay quiet for the setting-driven rules.
-    for (rule, sql) in [
-        (
-            "sort-spill",
-            "SELECT * FROM big ORDER BY pad, id DESC LIMIT 10",
-        ),
-        (
-            "hash-batches",
-            "SELECT count(*) FROM small s JOIN big b ON b.id = s.big_id",
-        ),
-        ("large-offset", "SELECT * FROM big ORDER BY id LIMIT 10"),
-        ("heap-fetches", "SELECT id FROM small WHERE id < 10"),
-        ("seq-scan-filter", "SELECT * FROM big WHERE id = 5"),
-    ] {
-        let got = db.rules(sql, &[], &[]);
-        assert!(
-            !got.iter().any(|r| r == rule),
-            "{rule} fired on {sql}: {got:?}"
+    let all = cases();
+    let rules: std::collections::BTreeSet<&str> = all.iter().map(|c| c.rule.as_str()).collect();
+    assert_eq!(rules.len(), 13, "every plan rule has cases");
+    for c in &all {
+        let settings: Vec<(&str, &str)> = c
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let extra: Vec<&str> = c.extra.iter().map(String::as_str).collect();
+        let got = db.rules(&c.sql, &settings, &extra);
+        let fired = got.iter().any(|r| *r == c.rule);
+        assert_eq!(
+            fired, c.fires,
+            "{} on {} with {:?}: {got:?}",
+            c.rule, c.sql, c.settings
         );
     }
 }

@@ -130,7 +130,8 @@ fn plan(v: &Value, path: &str) -> Result<Plan, PlanError> {
         jit,
         settings,
         trigger_time_ms,
-    })
+    }
+    .finish())
 }
 
 fn path_or_root(p: &str) -> String {
@@ -264,6 +265,7 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
         workers_launched: num(o, "Workers Launched"),
         buffers,
         output: strings(o, "Output"),
+        in_parallel: false,
         children,
     })
 }

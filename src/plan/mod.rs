@@ -157,6 +157,9 @@ pub struct Node {
     pub buffers: Option<Buffers>,
     /// Output columns (VERBOSE).
     pub output: Vec<String>,
+    /// Runs in parallel workers (below a Gather): its loops ran at the same time, so its time is
+    /// not multiplied by them.
+    pub in_parallel: bool,
     /// Child nodes.
     pub children: Vec<Node>,
 }
@@ -198,9 +201,15 @@ impl Node {
         self.actual_total_time.is_some() || self.actual_rows.is_some() || !self.executed
     }
 
-    /// Time spent in this node and below, all loops, ms.
+    /// Time spent in this node and below, all loops, ms. Loops of parallel workers ran at the
+    /// same time, so a node below a Gather counts its per-loop (per-process) time once.
     pub fn inclusive_ms(&self) -> f64 {
-        self.actual_total_time.unwrap_or(0.0) * self.loops()
+        let per_loop = self.actual_total_time.unwrap_or(0.0);
+        if self.in_parallel {
+            per_loop
+        } else {
+            per_loop * self.loops()
+        }
     }
 
     /// Time spent in this node alone, all loops, ms (never below zero).
@@ -296,6 +305,19 @@ impl Node {
 }
 
 impl Plan {
+    /// Derive what the parsers cannot see node by node (which nodes run in parallel workers).
+    pub fn finish(mut self) -> Self {
+        fn mark(n: &mut Node, parallel: bool) {
+            n.in_parallel = parallel;
+            let below = parallel || matches!(n.node_type.as_str(), "Gather" | "Gather Merge");
+            for c in &mut n.children {
+                mark(c, below);
+            }
+        }
+        mark(&mut self.root, false);
+        self
+    }
+
     /// Whether the plan carries ANALYZE data.
     pub fn analyzed(&self) -> bool {
         self.execution_time_ms.is_some() || self.root.actual_total_time.is_some()

@@ -256,7 +256,7 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
         }
     }
     plan.root = nodes.into_iter().next().flatten().unwrap_or_default();
-    Ok(plan)
+    Ok(plan.finish())
 }
 
 fn pop_to(stack: &mut Vec<usize>, arena: &[(usize, Node, Option<usize>)], ind: usize) {
