@@ -268,7 +268,7 @@ fn each_plan_rule_fires_and_stays_quiet_on_real_plans() {
             .collect();
         let extra: Vec<&str> = c.extra.iter().map(String::as_str).collect();
         let got = db.rules(&c.sql, &settings, &extra);
-        let fired = got.iter().any(|r| *r == c.rule);
+        let fired = got.contains(&c.rule);
         assert_eq!(
             fired, c.fires,
             "{} on {} with {:?}: {got:?}",
