@@ -45,7 +45,21 @@ pub fn unwrap_psql(input: &str) -> Option<String> {
 }
 
 /// Parse EXPLAIN JSON: an array of `{ "Plan": … }` objects, or one such object.
+///
+/// The fast path deserializes straight into typed structs; input it cannot take (a field of an
+/// unexpected type, a malformed document) goes through the generic path, which also finds the
+/// exact position or JSON path of any problem.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
+    if let Ok(top) = serde_json::from_str::<typed::Top>(json) {
+        let plans = top.into_plans();
+        if !plans.is_empty() {
+            return Ok(plans);
+        }
+    }
+    parse_generic(json)
+}
+
+fn parse_generic(json: &str) -> Result<Vec<Plan>, PlanError> {
     let v: Value = serde_json::from_str(json).map_err(|e| PlanError::Json {
         line: e.line(),
         column: e.column(),
@@ -270,6 +284,241 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
     })
 }
 
+/// Typed deserialization of what PostgreSQL writes (the fast path).
+mod typed {
+    use super::super::{Buffers, Jit, Node, Plan};
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub enum Top {
+        Many(Vec<RawPlan>),
+        One(Box<RawPlan>),
+    }
+
+    impl Top {
+        pub fn into_plans(self) -> Vec<Plan> {
+            match self {
+                Top::Many(v) => v.into_iter().map(RawPlan::into_plan).collect(),
+                Top::One(p) => vec![p.into_plan()],
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct RawPlan {
+        #[serde(rename = "Plan")]
+        plan: RawNode,
+        #[serde(rename = "Planning Time")]
+        planning: Option<f64>,
+        #[serde(rename = "Execution Time")]
+        execution: Option<f64>,
+        #[serde(rename = "Total Runtime")]
+        total_runtime: Option<f64>,
+        #[serde(rename = "JIT")]
+        jit: Option<RawJit>,
+        #[serde(rename = "Settings", default)]
+        settings: BTreeMap<String, serde_json::Value>,
+        #[serde(rename = "Triggers", default)]
+        triggers: Vec<RawTrigger>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawJit {
+        #[serde(rename = "Functions")]
+        functions: Option<f64>,
+        #[serde(rename = "Timing")]
+        timing: Option<RawTiming>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawTiming {
+        #[serde(rename = "Total")]
+        total: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawTrigger {
+        #[serde(rename = "Time")]
+        time: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    impl OneOrMany {
+        fn into_vec(self) -> Vec<String> {
+            match self {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            }
+        }
+    }
+
+    macro_rules! raw_node {
+        ($($field:ident: $ty:ty = $name:literal),* $(,)?) => {
+            #[derive(Deserialize)]
+            struct RawNode {
+                #[serde(rename = "Node Type")]
+                node_type: String,
+                #[serde(rename = "Plans", default)]
+                plans: Vec<RawNode>,
+                #[serde(rename = "Sort Key")]
+                sort_key: Option<OneOrMany>,
+                #[serde(rename = "Output")]
+                output: Option<OneOrMany>,
+                $( #[serde(rename = $name)] $field: Option<$ty>, )*
+            }
+        };
+    }
+
+    raw_node! {
+        parallel_aware: bool = "Parallel Aware",
+        parent_relationship: String = "Parent Relationship",
+        subplan_name: String = "Subplan Name",
+        join_type: String = "Join Type",
+        strategy: String = "Strategy",
+        relation_name: String = "Relation Name",
+        cte_name: String = "CTE Name",
+        function_name: String = "Function Name",
+        schema: String = "Schema",
+        alias: String = "Alias",
+        index_name: String = "Index Name",
+        scan_direction: String = "Scan Direction",
+        startup_cost: f64 = "Startup Cost",
+        total_cost: f64 = "Total Cost",
+        plan_rows: f64 = "Plan Rows",
+        plan_width: f64 = "Plan Width",
+        actual_startup_time: f64 = "Actual Startup Time",
+        actual_total_time: f64 = "Actual Total Time",
+        actual_rows: f64 = "Actual Rows",
+        actual_loops: f64 = "Actual Loops",
+        filter: String = "Filter",
+        rows_removed_by_filter: f64 = "Rows Removed by Filter",
+        index_cond: String = "Index Cond",
+        recheck_cond: String = "Recheck Cond",
+        rows_removed_by_index_recheck: f64 = "Rows Removed by Index Recheck",
+        join_filter: String = "Join Filter",
+        rows_removed_by_join_filter: f64 = "Rows Removed by Join Filter",
+        hash_cond: String = "Hash Cond",
+        merge_cond: String = "Merge Cond",
+        heap_fetches: f64 = "Heap Fetches",
+        exact_heap_blocks: f64 = "Exact Heap Blocks",
+        lossy_heap_blocks: f64 = "Lossy Heap Blocks",
+        sort_method: String = "Sort Method",
+        sort_space_used: f64 = "Sort Space Used",
+        sort_space_type: String = "Sort Space Type",
+        hash_buckets: f64 = "Hash Buckets",
+        hash_batches: f64 = "Hash Batches",
+        original_hash_batches: f64 = "Original Hash Batches",
+        peak_memory_usage: f64 = "Peak Memory Usage",
+        workers_planned: f64 = "Workers Planned",
+        workers_launched: f64 = "Workers Launched",
+        shared_hit: f64 = "Shared Hit Blocks",
+        shared_read: f64 = "Shared Read Blocks",
+        shared_dirtied: f64 = "Shared Dirtied Blocks",
+        shared_written: f64 = "Shared Written Blocks",
+        local_hit: f64 = "Local Hit Blocks",
+        local_read: f64 = "Local Read Blocks",
+        temp_read: f64 = "Temp Read Blocks",
+        temp_written: f64 = "Temp Written Blocks",
+    }
+
+    impl RawNode {
+        fn into_node(self) -> Node {
+            let has_buffers = self.shared_hit.is_some()
+                || self.shared_read.is_some()
+                || self.temp_written.is_some();
+            let b = |v: Option<f64>| v.unwrap_or(0.0) as u64;
+            let buffers = has_buffers.then(|| Buffers {
+                shared_hit: b(self.shared_hit),
+                shared_read: b(self.shared_read),
+                shared_dirtied: b(self.shared_dirtied),
+                shared_written: b(self.shared_written),
+                local_hit: b(self.local_hit),
+                local_read: b(self.local_read),
+                temp_read: b(self.temp_read),
+                temp_written: b(self.temp_written),
+            });
+            Node {
+                node_type: self.node_type,
+                parallel_aware: self.parallel_aware.unwrap_or(false),
+                parent_relationship: self.parent_relationship,
+                subplan_name: self.subplan_name,
+                join_type: self.join_type,
+                strategy: self.strategy,
+                relation_name: self.relation_name.or(self.cte_name).or(self.function_name),
+                schema: self.schema,
+                alias: self.alias,
+                index_name: self.index_name,
+                scan_direction: self.scan_direction,
+                startup_cost: self.startup_cost,
+                total_cost: self.total_cost,
+                plan_rows: self.plan_rows,
+                plan_width: self.plan_width.map(|w| w as u64),
+                actual_startup_time: self.actual_startup_time,
+                actual_total_time: self.actual_total_time,
+                actual_rows: self.actual_rows,
+                actual_loops: self.actual_loops,
+                executed: self.actual_loops != Some(0.0),
+                filter: self.filter,
+                rows_removed_by_filter: self.rows_removed_by_filter,
+                index_cond: self.index_cond,
+                recheck_cond: self.recheck_cond,
+                rows_removed_by_index_recheck: self.rows_removed_by_index_recheck,
+                join_filter: self.join_filter,
+                rows_removed_by_join_filter: self.rows_removed_by_join_filter,
+                hash_cond: self.hash_cond,
+                merge_cond: self.merge_cond,
+                heap_fetches: self.heap_fetches,
+                exact_heap_blocks: self.exact_heap_blocks,
+                lossy_heap_blocks: self.lossy_heap_blocks,
+                sort_key: self.sort_key.map(OneOrMany::into_vec).unwrap_or_default(),
+                sort_method: self.sort_method,
+                sort_space_used_kb: self.sort_space_used,
+                sort_space_type: self.sort_space_type,
+                hash_buckets: self.hash_buckets,
+                hash_batches: self.hash_batches,
+                original_hash_batches: self.original_hash_batches,
+                peak_memory_usage_kb: self.peak_memory_usage,
+                workers_planned: self.workers_planned,
+                workers_launched: self.workers_launched,
+                buffers,
+                output: self.output.map(OneOrMany::into_vec).unwrap_or_default(),
+                in_parallel: false,
+                children: self.plans.into_iter().map(RawNode::into_node).collect(),
+            }
+        }
+    }
+
+    impl RawPlan {
+        fn into_plan(self) -> Plan {
+            let trig: Vec<f64> = self.triggers.iter().filter_map(|t| t.time).collect();
+            Plan {
+                root: self.plan.into_node(),
+                planning_time_ms: self.planning,
+                execution_time_ms: self.execution.or(self.total_runtime),
+                jit: self.jit.map(|j| Jit {
+                    functions: j.functions.unwrap_or(0.0),
+                    total_ms: j.timing.and_then(|t| t.total).unwrap_or(0.0),
+                }),
+                settings: self
+                    .settings
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect(),
+                trigger_time_ms: (!trig.is_empty()).then(|| trig.iter().sum()),
+            }
+            .finish()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +536,16 @@ mod tests {
     "JIT": {"Functions": 2, "Timing": {"Generation": 0.2, "Total": 3.5}}
   }
 ]"#;
+
+    #[test]
+    fn typed_and_generic_paths_agree() {
+        let fast = parse(SMALL).unwrap();
+        let slow = parse_generic(SMALL).unwrap();
+        assert_eq!(fast, slow);
+        // A number written as a string is not what PostgreSQL writes; the generic path takes it.
+        let odd = parse(r#"[{"Plan": {"Node Type": "Result", "Total Cost": "1.5"}}]"#).unwrap();
+        assert_eq!(odd[0].root.total_cost, Some(1.5));
+    }
 
     #[test]
     fn raw_json() {

@@ -1,7 +1,7 @@
 //! `index-filter-inefficient`: an index scan that fetches many rows only to throw most of them
 //! away with a filter the index does not cover.
 
-use super::{filter_columns, fmt_n, PlanCtx, Rule};
+use super::{fmt_n, PlanCtx, Rule};
 use crate::finding::{Finding, Severity};
 
 /// The rule.
@@ -38,7 +38,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         if share < ctx.t.index_filter_min_removed {
             continue;
         }
-        let cols = filter_columns(filter);
+        let cols = ctx.filter_columns(filter);
         out.push(ctx.finding(
             RULE.id,
             RULE.severity,

@@ -83,9 +83,23 @@ pub struct PlanCtx<'a> {
     pub t: &'a PlanThresholds,
     /// The input's name, for locations.
     pub file: Option<&'a str>,
+    /// Columns of each filter text seen (partitions repeat the same filter thousands of times).
+    filter_cache: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl PlanCtx<'_> {
+    /// [`filter_columns`], remembered per filter text.
+    pub fn filter_columns(&self, filter: &str) -> Vec<String> {
+        if let Some(c) = self.filter_cache.borrow().get(filter) {
+            return c.clone();
+        }
+        let cols = filter_columns(filter);
+        self.filter_cache
+            .borrow_mut()
+            .insert(filter.to_string(), cols.clone());
+        cols
+    }
+
     /// A finding about node `idx` (or the whole plan when `None`).
     pub fn finding(
         &self,
@@ -132,6 +146,7 @@ pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
         under_limit,
         t: &cfg.rules.plan,
         file,
+        filter_cache: Default::default(),
     };
     let mut out = Vec::new();
     for r in RULES.iter().filter(|r| cfg.enabled(r.id)) {

@@ -1,7 +1,7 @@
 //! `seq-scan-filter`: a Seq Scan over a large relation whose filter removes most of the rows it
 //! reads — the classic missing index.
 
-use super::{filter_columns, fmt_n, index_ddl, PlanCtx, Rule};
+use super::{fmt_n, index_ddl, PlanCtx, Rule};
 use crate::finding::{Finding, Severity};
 
 /// The rule.
@@ -35,7 +35,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         if share < ctx.t.seq_scan_min_removed {
             continue;
         }
-        let cols = filter_columns(filter);
+        let cols = ctx.filter_columns(filter);
         let ddl = index_ddl(n, &cols);
         let suggestion = match (&ddl, cols.is_empty()) {
             (Some(d), _) => format!(
