@@ -194,37 +194,10 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
             continue;
         }
         // InitPlan / SubPlan / CTE markers introduce the next node.
-        if let Some(rest) = t.strip_prefix("InitPlan ") {
-            pending = Pending {
-                relationship: Some("InitPlan".to_string()),
-                name: Some(format!(
-                    "InitPlan {}",
-                    rest.split_whitespace().next().unwrap_or("")
-                )),
-            };
+        if let Some(p) = subplan_marker(t) {
+            pending = p;
             pop_to(&mut stack, &arena, ind);
             continue;
-        }
-        if let Some(rest) = t.strip_prefix("SubPlan ") {
-            pending = Pending {
-                relationship: Some("SubPlan".to_string()),
-                name: Some(format!(
-                    "SubPlan {}",
-                    rest.split_whitespace().next().unwrap_or("")
-                )),
-            };
-            pop_to(&mut stack, &arena, ind);
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix("CTE ") {
-            if !t.contains(':') {
-                pending = Pending {
-                    relationship: Some("InitPlan".to_string()),
-                    name: Some(format!("CTE {rest}")),
-                };
-                pop_to(&mut stack, &arena, ind);
-                continue;
-            }
         }
         if t.starts_with("Worker ") {
             continue;
@@ -257,6 +230,24 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
     }
     plan.root = nodes.into_iter().next().flatten().unwrap_or_default();
     Ok(plan.finish())
+}
+
+/// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE recent`: the relationship and name of the next node.
+fn subplan_marker(t: &str) -> Option<Pending> {
+    let first_word = |rest: &str| rest.split_whitespace().next().unwrap_or("").to_string();
+    let (relationship, name) = if let Some(rest) = t.strip_prefix("InitPlan ") {
+        ("InitPlan", format!("InitPlan {}", first_word(rest)))
+    } else if let Some(rest) = t.strip_prefix("SubPlan ") {
+        ("SubPlan", format!("SubPlan {}", first_word(rest)))
+    } else if let Some(rest) = t.strip_prefix("CTE ").filter(|_| !t.contains(':')) {
+        ("InitPlan", format!("CTE {rest}"))
+    } else {
+        return None;
+    };
+    Some(Pending {
+        relationship: Some(relationship.to_string()),
+        name: Some(name),
+    })
 }
 
 fn pop_to(stack: &mut Vec<usize>, arena: &[(usize, Node, Option<usize>)], ind: usize) {
