@@ -46,6 +46,7 @@ pub mod plan;
 pub mod report;
 pub mod sql;
 pub mod view;
+pub mod workload;
 
 pub use error::Error;
 pub use finding::{Finding, Location, Severity};

@@ -1,0 +1,182 @@
+//! Query-log events and their readers: PostgreSQL stderr logs with any `log_line_prefix`
+//! ([`prefix`], [`stderr`]), csvlog and jsonlog ([`csvlog`], [`jsonlog`]), application trace
+//! JSON lines ([`trace`]). Readers take bytes and call a sink per event, borrowing the SQL where
+//! they can, so a log of any size streams through without being held in memory.
+
+pub mod csvlog;
+pub mod jsonlog;
+pub mod prefix;
+pub mod stderr;
+pub mod trace;
+
+use std::borrow::Cow;
+
+/// Errors of the workload readers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadError {
+    /// The log's format could not be recognised.
+    #[error("{0}")]
+    UnknownFormat(String),
+    /// A `--prefix` that cannot be used.
+    #[error("log_line_prefix '{prefix}': {message}")]
+    BadPrefix {
+        /// The prefix.
+        prefix: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What kind of event a log entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A statement that ran (with or without a duration).
+    Query,
+    /// A statement that failed (ERROR/FATAL with its STATEMENT).
+    Error,
+}
+
+/// One query (or failed query) seen in a log or trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<'a> {
+    /// Query or error.
+    pub kind: EventKind,
+    /// Milliseconds since the Unix epoch (0 when unknown).
+    pub ts_ms: i64,
+    /// Duration, when logged.
+    pub duration_ms: Option<f64>,
+    /// The SQL text.
+    pub sql: Cow<'a, str>,
+    /// Bind parameters (`$1 = '5', $2 = 'x'`) of an extended-protocol execute.
+    pub params: Option<Cow<'a, str>>,
+    /// Session scope: pid, session id or trace session.
+    pub session: Cow<'a, str>,
+    /// Trace id, when the source is a trace.
+    pub trace: Option<Cow<'a, str>>,
+    /// User name.
+    pub user: Option<Cow<'a, str>>,
+    /// Database name.
+    pub database: Option<Cow<'a, str>>,
+    /// Application name.
+    pub application: Option<Cow<'a, str>>,
+    /// The error message, for errors.
+    pub error: Option<Cow<'a, str>>,
+}
+
+impl<'a> Event<'a> {
+    /// A query event with only the essentials set.
+    pub fn query(
+        ts_ms: i64,
+        duration_ms: Option<f64>,
+        sql: Cow<'a, str>,
+        session: Cow<'a, str>,
+    ) -> Self {
+        Event {
+            kind: EventKind::Query,
+            ts_ms,
+            duration_ms,
+            sql,
+            params: None,
+            session,
+            trace: None,
+            user: None,
+            database: None,
+            application: None,
+            error: None,
+        }
+    }
+}
+
+/// Counters of what a reader saw and could not use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReadStats {
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines that matched no entry (unknown prefix, garbage, cut lines).
+    pub skipped_lines: u64,
+    /// Log entries that were not queries (connections, checkpoints…).
+    pub other_entries: u64,
+}
+
+impl ReadStats {
+    /// Add another reader's counters.
+    pub fn add(&mut self, o: &ReadStats) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        self.skipped_lines += o.skipped_lines;
+        self.other_entries += o.other_entries;
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Parse `YYYY-MM-DD HH:MM:SS[.fff]` (optionally followed by a zone, ignored: logs are read in
+/// their own zone) to epoch milliseconds. Returns the value and the bytes used.
+pub fn parse_timestamp(s: &[u8]) -> Option<(i64, usize)> {
+    if s.len() < 19
+        || s[4] != b'-'
+        || s[7] != b'-'
+        || (s[10] != b' ' && s[10] != b'T')
+        || s[13] != b':'
+        || s[16] != b':'
+    {
+        return None;
+    }
+    let num = |a: usize, b: usize| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &s[a..b] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as i64;
+        }
+        Some(v)
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, se) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut ms = 0i64;
+    let mut used = 19;
+    if s.len() > 20 && s[19] == b'.' {
+        let mut i = 20;
+        let mut scale = 100;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if scale >= 1 {
+                ms += (s[i] - b'0') as i64 * scale;
+                scale /= 10;
+            }
+            i += 1;
+        }
+        used = i;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(((((days * 24 + h) * 60 + mi) * 60 + se) * 1000 + ms, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let (t, used) = parse_timestamp(b"2024-03-04 10:00:00.123 UTC").unwrap();
+        assert_eq!(used, 23);
+        assert_eq!(t, 1_709_546_400_123);
+        assert_eq!(parse_timestamp(b"1970-01-01 00:00:01").unwrap().0, 1000);
+        assert!(parse_timestamp(b"2024-13-04 10:00:00").is_none());
+        assert!(parse_timestamp(b"garbage").is_none());
+    }
+}
