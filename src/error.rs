@@ -19,6 +19,9 @@ pub enum Error {
     /// Configuration problems.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// Log reading problems.
+    #[error(transparent)]
+    Workload(#[from] crate::workload::WorkloadError),
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),

@@ -4,6 +4,7 @@
 
 pub mod plan;
 pub mod plan_diff;
+pub mod workload;
 
 use crate::config::Config;
 use crate::finding::Severity;

@@ -10,6 +10,7 @@ mod plan;
 mod rules;
 mod scratch;
 mod sql;
+mod workload;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -94,6 +95,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
     Scratch(scratch::ScratchArgs),
+    /// Analyze query logs and traces: the costliest query shapes, N+1 patterns.
+    Workload(workload::WorkloadArgs),
     /// Connect to a database and show what it is.
     Ping(ping::PingArgs),
 }
@@ -254,6 +257,7 @@ pub fn main() -> ExitCode {
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),
         Command::Ping(a) => ping::run(a, &ctx),
+        Command::Workload(a) => workload::run(a, &ctx),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -2,3 +2,4 @@
 //! advice, check a migration, move a shard). Progress goes through a callback, never stdout.
 
 pub mod explain;
+pub mod workload;

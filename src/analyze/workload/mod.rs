@@ -1,0 +1,3 @@
+//! Workload analysis over query events: per-shape statistics ([`top`]).
+
+pub mod top;

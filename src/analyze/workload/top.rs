@@ -1,0 +1,565 @@
+//! `workload top`: per-fingerprint statistics over query events, mergeable across threads,
+//! with memory bounded by the number of distinct shapes (not the number of queries).
+
+use crate::sql::fingerprint::Normalizer;
+use crate::workload::{Event, EventKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A log-scale duration histogram: 32 buckets per power of two of microseconds (about 2%
+/// precision), dense from the smallest bucket seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    counts: Vec<u32>,
+    total: u64,
+}
+
+const SUB: f64 = 32.0;
+
+fn bucket(ms: f64) -> usize {
+    let us = (ms * 1000.0).max(1.0);
+    (us.log2() * SUB) as usize
+}
+
+fn bucket_value_ms(b: usize) -> f64 {
+    // Geometric middle of the bucket.
+    2f64.powf((b as f64 + 0.5) / SUB) / 1000.0
+}
+
+impl Histogram {
+    /// Count one duration.
+    pub fn add(&mut self, ms: f64) {
+        let b = bucket(ms).min(64 * 32);
+        if b >= self.counts.len() {
+            self.counts.resize(b + 1, 0);
+        }
+        self.counts[b] += 1;
+        self.total += 1;
+    }
+
+    /// Add another histogram's counts.
+    pub fn merge(&mut self, o: &Histogram) {
+        if o.counts.len() > self.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (i, c) in o.counts.iter().enumerate() {
+            self.counts[i] += c;
+        }
+        self.total += o.total;
+    }
+
+    /// The `q` quantile (0..1), ms.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += *c as u64;
+            if seen >= rank {
+                return Some(bucket_value_ms(i));
+            }
+        }
+        None
+    }
+}
+
+/// Sets that stop growing at a few entries (users, databases, applications of a shape).
+const MAX_NAMES: usize = 16;
+
+/// Statistics of one shape.
+#[derive(Debug, Clone, Default)]
+pub struct ShapeStats {
+    /// The normalized text.
+    pub normalized: String,
+    /// Queries (with or without a logged duration).
+    pub calls: u64,
+    /// Failed statements.
+    pub errors: u64,
+    /// Sum of durations, ms.
+    pub total_ms: f64,
+    /// Queries that had a duration.
+    pub timed: u64,
+    /// Smallest duration.
+    pub min_ms: f64,
+    /// Largest duration.
+    pub max_ms: f64,
+    /// Durations.
+    pub hist: Histogram,
+    /// First seen, epoch ms.
+    pub first_ms: i64,
+    /// Last seen, epoch ms.
+    pub last_ms: i64,
+    /// Users seen.
+    pub users: BTreeSet<String>,
+    /// Databases seen.
+    pub databases: BTreeSet<String>,
+    /// Applications seen.
+    pub applications: BTreeSet<String>,
+    /// The slowest example: SQL, parameters, duration.
+    pub example: Option<(String, Option<String>, f64)>,
+}
+
+impl ShapeStats {
+    fn merge(&mut self, o: ShapeStats) {
+        if self.normalized.is_empty() {
+            self.normalized = o.normalized;
+        }
+        if self.timed == 0 || (o.timed > 0 && o.min_ms < self.min_ms) {
+            self.min_ms = o.min_ms;
+        }
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.total_ms += o.total_ms;
+        self.timed += o.timed;
+        self.max_ms = self.max_ms.max(o.max_ms);
+        self.hist.merge(&o.hist);
+        if self.first_ms == 0 || (o.first_ms != 0 && o.first_ms < self.first_ms) {
+            self.first_ms = o.first_ms;
+        }
+        self.last_ms = self.last_ms.max(o.last_ms);
+        for (dst, src) in [
+            (&mut self.users, o.users),
+            (&mut self.databases, o.databases),
+            (&mut self.applications, o.applications),
+        ] {
+            for v in src {
+                if dst.len() < MAX_NAMES {
+                    dst.insert(v);
+                }
+            }
+        }
+        match (&self.example, o.example) {
+            (Some(a), Some(b)) if b.2 > a.2 => self.example = Some(b),
+            (None, b) => self.example = b,
+            _ => {}
+        }
+    }
+}
+
+/// The aggregate of a set of events.
+#[derive(Debug, Default)]
+pub struct Top {
+    /// Per fingerprint id.
+    pub shapes: HashMap<u64, ShapeStats>,
+    /// Load per minute: minute (epoch ms) → (queries, total ms).
+    pub per_minute: BTreeMap<i64, (u64, f64)>,
+    norm: Normalizer,
+    buf: String,
+}
+
+fn note(set: &mut BTreeSet<String>, v: Option<&str>) {
+    if let Some(v) = v {
+        if set.len() < MAX_NAMES && !set.contains(v) {
+            set.insert(v.to_string());
+        }
+    }
+}
+
+impl Top {
+    /// Count one event.
+    pub fn add(&mut self, e: &Event<'_>) {
+        let id = self.norm.normalize_into(&e.sql, &mut self.buf);
+        let s = self.shapes.entry(id).or_default();
+        if s.normalized.is_empty() {
+            s.normalized = self.buf.clone();
+        }
+        if e.ts_ms != 0 {
+            if s.first_ms == 0 || e.ts_ms < s.first_ms {
+                s.first_ms = e.ts_ms;
+            }
+            s.last_ms = s.last_ms.max(e.ts_ms);
+        }
+        note(&mut s.users, e.user.as_deref());
+        note(&mut s.databases, e.database.as_deref());
+        note(&mut s.applications, e.application.as_deref());
+        if e.kind == EventKind::Error {
+            s.errors += 1;
+            if s.example.is_none() {
+                s.example = Some((
+                    e.sql.to_string(),
+                    e.params.as_deref().map(str::to_string),
+                    0.0,
+                ));
+            }
+            return;
+        }
+        s.calls += 1;
+        if let Some(d) = e.duration_ms {
+            if s.timed == 0 || d < s.min_ms {
+                s.min_ms = d;
+            }
+            s.max_ms = s.max_ms.max(d);
+            s.total_ms += d;
+            s.timed += 1;
+            s.hist.add(d);
+            if s.example.as_ref().is_none_or(|x| d > x.2) {
+                s.example = Some((
+                    e.sql.to_string(),
+                    e.params.as_deref().map(str::to_string),
+                    d,
+                ));
+            }
+        } else if s.example.is_none() {
+            s.example = Some((
+                e.sql.to_string(),
+                e.params.as_deref().map(str::to_string),
+                0.0,
+            ));
+        }
+        if e.ts_ms != 0 {
+            let m = self
+                .per_minute
+                .entry(e.ts_ms - e.ts_ms.rem_euclid(60_000))
+                .or_default();
+            m.0 += 1;
+            m.1 += e.duration_ms.unwrap_or(0.0);
+        }
+    }
+
+    /// Merge another aggregate into this one.
+    pub fn merge(&mut self, o: Top) {
+        for (id, s) in o.shapes {
+            self.shapes.entry(id).or_default().merge(s);
+        }
+        for (m, (c, t)) in o.per_minute {
+            let e = self.per_minute.entry(m).or_default();
+            e.0 += c;
+            e.1 += t;
+        }
+    }
+}
+
+/// Sort orders of `workload top`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Total time.
+    #[default]
+    Total,
+    /// Mean time.
+    Mean,
+    /// Calls.
+    Calls,
+    /// 95th percentile.
+    P95,
+    /// Errors.
+    Errors,
+}
+
+/// One shape in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShapeRow {
+    /// Fingerprint id (hex).
+    pub fingerprint: String,
+    /// Normalized text.
+    pub normalized: String,
+    /// Calls.
+    pub calls: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Total ms.
+    pub total_ms: f64,
+    /// Share of all queries' time.
+    pub share: f64,
+    /// Mean ms (over calls with a duration).
+    pub mean_ms: Option<f64>,
+    /// Min ms.
+    pub min_ms: Option<f64>,
+    /// Max ms.
+    pub max_ms: Option<f64>,
+    /// Median ms.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile ms.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile ms.
+    pub p99_ms: Option<f64>,
+    /// First seen (UTC, ISO 8601).
+    pub first_seen: Option<String>,
+    /// Last seen.
+    pub last_seen: Option<String>,
+    /// Users.
+    pub users: Vec<String>,
+    /// Databases.
+    pub databases: Vec<String>,
+    /// Applications.
+    pub applications: Vec<String>,
+    /// The slowest real example.
+    pub example: Option<Example>,
+}
+
+/// A real statement of a shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    /// As logged.
+    pub sql: String,
+    /// Its bind parameters.
+    pub params: Option<String>,
+    /// Its duration, ms.
+    pub duration_ms: f64,
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` from epoch ms.
+pub fn iso(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // civil_from_days
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+impl Top {
+    /// The rows, sorted and cut to `limit`, and the grand totals (queries, errors, ms).
+    pub fn rows(&self, sort: SortBy, limit: usize) -> (Vec<ShapeRow>, u64, u64, f64) {
+        let calls: u64 = self.shapes.values().map(|s| s.calls).sum();
+        let errors: u64 = self.shapes.values().map(|s| s.errors).sum();
+        let total: f64 = self.shapes.values().map(|s| s.total_ms).sum();
+        let mut rows: Vec<ShapeRow> = self
+            .shapes
+            .iter()
+            .map(|(id, s)| ShapeRow {
+                fingerprint: format!("{id:016x}"),
+                normalized: s.normalized.clone(),
+                calls: s.calls,
+                errors: s.errors,
+                total_ms: s.total_ms,
+                share: if total > 0.0 { s.total_ms / total } else { 0.0 },
+                mean_ms: (s.timed > 0).then(|| s.total_ms / s.timed as f64),
+                min_ms: (s.timed > 0).then_some(s.min_ms),
+                max_ms: (s.timed > 0).then_some(s.max_ms),
+                p50_ms: s.hist.quantile(0.5),
+                p95_ms: s.hist.quantile(0.95),
+                p99_ms: s.hist.quantile(0.99),
+                first_seen: (s.first_ms != 0).then(|| iso(s.first_ms)),
+                last_seen: (s.last_ms != 0).then(|| iso(s.last_ms)),
+                users: s.users.iter().cloned().collect(),
+                databases: s.databases.iter().cloned().collect(),
+                applications: s.applications.iter().cloned().collect(),
+                example: s.example.as_ref().map(|(sql, params, d)| Example {
+                    sql: sql.clone(),
+                    params: params.clone(),
+                    duration_ms: *d,
+                }),
+            })
+            .collect();
+        let key = |r: &ShapeRow| -> f64 {
+            match sort {
+                SortBy::Total => r.total_ms,
+                SortBy::Mean => r.mean_ms.unwrap_or(0.0),
+                SortBy::Calls => r.calls as f64,
+                SortBy::P95 => r.p95_ms.unwrap_or(0.0),
+                SortBy::Errors => r.errors as f64,
+            }
+        };
+        rows.sort_by(|a, b| {
+            key(b)
+                .partial_cmp(&key(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.fingerprint.cmp(&b.fingerprint))
+        });
+        rows.truncate(limit);
+        (rows, calls, errors, total)
+    }
+}
+
+/// One minute of load.
+#[derive(Debug, Clone, Serialize)]
+pub struct Minute {
+    /// Start of the minute (UTC, ISO 8601).
+    pub minute: String,
+    /// Queries.
+    pub calls: u64,
+    /// Their total time, ms.
+    pub total_ms: f64,
+}
+
+/// `dbkit workload top`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopReport {
+    /// The inputs.
+    pub inputs: Vec<String>,
+    /// The format read.
+    pub format: String,
+    /// What was read and skipped.
+    pub read: crate::workload::ReadStats,
+    /// Queries in all.
+    pub total_queries: u64,
+    /// Failed statements in all.
+    pub total_errors: u64,
+    /// Time of all queries, ms.
+    pub total_ms: f64,
+    /// Distinct shapes.
+    pub shapes_total: usize,
+    /// The sort order.
+    pub sort: String,
+    /// The top shapes.
+    pub shapes: Vec<ShapeRow>,
+    /// Load per minute.
+    pub histogram: Vec<Minute>,
+}
+
+impl TopReport {
+    /// Build the report from a merged aggregate.
+    pub fn build(
+        inputs: &[String],
+        format: String,
+        read: crate::workload::ReadStats,
+        top: &Top,
+        sort: SortBy,
+        limit: usize,
+    ) -> Self {
+        let (shapes, total_queries, total_errors, total_ms) = top.rows(sort, limit);
+        TopReport {
+            inputs: inputs.to_vec(),
+            format,
+            read,
+            total_queries,
+            total_errors,
+            total_ms,
+            shapes_total: top.shapes.len(),
+            sort: format!("{sort:?}").to_lowercase(),
+            shapes,
+            histogram: top
+                .per_minute
+                .iter()
+                .map(|(m, (c, t))| Minute {
+                    minute: iso(*m),
+                    calls: *c,
+                    total_ms: *t,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl crate::view::Report for TopReport {
+    fn kind(&self) -> &'static str {
+        "workload-top"
+    }
+    fn summary(&self) -> String {
+        format!(
+            "{} queries ({} shapes), {} errors, {:.1} s in all, from {} ({} lines, {} skipped)",
+            self.total_queries,
+            self.shapes_total,
+            self.total_errors,
+            self.total_ms / 1000.0,
+            self.format,
+            self.read.lines,
+            self.read.skipped_lines
+        )
+    }
+    fn tables(&self) -> Vec<crate::view::Table> {
+        use crate::view::{Cell, Table};
+        let ms = |v: Option<f64>| v.map(crate::analyze::plan::fmt_ms).unwrap_or_default();
+        let mut t = Table::new(
+            format!("Top shapes by {}", self.sort),
+            &[
+                "fingerprint",
+                "calls",
+                "total",
+                "share",
+                "mean",
+                "p95",
+                "p99",
+                "max",
+                "errors",
+                "query",
+            ],
+        );
+        for r in &self.shapes {
+            let q: String = r
+                .normalized
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let q = if q.chars().count() > 90 {
+                q.chars().take(89).collect::<String>() + "…"
+            } else {
+                q
+            };
+            t.row(vec![
+                Cell::text(r.fingerprint.clone()),
+                Cell::num(crate::analyze::plan::fmt_n(r.calls as f64)),
+                Cell::num(crate::analyze::plan::fmt_ms(r.total_ms)),
+                Cell::num(format!("{:.1}%", r.share * 100.0)),
+                Cell::num(ms(r.mean_ms)),
+                Cell::num(ms(r.p95_ms)),
+                Cell::num(ms(r.p99_ms)),
+                Cell::num(ms(r.max_ms)),
+                Cell::num(r.errors),
+                Cell::text(q),
+            ]);
+        }
+        vec![t]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn ev(sql: &str, d: Option<f64>, ts: i64) -> Event<'static> {
+        Event::query(ts, d, Cow::Owned(sql.to_string()), Cow::Borrowed("1"))
+    }
+
+    #[test]
+    fn histogram_quantiles_within_a_few_percent() {
+        let mut h = Histogram::default();
+        for i in 1..=1000 {
+            h.add(i as f64);
+        }
+        for (q, want) in [(0.5, 500.0), (0.95, 950.0), (0.99, 990.0)] {
+            let got = h.quantile(q).unwrap();
+            assert!((got - want).abs() / want < 0.03, "q{q}: {got}");
+        }
+    }
+
+    #[test]
+    fn aggregates_merge_like_one_pass() {
+        let events = [
+            ev("SELECT * FROM t WHERE id = 1", Some(2.0), 60_000),
+            ev("select * from t where id = 2", Some(4.0), 61_000),
+            ev("SELECT 1", Some(1.0), 125_000),
+            ev("SELECT * FROM t WHERE id = 3", None, 126_000),
+        ];
+        let mut one = Top::default();
+        events.iter().for_each(|e| one.add(e));
+        let (mut a, mut b) = (Top::default(), Top::default());
+        events[..2].iter().for_each(|e| a.add(e));
+        events[2..].iter().for_each(|e| b.add(e));
+        a.merge(b);
+        let (r1, c1, _, t1) = one.rows(SortBy::Total, 10);
+        let (r2, c2, _, t2) = a.rows(SortBy::Total, 10);
+        assert_eq!((c1, t1), (c2, t2));
+        assert_eq!(c1, 4);
+        assert_eq!(r1[0].calls, 3);
+        assert_eq!(r1[0].mean_ms, Some(3.0));
+        assert_eq!(r1[0].example.as_ref().unwrap().duration_ms, 4.0);
+        assert_eq!(r2[0].normalized, "select * from t where id = $1");
+        assert_eq!(
+            r1[0].first_seen.as_deref(),
+            Some("1970-01-01T00:01:00.000Z")
+        );
+        assert_eq!(one.per_minute.get(&60_000), Some(&(2, 6.0)));
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso(1_709_546_400_123), "2024-03-04T10:00:00.123Z");
+    }
+}

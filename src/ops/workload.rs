@@ -1,0 +1,423 @@
+//! Streaming a log through the readers on all cores: the input (a file, gzip or zstd, or stdin)
+//! is read in blocks, each block cut at an entry boundary (never inside a multi-line statement,
+//! a DETAIL/STATEMENT line or a quoted csv field), the blocks are parsed in parallel into
+//! per-thread aggregates, and what pairs across block edges is joined in order afterwards.
+//! Memory stays at a few blocks per thread, whatever the log's size.
+
+use crate::workload::prefix::{split_level, Prefix};
+use crate::workload::stderr::{ChunkEdges, PendingStatement};
+use crate::workload::{csvlog, jsonlog, stderr, trace, Event, ReadStats, WorkloadError};
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// A log format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormat {
+    /// stderr with this prefix.
+    Stderr(Prefix),
+    /// csvlog.
+    Csvlog,
+    /// jsonlog.
+    Jsonlog,
+    /// Application trace JSON lines.
+    Trace,
+}
+
+impl LogFormat {
+    /// A short name for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            LogFormat::Stderr(p) => format!("stderr (log_line_prefix '{}')", p.text()),
+            LogFormat::Csvlog => "csvlog".to_string(),
+            LogFormat::Jsonlog => "jsonlog".to_string(),
+            LogFormat::Trace => "trace JSON lines".to_string(),
+        }
+    }
+}
+
+/// How to read.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// `stderr`, `csvlog`, `jsonlog` or `trace`; detected when `None`.
+    pub format: Option<String>,
+    /// `log_line_prefix` for stderr logs; detected when `None`.
+    pub prefix: Option<String>,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+}
+
+/// Block size handed to a worker.
+pub const BLOCK: usize = 4 << 20;
+/// An entry longer than this is skipped (counted), so one huge line cannot exhaust memory.
+pub const MAX_ENTRY: usize = 16 << 20;
+
+/// Open an input: `-` is stdin; gzip and zstd are recognised by their magic bytes.
+pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
+    let io = |source| crate::Error::Io {
+        path: path.to_string(),
+        source,
+    };
+    let mut raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(io)?)
+    };
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < 4 {
+        match raw.read(&mut magic[n..]).map_err(io)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let chained: Box<dyn Read + Send> = Box::new(head.chain(raw));
+    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        return Ok(Box::new(flate2::read::MultiGzDecoder::new(chained)));
+    }
+    if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+        let dec =
+            ruzstd::decoding::StreamingDecoder::new(chained).map_err(|e| crate::Error::Io {
+                path: path.to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            })?;
+        return Ok(Box::new(dec));
+    }
+    Ok(chained)
+}
+
+/// Decide the format from the first bytes (and `--format`/`--prefix`).
+pub fn detect(sample: &[u8], opts: &ScanOptions) -> Result<LogFormat, WorkloadError> {
+    match opts.format.as_deref() {
+        Some("csvlog") => return Ok(LogFormat::Csvlog),
+        Some("jsonlog") => return Ok(LogFormat::Jsonlog),
+        Some("trace") => return Ok(LogFormat::Trace),
+        Some("stderr") | None => {}
+        Some(other) => {
+            return Err(WorkloadError::UnknownFormat(format!(
+                "unknown --format '{other}' (expected stderr, csvlog, jsonlog or trace)"
+            )))
+        }
+    }
+    if let Some(p) = &opts.prefix {
+        return Ok(LogFormat::Stderr(Prefix::parse(p)?));
+    }
+    if opts.format.is_none() {
+        let first = sample
+            .split(|&b| b == b'\n')
+            .find(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+            .unwrap_or(b"");
+        let t = first.trim_ascii_start();
+        if t.starts_with(b"{") {
+            let probe = String::from_utf8_lossy(&t[..t.len().min(4096)]);
+            return Ok(if probe.contains("\"error_severity\"") {
+                LogFormat::Jsonlog
+            } else {
+                LogFormat::Trace
+            });
+        }
+        if crate::workload::parse_timestamp(t)
+            .is_some_and(|(_, used)| t[used..].iter().take(8).any(|&b| b == b','))
+        {
+            return Ok(LogFormat::Csvlog);
+        }
+    }
+    Ok(LogFormat::Stderr(Prefix::detect(sample)?))
+}
+
+const CONT_LEVELS: &[&str] = &[
+    "DETAIL",
+    "STATEMENT",
+    "HINT",
+    "CONTEXT",
+    "QUERY",
+    "LOCATION",
+];
+
+/// Where to cut `buf` so the first part ends at an entry boundary (`None`: no boundary yet).
+fn cut_point(buf: &[u8], format: &LogFormat, eof: bool) -> Option<usize> {
+    if eof {
+        return Some(buf.len());
+    }
+    match format {
+        LogFormat::Stderr(prefix) => {
+            // Scan back over line starts; a boundary is a line that starts a new entry.
+            let mut end = buf.len();
+            while let Some(nl) = buf[..end].iter().rposition(|&b| b == b'\n') {
+                let start = nl + 1;
+                let line_end = buf[start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(buf.len(), |p| start + p);
+                let line = &buf[start..line_end];
+                let is_cont = line.first() == Some(&b'\t')
+                    || match prefix.match_line(line) {
+                        Some((_, at)) => {
+                            split_level(&line[at..]).is_some_and(|(l, _)| CONT_LEVELS.contains(&l))
+                        }
+                        // An incomplete last line cannot be judged; cut before the line above.
+                        None => line_end == buf.len(),
+                    };
+                if !is_cont && start > 0 {
+                    return Some(start);
+                }
+                end = nl;
+            }
+            None
+        }
+        LogFormat::Csvlog => {
+            // Forward: the last newline outside quotes (the block starts at a record boundary).
+            let mut quoted = false;
+            let mut last = None;
+            for (i, &b) in buf.iter().enumerate() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' if !quoted => last = Some(i + 1),
+                    _ => {}
+                }
+            }
+            last
+        }
+        LogFormat::Jsonlog | LogFormat::Trace => {
+            buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1)
+        }
+    }
+}
+
+/// Parse one block with the format's reader.
+fn parse_block(
+    format: &LogFormat,
+    block: &[u8],
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(Event<'_>),
+) -> ChunkEdges {
+    match format {
+        LogFormat::Stderr(p) => stderr::read_chunk(p, block, stats, sink),
+        LogFormat::Csvlog => csvlog::read_chunk(block, stats, sink),
+        LogFormat::Jsonlog => jsonlog::read_chunk(block, stats, sink),
+        LogFormat::Trace => {
+            trace::read_chunk(block, stats, sink);
+            ChunkEdges::default()
+        }
+    }
+}
+
+/// The result of a scan: one aggregate per worker (and one for the edges), counters, format.
+pub struct Scanned<A> {
+    /// Aggregates to merge.
+    pub parts: Vec<A>,
+    /// What was read.
+    pub stats: ReadStats,
+    /// The format of the (first) input.
+    pub format: LogFormat,
+}
+
+/// Read every input and feed each event to `add` on an aggregate made by `new`, in parallel.
+/// Events of one session reach `add` in log order only within a block; aggregates must not rely
+/// on order across blocks (use block numbers carried by `add`'s second argument when they do).
+pub fn scan<A, N, F>(
+    inputs: &[String],
+    opts: &ScanOptions,
+    new: N,
+    add: F,
+) -> Result<Scanned<A>, crate::Error>
+where
+    A: Send,
+    N: Fn() -> A + Sync,
+    F: Fn(&mut A, u64, &Event<'_>) + Sync,
+{
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut parts = Vec::new();
+    let mut stats = ReadStats::default();
+    let mut first_format = None;
+    let mut seq_base = 0u64;
+    for path in inputs {
+        let mut input = open(path)?;
+        let io = |source| crate::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        // Read a first block for detection.
+        let mut buf = Vec::with_capacity(BLOCK + 65536);
+        fill(&mut input, &mut buf, BLOCK).map_err(io)?;
+        let format = detect(&buf[..buf.len().min(1 << 20)], opts)?;
+        let (tx, rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads * 2);
+        let rx = Arc::new(Mutex::new(rx));
+        let edges: Mutex<Vec<(u64, ChunkEdges)>> = Mutex::new(Vec::new());
+        let worker_stats: Mutex<ReadStats> = Mutex::new(ReadStats::default());
+        let result: Result<Vec<A>, crate::Error> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let rx = Arc::clone(&rx);
+                    let (new, add, format, edges, worker_stats) =
+                        (&new, &add, &format, &edges, &worker_stats);
+                    s.spawn(move || {
+                        let mut agg = new();
+                        let mut local = ReadStats::default();
+                        loop {
+                            let msg = rx.lock().ok().and_then(|r| r.recv().ok());
+                            let Some((seq, block)) = msg else { break };
+                            let e = parse_block(format, &block, &mut local, &mut |ev| {
+                                add(&mut agg, seq, &ev)
+                            });
+                            if let Ok(mut v) = edges.lock() {
+                                v.push((seq, e));
+                            }
+                        }
+                        if let Ok(mut w) = worker_stats.lock() {
+                            w.add(&local);
+                        }
+                        agg
+                    })
+                })
+                .collect();
+            // Producer: cut blocks at entry boundaries and hand them out.
+            let mut seq = seq_base;
+            let mut eof = false;
+            let mut skipped = 0u64;
+            loop {
+                if !eof && buf.len() < BLOCK {
+                    let before = buf.len();
+                    fill(&mut input, &mut buf, BLOCK).map_err(io)?;
+                    eof = buf.len() == before;
+                }
+                if buf.is_empty() {
+                    break;
+                }
+                match cut_point(&buf, &format, eof) {
+                    Some(cut) => {
+                        let rest = buf.split_off(cut);
+                        let block = std::mem::replace(&mut buf, rest);
+                        if tx.send((seq, block)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                    None if buf.len() > MAX_ENTRY => {
+                        // One entry larger than MAX_ENTRY: drop it through its end of line.
+                        skipped += 1;
+                        loop {
+                            if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+                                buf.drain(..=nl);
+                                break;
+                            }
+                            buf.clear();
+                            fill(&mut input, &mut buf, BLOCK).map_err(io)?;
+                            if buf.is_empty() {
+                                eof = true;
+                                break;
+                            }
+                        }
+                    }
+                    None => {
+                        if eof {
+                            break;
+                        }
+                        // Need more bytes for a boundary: read on.
+                        let before = buf.len();
+                        fill(&mut input, &mut buf, before + BLOCK).map_err(io)?;
+                        eof = buf.len() == before;
+                    }
+                }
+            }
+            drop(tx);
+            seq_base = seq;
+            let aggs: Vec<A> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+            if let Ok(mut w) = worker_stats.lock() {
+                w.skipped_lines += skipped;
+                w.lines += skipped;
+            }
+            Ok(aggs)
+        });
+        let mut aggs = result?;
+        stats.add(&worker_stats.into_inner().unwrap_or_default());
+        // Join statements and durations across block edges, in order.
+        let mut edges = edges.into_inner().unwrap_or_default();
+        edges.sort_by_key(|(seq, _)| *seq);
+        let mut joined = new();
+        let mut pending: HashMap<String, (u64, PendingStatement)> = HashMap::new();
+        for (seq, e) in edges {
+            for (session, dur) in &e.head_durations {
+                match pending.remove(session) {
+                    Some((s, p)) => add(&mut joined, s, &p.into_event(Some(*dur))),
+                    None => stats.other_entries += 1,
+                }
+            }
+            for session in &e.touched {
+                if let Some((s, p)) = pending.remove(session) {
+                    add(&mut joined, s, &p.into_event(None));
+                }
+            }
+            for p in e.tail_statements {
+                if let Some((s, old)) = pending.insert(p.session.clone(), (seq, p)) {
+                    add(&mut joined, s, &old.into_event(None));
+                }
+            }
+        }
+        for (_, (s, p)) in pending {
+            add(&mut joined, s, &p.into_event(None));
+        }
+        aggs.push(joined);
+        parts.extend(aggs);
+        first_format.get_or_insert(format);
+    }
+    Ok(Scanned {
+        parts,
+        stats,
+        format: first_format.unwrap_or(LogFormat::Trace),
+    })
+}
+
+/// Read until `buf` holds `want` bytes or the input ends.
+fn fill(input: &mut Box<dyn Read + Send>, buf: &mut Vec<u8>, want: usize) -> std::io::Result<()> {
+    let mut chunk = [0u8; 64 * 1024];
+    while buf.len() < want {
+        match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_never_split_an_entry() {
+        let p = Prefix::parse("%m [%p] %q%u@%d ").unwrap();
+        let f = LogFormat::Stderr(p);
+        let t = "2024-03-04 10:00:00.123 UTC";
+        let log = format!(
+            "{t} [1] a@b LOG:  duration: 1 ms  statement: SELECT 1\n{t} [2] a@b ERROR:  x\n{t} [2] a@b STATEMENT:  SELECT 2\n\tFROM t\n{t} [3] a@b LOG:  dur"
+        );
+        let cut = cut_point(log.as_bytes(), &f, false).unwrap();
+        assert!(
+            log[cut..].starts_with(&format!("{t} [3] a@b LOG")),
+            "the partial line is carried"
+        );
+        let log = format!("{t} [1] a@b LOG:  duration: 1 ms  statement: SELECT 1\n{t} [2] a@b ERROR:  x\n{t} [2] a@b STATEMENT:  SELECT 2\n\tFROM t\n\tWHE");
+        let cut = cut_point(log.as_bytes(), &f, false).unwrap();
+        assert!(
+            log[cut..].starts_with(&format!("{t} [2] a@b ERROR")),
+            "{}",
+            &log[cut..]
+        );
+        assert_eq!(
+            cut_point(b"{\"a\":1}\n{\"b\"", &LogFormat::Trace, false),
+            Some(8)
+        );
+        assert_eq!(
+            cut_point(b"1,\"a\nb\",c\n2,\"x", &LogFormat::Csvlog, false),
+            Some(10)
+        );
+    }
+}
