@@ -55,6 +55,9 @@ pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     let mut all = sql_rules();
     all.extend(plan::rules(&cfg.rules.plan));
     all.extend(plan_diff::rules(cfg));
+    all.extend(workload::rules(
+        workload::bursts::BurstOptions::default().min_repeats,
+    ));
     for r in &mut all {
         r.enabled = cfg.enabled(r.id);
     }

@@ -3,6 +3,8 @@
 use super::{Ctx, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
+use dbkit::analyze::workload::bursts::{bursts, BurstOptions, Collector};
+use dbkit::analyze::workload::n_plus_one::NPlusOneReport;
 use dbkit::analyze::workload::top::{SortBy, Top, TopReport};
 use dbkit::ops::workload::{scan, ScanOptions};
 
@@ -65,6 +67,25 @@ enum WorkloadCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Find N+1 loops (one shape repeated with different values in a session or trace) and
+    /// redundant repeats, with the batched rewrite.
+    #[command(
+        name = "n-plus-one",
+        after_help = "Example:\n  dbkit workload n-plus-one fixtures/logs/shop.log\n  dbkit workload n-plus-one traces.jsonl --log-format trace --min-repeats 10\n\nFindings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fail CI)."
+    )]
+    NPlusOne {
+        #[command(flatten)]
+        input: Input,
+        /// A gap longer than this ends a burst (ms).
+        #[arg(long, default_value_t = 1000)]
+        window: i64,
+        /// Repeats that make a burst.
+        #[arg(long, default_value_t = 5)]
+        min_repeats: usize,
+        /// Other shapes allowed to interleave between two repeats.
+        #[arg(long, default_value_t = 1)]
+        tolerance: usize,
+    },
 }
 
 fn scan_options(i: &Input) -> ScanOptions {
@@ -103,6 +124,36 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
                 &top,
                 sort,
                 *limit,
+            ))
+        }
+        WorkloadCommand::NPlusOne {
+            input,
+            window,
+            min_repeats,
+            tolerance,
+        } => {
+            let scanned = scan(
+                &input.logs,
+                &scan_options(input),
+                Collector::default,
+                |c, seq, e| c.add(seq, e),
+            )?;
+            let mut all = Collector::default();
+            for p in scanned.parts {
+                all.merge(p);
+            }
+            let opts = BurstOptions {
+                window_ms: *window,
+                tolerance: *tolerance,
+                min_repeats: (*min_repeats).max(2),
+            };
+            let found = bursts(&mut all, &opts);
+            ctx.emit(&NPlusOneReport::build(
+                &input.logs,
+                scanned.format.describe(),
+                scanned.stats,
+                &all,
+                found,
             ))
         }
     }

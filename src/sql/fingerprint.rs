@@ -115,61 +115,21 @@ pub struct Normalizer {
     lists: Vec<ListCtx>,
 }
 
-const EXPR_KEYWORDS: &[&str] = &[
-    "and",
-    "between",
-    "by",
-    "case",
-    "distinct",
-    "else",
-    "having",
-    "ilike",
-    "in",
-    "like",
-    "limit",
-    "not",
-    "offset",
-    "on",
-    "or",
-    "return",
-    "returning",
-    "select",
-    "set",
-    "then",
-    "values",
-    "when",
-    "where",
-];
-
-const SPACED_KEYWORDS: &[&str] = &[
-    "as",
-    "exists",
-    "from",
-    "into",
-    "join",
-    "lateral",
-    "over",
-    "table",
-    "using",
-    "with",
-    "union",
-    "intersect",
-    "except",
-    "filter",
-    "within",
-    "conflict",
-    "key",
-];
-
+/// How a lowercased word behaves for spacing and for the minus sign after it. A `match` on the
+/// string (length first, then bytes) keeps this off the hot path's profile.
 fn word_class(lower: &str) -> Prev {
-    if lower == "is" {
-        Prev::Is
-    } else if EXPR_KEYWORDS.contains(&lower) {
-        Prev::ExprKeyword
-    } else if SPACED_KEYWORDS.contains(&lower) {
-        Prev::SpacedKeyword
-    } else {
-        Prev::Name
+    match lower {
+        "is" => Prev::Is,
+        // Words that introduce an expression: a `-` after them is a sign.
+        "and" | "between" | "by" | "case" | "distinct" | "else" | "having" | "ilike" | "in"
+        | "like" | "limit" | "not" | "offset" | "on" | "or" | "return" | "returning" | "select"
+        | "set" | "then" | "values" | "when" | "where" => Prev::ExprKeyword,
+        // Words written with a space before `(`.
+        "as" | "exists" | "from" | "into" | "join" | "lateral" | "over" | "table" | "using"
+        | "with" | "union" | "intersect" | "except" | "filter" | "within" | "conflict" | "key" => {
+            Prev::SpacedKeyword
+        }
+        _ => Prev::Name,
     }
 }
 

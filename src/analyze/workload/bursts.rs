@@ -1,0 +1,316 @@
+//! Bursts: one query shape repeated back to back in one scope (a session, or a trace), the raw
+//! material of the N+1 and redundant-query rules.
+//!
+//! Events are collected compactly (no SQL text per event) by [`Collector`], in parallel, then
+//! ordered per scope by their position in the log and cut into bursts by [`bursts`]: a burst ends
+//! at a gap longer than the window, or when more than `tolerance` other shapes interleave.
+
+use crate::sql::fingerprint::{fnv1a64, Normalizer};
+use crate::sql::lexer::{Lexer, TokenKind};
+use crate::workload::{Event, EventKind};
+use std::collections::{HashMap, HashSet};
+
+/// One query, compactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Compact {
+    /// Block number of the log (order across blocks).
+    pub seq: u64,
+    /// Order within the block.
+    pub idx: u32,
+    /// Scope (index into the collector's names).
+    pub scope: u32,
+    /// Fingerprint id.
+    pub fp: u64,
+    /// Hash of the statement's constant values and bind parameters.
+    pub values: u64,
+    /// Timestamp, epoch ms.
+    pub ts_ms: i64,
+    /// Duration, ms (0 when not logged).
+    pub ms: f32,
+}
+
+/// Samples of real values kept per shape.
+const SAMPLES: usize = 5;
+
+/// Gathers compact events; one per thread, merged afterwards.
+#[derive(Debug, Default)]
+pub struct Collector {
+    /// Scope names (session or trace ids).
+    pub scopes: Vec<String>,
+    scope_ids: HashMap<String, u32>,
+    /// The events.
+    pub events: Vec<Compact>,
+    /// Normalized text per shape.
+    pub shapes: HashMap<u64, String>,
+    /// A few real statements per shape (SQL and bind parameters).
+    pub samples: HashMap<u64, Vec<(String, Option<String>)>>,
+    next_idx: HashMap<u64, u32>,
+    norm: Normalizer,
+    buf: String,
+}
+
+/// Hash of the constant values of `sql` and of its bind parameters.
+pub fn values_hash(sql: &str, params: Option<&str>) -> u64 {
+    let mut h = fnv1a64(params.unwrap_or("").as_bytes());
+    for t in Lexer::new(sql) {
+        if t.kind.is_literal() || t.kind == TokenKind::Param {
+            h = h.rotate_left(5) ^ fnv1a64(t.text(sql).as_bytes());
+        }
+    }
+    h
+}
+
+impl Collector {
+    /// Record one event of block `seq` (errors are not queries the application loops over).
+    pub fn add(&mut self, seq: u64, e: &Event<'_>) {
+        if e.kind == EventKind::Error {
+            return;
+        }
+        let fp = self.norm.normalize_into(&e.sql, &mut self.buf);
+        if !self.shapes.contains_key(&fp) {
+            self.shapes.insert(fp, self.buf.clone());
+        }
+        let s = self.samples.entry(fp).or_default();
+        if s.len() < SAMPLES {
+            s.push((e.sql.to_string(), e.params.as_deref().map(str::to_string)));
+        }
+        let scope_key: &str = e.trace.as_deref().unwrap_or(&e.session);
+        let scope = match self.scope_ids.get(scope_key) {
+            Some(&i) => i,
+            None => {
+                let i = self.scopes.len() as u32;
+                self.scopes.push(scope_key.to_string());
+                self.scope_ids.insert(scope_key.to_string(), i);
+                i
+            }
+        };
+        let idx = self.next_idx.entry(seq).or_insert(0);
+        self.events.push(Compact {
+            seq,
+            idx: *idx,
+            scope,
+            fp,
+            values: values_hash(&e.sql, e.params.as_deref()),
+            ts_ms: e.ts_ms,
+            ms: e.duration_ms.unwrap_or(0.0) as f32,
+        });
+        *idx += 1;
+    }
+
+    /// Merge another collector (its scope ids are remapped).
+    pub fn merge(&mut self, o: Collector) {
+        let map: Vec<u32> = o
+            .scopes
+            .into_iter()
+            .map(|name| match self.scope_ids.get(&name) {
+                Some(&i) => i,
+                None => {
+                    let i = self.scopes.len() as u32;
+                    self.scope_ids.insert(name.clone(), i);
+                    self.scopes.push(name);
+                    i
+                }
+            })
+            .collect();
+        self.events.extend(o.events.into_iter().map(|mut e| {
+            e.scope = map[e.scope as usize];
+            e
+        }));
+        for (fp, s) in o.shapes {
+            self.shapes.entry(fp).or_insert(s);
+        }
+        for (fp, v) in o.samples {
+            let s = self.samples.entry(fp).or_default();
+            for x in v {
+                if s.len() < SAMPLES {
+                    s.push(x);
+                }
+            }
+        }
+    }
+}
+
+/// How bursts are cut.
+#[derive(Debug, Clone, Copy)]
+pub struct BurstOptions {
+    /// A gap longer than this ends a burst, ms.
+    pub window_ms: i64,
+    /// Other shapes that may interleave between two repeats.
+    pub tolerance: usize,
+    /// Repeats that make a burst worth reporting.
+    pub min_repeats: usize,
+}
+
+impl Default for BurstOptions {
+    fn default() -> Self {
+        BurstOptions {
+            window_ms: 1000,
+            tolerance: 1,
+            min_repeats: 5,
+        }
+    }
+}
+
+/// A run of one shape in one scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Burst {
+    /// Scope index.
+    pub scope: u32,
+    /// Shape.
+    pub fp: u64,
+    /// Repeats.
+    pub count: usize,
+    /// Distinct value sets among them.
+    pub distinct_values: usize,
+    /// Sum of their durations, ms.
+    pub total_ms: f64,
+    /// Longest single one, ms.
+    pub max_ms: f64,
+    /// First, epoch ms.
+    pub start_ms: i64,
+    /// Last, epoch ms.
+    pub end_ms: i64,
+    /// The shape of the query just before the burst in the same scope.
+    pub parent: Option<u64>,
+}
+
+/// Order each scope's events by log position and cut them into bursts of at least
+/// `min_repeats`.
+pub fn bursts(c: &mut Collector, o: &BurstOptions) -> Vec<Burst> {
+    c.events.sort_unstable_by_key(|e| (e.scope, e.seq, e.idx));
+    let mut out = Vec::new();
+    let events = &c.events;
+    let mut i = 0;
+    while i < events.len() {
+        let scope = events[i].scope;
+        let mut j = i;
+        while j < events.len() && events[j].scope == scope {
+            j += 1;
+        }
+        scan_scope(&events[i..j], o, &mut out);
+        i = j;
+    }
+    out
+}
+
+fn scan_scope(ev: &[Compact], o: &BurstOptions, out: &mut Vec<Burst>) {
+    let mut k = 0;
+    while k < ev.len() {
+        let head = ev[k];
+        let parent = ev[..k].iter().rev().find(|e| e.fp != head.fp).map(|e| e.fp);
+        let mut values: HashSet<u64> = HashSet::new();
+        values.insert(head.values);
+        let (mut count, mut total, mut max, mut last_ts) =
+            (1usize, head.ms as f64, head.ms as f64, head.ts_ms);
+        let mut others = 0usize;
+        let mut next_start = k + 1;
+        let mut m = k + 1;
+        while m < ev.len() {
+            let e = ev[m];
+            if head.ts_ms != 0 && e.ts_ms - last_ts > o.window_ms {
+                break;
+            }
+            if e.fp == head.fp {
+                count += 1;
+                total += e.ms as f64;
+                max = max.max(e.ms as f64);
+                last_ts = e.ts_ms;
+                values.insert(e.values);
+                others = 0;
+                next_start = m + 1;
+            } else {
+                others += 1;
+                if others > o.tolerance {
+                    break;
+                }
+            }
+            m += 1;
+        }
+        if count >= o.min_repeats {
+            out.push(Burst {
+                scope: head.scope,
+                fp: head.fp,
+                count,
+                distinct_values: values.len(),
+                total_ms: total,
+                max_ms: max,
+                start_ms: head.ts_ms,
+                end_ms: last_ts,
+                parent,
+            });
+            k = next_start;
+        } else {
+            k += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn collect(rows: &[(&str, i64, &str)]) -> Collector {
+        let mut c = Collector::default();
+        for (i, (session, ts, sql)) in rows.iter().enumerate() {
+            // Timestamp 0 means "unknown" to the readers: start the test clock later.
+            let e = Event::query(
+                1_000_000 + *ts,
+                Some(1.0),
+                Cow::Borrowed(*sql),
+                Cow::Borrowed(*session),
+            );
+            c.add(i as u64 / 3, &e);
+        }
+        c
+    }
+
+    #[test]
+    fn loops_are_found_per_session_with_their_parent() {
+        let mut rows = vec![("a", 0, "SELECT * FROM orders WHERE user_id = 7")];
+        let children = [
+            "SELECT * FROM order_items WHERE order_id = 1",
+            "SELECT * FROM order_items WHERE order_id = 2",
+        ];
+        for i in 0..6 {
+            rows.push(("a", 10 + i, children[i as usize % 2]));
+            rows.push(("b", 10 + i, "SELECT 1")); // another session interleaves freely
+        }
+        let mut c = collect(&rows);
+        let b = bursts(&mut c, &BurstOptions::default());
+        let order_items: Vec<&Burst> = b
+            .iter()
+            .filter(|x| c.shapes[&x.fp].contains("order_items"))
+            .collect();
+        assert_eq!(order_items.len(), 1);
+        assert_eq!(order_items[0].count, 6);
+        assert_eq!(order_items[0].distinct_values, 2);
+        assert!(c.shapes[&order_items[0].parent.unwrap()].contains("from orders"));
+        // Session b's identical SELECT 1s are a burst too (redundant).
+        assert!(b
+            .iter()
+            .any(|x| c.scopes[x.scope as usize] == "b" && x.distinct_values == 1));
+    }
+
+    #[test]
+    fn gaps_and_interleaving_end_a_burst() {
+        let mut rows = Vec::new();
+        for i in 0..4 {
+            rows.push(("a", i * 10, "SELECT * FROM t WHERE id = 1"));
+        }
+        rows.push(("a", 5000, "SELECT * FROM t WHERE id = 2")); // after the window
+        let mut c = collect(&rows);
+        assert!(bursts(&mut c, &BurstOptions::default()).is_empty());
+        let mut rows = Vec::new();
+        for i in 0..6 {
+            rows.push(("a", i, "SELECT * FROM t WHERE id = 1"));
+            rows.push(("a", i, "SELECT * FROM u WHERE id = 1"));
+            rows.push(("a", i, "SELECT * FROM v WHERE id = 1"));
+        }
+        let mut c = collect(&rows);
+        assert!(
+            bursts(&mut c, &BurstOptions::default()).is_empty(),
+            "two other shapes between repeats"
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! `redundant-query`: the same statement with the same values run again and again in a burst —
+//! the application asks for what it already has.
+
+use super::n_plus_one::BurstRow;
+use crate::analyze::plan::{fmt_ms, fmt_n};
+use crate::analyze::RuleInfo;
+use crate::finding::{Finding, Location, Severity};
+
+/// The rule's id.
+pub const ID: &str = "redundant-query";
+
+/// Catalogue entry.
+pub fn info(min_repeats: usize) -> RuleInfo {
+    RuleInfo {
+        id: ID,
+        family: "workload",
+        severity: Severity::Warning,
+        description: "the same statement with the same values repeated in a burst: keep the first result instead of asking again",
+        thresholds: vec![("min_repeats", min_repeats.to_string(), "repeats in one burst (--min-repeats)")],
+        enabled: true,
+    }
+}
+
+/// The finding for a pattern of identical repeats.
+pub fn finding(row: &BurstRow, location: Location, evidence: serde_json::Value) -> Finding {
+    Finding {
+        rule: ID.to_string(),
+        severity: Severity::Warning,
+        message: format!(
+            "`{}` ran {} times with identical values in {} burst(s) (longest {}, {} session(s)): {} in all",
+            row.query,
+            fmt_n(row.repeats as f64),
+            fmt_n(row.bursts as f64),
+            row.max_burst,
+            row.sessions,
+            fmt_ms(row.total_ms)
+        ),
+        location,
+        evidence,
+        suggestion: Some("run it once and reuse the result (memoize it for the request, or cache it)".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_repeats_bursts_and_sessions() {
+        let row = BurstRow {
+            rule: ID,
+            fingerprint: "1".into(),
+            query: "select 1".into(),
+            parent: None,
+            bursts: 2,
+            repeats: 12,
+            max_burst: 7,
+            sessions: 1,
+            example_session: "77".into(),
+            total_ms: 6.0,
+            wasted_ms: 5.0,
+        };
+        let f = finding(&row, Location::default(), serde_json::json!({}));
+        assert_eq!(f.message, "`select 1` ran 12 times with identical values in 2 burst(s) (longest 7, 1 session(s)): 6.0 ms in all");
+    }
+}
