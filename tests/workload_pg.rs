@@ -37,7 +37,8 @@ fn n_plus_one_and_redundant_bursts_in_a_real_log() {
         db::exec_script(
             &mut conn,
             "setup",
-            "CREATE TABLE orders (id int PRIMARY KEY, user_id int);
+            "CREATE EXTENSION pg_stat_statements;
+             CREATE TABLE orders (id int PRIMARY KEY, user_id int);
              CREATE TABLE order_items (order_id int, product_id int);
              CREATE TABLE products (id int PRIMARY KEY, category text);
              INSERT INTO orders SELECT g, g % 5 FROM generate_series(1, 50) g;
@@ -150,4 +151,32 @@ fn n_plus_one_and_redundant_bursts_in_a_real_log() {
         .unwrap();
     assert_eq!(products["calls"], 8);
     assert_eq!(top["read"]["skipped_lines"], 0);
+
+    // The same server's pg_stat_statements, live.
+    let live = dbkit_json(&[
+        "workload",
+        "top",
+        "--url",
+        &cluster.url(),
+        "--format",
+        "json",
+        "--limit",
+        "100",
+    ]);
+    assert_eq!(live["format"], "pg_stat_statements");
+    let shapes = live["shapes"].as_array().unwrap();
+    let items = shapes
+        .iter()
+        .find(|s| {
+            s["normalized"]
+                .as_str()
+                .unwrap()
+                .contains("from order_items")
+        })
+        .unwrap();
+    assert_eq!(items["calls"], 10);
+    assert!(
+        items["p95_ms"].is_null(),
+        "pg_stat_statements has no percentiles"
+    );
 }

@@ -1,6 +1,6 @@
 //! `dbkit workload top|n-plus-one`: server logs and traces.
 
-use super::{Ctx, Outcome};
+use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use dbkit::analyze::workload::bursts::{bursts, BurstOptions, Collector};
@@ -11,7 +11,7 @@ use dbkit::ops::workload::{scan, ScanOptions};
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  dbkit workload top fixtures/logs/shop.log\n  dbkit workload top postgresql.csv.gz --sort p95 --limit 10"
+    after_help = "Examples:\n  dbkit workload top fixtures/logs/app.log\n  dbkit workload top postgresql.csv.gz --sort p95 --limit 10"
 )]
 pub struct WorkloadArgs {
     #[command(subcommand)]
@@ -23,6 +23,12 @@ struct Input {
     /// Log files (stderr, csvlog, jsonlog, trace JSON lines; gzip or zstd too); `-` is stdin.
     #[arg(required = true)]
     logs: Vec<String>,
+    #[command(flatten)]
+    common: InputOptions,
+}
+
+#[derive(Debug, Args)]
+struct InputOptions {
     /// The log's format (detected when omitted).
     #[arg(long, value_enum)]
     log_format: Option<LogFormatArg>,
@@ -34,12 +40,14 @@ struct Input {
     threads: usize,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum LogFormatArg {
     Stderr,
     Csvlog,
     Jsonlog,
     Trace,
+    /// A pg_stat_statements export (CSV with a header, or a JSON array), for `top`.
+    Pgss,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -55,11 +63,17 @@ enum SortArg {
 enum WorkloadCommand {
     /// The query shapes that cost the most: calls, total/mean/percentiles, errors, examples.
     #[command(
-        after_help = "Example:\n  dbkit workload top fixtures/logs/shop.log --sort total --limit 20\n  dbkit workload top big.log.zst --format json | jq '.shapes[0]'"
+        after_help = "Examples:\n  dbkit workload top fixtures/logs/app.log --sort total --limit 20\n  dbkit workload top big.log.zst --format json | jq '.shapes[0]'\n  dbkit workload top --url postgres://app@db/shop      # live pg_stat_statements\n  dbkit workload top pgss.csv --log-format pgss        # an export (CSV with header or JSON)"
     )]
     Top {
+        /// Log files (stderr, csvlog, jsonlog, trace JSON lines, pg_stat_statements exports;
+        /// gzip or zstd too); `-` is stdin. None with --url/--scratch: pg_stat_statements live.
+        #[arg(required_unless_present_any = ["url", "scratch"])]
+        logs: Vec<String>,
         #[command(flatten)]
-        input: Input,
+        input: InputOptions,
+        #[command(flatten)]
+        db: DbArgs,
         /// Sort order.
         #[arg(long, value_enum, default_value_t = SortArg::Total)]
         sort: SortArg,
@@ -71,7 +85,7 @@ enum WorkloadCommand {
     /// redundant repeats, with the batched rewrite.
     #[command(
         name = "n-plus-one",
-        after_help = "Example:\n  dbkit workload n-plus-one fixtures/logs/shop.log\n  dbkit workload n-plus-one traces.jsonl --log-format trace --min-repeats 10\n\nFindings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fail CI)."
+        after_help = "Example:\n  dbkit workload n-plus-one fixtures/logs/app.log\n  dbkit workload n-plus-one traces.jsonl --log-format trace --min-repeats 10\n\nFindings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fail CI)."
     )]
     NPlusOne {
         #[command(flatten)]
@@ -88,7 +102,7 @@ enum WorkloadCommand {
     },
 }
 
-fn scan_options(i: &Input) -> ScanOptions {
+fn scan_options(i: &InputOptions) -> ScanOptions {
     ScanOptions {
         format: i.log_format.map(|f| format!("{f:?}").to_lowercase()),
         prefix: i.prefix.clone(),
@@ -99,17 +113,42 @@ fn scan_options(i: &Input) -> ScanOptions {
 /// Run `dbkit workload …`.
 pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        WorkloadCommand::Top { input, sort, limit } => {
-            let scanned = scan(
-                &input.logs,
-                &scan_options(input),
-                Top::default,
-                |t, _, e| t.add(e),
-            )?;
+        WorkloadCommand::Top {
+            logs,
+            input,
+            db,
+            sort,
+            limit,
+        } => {
             let mut top = Top::default();
-            for p in scanned.parts {
-                top.merge(p);
-            }
+            let (format, stats, names) = if logs.is_empty()
+                || input.log_format == Some(LogFormatArg::Pgss)
+            {
+                let rows = if logs.is_empty() {
+                    let rt = runtime()?;
+                    rt.block_on(async {
+                        let target = db.open().await?;
+                        let rows = dbkit::db::pg_stat_statements(&target.spec).await?;
+                        drop(target);
+                        anyhow::Ok(rows)
+                    })?
+                } else {
+                    read_pgss_exports(logs)?
+                };
+                rows.iter().for_each(|r| top.add_pgss(r));
+                let names = if logs.is_empty() {
+                    vec!["pg_stat_statements".to_string()]
+                } else {
+                    logs.clone()
+                };
+                ("pg_stat_statements".to_string(), Default::default(), names)
+            } else {
+                let scanned = scan(logs, &scan_options(input), Top::default, |t, _, e| t.add(e))?;
+                for p in scanned.parts {
+                    top.merge(p);
+                }
+                (scanned.format.describe(), scanned.stats, logs.clone())
+            };
             let sort = match sort {
                 SortArg::Total => SortBy::Total,
                 SortArg::Mean => SortBy::Mean,
@@ -117,14 +156,7 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
                 SortArg::P95 => SortBy::P95,
                 SortArg::Errors => SortBy::Errors,
             };
-            ctx.emit(&TopReport::build(
-                &input.logs,
-                scanned.format.describe(),
-                scanned.stats,
-                &top,
-                sort,
-                *limit,
-            ))
+            ctx.emit(&TopReport::build(&names, format, stats, &top, sort, *limit))
         }
         WorkloadCommand::NPlusOne {
             input,
@@ -132,9 +164,12 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             min_repeats,
             tolerance,
         } => {
+            if input.common.log_format == Some(LogFormatArg::Pgss) {
+                anyhow::bail!("pg_stat_statements has no sessions or order: n-plus-one needs a log or a trace");
+            }
             let scanned = scan(
                 &input.logs,
-                &scan_options(input),
+                &scan_options(&input.common),
                 Collector::default,
                 |c, seq, e| c.add(seq, e),
             )?;
@@ -157,4 +192,21 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             ))
         }
     }
+}
+
+fn read_pgss_exports(files: &[String]) -> Result<Vec<dbkit::workload::pgss::PgssRow>> {
+    let mut all = Vec::new();
+    for f in files {
+        let bytes = if f == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+            b
+        } else {
+            std::fs::read(f).map_err(|e| anyhow::anyhow!("{f}: {e}"))?
+        };
+        all.extend(
+            dbkit::workload::pgss::parse_export(&bytes).map_err(|e| anyhow::anyhow!("{f}: {e}"))?,
+        );
+    }
+    Ok(all)
 }

@@ -212,6 +212,58 @@ impl Report for ServerInfo {
     }
 }
 
+/// Read pg_stat_statements from a live server (PostgreSQL 12's and 13+'s column names).
+pub async fn pg_stat_statements(
+    spec: &ConnSpec,
+) -> Result<Vec<crate::workload::pgss::PgssRow>, DbError> {
+    let mut conn = connect(spec).await?;
+    let version = explain::server_version_num(&mut conn).await?;
+    let q = |e: sqlx::Error| DbError::Query {
+        context: "reading pg_stat_statements".to_string(),
+        message: sqlx_message(&e),
+    };
+    let installed: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(q)?;
+    if !installed {
+        return Err(DbError::Query {
+            context: format!("{}", spec),
+            message: "pg_stat_statements is not installed in this database: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements".to_string(),
+        });
+    }
+    let (total, min, max) = if version >= 130000 {
+        ("total_exec_time", "min_exec_time", "max_exec_time")
+    } else {
+        ("total_time", "min_time", "max_time")
+    };
+    let sql = format!(
+        "SELECT s.query, s.calls::int8, s.{total}::float8, s.{min}::float8, s.{max}::float8, s.rows::int8, r.rolname::text, d.datname::text \
+         FROM pg_stat_statements s LEFT JOIN pg_roles r ON r.oid = s.userid LEFT JOIN pg_database d ON d.oid = s.dbid"
+    );
+    let rows = sqlx::query(&sql).fetch_all(&mut conn).await.map_err(q)?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            Ok(crate::workload::pgss::PgssRow {
+                query: r.try_get(0)?,
+                calls: r.try_get::<i64, _>(1)?.max(0) as u64,
+                total_ms: r.try_get(2)?,
+                min_ms: r.try_get(3)?,
+                max_ms: r.try_get(4)?,
+                rows: r.try_get::<Option<i64>, _>(5)?.map(|v| v.max(0) as u64),
+                user: r.try_get(6)?,
+                database: r.try_get(7)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(q)?;
+    close(conn).await;
+    Ok(out)
+}
+
 /// What to load into a scratch cluster before use.
 #[derive(Debug, Clone, Default)]
 pub struct ScratchLoad {
@@ -249,6 +301,15 @@ pub async fn open_target(
         })??;
     let spec = cluster.conn_spec("postgres");
     let mut conn = connect(&spec).await?;
+    if cluster.notes().is_empty() {
+        // The library is preloaded; make the view available to `workload top --scratch`.
+        exec_script(
+            &mut conn,
+            "scratch setup",
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+        )
+        .await?;
+    }
     for path in [&load.schema, &load.seed].into_iter().flatten() {
         let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
             path: path.display().to_string(),

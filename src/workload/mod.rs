@@ -5,6 +5,7 @@
 
 pub mod csvlog;
 pub mod jsonlog;
+pub mod pgss;
 pub mod prefix;
 pub mod stderr;
 pub mod trace;

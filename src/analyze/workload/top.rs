@@ -218,6 +218,33 @@ impl Top {
         }
     }
 
+    /// Count one pg_stat_statements row (calls, total, min and max; no percentiles, no times).
+    pub fn add_pgss(&mut self, r: &crate::workload::pgss::PgssRow) {
+        let id = self.norm.normalize_into(&r.query, &mut self.buf);
+        let s = self.shapes.entry(id).or_default();
+        if s.normalized.is_empty() {
+            s.normalized = self.buf.clone();
+        }
+        note(&mut s.users, r.user.as_deref());
+        note(&mut s.databases, r.database.as_deref());
+        if r.calls == 0 {
+            return;
+        }
+        let min = r.min_ms.unwrap_or(r.total_ms / r.calls as f64);
+        if s.timed == 0 || min < s.min_ms {
+            s.min_ms = min;
+        }
+        s.max_ms = s
+            .max_ms
+            .max(r.max_ms.unwrap_or(r.total_ms / r.calls as f64));
+        s.calls += r.calls;
+        s.timed += r.calls;
+        s.total_ms += r.total_ms;
+        if s.example.is_none() {
+            s.example = Some((r.query.clone(), None, r.total_ms / r.calls as f64));
+        }
+    }
+
     /// Merge another aggregate into this one.
     pub fn merge(&mut self, o: Top) {
         for (id, s) in o.shapes {
