@@ -325,6 +325,9 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["plan", "analyze", "--help"],
         vec!["plan", "show", "--help"],
         vec!["rules", "--help"],
+        vec!["workload", "--help"],
+        vec!["workload", "top", "--help"],
+        vec!["workload", "n-plus-one", "--help"],
     ] {
         let out = dbkit(&cmd);
         assert_eq!(out.status.code(), Some(0), "{cmd:?}");
