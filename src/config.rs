@@ -41,6 +41,24 @@ pub struct RulesConfig {
     pub disabled: Vec<String>,
     /// `[rules.plan]` thresholds.
     pub plan: PlanThresholds,
+    /// `[rules.index]` thresholds.
+    pub index: IndexThresholds,
+}
+
+/// `[rules.index]`: thresholds of the index rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexThresholds {
+    /// unused-index: days of statistics needed for a warning (with less, it is info).
+    pub unused_min_days: f64,
+}
+
+impl Default for IndexThresholds {
+    fn default() -> Self {
+        IndexThresholds {
+            unused_min_days: 7.0,
+        }
+    }
 }
 
 /// `[rules.plan]`: thresholds of the plan rules.

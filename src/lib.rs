@@ -37,8 +37,10 @@
 //! (L1 to L4) produces them, and `report` (L3) renders them.
 
 pub mod analyze;
+pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod ddl;
 pub mod error;
 pub mod finding;
 pub mod ops;

@@ -2,6 +2,7 @@
 //! rule is one file with its tests beside it, registered in its family's list; [`catalogue`]
 //! lists every rule of every family for `dbkit rules`.
 
+pub mod index;
 pub mod plan;
 pub mod plan_diff;
 pub mod workload;
@@ -55,6 +56,7 @@ pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     let mut all = sql_rules();
     all.extend(plan::rules(&cfg.rules.plan));
     all.extend(plan_diff::rules(cfg));
+    all.extend(index::rules(&cfg.rules.index));
     all.extend(workload::rules(
         workload::bursts::BurstOptions::default().min_repeats,
     ));

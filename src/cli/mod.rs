@@ -5,6 +5,7 @@
 //! `--fail-on`; 2 usage or runtime error (one line on stderr). A closed pipe is success.
 
 mod explain;
+mod index;
 mod ping;
 mod plan;
 mod rules;
@@ -89,6 +90,8 @@ enum Command {
     Sql(sql::SqlArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) statements safely and find what makes them slow.
     Explain(explain::ExplainArgs),
+    /// Index hygiene (duplicate, redundant, unused, invalid, missing for foreign keys) and advice.
+    Index(index::IndexArgs),
     /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
     Plan(plan::PlanArgs),
     /// List every rule: id, family, severity, thresholds, description.
@@ -253,6 +256,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),
         Command::Explain(a) => explain::run(a, &ctx),
+        Command::Index(a) => index::run(a, &ctx),
         Command::Plan(a) => plan::run(a, &ctx),
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),

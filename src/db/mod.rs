@@ -1,6 +1,7 @@
 //! Talking to PostgreSQL: the only module that uses sqlx. Connection settings ([`conn`]),
 //! throw-away clusters ([`scratch`]), running scripts, and server information.
 
+pub mod catalog;
 pub mod conn;
 pub mod explain;
 pub mod scratch;

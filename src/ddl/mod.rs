@@ -1,0 +1,3 @@
+//! Generating DDL: every statement quotes identifiers correctly and parses again.
+
+pub mod index;
