@@ -36,6 +36,7 @@
 //! `finding` and `view` sit in L0 beside `error` because every rule family (L2) and every report
 //! (L1 to L4) produces them, and `report` (L3) renders them.
 
+pub mod advise;
 pub mod analyze;
 pub mod catalog;
 pub mod config;
