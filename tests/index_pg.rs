@@ -124,3 +124,104 @@ fn check_finds_duplicate_redundant_unused_invalid_and_fk_cases() {
         "{left:?}"
     );
 }
+
+#[test]
+fn advise_verifies_with_hypopg_and_apply_builds_what_the_plan_then_uses() {
+    let c = start();
+    run_sql(
+        &c,
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c timestamptz, pad text);
+         INSERT INTO t SELECT g, g % 1000, g % 50, timestamptz '2024-01-01' + g * interval '1 minute', repeat('x', 40)
+         FROM generate_series(1, 200000) g;
+         ANALYZE t;",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wl = dir.path().join("w.sql");
+    std::fs::write(
+        &wl,
+        "SELECT * FROM t WHERE c > '2024-03-01' AND a = 5;
+         SELECT * FROM t WHERE c > '2024-03-01' AND a = 7;
+         SELECT id, pad FROM t WHERE b = 3 ORDER BY c DESC LIMIT 10;
+         SELECT * FROM t WHERE id = 42;",
+    )
+    .unwrap();
+    let v = dbkit_json(&[
+        "index",
+        "advise",
+        "--url",
+        &c.url(),
+        "--workload",
+        wl.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["hypopg"], true, "{v:#}");
+    let recs: Vec<&str> = v["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ddl"].as_str().unwrap())
+        .collect();
+    assert!(
+        recs.iter().any(|d| d.contains("USING btree (a, c)")),
+        "equality first, then range: {recs:#?}"
+    );
+    assert!(
+        recs.iter().any(|d| d.contains("USING btree (b, c DESC)")),
+        "ORDER BY … DESC LIMIT: {recs:#?}"
+    );
+    for r in v["recommendations"].as_array().unwrap() {
+        for q in r["queries"].as_array().unwrap() {
+            assert!(
+                !q["sql"].as_str().unwrap().contains("id = 42"),
+                "a query the primary key serves gets nothing"
+            );
+            assert!(q["cost_after"].as_f64().unwrap() < q["cost_before"].as_f64().unwrap());
+        }
+        assert!(r["size_bytes"].as_i64().unwrap() > 0);
+    }
+    assert!(v["cost_after"].as_f64().unwrap() < v["cost_before"].as_f64().unwrap() / 2.0);
+    // Advice changed nothing: no index and no hypopg extension left behind.
+    let check = dbkit_json(&["index", "check", "--url", &c.url(), "--format", "json"]);
+    assert_eq!(check["indexes"], 1, "{check:#}");
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(["ping", "--url", &c.url(), "--format", "json"])
+        .output()
+        .unwrap();
+    let ping: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!ping["extensions"].to_string().contains("hypopg"));
+
+    // --apply builds them, concurrently, and the planner then uses them.
+    let v = dbkit_json(&[
+        "index",
+        "advise",
+        "--url",
+        &c.url(),
+        "--workload",
+        wl.to_str().unwrap(),
+        "--format",
+        "json",
+        "--apply",
+    ]);
+    let built: Vec<String> = v["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"]["table"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!built.is_empty());
+    let check = dbkit_json(&["index", "check", "--url", &c.url(), "--format", "json"]);
+    assert!(check["indexes"].as_i64().unwrap() > 1);
+    assert!(!check["findings"].to_string().contains("invalid-index"));
+    let e = dbkit_json(&[
+        "explain",
+        "SELECT * FROM t WHERE c > '2024-03-01' AND a = 5",
+        "--url",
+        &c.url(),
+        "--format",
+        "json",
+    ]);
+    let plan = e["statements"][0]["plan"].to_string();
+    assert!(plan.contains("t_a_c_idx"), "{plan}");
+}

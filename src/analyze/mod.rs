@@ -57,6 +57,7 @@ pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     all.extend(plan::rules(&cfg.rules.plan));
     all.extend(plan_diff::rules(cfg));
     all.extend(index::rules(&cfg.rules.index));
+    all.push(crate::advise::rule_info());
     all.extend(workload::rules(
         workload::bursts::BurstOptions::default().min_repeats,
     ));

@@ -4,6 +4,7 @@ use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use dbkit::analyze::index::report::IndexCheckReport;
+use dbkit::analyze::workload::top::{SortBy, Top};
 
 /// Arguments of `dbkit index`.
 #[derive(Debug, Args)]
@@ -26,12 +27,151 @@ enum IndexCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Recommend the indexes that pay for themselves across a workload, verified with
+    /// hypothetical indexes (HypoPG), as safe DDL.
+    #[command(after_help = "Examples:
+  dbkit index advise --scratch --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql \\
+      --workload fixtures/shop/workload.sql
+  dbkit index advise --url postgres://app@db/shop --workload postgresql.log --max-indexes 5
+  dbkit index advise --url postgres://app@db/shop --from-pg-stat-statements
+  dbkit index advise --url postgres://app@db/shop --workload q.sql --apply
+
+Printing is the default; --apply builds the verified indexes with CREATE INDEX CONCURRENTLY, one
+at a time, with lock_timeout. Findings: missing-index.")]
+    Advise {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The workload: a SQL file (each statement once per occurrence) or a server log / trace.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "from_pg_stat_statements"
+        )]
+        workload: Option<String>,
+        /// Take the workload from the server's pg_stat_statements (calls as weights).
+        #[arg(long)]
+        from_pg_stat_statements: bool,
+        /// Indexes to recommend at most.
+        #[arg(long, default_value_t = 10)]
+        max_indexes: usize,
+        /// Indexes per table at most.
+        #[arg(long, default_value_t = 3)]
+        max_per_table: usize,
+        /// Total size of the recommendations at most, in MB.
+        #[arg(long)]
+        max_size_mb: Option<f64>,
+        /// Build the verified indexes now (CREATE INDEX CONCURRENTLY, one at a time).
+        #[arg(long)]
+        apply: bool,
+        /// lock_timeout for --apply.
+        #[arg(long, default_value = "5s")]
+        lock_timeout: String,
+    },
+}
+
+fn load_workload(path: &str) -> Result<Vec<dbkit::advise::WorkloadQuery>> {
+    if path.ends_with(".sql") {
+        return Ok(dbkit::ops::index::workload_from_sql(&super::read_text(
+            path,
+        )?));
+    }
+    // A log or a trace: the shapes with their calls and a real example each.
+    let scanned = dbkit::ops::workload::scan(
+        &[path.to_string()],
+        &Default::default(),
+        Top::default,
+        |t, _, e| t.add(e),
+    );
+    match scanned {
+        Ok(s) => {
+            let mut top = Top::default();
+            for p in s.parts {
+                top.merge(p);
+            }
+            let (rows, ..) = top.rows(SortBy::Total, usize::MAX);
+            Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    r.example.map(|e| dbkit::advise::WorkloadQuery {
+                        fingerprint: r.fingerprint,
+                        sql: e.sql,
+                        calls: r.calls.max(1),
+                    })
+                })
+                .collect())
+        }
+        // Not a log: read it as SQL.
+        Err(_) => Ok(dbkit::ops::index::workload_from_sql(&super::read_text(
+            path,
+        )?)),
+    }
 }
 
 /// Run `dbkit index …`.
 pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = ctx.config()?;
     match &args.command {
+        IndexCommand::Advise {
+            db,
+            workload,
+            from_pg_stat_statements: _,
+            max_indexes,
+            max_per_table,
+            max_size_mb,
+            apply,
+            lock_timeout,
+        } => {
+            let opts = dbkit::ops::index::AdviseOptions {
+                max_indexes: *max_indexes,
+                max_per_table: *max_per_table,
+                max_size_bytes: max_size_mb.map(|m| (m * 1_048_576.0) as i64),
+                ..Default::default()
+            };
+            let file_workload = match workload {
+                Some(w) => Some(load_workload(w)?),
+                None => None,
+            };
+            let rt = runtime()?;
+            let report = rt.block_on(async {
+                let target = db.open().await?;
+                let wl = match file_workload {
+                    Some(w) => w,
+                    None => dbkit::db::pg_stat_statements(&target.spec)
+                        .await?
+                        .into_iter()
+                        .map(|r| dbkit::advise::WorkloadQuery {
+                            fingerprint: dbkit::sql::fingerprint(&r.query).hex(),
+                            sql: r.query,
+                            calls: r.calls.max(1),
+                        })
+                        .collect(),
+                };
+                let report = dbkit::ops::index::advise(&target.spec, wl, &opts).await?;
+                if *apply {
+                    dbkit::ops::index::apply(
+                        &target.spec,
+                        &report.recommendations,
+                        lock_timeout,
+                        &|a| {
+                            eprintln!(
+                                "dbkit: {} {} ({:.1} s){}",
+                                a.status,
+                                a.ddl,
+                                a.seconds,
+                                a.error
+                                    .as_deref()
+                                    .map(|e| format!(": {e}"))
+                                    .unwrap_or_default()
+                            );
+                        },
+                    )
+                    .await?;
+                }
+                drop(target);
+                anyhow::Ok(report)
+            })?;
+            ctx.emit(&report)
+        }
         IndexCommand::Check { db } => {
             let rt = runtime()?;
             let cat = rt.block_on(async {

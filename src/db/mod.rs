@@ -1,9 +1,11 @@
 //! Talking to PostgreSQL: the only module that uses sqlx. Connection settings ([`conn`]),
 //! throw-away clusters ([`scratch`]), running scripts, and server information.
 
+pub mod build;
 pub mod catalog;
 pub mod conn;
 pub mod explain;
+pub mod hypo;
 pub mod scratch;
 
 pub use conn::{ConnSpec, Secret};
@@ -49,7 +51,7 @@ pub enum DbError {
 /// Default time allowed for connecting.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn sqlx_message(e: &sqlx::Error) -> String {
+pub(crate) fn sqlx_message(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => {
             let mut m = d.message().to_string();

@@ -2,4 +2,5 @@
 //! advice, check a migration, move a shard). Progress goes through a callback, never stdout.
 
 pub mod explain;
+pub mod index;
 pub mod workload;

@@ -1,0 +1,90 @@
+//! Building indexes for real (`--apply`): one at a time, `CREATE INDEX CONCURRENTLY` outside any
+//! transaction, with `lock_timeout`; a failed concurrent build leaves an invalid index, which is
+//! detected and dropped.
+
+use super::{connect, sqlx_message, ConnSpec, DbError};
+use crate::ddl::index::{drop_sql, IndexSpec};
+use serde::Serialize;
+use sqlx::Executor;
+
+/// What happened to one index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    /// The statement.
+    pub ddl: String,
+    /// `built`, `failed` (its invalid leftover was dropped) or `error`.
+    pub status: &'static str,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// The error, if any.
+    pub error: Option<String>,
+}
+
+/// Build `specs` in order, reporting each through `progress`.
+pub async fn build_indexes(
+    spec: &ConnSpec,
+    specs: &[IndexSpec],
+    lock_timeout: &str,
+    progress: &dyn Fn(&Applied),
+) -> Result<Vec<Applied>, DbError> {
+    let mut conn = connect(spec).await?;
+    conn.execute(sqlx::raw_sql(&format!(
+        "SET lock_timeout = {}",
+        crate::sql::ident::quote_literal(lock_timeout)
+    )))
+    .await
+    .map_err(|e| DbError::Query {
+        context: "SET lock_timeout".into(),
+        message: sqlx_message(&e),
+    })?;
+    let mut out = Vec::new();
+    for s in specs {
+        let ddl = s.create_sql();
+        let t0 = std::time::Instant::now();
+        let res = conn.execute(sqlx::raw_sql(&ddl)).await;
+        let invalid: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                            JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE NOT i.indisvalid AND c.relname = $1 AND n.nspname = $2)",
+        )
+        .bind(s.name())
+        .bind(&s.schema)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(false);
+        let seconds = t0.elapsed().as_secs_f64();
+        let a = match (res, invalid) {
+            (Ok(_), false) => Applied {
+                ddl,
+                status: "built",
+                seconds,
+                error: None,
+            },
+            (res, true) => {
+                let _ = conn
+                    .execute(sqlx::raw_sql(&drop_sql(&s.schema, &s.name())))
+                    .await;
+                let why = res.err().map_or_else(
+                    || "the build left an invalid index".to_string(),
+                    |e| sqlx_message(&e),
+                );
+                Applied {
+                    ddl,
+                    status: "failed",
+                    seconds,
+                    error: Some(format!("{why}; the invalid index was dropped")),
+                }
+            }
+            (Err(e), false) => Applied {
+                ddl,
+                status: "error",
+                seconds,
+                error: Some(sqlx_message(&e)),
+            },
+        };
+        progress(&a);
+        out.push(a);
+    }
+    super::close(conn).await;
+    Ok(out)
+}

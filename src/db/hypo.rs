@@ -1,0 +1,162 @@
+//! Planning with hypothetical indexes (HypoPG), inside one transaction that is always rolled
+//! back: if HypoPG is installed on the server but not in the database, the extension is created
+//! inside that transaction and vanishes with it, so the user's database is never changed.
+//! Statements are only planned (`EXPLAIN` without ANALYZE), each behind a savepoint.
+
+use super::{connect, sqlx_message, ConnSpec, DbError};
+use sqlx::{Executor, PgConnection, Row};
+
+/// A planning session.
+pub struct HypoSession {
+    conn: PgConnection,
+    /// Whether hypothetical indexes are available.
+    pub hypopg: bool,
+    /// Why not, when they are not.
+    pub hypopg_note: Option<String>,
+    next: u64,
+}
+
+fn q(context: &str) -> impl Fn(sqlx::Error) -> DbError + '_ {
+    move |e| DbError::Query {
+        context: context.to_string(),
+        message: sqlx_message(&e),
+    }
+}
+
+impl HypoSession {
+    /// Connect, BEGIN, and make HypoPG available if the server has it.
+    pub async fn open(spec: &ConnSpec) -> Result<HypoSession, DbError> {
+        let mut conn = connect(spec).await?;
+        conn.execute("BEGIN").await.map_err(q("BEGIN"))?;
+        conn.execute("SET LOCAL statement_timeout = '30s'")
+            .await
+            .map_err(q("SET LOCAL statement_timeout"))?;
+        let installed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(q("looking for hypopg"))?;
+        let (hypopg, note) = if installed {
+            (true, None)
+        } else {
+            conn.execute("SAVEPOINT dbkit_hypopg")
+                .await
+                .map_err(q("SAVEPOINT"))?;
+            match conn.execute("CREATE EXTENSION hypopg").await {
+                Ok(_) => (true, None),
+                Err(e) => {
+                    conn.execute("ROLLBACK TO SAVEPOINT dbkit_hypopg")
+                        .await
+                        .map_err(q("ROLLBACK TO SAVEPOINT"))?;
+                    (false, Some(format!("HypoPG is not available on this server ({}); install it (Debian: postgresql-15-hypopg)", sqlx_message(&e))))
+                }
+            }
+        };
+        Ok(HypoSession {
+            conn,
+            hypopg,
+            hypopg_note: note,
+            next: 1,
+        })
+    }
+
+    /// Plan `sql` (generic plan when it has `$n` parameters) and return EXPLAIN's JSON.
+    pub async fn plan(&mut self, sql: &str) -> Result<String, DbError> {
+        let n = super::explain::param_count(sql);
+        self.conn
+            .execute("SAVEPOINT dbkit_plan")
+            .await
+            .map_err(q("SAVEPOINT"))?;
+        let name = format!("dbkit_hypo_{}", self.next);
+        self.next += 1;
+        let result: Result<String, DbError> = async {
+            if n == 0 {
+                let row = sqlx::query(&format!("EXPLAIN (FORMAT JSON) {sql}"))
+                    .persistent(false)
+                    .fetch_one(&mut self.conn)
+                    .await
+                    .map_err(q("EXPLAIN"))?;
+                row.try_get_unchecked::<String, _>(0).map_err(q("EXPLAIN"))
+            } else {
+                self.conn
+                    .execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                    .await
+                    .map_err(q("SET LOCAL plan_cache_mode"))?;
+                self.conn
+                    .execute(sqlx::query(&format!("PREPARE {name} AS {sql}")).persistent(false))
+                    .await
+                    .map_err(q("PREPARE"))?;
+                let nulls = vec!["NULL"; n].join(", ");
+                let row = sqlx::query(&format!("EXPLAIN (FORMAT JSON) EXECUTE {name}({nulls})"))
+                    .persistent(false)
+                    .fetch_one(&mut self.conn)
+                    .await
+                    .map_err(q("EXPLAIN"));
+                let row = row?;
+                row.try_get_unchecked::<String, _>(0).map_err(q("EXPLAIN"))
+            }
+        }
+        .await;
+        match &result {
+            Ok(_) => {
+                self.conn
+                    .execute("RELEASE SAVEPOINT dbkit_plan")
+                    .await
+                    .map_err(q("RELEASE SAVEPOINT"))?;
+            }
+            Err(_) => {
+                self.conn
+                    .execute("ROLLBACK TO SAVEPOINT dbkit_plan")
+                    .await
+                    .map_err(q("ROLLBACK TO SAVEPOINT"))?;
+            }
+        }
+        if n > 0 {
+            let _ = self
+                .conn
+                .execute(sqlx::raw_sql(&format!("DEALLOCATE {name}")))
+                .await;
+        }
+        result
+    }
+
+    /// Create a hypothetical index from a plain `CREATE INDEX` statement: its oid and name.
+    pub async fn create(&mut self, create_index: &str) -> Result<(i64, String), DbError> {
+        let row =
+            sqlx::query("SELECT indexrelid::int8, indexname::text FROM hypopg_create_index($1)")
+                .bind(create_index)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(q("hypopg_create_index"))?;
+        Ok((
+            row.try_get(0).map_err(q("hypopg_create_index"))?,
+            row.try_get(1).map_err(q("hypopg_create_index"))?,
+        ))
+    }
+
+    /// The estimated size of a hypothetical index, bytes.
+    pub async fn size(&mut self, oid: i64) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT hypopg_relation_size($1::oid)::int8")
+            .bind(oid)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(q("hypopg_relation_size"))
+    }
+
+    /// Drop a hypothetical index.
+    pub async fn drop_index(&mut self, oid: i64) -> Result<(), DbError> {
+        sqlx::query("SELECT hypopg_drop_index($1::oid)")
+            .bind(oid)
+            .execute(&mut self.conn)
+            .await
+            .map_err(q("hypopg_drop_index"))?;
+        Ok(())
+    }
+
+    /// Roll everything back and disconnect.
+    pub async fn close(mut self) {
+        let _ = self.conn.execute("ROLLBACK").await;
+        super::close(self.conn).await;
+    }
+}

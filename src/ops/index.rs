@@ -1,0 +1,556 @@
+//! `dbkit index advise`: candidates from the workload, verified with hypothetical indexes,
+//! chosen greedily for the largest weighted saving (calls × cost saved) under budgets; and
+//! `--apply`, which builds the chosen indexes concurrently, one at a time.
+
+use crate::advise::{candidates, Candidate, WorkloadQuery};
+use crate::analyze::index::size;
+use crate::catalog::Catalog;
+use crate::db::hypo::HypoSession;
+use crate::db::{ConnSpec, DbError};
+use crate::ddl::index::IndexSpec;
+use crate::finding::{Finding, Location, Severity};
+use crate::sql::extract::References;
+use crate::sql::{classify, StatementKind};
+use crate::view::{Cell, Report, Table, Tone};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Budgets and thresholds of the selection.
+#[derive(Debug, Clone)]
+pub struct AdviseOptions {
+    /// Indexes recommended at most.
+    pub max_indexes: usize,
+    /// Per table at most.
+    pub max_per_table: usize,
+    /// Total size of the recommended indexes at most, bytes.
+    pub max_size_bytes: Option<i64>,
+    /// A candidate must cut the workload's weighted cost by at least this share.
+    pub min_saving: f64,
+}
+
+impl Default for AdviseOptions {
+    fn default() -> Self {
+        AdviseOptions {
+            max_indexes: 10,
+            max_per_table: 3,
+            max_size_bytes: None,
+            min_saving: 0.005,
+        }
+    }
+}
+
+/// A query helped by a recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryGain {
+    /// Fingerprint.
+    pub fingerprint: String,
+    /// The query (shortened).
+    pub sql: String,
+    /// Its weight.
+    pub calls: u64,
+    /// Planner cost before any recommendation.
+    pub cost_before: f64,
+    /// Planner cost with the recommendations up to and including this one.
+    pub cost_after: f64,
+}
+
+/// One recommended (or unverified) index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// `CREATE INDEX CONCURRENTLY IF NOT EXISTS …;`
+    pub ddl: String,
+    /// The index itself.
+    pub index: IndexSpec,
+    /// Schema-qualified table.
+    pub table: String,
+    /// Candidate kind.
+    pub kind: crate::advise::CandidateKind,
+    /// Checked against the planner with a hypothetical index.
+    pub verified: bool,
+    /// Why not verified, or what was weighed (writes).
+    pub note: Option<String>,
+    /// Estimated size (HypoPG), bytes.
+    pub size_bytes: Option<i64>,
+    /// Weighted cost saved (calls × cost).
+    pub weighted_saving: f64,
+    /// The queries it helps.
+    pub queries: Vec<QueryGain>,
+    /// Why: the predicates and sorts it serves.
+    pub why: Vec<String>,
+}
+
+/// `dbkit index advise`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdviseReport {
+    /// Where (no password).
+    pub target: String,
+    /// Whether HypoPG verified the advice.
+    pub hypopg: bool,
+    /// Queries in the workload (distinct shapes).
+    pub queries: usize,
+    /// Queries that could be planned.
+    pub planned: usize,
+    /// Weighted cost of the workload before.
+    pub cost_before: f64,
+    /// Weighted cost with the recommended indexes.
+    pub cost_after: f64,
+    /// Verified recommendations, in the order chosen.
+    pub recommendations: Vec<Recommendation>,
+    /// Heuristic advice that could not be verified.
+    pub unverified: Vec<Recommendation>,
+    /// Candidates tried and not chosen, with why.
+    pub rejected: Vec<(String, String)>,
+    /// Queries that could not be planned, with the error.
+    pub errors: Vec<(String, String)>,
+    /// One `missing-index` finding per recommendation.
+    pub findings: Vec<Finding>,
+}
+
+/// Turn a SQL file, log shapes or pg_stat_statements rows into weighted queries.
+pub fn workload_from_sql(text: &str) -> Vec<WorkloadQuery> {
+    let sp = crate::sql::split(text);
+    let mut by_fp: HashMap<u64, WorkloadQuery> = HashMap::new();
+    let mut order = Vec::new();
+    for s in &sp.statements {
+        let fp = crate::sql::fingerprint(s.text);
+        by_fp
+            .entry(fp.id)
+            .and_modify(|q| q.calls += 1)
+            .or_insert_with(|| {
+                order.push(fp.id);
+                WorkloadQuery {
+                    fingerprint: fp.hex(),
+                    sql: s.text.to_string(),
+                    calls: 1,
+                }
+            });
+    }
+    order
+        .into_iter()
+        .filter_map(|id| by_fp.remove(&id))
+        .collect()
+}
+
+fn plannable(sql: &str) -> bool {
+    let c = classify(sql);
+    match c.kind {
+        StatementKind::Read => c.command != "COPY TO",
+        StatementKind::Write => matches!(c.command.as_str(), "UPDATE" | "DELETE"),
+        _ => false,
+    }
+}
+
+fn short(s: &str) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 100 {
+        s.chars().take(99).collect::<String>() + "…"
+    } else {
+        s
+    }
+}
+
+/// Root cost of a plan, and whether it uses the index named `uses`.
+fn cost_of(json: &str, uses: Option<&str>) -> Option<(f64, bool)> {
+    let plans = crate::plan::json::parse(json).ok()?;
+    let p = plans.first()?;
+    let mut used = false;
+    if let Some(name) = uses {
+        p.root.walk(&mut |n, _| {
+            if n.index_name.as_deref().is_some_and(|i| i.contains(name)) {
+                used = true;
+            }
+        });
+    }
+    Some((p.root.total_cost.unwrap_or(0.0), used))
+}
+
+fn table_key(c: &Candidate) -> String {
+    format!("{}.{}", c.spec.schema, c.spec.table)
+}
+
+/// The queries of the workload that read `table` (by the parsed references).
+fn touching(parsed: &[Option<References>], cat: &Catalog, table: &str) -> Vec<usize> {
+    parsed
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.as_ref().is_some_and(|r| {
+                r.tables.iter().any(|t| {
+                    cat.table(&t.name)
+                        .is_some_and(|x| format!("{}.{}", x.schema, x.name) == table)
+                })
+            })
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Advise indexes for `workload` on the database at `spec`.
+pub async fn advise(
+    spec: &ConnSpec,
+    workload: Vec<WorkloadQuery>,
+    opts: &AdviseOptions,
+) -> Result<AdviseReport, crate::Error> {
+    let mut conn = crate::db::connect(spec).await?;
+    let cat = crate::db::catalog::load(&mut conn).await?;
+    crate::db::close(conn).await;
+    let parsed: Vec<Option<References>> = workload
+        .iter()
+        .map(|q| {
+            if plannable(&q.sql) {
+                crate::sql::parse_statement(&q.sql)
+                    .ok()
+                    .map(|s| crate::sql::extract::extract(&s))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let cands = candidates(&cat, &workload, &parsed);
+    let mut session = HypoSession::open(spec).await?;
+    // Baseline costs.
+    let mut current: Vec<Option<f64>> = vec![None; workload.len()];
+    let mut errors = Vec::new();
+    for (i, q) in workload.iter().enumerate() {
+        if parsed[i].is_none() {
+            continue;
+        }
+        match session.plan(&q.sql).await {
+            Ok(j) => current[i] = cost_of(&j, None).map(|c| c.0),
+            Err(e) => errors.push((short(&q.sql), e.to_string())),
+        }
+    }
+    let before: Vec<Option<f64>> = current.clone();
+    let weighted = |costs: &[Option<f64>]| -> f64 {
+        costs
+            .iter()
+            .zip(&workload)
+            .map(|(c, q)| c.unwrap_or(0.0) * q.calls as f64)
+            .sum()
+    };
+    let cost_before = weighted(&before);
+    let mut recommendations = Vec::new();
+    let mut unverified = Vec::new();
+    let mut rejected = Vec::new();
+    let (verifiable, heuristic): (Vec<Candidate>, Vec<Candidate>) = cands
+        .into_iter()
+        .partition(|c| c.unverifiable.is_none() && session.hypopg);
+    for c in heuristic {
+        let note = c
+            .unverifiable
+            .clone()
+            .or_else(|| session.hypopg_note.clone());
+        unverified.push(Recommendation {
+            ddl: c.spec.create_sql(),
+            index: c.spec.clone(),
+            table: table_key(&c),
+            kind: c.kind,
+            verified: false,
+            note: Some(format!("unverified: {}", note.unwrap_or_default())),
+            size_bytes: None,
+            weighted_saving: c.queries.iter().map(|&i| workload[i].calls as f64).sum(),
+            queries: c
+                .queries
+                .iter()
+                .map(|&i| QueryGain {
+                    fingerprint: workload[i].fingerprint.clone(),
+                    sql: short(&workload[i].sql),
+                    calls: workload[i].calls,
+                    cost_before: before[i].unwrap_or(0.0),
+                    cost_after: before[i].unwrap_or(0.0),
+                })
+                .collect(),
+            why: c.why.clone(),
+        });
+    }
+    // Greedy selection with re-evaluation of the candidates on the table just changed.
+    let mut remaining = verifiable;
+    let mut cache: HashMap<String, (f64, Vec<(usize, f64)>, i64)> = HashMap::new();
+    let mut per_table: HashMap<String, usize> = HashMap::new();
+    let mut total_size = 0i64;
+    while recommendations.len() < opts.max_indexes && !remaining.is_empty() {
+        let mut best: Option<(usize, f64)> = None;
+        for (ci, c) in remaining.iter().enumerate() {
+            let key = c.spec.create_sql();
+            if !cache.contains_key(&key) {
+                let (oid, name) = match session.create(&c.spec.create_sql_plain()).await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        cache.insert(key.clone(), (0.0, vec![], 0));
+                        rejected.push((
+                            c.spec.create_sql(),
+                            format!("HypoPG could not create it: {e}"),
+                        ));
+                        continue;
+                    }
+                };
+                let size_b = session.size(oid).await.unwrap_or(0);
+                let mut gains = Vec::new();
+                let mut saving = 0.0;
+                for qi in touching(&parsed, &cat, &table_key(c)) {
+                    let Some(cur) = current[qi] else { continue };
+                    if let Ok(j) = session.plan(&workload[qi].sql).await {
+                        if let Some((cost, used)) = cost_of(&j, Some(&name)) {
+                            if used && cost < cur {
+                                saving += (cur - cost) * workload[qi].calls as f64;
+                                gains.push((qi, cost));
+                            }
+                        }
+                    }
+                }
+                session.drop_index(oid).await?;
+                // Heavily written tables pay for every index on each write.
+                if let Some(t) = cat.table(&table_key(c)) {
+                    let reads = (t.seq_scan + t.idx_scan).max(1) as f64;
+                    let ratio = t.writes() as f64 / (t.writes() as f64 + reads);
+                    if ratio > 0.5 {
+                        saving *= 1.0 - ratio.min(0.9) * 0.5;
+                    }
+                }
+                cache.insert(key.clone(), (saving, gains, size_b));
+            }
+            let (saving, _, size_b) = &cache[&key];
+            let fits = per_table.get(&table_key(c)).copied().unwrap_or(0) < opts.max_per_table
+                && opts.max_size_bytes.is_none_or(|m| total_size + size_b <= m);
+            if fits && *saving > best.map_or(0.0, |b| b.1) {
+                best = Some((ci, *saving));
+            }
+        }
+        let Some((ci, saving)) = best else { break };
+        if saving < cost_before * opts.min_saving {
+            break;
+        }
+        let c = remaining.remove(ci);
+        let key = c.spec.create_sql();
+        let (_, gains, size_b) = cache.remove(&key).unwrap_or_default();
+        // Keep it (hypothetically) for the next rounds.
+        session.create(&c.spec.create_sql_plain()).await?;
+        let tk = table_key(&c);
+        *per_table.entry(tk.clone()).or_insert(0) += 1;
+        total_size += size_b;
+        for &(qi, cost) in &gains {
+            current[qi] = Some(cost);
+        }
+        // Candidates on this table must be re-evaluated against the new state.
+        cache.retain(|k, _| {
+            !k.contains(&format!(
+                " ON {} ",
+                crate::sql::ident::quote_qualified(&[&c.spec.schema, &c.spec.table])
+            ))
+        });
+        let note = cat
+            .table(&tk)
+            .filter(|t| t.writes() > (t.seq_scan + t.idx_scan))
+            .map(|t| {
+                format!(
+                    "{} writes since the stats reset: each write also updates this index",
+                    t.writes()
+                )
+            });
+        recommendations.push(Recommendation {
+            ddl: c.spec.create_sql(),
+            index: c.spec.clone(),
+            table: tk,
+            kind: c.kind,
+            verified: true,
+            note,
+            size_bytes: Some(size_b),
+            weighted_saving: saving,
+            queries: gains
+                .iter()
+                .map(|&(qi, cost)| QueryGain {
+                    fingerprint: workload[qi].fingerprint.clone(),
+                    sql: short(&workload[qi].sql),
+                    calls: workload[qi].calls,
+                    cost_before: before[qi].unwrap_or(0.0),
+                    cost_after: cost,
+                })
+                .collect(),
+            why: c.why.clone(),
+        });
+    }
+    for c in remaining {
+        let key = c.spec.create_sql();
+        let reason = match cache.get(&key) {
+            Some((s, _, _)) if *s <= 0.0 => "no query's plan used it at a lower cost".to_string(),
+            Some((s, _, _)) => format!(
+                "a chosen index already serves its queries better (remaining saving {s:.0})"
+            ),
+            None => "budget reached".to_string(),
+        };
+        if !rejected.iter().any(|(d, _)| *d == key) {
+            rejected.push((key, reason));
+        }
+    }
+    let hypopg = session.hypopg;
+    session.close().await;
+    let cost_after = weighted(&current);
+    let findings = recommendations
+        .iter()
+        .map(|r| Finding {
+            rule: crate::advise::MISSING_INDEX.to_string(),
+            severity: Severity::Warning,
+            message: format!(
+                "{} would cut the weighted cost of {} quer{} by {:.0} ({} estimated)",
+                r.ddl,
+                r.queries.len(),
+                if r.queries.len() == 1 { "y" } else { "ies" },
+                r.weighted_saving,
+                size(r.size_bytes.unwrap_or(0))
+            ),
+            location: Location { node: Some(r.table.clone()), ..Default::default() },
+            evidence: serde_json::json!({ "queries": r.queries, "size_bytes": r.size_bytes, "why": r.why }),
+            suggestion: Some(r.ddl.clone()),
+        })
+        .collect();
+    Ok(AdviseReport {
+        target: spec.to_string(),
+        hypopg,
+        queries: workload.len(),
+        planned: before.iter().filter(|c| c.is_some()).count(),
+        cost_before,
+        cost_after,
+        recommendations,
+        unverified,
+        rejected,
+        errors,
+        findings,
+    })
+}
+
+/// The naive set for comparison: one single-column btree on every filtered column. Returns the
+/// number of indexes and the workload's weighted cost with them (hypothetically).
+pub async fn naive_cost(
+    spec: &ConnSpec,
+    workload: &[WorkloadQuery],
+) -> Result<(usize, f64), crate::Error> {
+    let mut conn = crate::db::connect(spec).await?;
+    let cat = crate::db::catalog::load(&mut conn).await?;
+    crate::db::close(conn).await;
+    let mut session = HypoSession::open(spec).await?;
+    let mut cols = std::collections::BTreeSet::new();
+    for q in workload.iter().filter(|q| plannable(&q.sql)) {
+        let Ok(st) = crate::sql::parse_statement(&q.sql) else {
+            continue;
+        };
+        for p in crate::sql::extract::extract(&st).predicates {
+            if p.expression.is_some() {
+                continue;
+            }
+            if let Some(t) = p.table.as_deref().and_then(|t| cat.table(t)) {
+                if t.column(&p.column).is_some() {
+                    cols.insert((t.schema.clone(), t.name.clone(), p.column.clone()));
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    for (schema, table, col) in &cols {
+        let spec = crate::ddl::index::IndexSpec {
+            schema: schema.clone(),
+            table: table.clone(),
+            method: "btree".into(),
+            keys: vec![crate::ddl::index::KeySpec::column(col)],
+            include: vec![],
+            predicate: None,
+        };
+        if session.create(&spec.create_sql_plain()).await.is_ok() {
+            n += 1;
+        }
+    }
+    let mut total = 0.0;
+    for q in workload.iter().filter(|q| plannable(&q.sql)) {
+        if let Ok(j) = session.plan(&q.sql).await {
+            total += cost_of(&j, None).map_or(0.0, |c| c.0) * q.calls as f64;
+        }
+    }
+    session.close().await;
+    Ok((n, total))
+}
+
+/// Build the recommended indexes (see [`crate::db::build::build_indexes`]).
+pub async fn apply(
+    spec: &ConnSpec,
+    recs: &[Recommendation],
+    lock_timeout: &str,
+    progress: &dyn Fn(&crate::db::build::Applied),
+) -> Result<Vec<crate::db::build::Applied>, DbError> {
+    let specs: Vec<IndexSpec> = recs
+        .iter()
+        .filter(|r| r.verified)
+        .map(|r| r.index.clone())
+        .collect();
+    crate::db::build::build_indexes(spec, &specs, lock_timeout, progress).await
+}
+
+impl Report for AdviseReport {
+    fn kind(&self) -> &'static str {
+        "index-advise"
+    }
+    fn summary(&self) -> String {
+        let pct = if self.cost_before > 0.0 {
+            (1.0 - self.cost_after / self.cost_before) * 100.0
+        } else {
+            0.0
+        };
+        format!(
+            "{} recommended index(es){}: weighted cost {:.0} → {:.0} ({pct:.0}% less) over {} queries ({} planned); {} unverified",
+            self.recommendations.len(),
+            if self.hypopg { " verified with HypoPG" } else { "" },
+            self.cost_before,
+            self.cost_after,
+            self.queries,
+            self.planned,
+            self.unverified.len()
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Recommendations",
+            &[
+                "#",
+                "index",
+                "size",
+                "saving",
+                "queries (cost before → after)",
+                "why",
+            ],
+        );
+        for (i, r) in self
+            .recommendations
+            .iter()
+            .chain(&self.unverified)
+            .enumerate()
+        {
+            let q: Vec<String> = r
+                .queries
+                .iter()
+                .take(3)
+                .map(|g| format!("{:.0} → {:.0} ×{}", g.cost_before, g.cost_after, g.calls))
+                .collect();
+            t.row(vec![
+                Cell::num(i + 1),
+                if r.verified {
+                    Cell::text(r.ddl.clone())
+                } else {
+                    Cell::toned(
+                        format!("{} [{}]", r.ddl, r.note.clone().unwrap_or_default()),
+                        Tone::Dim,
+                    )
+                },
+                Cell::num(r.size_bytes.map(size).unwrap_or_default()),
+                Cell::num(if r.verified {
+                    format!("{:.0}", r.weighted_saving)
+                } else {
+                    String::new()
+                }),
+                Cell::text(q.join("; ")),
+                Cell::text(r.why.join("; ")),
+            ]);
+        }
+        vec![t]
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
