@@ -185,6 +185,9 @@ fn touching(parsed: &[Option<References>], cat: &Catalog, table: &str) -> Vec<us
         .collect()
 }
 
+/// A candidate's evaluation: weighted saving, (query, cost with it) per helped query, size.
+type Evaluation = (f64, Vec<(usize, f64)>, i64);
+
 /// Advise indexes for `workload` on the database at `spec`.
 pub async fn advise(
     spec: &ConnSpec,
@@ -265,7 +268,7 @@ pub async fn advise(
     }
     // Greedy selection with re-evaluation of the candidates on the table just changed.
     let mut remaining = verifiable;
-    let mut cache: HashMap<String, (f64, Vec<(usize, f64)>, i64)> = HashMap::new();
+    let mut cache: HashMap<String, Evaluation> = HashMap::new();
     let mut per_table: HashMap<String, usize> = HashMap::new();
     let mut total_size = 0i64;
     while recommendations.len() < opts.max_indexes && !remaining.is_empty() {
