@@ -12,10 +12,11 @@
 //! | layer | modules | owns |
 //! |---|---|---|
 //! | L0 | [`error`], [`config`], [`finding`], [`view`] | errors, dbkit.toml, the shared finding shape, the renderer-neutral report view |
+//! | L1 | [`catalog`] | tables, columns, indexes, foreign keys and their statistics |
 //! | L1 | [`sql`], [`plan`], [`workload`] | splitting, parsing, fingerprints, classification, references; the EXPLAIN model (JSON and text); query-log and trace readers |
-//! | L2 | [`analyze`] | rule families (one file per rule) and plan diff: data in, findings out |
+//! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates; DDL generation |
 //! | L3 | [`db`], [`report`] | connections, scratch clusters, safe EXPLAIN (the only sqlx user); rendering (the only tera/comfy-table user) |
-//! | L4 | [`ops`] | orchestration: explain a workload with bounded concurrency; stream logs on all cores |
+//! | L4 | [`ops`] | orchestration: explain a workload; stream logs on all cores; verify and apply index advice |
 //!
 //! A typical flow: bytes → [`sql::span::check_utf8`] → [`sql::report::ParseReport::build`] →
 //! [`report::render`] to JSON, a table, markdown or text.

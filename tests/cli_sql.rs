@@ -326,6 +326,9 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["plan", "show", "--help"],
         vec!["rules", "--help"],
         vec!["workload", "--help"],
+        vec!["index", "--help"],
+        vec!["index", "check", "--help"],
+        vec!["index", "advise", "--help"],
         vec!["workload", "top", "--help"],
         vec!["workload", "n-plus-one", "--help"],
     ] {
