@@ -22,6 +22,12 @@ pub enum Error {
     /// Log reading problems.
     #[error(transparent)]
     Workload(#[from] crate::workload::WorkloadError),
+    /// Partition DDL problems.
+    #[error(transparent)]
+    Partition(#[from] crate::ddl::partition::PartitionError),
+    /// Table definition problems.
+    #[error(transparent)]
+    Table(#[from] crate::ddl::table::TableError),
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),

@@ -126,6 +126,11 @@ pub trait Report: Serialize {
     /// The tables for the table, markdown and text renderers.
     fn tables(&self) -> Vec<Table>;
 
+    /// A SQL script, for reports whose product is DDL (`--format sql`).
+    fn script(&self) -> Option<String> {
+        None
+    }
+
     /// The findings, for `--fail-on` and the CI formats. Empty for commands without findings.
     fn findings(&self) -> &[Finding] {
         &[]

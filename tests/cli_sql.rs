@@ -327,6 +327,8 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["rules", "--help"],
         vec!["workload", "--help"],
         vec!["index", "--help"],
+        vec!["partition", "--help"],
+        vec!["partition", "create", "--help"],
         vec!["index", "check", "--help"],
         vec!["index", "advise", "--help"],
         vec!["workload", "top", "--help"],

@@ -6,6 +6,7 @@
 
 mod explain;
 mod index;
+mod partition;
 mod ping;
 mod plan;
 mod rules;
@@ -41,9 +42,9 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table)]
-    format: FormatArg,
+    /// Output format (default: table; sql for commands that generate DDL).
+    #[arg(long, global = true, value_enum)]
+    format: Option<FormatArg>,
     /// A tera template file to render the report with (markdown/text); the report is `report`.
     #[arg(long, global = true, value_name = "FILE")]
     template: Option<PathBuf>,
@@ -67,6 +68,7 @@ enum FormatArg {
     Json,
     Markdown,
     Text,
+    Sql,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -92,6 +94,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Index hygiene (duplicate, redundant, unused, invalid, missing for foreign keys) and advice.
     Index(index::IndexArgs),
+    /// Partition DDL: create (maintain and convert come later).
+    Partition(partition::PartitionArgs),
     /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
     Plan(plan::PlanArgs),
     /// List every rule: id, family, severity, thresholds, description.
@@ -165,11 +169,18 @@ impl Ctx<'_> {
 
     /// Render a report to stdout and decide the outcome from its findings.
     pub fn emit<R: Report>(&self, report: &R) -> Result<Outcome> {
+        self.emit_as(report, Format::Table)
+    }
+
+    /// [`Ctx::emit`] with another default format than a table.
+    pub fn emit_as<R: Report>(&self, report: &R, default: Format) -> Result<Outcome> {
         let format = match self.global.format {
-            FormatArg::Table => Format::Table,
-            FormatArg::Json => Format::Json,
-            FormatArg::Markdown => Format::Markdown,
-            FormatArg::Text => Format::Text,
+            None => default,
+            Some(FormatArg::Table) => Format::Table,
+            Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Markdown) => Format::Markdown,
+            Some(FormatArg::Text) => Format::Text,
+            Some(FormatArg::Sql) => Format::Sql,
         };
         let opts = RenderOptions {
             format,
@@ -257,6 +268,7 @@ pub fn main() -> ExitCode {
         Command::Sql(a) => sql::run(a, &ctx),
         Command::Explain(a) => explain::run(a, &ctx),
         Command::Index(a) => index::run(a, &ctx),
+        Command::Partition(a) => partition::run(a, &ctx),
         Command::Plan(a) => plan::run(a, &ctx),
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),

@@ -23,6 +23,8 @@ pub enum Format {
     Markdown,
     /// Plain text with aligned columns.
     Text,
+    /// The report's SQL script (for reports that produce DDL).
+    Sql,
 }
 
 impl FromStr for Format {
@@ -33,6 +35,7 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "markdown" | "md" => Ok(Format::Markdown),
             "text" | "txt" => Ok(Format::Text),
+            "sql" => Ok(Format::Sql),
             other => Err(format!(
                 "unknown format '{other}' (expected table, json, markdown or text)"
             )),
@@ -108,6 +111,18 @@ pub fn render<R: Report>(
             serde_json::to_writer_pretty(&mut *out, report)?;
             out.write_all(b"\n")?;
         }
+        (Format::Sql, None) => match report.script() {
+            Some(s) => out.write_all(s.as_bytes())?,
+            None => {
+                return Err(RenderError::Template {
+                    name: "sql".to_string(),
+                    message: format!(
+                        "the {} report has no SQL script; use table, json, markdown or text",
+                        report.kind()
+                    ),
+                })
+            }
+        },
         (Format::Table, None) => {
             let s = render_tables(report, opts);
             out.write_all(s.as_bytes())?;

@@ -1,0 +1,192 @@
+//! Reading a table's definition from a `CREATE TABLE` statement (a `--schema` file): columns,
+//! types, primary key and unique constraints, identity columns, and where the column list ends
+//! (so a `PARTITION BY` clause can be put right after it).
+
+use crate::sql::lexer::{Lexer, TokenKind};
+use serde::Serialize;
+use sqlparser::ast::{ColumnOption, CreateTable, Statement, TableConstraint};
+
+/// Errors reading a table definition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// No such table in the file.
+    #[error("no CREATE TABLE for {0} in the schema")]
+    NotFound(String),
+    /// The statement could not be parsed.
+    #[error("the CREATE TABLE for {table} does not parse: {message}")]
+    Parse {
+        /// The table.
+        table: String,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// A column of a table definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnDef {
+    /// Name (as PostgreSQL folds it).
+    pub name: String,
+    /// Type as written (`timestamptz`, `bigint`, `varchar(20)`).
+    pub type_name: String,
+    /// `GENERATED … AS IDENTITY`.
+    pub identity: bool,
+}
+
+/// A table definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableDef {
+    /// Schema, when qualified.
+    pub schema: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColumnDef>,
+    /// Primary key columns.
+    pub primary_key: Vec<String>,
+    /// Unique constraints' columns.
+    pub unique: Vec<Vec<String>>,
+    /// The statement's text.
+    pub sql: String,
+    /// Byte offset in `sql` just after the column list's closing parenthesis.
+    pub columns_end: usize,
+}
+
+impl TableDef {
+    /// A column by name.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+fn ident(i: &sqlparser::ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_ascii_lowercase()
+    }
+}
+
+fn index_columns(cols: &[sqlparser::ast::IndexColumn]) -> Vec<String> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            sqlparser::ast::Expr::Identifier(i) => ident(i),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Find `CREATE TABLE <table>` in `schema_sql` (`table` may be schema-qualified) and read it.
+pub fn find(schema_sql: &str, table: &str) -> Result<TableDef, TableError> {
+    let want = table.rsplit('.').next().unwrap_or(table);
+    for st in crate::sql::split(schema_sql).statements {
+        let Ok(Statement::CreateTable(ct)) = crate::sql::parse_statement(st.text) else {
+            continue;
+        };
+        let parts: Vec<String> = ct
+            .name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(ident).unwrap_or_default())
+            .collect();
+        if parts.last().map(String::as_str) != Some(want) {
+            continue;
+        }
+        return Ok(from_ast(&ct, parts, st.text));
+    }
+    Err(TableError::NotFound(table.to_string()))
+}
+
+fn from_ast(ct: &CreateTable, parts: Vec<String>, sql: &str) -> TableDef {
+    let mut primary_key = Vec::new();
+    let mut unique = Vec::new();
+    let columns = ct
+        .columns
+        .iter()
+        .map(|c| {
+            let name = ident(&c.name);
+            let mut identity = false;
+            for o in &c.options {
+                match &o.option {
+                    ColumnOption::Unique {
+                        is_primary: true, ..
+                    } => primary_key = vec![name.clone()],
+                    ColumnOption::Unique {
+                        is_primary: false, ..
+                    } => unique.push(vec![name.clone()]),
+                    ColumnOption::Identity(_) => identity = true,
+                    // PostgreSQL's GENERATED … AS IDENTITY (a stored generated column has an expression).
+                    ColumnOption::Generated {
+                        generation_expr: None,
+                        ..
+                    } => identity = true,
+                    _ => {}
+                }
+            }
+            ColumnDef {
+                name,
+                type_name: c.data_type.to_string().to_lowercase(),
+                identity,
+            }
+        })
+        .collect();
+    for con in &ct.constraints {
+        match con {
+            TableConstraint::PrimaryKey { columns, .. } => primary_key = index_columns(columns),
+            TableConstraint::Unique { columns, .. } => unique.push(index_columns(columns)),
+            _ => {}
+        }
+    }
+    // The end of the column list: the `)` that closes the first `(` after the name.
+    let mut depth = 0usize;
+    let mut columns_end = sql.len();
+    for t in Lexer::new(sql) {
+        match t.kind {
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    columns_end = t.end;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let (schema, name) = match parts.len() {
+        0 | 1 => (None, parts.into_iter().next().unwrap_or_default()),
+        _ => (
+            Some(parts[parts.len() - 2].clone()),
+            parts[parts.len() - 1].clone(),
+        ),
+    };
+    TableDef {
+        schema,
+        name,
+        columns,
+        primary_key,
+        unique,
+        sql: sql.to_string(),
+        columns_end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_columns_keys_and_identity() {
+        let schema = "CREATE TABLE other (x int);\n\
+            CREATE TABLE public.\"Events\" (id bigint GENERATED ALWAYS AS IDENTITY, \"At\" timestamptz NOT NULL, kind text UNIQUE,\n\
+            payload jsonb, PRIMARY KEY (id, \"At\")) WITH (fillfactor = 90);";
+        let t = find(schema, "Events").unwrap();
+        assert_eq!(t.schema.as_deref(), Some("public"));
+        assert_eq!(t.primary_key, vec!["id", "At"]);
+        assert_eq!(t.unique, vec![vec!["kind".to_string()]]);
+        assert!(t.column("id").unwrap().identity);
+        assert_eq!(t.column("At").unwrap().type_name, "timestamptz");
+        assert!(t.sql[t.columns_end..].trim_start().starts_with("WITH"));
+        assert!(matches!(find(schema, "nope"), Err(TableError::NotFound(_))));
+    }
+}

@@ -1,0 +1,356 @@
+//! `dbkit partition create` scripts applied to a real PostgreSQL: rows at the boundaries land in
+//! the expected partition (month ends, Feb 29, DST changes in a time zone), hash partitions
+//! cover every remainder, hostile names work, and scripts run twice change nothing.
+
+use dbkit::db::{self, ScratchCluster};
+use std::process::Command;
+
+fn create(schema: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("schema.sql");
+    std::fs::write(&f, schema).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(["partition", "create", "--schema", f.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Pg {
+    cluster: ScratchCluster,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Pg {
+    fn new() -> Pg {
+        Pg {
+            cluster: ScratchCluster::start()
+                .unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}")),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn exec(&self, sql: &str) {
+        self.rt.block_on(async {
+            let mut c = db::connect(&self.cluster.conn_spec("postgres"))
+                .await
+                .unwrap();
+            db::exec_script(&mut c, "test", sql)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+            db::close(c).await;
+        })
+    }
+
+    fn where_is(&self, table: &str, column: &str, value: &str) -> String {
+        self.rt.block_on(async {
+            let mut c = db::connect(&self.cluster.conn_spec("postgres"))
+                .await
+                .unwrap();
+            let sql =
+                format!("SELECT tableoid::regclass::text FROM {table} WHERE {column} = {value}");
+            let v: String = sqlx::query_scalar(&sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            db::close(c).await;
+            v
+        })
+    }
+}
+
+const EVENTS: &str = "CREATE TABLE events (id bigserial, created_at timestamptz NOT NULL, tenant_id int NOT NULL, kind text NOT NULL, PRIMARY KEY (id, created_at, tenant_id, kind));";
+
+#[test]
+fn time_ranges_put_boundary_rows_where_they_belong() {
+    let pg = Pg::new();
+    let script = create(
+        EVENTS,
+        &[
+            "--table",
+            "events",
+            "--key",
+            "created_at",
+            "--interval",
+            "month",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2025-01-01",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec(&script); // idempotent
+    pg.exec(
+        "SET timezone = 'UTC';
+         INSERT INTO events (created_at, tenant_id, kind) VALUES
+           ('2024-01-31 23:59:59.999999+00', 1, 'a'), ('2024-02-01 00:00:00+00', 1, 'a'),
+           ('2024-02-29 12:00:00+00', 1, 'a'), ('2030-01-01 00:00:00+00', 1, 'a');",
+    );
+    assert_eq!(
+        pg.where_is("events", "created_at", "'2024-01-31 23:59:59.999999+00'"),
+        "events_p20240101"
+    );
+    assert_eq!(
+        pg.where_is("events", "created_at", "'2024-02-01 00:00:00+00'"),
+        "events_p20240201"
+    );
+    assert_eq!(
+        pg.where_is("events", "created_at", "'2024-02-29 12:00:00+00'"),
+        "events_p20240201"
+    );
+    assert_eq!(
+        pg.where_is("events", "created_at", "'2030-01-01 00:00:00+00'"),
+        "events_default"
+    );
+
+    // Daily partitions in Europe/Berlin across both DST changes of 2024.
+    let berlin = EVENTS.replace("events", "visits");
+    let script = create(
+        &berlin,
+        &[
+            "--table",
+            "visits",
+            "--key",
+            "created_at",
+            "--interval",
+            "day",
+            "--start",
+            "2024-03-29",
+            "--end",
+            "2024-10-29",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec(
+        "INSERT INTO visits (created_at, tenant_id, kind) VALUES
+           ('2024-03-30 23:30:00 Europe/Berlin', 1, 'a'), ('2024-03-31 00:30:00 Europe/Berlin', 1, 'a'),
+           ('2024-03-31 23:59:59 Europe/Berlin', 1, 'a'), ('2024-10-27 23:59:59 Europe/Berlin', 1, 'a'),
+           ('2024-10-28 00:00:00 Europe/Berlin', 1, 'a');",
+    );
+    assert_eq!(
+        pg.where_is(
+            "visits",
+            "created_at",
+            "'2024-03-30 23:30:00 Europe/Berlin'"
+        ),
+        "visits_p20240330"
+    );
+    assert_eq!(
+        pg.where_is(
+            "visits",
+            "created_at",
+            "'2024-03-31 00:30:00 Europe/Berlin'"
+        ),
+        "visits_p20240331"
+    );
+    assert_eq!(
+        pg.where_is(
+            "visits",
+            "created_at",
+            "'2024-03-31 23:59:59 Europe/Berlin'"
+        ),
+        "visits_p20240331",
+        "the 23-hour day"
+    );
+    assert_eq!(
+        pg.where_is(
+            "visits",
+            "created_at",
+            "'2024-10-27 23:59:59 Europe/Berlin'"
+        ),
+        "visits_p20241027",
+        "the 25-hour day"
+    );
+    assert_eq!(
+        pg.where_is(
+            "visits",
+            "created_at",
+            "'2024-10-28 00:00:00 Europe/Berlin'"
+        ),
+        "visits_p20241028"
+    );
+
+    // Hourly partitions are cut in UTC.
+    let hourly = EVENTS.replace("events", "clicks");
+    let script = create(
+        &hourly,
+        &[
+            "--table",
+            "clicks",
+            "--key",
+            "created_at",
+            "--interval",
+            "hour",
+            "--start",
+            "2024-03-31",
+            "--premake",
+            "48",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+    );
+    assert!(script.contains("hourly bounds are in UTC"));
+    pg.exec(&script);
+}
+
+#[test]
+fn hash_list_integer_two_level_and_hostile_names() {
+    let pg = Pg::new();
+    let script = create(
+        EVENTS,
+        &["--table", "events", "--key", "tenant_id", "--modulus", "4"],
+    );
+    pg.exec(&script);
+    pg.exec("INSERT INTO events (created_at, tenant_id, kind) SELECT now(), g, 'k' FROM generate_series(1, 1000) g;");
+    let parts: i64 = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(DISTINCT tableoid) FROM events")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(total, 1000);
+        n
+    });
+    assert_eq!(parts, 4, "every remainder gets rows");
+
+    let lists = EVENTS.replace("events", "by_kind");
+    let script = create(
+        &lists,
+        &[
+            "--table",
+            "by_kind",
+            "--key",
+            "kind",
+            "--list",
+            "clicks=click,tap",
+            "--list",
+            "view",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec("INSERT INTO by_kind (created_at, tenant_id, kind) VALUES (now(), 1, 'tap'), (now(), 1, 'view'), (now(), 1, 'other');");
+    assert_eq!(pg.where_is("by_kind", "kind", "'tap'"), "clicks");
+    assert_eq!(pg.where_is("by_kind", "kind", "'view'"), "by_kind_pview");
+    assert_eq!(pg.where_is("by_kind", "kind", "'other'"), "by_kind_default");
+
+    let ints = "CREATE TABLE ledger (id bigint NOT NULL, amount int, PRIMARY KEY (id));";
+    let script = create(
+        ints,
+        &[
+            "--table", "ledger", "--key", "id", "--step", "1000", "--start", "-1000", "--end",
+            "2000",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec("INSERT INTO ledger VALUES (-1000, 1), (-1, 1), (0, 1), (1999, 1), (5000, 1);");
+    assert_eq!(pg.where_is("ledger", "id", "-1"), "ledger_pm1000");
+    assert_eq!(pg.where_is("ledger", "id", "0"), "ledger_p0");
+    assert_eq!(pg.where_is("ledger", "id", "1999"), "ledger_p1000");
+    assert_eq!(pg.where_is("ledger", "id", "5000"), "ledger_default");
+
+    let two = EVENTS.replace("events", "metrics");
+    let script = create(
+        &two,
+        &[
+            "--table",
+            "metrics",
+            "--key",
+            "created_at",
+            "--interval",
+            "year",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2026-01-01",
+            "--subpartition-hash",
+            "tenant_id:3",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec("INSERT INTO metrics (created_at, tenant_id, kind) SELECT timestamptz '2025-06-01', g, 'k' FROM generate_series(1, 30) g;");
+    let leaf = pg.where_is("metrics", "tenant_id", "7");
+    assert!(leaf.starts_with("metrics_p20250101_p"), "{leaf}");
+
+    let hostile = "CREATE TABLE \"Évents \"\"X\"\" select\" (\"Created At\" date NOT NULL, \"user\" text, PRIMARY KEY (\"Created At\", \"user\"));";
+    let script = create(
+        hostile,
+        &[
+            "--table",
+            "Évents \"X\" select",
+            "--key",
+            "Created At",
+            "--interval",
+            "quarter",
+            "--start",
+            "2024-02-10",
+            "--premake",
+            "4",
+        ],
+    );
+    pg.exec(&script);
+    pg.exec(&script);
+    pg.exec(
+        "INSERT INTO \"Évents \"\"X\"\" select\" VALUES ('2024-03-31', 'a'), ('2024-04-01', 'b');",
+    );
+    assert_eq!(
+        pg.where_is("\"Évents \"\"X\"\" select\"", "\"user\"", "'a'"),
+        "\"Évents \"\"X\"\" select_p20240101\""
+    );
+    assert_eq!(
+        pg.where_is("\"Évents \"\"X\"\" select\"", "\"user\"", "'b'"),
+        "\"Évents \"\"X\"\" select_p20240401\""
+    );
+}
+
+#[test]
+fn bad_definitions_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.sql");
+    std::fs::write(
+        &f,
+        "CREATE TABLE t (id bigint PRIMARY KEY, at timestamptz NOT NULL);",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args([
+            "partition",
+            "create",
+            "--schema",
+            f.to_str().unwrap(),
+            "--table",
+            "t",
+            "--key",
+            "at",
+            "--interval",
+            "month",
+            "--premake",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("must contain the partition key") && err.contains("make it (id, at)"),
+        "{err}"
+    );
+}
