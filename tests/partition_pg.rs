@@ -354,3 +354,100 @@ fn bad_definitions_are_refused_with_the_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn maintain_premakes_moves_default_rows_retires_old_and_is_idempotent() {
+    let pg = Pg::new();
+    // Monthly partitions from 6 to 3 months ago, a DEFAULT holding a row from next month.
+    pg.exec(
+        "CREATE TABLE logs (id bigserial, at timestamptz NOT NULL, msg text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         SET timezone = 'UTC';
+         DO $$
+         DECLARE m timestamptz;
+         BEGIN
+           FOR i IN 3..6 LOOP
+             m := date_trunc('month', now()) - make_interval(months => i);
+             EXECUTE format('CREATE TABLE %I PARTITION OF logs FOR VALUES FROM (%L) TO (%L)',
+                            'logs_p' || to_char(m, 'YYYYMMDD'), m, m + interval '1 month');
+           END LOOP;
+         END $$;
+         CREATE TABLE logs_default PARTITION OF logs DEFAULT;
+         INSERT INTO logs (at, msg) VALUES (date_trunc('month', now()) + interval '1 month' + interval '2 days', 'early');
+         INSERT INTO logs (at, msg) VALUES (date_trunc('month', now()) - interval '6 months' + interval '1 day', 'old');",
+    );
+    let url = pg.cluster.url();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args([
+                "partition",
+                "maintain",
+                "--url",
+                &url,
+                "--premake",
+                "2",
+                "--retention",
+                "120d",
+                "--retention-mode",
+                "drop",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let dry = run(&[]);
+    let steps = dry["tables"][0]["steps"].as_array().unwrap();
+    let actions: Vec<&str> = steps
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"create-moving-default-rows"),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"drop"), "{actions:?}");
+    // The dry run changed nothing.
+    assert_eq!(pg.where_is("logs", "msg", "'early'"), "logs_default");
+
+    let done = run(&["--execute"]);
+    assert!(
+        done["tables"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "done"),
+        "{done:#}"
+    );
+    let early = pg.where_is("logs", "msg", "'early'");
+    assert!(
+        early.starts_with("logs_p") && early != "logs_default",
+        "the DEFAULT row moved: {early}"
+    );
+    // The oldest partition (and its row) is gone; retention never takes the last one.
+    let old: i64 = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM logs WHERE msg = 'old'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    });
+    assert_eq!(old, 0);
+
+    // A second run has nothing to do.
+    let again = run(&["--execute"]);
+    assert_eq!(
+        again["tables"][0]["steps"].as_array().unwrap().len(),
+        0,
+        "{again:#}"
+    );
+}

@@ -76,6 +76,58 @@ The default output is the SQL script (--format sql); --format json lists every p
         #[arg(long)]
         timezone: Option<String>,
     },
+    /// Keep time-partitioned tables in shape: create missing future partitions (premake),
+    /// detach or drop expired ones (retention, never the last). Dry run by default.
+    #[command(after_help = "Examples:
+  dbkit partition maintain --url postgres://app@db/shop --premake 4
+  dbkit partition maintain --url postgres://app@db/shop --table events --retention 90d --retention-mode drop --execute
+  dbkit partition maintain --url postgres://app@db/shop --format sql      # the steps as a script
+
+Rows already in the DEFAULT partition that belong to a new partition are moved into it in the
+transaction that attaches it. Preflight warns about long transactions and missing ownership.")]
+    Maintain {
+        #[command(flatten)]
+        db: super::DbArgs,
+        /// Only this table.
+        #[arg(long)]
+        table: Option<String>,
+        /// Future partitions to keep ahead of now.
+        #[arg(long, default_value_t = 4)]
+        premake: u32,
+        /// Remove partitions older than this: 90d, 12w, 6m (30 days), 1y.
+        #[arg(long)]
+        retention: Option<String>,
+        /// What to do with expired partitions.
+        #[arg(long, default_value = "detach", value_parser = ["detach", "drop"])]
+        retention_mode: String,
+        /// The zone the tables' bounds are in (timestamptz keys).
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Apply the steps (with lock_timeout and retries).
+        #[arg(long)]
+        execute: bool,
+        /// lock_timeout for --execute.
+        #[arg(long, default_value = "5s")]
+        lock_timeout: String,
+    },
+}
+
+fn retention_days(s: &str) -> Result<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .with_context(|| format!("--retention '{s}' is not like 90d"))?;
+    Ok(match unit {
+        "d" | "" => n,
+        "w" => n * 7.0,
+        "m" => n * 30.0,
+        "y" => n * 365.0,
+        other => bail!("--retention unit '{other}': use d, w, m or y"),
+    })
 }
 
 fn today() -> Civil {
@@ -102,7 +154,116 @@ fn literal(v: &str) -> String {
 
 /// Run `dbkit partition …`.
 pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
-    let PartitionCommand::Create {
+    match &args.command {
+        PartitionCommand::Create {
+            schema,
+            table,
+            key,
+            interval,
+            step,
+            modulus,
+            list,
+            start,
+            end,
+            premake,
+            no_default,
+            subpartition_hash,
+            tablespace,
+            timezone,
+        } => create(
+            ctx,
+            CreateArgs {
+                schema,
+                table,
+                key,
+                interval,
+                step,
+                modulus,
+                list,
+                start,
+                end,
+                premake,
+                no_default: *no_default,
+                subpartition_hash,
+                tablespace,
+                timezone,
+            },
+        ),
+        PartitionCommand::Maintain {
+            db,
+            table,
+            premake,
+            retention,
+            retention_mode,
+            timezone,
+            execute,
+            lock_timeout,
+        } => {
+            let opts = dbkit::ddl::maintenance::MaintainOptions {
+                premake: *premake,
+                retention_days: retention.as_deref().map(retention_days).transpose()?,
+                drop: retention_mode == "drop",
+                concurrent_detach: true,
+                timezone: timezone.clone(),
+            };
+            let rt = super::runtime()?;
+            let report = rt.block_on(async {
+                let target = db.open().await?;
+                let r = dbkit::ops::partition::maintain(
+                    &target.spec,
+                    table.as_deref(),
+                    &opts,
+                    *execute,
+                    lock_timeout,
+                    &|s| {
+                        eprintln!(
+                            "dbkit: {} {}{}",
+                            s.status,
+                            s.partition,
+                            s.error
+                                .as_deref()
+                                .map(|e| format!(": {e}"))
+                                .unwrap_or_default()
+                        );
+                    },
+                )
+                .await?;
+                drop(target);
+                anyhow::Ok(r)
+            })?;
+            let failed = report
+                .tables
+                .iter()
+                .flat_map(|t| &t.results)
+                .any(|r| r.status == "failed");
+            let outcome = ctx.emit(&report)?;
+            if failed {
+                bail!("a maintenance step failed (see the report)");
+            }
+            Ok(outcome)
+        }
+    }
+}
+
+struct CreateArgs<'a> {
+    schema: &'a String,
+    table: &'a String,
+    key: &'a String,
+    interval: &'a Option<String>,
+    step: &'a Option<i64>,
+    modulus: &'a Option<u32>,
+    list: &'a Vec<String>,
+    start: &'a Option<String>,
+    end: &'a Option<String>,
+    premake: &'a Option<u32>,
+    no_default: bool,
+    subpartition_hash: &'a Option<String>,
+    tablespace: &'a Option<String>,
+    timezone: &'a Option<String>,
+}
+
+fn create(ctx: &Ctx, a: CreateArgs<'_>) -> Result<Outcome> {
+    let CreateArgs {
         schema,
         table,
         key,
@@ -117,7 +278,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
         subpartition_hash,
         tablespace,
         timezone,
-    } = &args.command;
+    } = a;
     let text = read_text(schema)?;
     let def = dbkit::ddl::table::find(&text, table).with_context(|| schema.clone())?;
     let strategy = if let Some(iv) = interval {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod conn;
 pub mod explain;
 pub mod hypo;
+pub mod partitions;
 pub mod scratch;
 
 pub use conn::{ConnSpec, Secret};

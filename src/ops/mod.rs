@@ -3,4 +3,5 @@
 
 pub mod explain;
 pub mod index;
+pub mod partition;
 pub mod workload;

@@ -1,0 +1,216 @@
+//! `dbkit partition maintain`: find the partitioned tables, plan premake and retention for each,
+//! run the preflight checks, and (with `--execute`) apply the steps.
+
+use crate::db::partitions::{self, StepResult};
+use crate::db::ConnSpec;
+use crate::ddl::maintenance::{plan, MaintainOptions, Step};
+use crate::ddl::partition::Civil;
+use crate::view::{Cell, Report, Table, Tone};
+use serde::Serialize;
+
+/// One table's plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePlan {
+    /// Schema-qualified name.
+    pub table: String,
+    /// The steps (empty: nothing to do).
+    pub steps: Vec<Step>,
+    /// Why it is not maintained, if it is not.
+    pub skipped: Option<String>,
+    /// Results, when executed.
+    pub results: Vec<StepResult>,
+}
+
+/// `dbkit partition maintain`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintainReport {
+    /// Where.
+    pub target: String,
+    /// The server's wall time used, in `timezone`.
+    pub now: String,
+    /// Zone of the bounds.
+    pub timezone: String,
+    /// Whether the steps were applied.
+    pub executed: bool,
+    /// Per table.
+    pub tables: Vec<TablePlan>,
+    /// Preflight warnings (long transactions, privileges).
+    pub warnings: Vec<String>,
+}
+
+/// Plan (and with `execute`, apply) maintenance on every partitioned table, or only `only`.
+pub async fn maintain(
+    spec: &ConnSpec,
+    only: Option<&str>,
+    o: &MaintainOptions,
+    execute: bool,
+    lock_timeout: &str,
+    progress: &dyn Fn(&StepResult),
+) -> Result<MaintainReport, crate::Error> {
+    let mut conn = crate::db::connect(spec).await?;
+    partitions::set_timezone(&mut conn, &o.timezone).await?;
+    let version = crate::db::explain::server_version_num(&mut conn).await?;
+    let now_text = partitions::now(&mut conn).await?;
+    let now = Civil::parse(&now_text).map_err(crate::Error::Partition)?;
+    let mut warnings = Vec::new();
+    for (pid, age, query) in partitions::long_transactions(&mut conn, 5).await? {
+        warnings.push(format!("transaction of pid {pid} has been open {:.0} min ({query}): it would block ATTACH and DETACH", age / 60.0));
+    }
+    let mut opts = o.clone();
+    opts.concurrent_detach = version >= 140000;
+    let mut tables = Vec::new();
+    for t in partitions::load(&mut conn).await? {
+        let name = crate::sql::ident::quote_qualified(&[&t.schema, &t.name]);
+        if only.is_some_and(|w| w != t.name && w != format!("{}.{}", t.schema, t.name)) {
+            continue;
+        }
+        // Which new ranges already have rows in the DEFAULT partition: ask the server.
+        let default = t
+            .partitions
+            .iter()
+            .find(|p| p.bound == "DEFAULT")
+            .map(|p| crate::sql::ident::quote_qualified(&[&t.schema, &p.name]));
+        let draft = plan(&t, now, &opts, &|_, _| false);
+        let mut moving = Vec::new();
+        if let (Ok(steps), Some(d), Some(key)) = (&draft, &default, &t.key) {
+            for s in steps.iter().filter(|s| s.action == "create") {
+                let bounds = s.sql[0]
+                    .split(" FOR VALUES FROM (")
+                    .nth(1)
+                    .unwrap_or_default();
+                let (lo, rest) = bounds.split_once(") TO (").unwrap_or_default();
+                let hi = rest.trim_end_matches(')');
+                if partitions::has_rows(&mut conn, d, &crate::sql::ident::quote_ident(key), lo, hi)
+                    .await?
+                {
+                    moving.push(lo.to_string());
+                }
+            }
+        }
+        let result = plan(&t, now, &opts, &|lo, _| moving.iter().any(|m| m == lo));
+        let (steps, skipped) = match result {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        if !steps.is_empty() && !partitions::may_maintain(&mut conn, &t.schema, &t.name).await? {
+            warnings.push(format!("the current user does not own {name}: creating and detaching its partitions will fail"));
+        }
+        tables.push(TablePlan {
+            table: name,
+            steps,
+            skipped,
+            results: Vec::new(),
+        });
+    }
+    if execute {
+        for t in &mut tables {
+            t.results = partitions::run_steps(&mut conn, &t.steps, lock_timeout, progress).await?;
+        }
+    }
+    crate::db::close(conn).await;
+    Ok(MaintainReport {
+        target: spec.to_string(),
+        now: now_text,
+        timezone: o.timezone.clone(),
+        executed: execute,
+        tables,
+        warnings,
+    })
+}
+
+impl Report for MaintainReport {
+    fn kind(&self) -> &'static str {
+        "partition-maintain"
+    }
+    fn summary(&self) -> String {
+        let steps: usize = self.tables.iter().map(|t| t.steps.len()).sum();
+        let failed = self
+            .tables
+            .iter()
+            .flat_map(|t| &t.results)
+            .filter(|r| r.status == "failed")
+            .count();
+        format!(
+            "{} partitioned table(s), {steps} step(s) {} at {} {}{}{}",
+            self.tables.len(),
+            if self.executed {
+                "applied"
+            } else {
+                "planned (dry run; --execute applies them)"
+            },
+            self.now,
+            self.timezone,
+            if failed > 0 {
+                format!(", {failed} FAILED")
+            } else {
+                String::new()
+            },
+            if self.warnings.is_empty() {
+                String::new()
+            } else {
+                format!("; {} warning(s)", self.warnings.len())
+            }
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Maintenance",
+            &["table", "action", "partition", "reason", "status"],
+        );
+        for tp in &self.tables {
+            if let Some(s) = &tp.skipped {
+                t.row(vec![
+                    Cell::text(tp.table.clone()),
+                    Cell::toned("skip", Tone::Dim),
+                    Cell::text(""),
+                    Cell::text(s.clone()),
+                    Cell::text(""),
+                ]);
+            }
+            for (i, s) in tp.steps.iter().enumerate() {
+                let status = tp.results.get(i).map(|r| match &r.error {
+                    Some(e) => Cell::toned(format!("failed: {e}"), Tone::Bad),
+                    None => Cell::toned(r.status, Tone::Good),
+                });
+                t.row(vec![
+                    Cell::text(tp.table.clone()),
+                    Cell::text(s.action),
+                    Cell::text(s.partition.clone()),
+                    Cell::text(s.reason.clone()),
+                    status.unwrap_or_else(|| Cell::toned("planned", Tone::Dim)),
+                ]);
+            }
+        }
+        let mut out = vec![t];
+        if !self.warnings.is_empty() {
+            let mut w = Table::new("Preflight", &["warning"]);
+            for x in &self.warnings {
+                w.row(vec![Cell::toned(x.clone(), Tone::Warn)]);
+            }
+            out.push(w);
+        }
+        out
+    }
+    fn script(&self) -> Option<String> {
+        let mut s = format!(
+            "-- dbkit partition maintain at {} {}\n",
+            self.now, self.timezone
+        );
+        for t in &self.tables {
+            for st in &t.steps {
+                s.push_str(&format!("-- {}: {}\n", st.partition, st.reason));
+                if st.transaction {
+                    s.push_str("BEGIN;\n");
+                }
+                for sql in &st.sql {
+                    s.push_str(sql);
+                    s.push_str(";\n");
+                }
+                if st.transaction {
+                    s.push_str("COMMIT;\n");
+                }
+            }
+        }
+        Some(s)
+    }
+}
