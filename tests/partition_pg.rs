@@ -451,3 +451,138 @@ fn maintain_premakes_moves_default_rows_retires_old_and_is_idempotent() {
         "{again:#}"
     );
 }
+
+#[test]
+fn convert_keeps_every_row_while_another_connection_inserts() {
+    let pg = Pg::new();
+    pg.exec(
+        "CREATE TABLE readings (id bigserial PRIMARY KEY, at timestamptz NOT NULL, value int);
+         INSERT INTO readings (at, value) SELECT now() - (g % 1000) * interval '1 hour', g FROM generate_series(1, 1000000) g;
+         CREATE VIEW recent_readings AS SELECT id, at FROM readings WHERE value > 10;
+         ANALYZE readings;",
+    );
+    let checksum = "SELECT count(*)::int8, sum(hashtext(id::text || '/' || value::text))::int8 FROM readings WHERE id <= 1000000";
+    let before: (i64, i64) = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        sqlx::query_as(checksum).fetch_one(&mut c).await.unwrap()
+    });
+    assert_eq!(before.0, 1_000_000);
+    // Another connection keeps inserting during the conversion.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spec = pg.cluster.conn_spec("postgres");
+    let inserter = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut c = db::connect(&spec).await.unwrap();
+                let mut n = 0i64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sqlx::query("INSERT INTO readings (at, value) VALUES (now(), -1)")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+    };
+    let url = pg.cluster.url();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args([
+            "partition",
+            "convert",
+            "--url",
+            &url,
+            "--table",
+            "readings",
+            "--key",
+            "at",
+            "--interval",
+            "month",
+            "--execute",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let inserted = inserter.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "done"),
+        "{v:#}"
+    );
+    assert!(inserted > 0);
+    let (after, total, kind, view_rows): ((i64, i64), i64, String, i64) = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        let a = sqlx::query_as(checksum).fetch_one(&mut c).await.unwrap();
+        let t: i64 = sqlx::query_scalar("SELECT count(*) FROM readings")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let k: String = sqlx::query_scalar(
+            "SELECT relkind::text FROM pg_class WHERE oid = 'readings'::regclass",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        let v: i64 = sqlx::query_scalar("SELECT count(*) FROM recent_readings")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        (a, t, k, v)
+    });
+    assert_eq!(kind, "p", "readings is now partitioned");
+    assert_eq!(after, before, "every original row kept, unchanged");
+    assert_eq!(
+        total,
+        1_000_000 + inserted,
+        "and every concurrent insert landed"
+    );
+    assert_eq!(view_rows, 999_990, "the view reads the partitioned table");
+    // Running again resumes to "already done" everywhere.
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args([
+            "partition",
+            "convert",
+            "--url",
+            &url,
+            "--table",
+            "readings",
+            "--key",
+            "at",
+            "--interval",
+            "month",
+            "--execute",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "already partitioned: a clear refusal"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already partitioned"));
+}

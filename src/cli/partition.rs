@@ -76,6 +76,37 @@ The default output is the SQL script (--format sql); --format json lists every p
         #[arg(long)]
         timezone: Option<String>,
     },
+    /// Turn a live, populated table into a time-partitioned one with short locks: the old table
+    /// becomes the first partition (no copy), behind a validated CHECK; the swap is one short
+    /// transaction. Prints the plan; --execute runs it, and resumes a run that stopped.
+    #[command(after_help = "Examples:
+  dbkit partition convert --url postgres://app@db/shop --table readings --key at --interval month
+  dbkit partition convert --url postgres://app@db/shop --table readings --key at --interval month --execute")]
+    Convert {
+        #[command(flatten)]
+        db: super::DbArgs,
+        /// The table (schema.table or table).
+        #[arg(long)]
+        table: String,
+        /// The time column to partition by.
+        #[arg(long)]
+        key: String,
+        /// hour, day, week, month, quarter, year.
+        #[arg(long)]
+        interval: String,
+        /// Future partitions after the old table's range.
+        #[arg(long, default_value_t = 3)]
+        premake: u32,
+        /// The zone of the bounds (timestamptz keys).
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Run the steps (lock_timeout, retries, resume).
+        #[arg(long)]
+        execute: bool,
+        /// lock_timeout of the locking steps.
+        #[arg(long, default_value = "5s")]
+        lock_timeout: String,
+    },
     /// Keep time-partitioned tables in shape: create missing future partitions (premake),
     /// detach or drop expired ones (retention, never the last). Dry run by default.
     #[command(after_help = "Examples:
@@ -189,6 +220,52 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 timezone,
             },
         ),
+        PartitionCommand::Convert {
+            db,
+            table,
+            key,
+            interval,
+            premake,
+            timezone,
+            execute,
+            lock_timeout,
+        } => {
+            let iv: Interval = interval.parse()?;
+            let rt = super::runtime()?;
+            let report = rt.block_on(async {
+                let target = db.open().await?;
+                let r = dbkit::ops::partition::convert(
+                    &target.spec,
+                    table,
+                    key,
+                    iv,
+                    *premake,
+                    timezone,
+                    *execute,
+                    lock_timeout,
+                    &|s| {
+                        eprintln!(
+                            "dbkit: {} {}{}",
+                            s.status,
+                            s.partition,
+                            s.error
+                                .as_deref()
+                                .map(|e| format!(": {e}"))
+                                .unwrap_or_default()
+                        );
+                    },
+                )
+                .await?;
+                drop(target);
+                anyhow::Ok(r)
+            })?;
+            let failed = report.results.iter().any(|r| r.status == "failed");
+            let outcome = ctx.emit(&report)?;
+            if failed {
+                bail!("a conversion step failed (see the report); run again to resume");
+            }
+            Ok(outcome)
+        }
         PartitionCommand::Maintain {
             db,
             table,

@@ -219,3 +219,152 @@ pub async fn run_steps(
     }
     Ok(out)
 }
+
+/// Read what converting `schema.table` needs to know.
+pub async fn convert_source(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<crate::ddl::convert::ConvertSource, DbError> {
+    let e = q("reading the table to convert");
+    let reg = crate::sql::ident::quote_qualified(&[schema, table]);
+    let oid: Option<i64> = sqlx::query_scalar("SELECT to_regclass($1)::oid::int8")
+        .bind(&reg)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(&e)?;
+    let oid = oid.ok_or_else(|| DbError::Query {
+        context: "partition convert".into(),
+        message: format!("no table {reg}"),
+    })?;
+    let mut src = crate::ddl::convert::ConvertSource {
+        schema: schema.to_string(),
+        table: table.to_string(),
+        ..Default::default()
+    };
+    let head = sqlx::query(
+        "SELECT relkind = 'p', greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1::oid",
+    )
+    .bind(oid)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(&e)?;
+    src.partitioned = head.try_get(0).map_err(&e)?;
+    src.rows = head.try_get(1).map_err(&e)?;
+    for r in sqlx::query(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity <> ''
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+    )
+    .bind(oid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(&e)?
+    {
+        src.columns.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?, r.try_get(2).map_err(&e)?, r.try_get(3).map_err(&e)?, r.try_get(4).map_err(&e)?));
+    }
+    for r in sqlx::query(
+        "SELECT con.contype::text, con.conname::text,
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = u.n ORDER BY u.o)
+         FROM pg_constraint con WHERE con.conrelid = $1::oid AND con.contype IN ('p', 'u')",
+    )
+    .bind(oid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(&e)?
+    {
+        let kind: String = r.try_get(0).map_err(&e)?;
+        let cols: Vec<String> = r.try_get(2).map_err(&e)?;
+        if kind == "p" {
+            src.primary_key = cols;
+            src.primary_key_name = Some(r.try_get(1).map_err(&e)?);
+        } else {
+            src.unique.push((r.try_get(1).map_err(&e)?, cols));
+        }
+    }
+    for r in sqlx::query(
+        "SELECT s.oid::regclass::text, a.attname::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.refobjid = $1::oid AND d.deptype IN ('a', 'i')",
+    )
+    .bind(oid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(&e)?
+    {
+        src.sequences.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
+    for r in sqlx::query("SELECT conname::text, conrelid::regclass::text FROM pg_constraint WHERE confrelid = $1::oid AND contype = 'f'")
+        .bind(oid)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&e)?
+    {
+        src.referenced_by.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
+    for r in sqlx::query(
+        "SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid) FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+         JOIN pg_class v ON v.oid = rw.ev_class WHERE d.refobjid = $1::oid AND v.oid <> $1::oid AND v.relkind = 'v'",
+    )
+    .bind(oid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(&e)?
+    {
+        src.views.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
+    for r in sqlx::query("SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1::oid AND NOT tgisinternal")
+        .bind(oid)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&e)?
+    {
+        src.triggers.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
+    Ok(src)
+}
+
+/// Run conversion steps, skipping those already done (resume), each transactional one with
+/// `lock_timeout` and up to three tries.
+pub async fn run_convert(
+    conn: &mut PgConnection,
+    steps: &[crate::ddl::convert::ConvertStep],
+    lock_timeout: &str,
+    progress: &dyn Fn(&StepResult),
+) -> Result<Vec<StepResult>, DbError> {
+    let as_steps: Vec<Step> = steps
+        .iter()
+        .map(|s| Step {
+            action: "convert",
+            partition: s.name.clone(),
+            reason: s.what.clone(),
+            sql: s.sql.clone(),
+            transaction: s.transaction,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (s, st) in steps.iter().zip(&as_steps) {
+        let done: bool = sqlx::query_scalar(&s.done_check)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or(false);
+        if done {
+            let r = StepResult {
+                partition: s.name.clone(),
+                status: "already done",
+                tries: 0,
+                error: None,
+            };
+            progress(&r);
+            out.push(r);
+            continue;
+        }
+        let r = run_steps(conn, std::slice::from_ref(st), lock_timeout, progress).await?;
+        let failed = r.iter().any(|x| x.status == "failed");
+        out.extend(r);
+        if failed {
+            break;
+        }
+    }
+    Ok(out)
+}

@@ -214,3 +214,120 @@ impl Report for MaintainReport {
         Some(s)
     }
 }
+
+/// `dbkit partition convert`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConvertReport {
+    /// Where.
+    pub target: String,
+    /// The plan.
+    pub plan: crate::ddl::convert::ConvertPlan,
+    /// Whether it ran.
+    pub executed: bool,
+    /// Step results, when executed.
+    pub results: Vec<StepResult>,
+    /// Preflight warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Plan (and with `execute`, run or resume) the conversion of `table` into time partitions.
+#[allow(clippy::too_many_arguments)]
+pub async fn convert(
+    spec: &ConnSpec,
+    table: &str,
+    key: &str,
+    interval: crate::ddl::partition::Interval,
+    premake: u32,
+    timezone: &str,
+    execute: bool,
+    lock_timeout: &str,
+    progress: &dyn Fn(&StepResult),
+) -> Result<ConvertReport, crate::Error> {
+    let (schema, name) = table.split_once('.').unwrap_or(("public", table));
+    let mut conn = crate::db::connect(spec).await?;
+    partitions::set_timezone(&mut conn, timezone).await?;
+    let now = Civil::parse(&partitions::now(&mut conn).await?).map_err(crate::Error::Partition)?;
+    let src = partitions::convert_source(&mut conn, schema, name).await?;
+    let plan = crate::ddl::convert::plan(&src, key, interval, premake, now, timezone)
+        .map_err(|m| crate::Error::Partition(crate::ddl::partition::PartitionError::Invalid(m)))?;
+    let mut warnings = Vec::new();
+    for (pid, age, query) in partitions::long_transactions(&mut conn, 5).await? {
+        warnings.push(format!("transaction of pid {pid} has been open {:.0} min ({query}): the swap would wait for it", age / 60.0));
+    }
+    let results = if execute {
+        partitions::run_convert(&mut conn, &plan.steps, lock_timeout, progress).await?
+    } else {
+        Vec::new()
+    };
+    crate::db::close(conn).await;
+    Ok(ConvertReport {
+        target: spec.to_string(),
+        plan,
+        executed: execute,
+        results,
+        warnings,
+    })
+}
+
+impl Report for ConvertReport {
+    fn kind(&self) -> &'static str {
+        "partition-convert"
+    }
+    fn summary(&self) -> String {
+        let failed = self.results.iter().any(|r| r.status == "failed");
+        format!(
+            "{}: {} step(s) to a partitioned table (the old table keeps everything before {}); {}",
+            self.plan.table,
+            self.plan.steps.len(),
+            self.plan.boundary,
+            if !self.executed {
+                "dry run: --execute runs it (and resumes a stopped run)"
+            } else if failed {
+                "a step FAILED"
+            } else {
+                "done"
+            }
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("Steps", &["#", "step", "what", "status"]);
+        for (i, s) in self.plan.steps.iter().enumerate() {
+            let status = self
+                .results
+                .iter()
+                .find(|r| r.partition == s.name)
+                .map(|r| match &r.error {
+                    Some(e) => Cell::toned(format!("failed: {e}"), Tone::Bad),
+                    None => Cell::toned(r.status, Tone::Good),
+                });
+            t.row(vec![
+                Cell::num(i + 1),
+                Cell::text(s.name.clone()),
+                Cell::text(s.what.clone()),
+                status.unwrap_or_else(|| Cell::toned("planned", Tone::Dim)),
+            ]);
+        }
+        let mut n = Table::new("Foreign keys, views, triggers, timing", &["note"]);
+        for x in self.plan.notes.iter().chain(&self.warnings) {
+            n.row(vec![Cell::text(x.clone())]);
+        }
+        vec![t, n]
+    }
+    fn script(&self) -> Option<String> {
+        let mut s = format!("-- dbkit partition convert {}\n", self.plan.table);
+        for st in &self.plan.steps {
+            s.push_str(&format!("-- {}: {}\n", st.name, st.what));
+            if st.transaction {
+                s.push_str("BEGIN;\n");
+            }
+            for sql in &st.sql {
+                s.push_str(sql);
+                s.push_str(";\n");
+            }
+            if st.transaction {
+                s.push_str("COMMIT;\n");
+            }
+        }
+        Some(s)
+    }
+}

@@ -1,0 +1,458 @@
+//! Converting a live, populated table into a range-partitioned one with short locks (pure
+//! planning; `db::partitions` reads the table and runs the steps).
+//!
+//! The old table becomes the first partition, covering everything before a boundary (the start
+//! of the interval after next), without copying a row:
+//! 1. the new partitioned parent, like the old table, its primary key extended with the key;
+//! 2. on the old table, `CREATE UNIQUE INDEX CONCURRENTLY` matching that key (ATTACH reuses it);
+//! 3. `CHECK (key IS NOT NULL AND key < boundary) NOT VALID`, then `VALIDATE CONSTRAINT`, which
+//!    scans without blocking writes, so that ATTACH does not scan under a heavy lock;
+//! 4. future partitions from the boundary on;
+//! 5. the swap, in one short transaction with `lock_timeout` (retried): rename, rename, ATTACH,
+//!    sequences re-owned, views re-pointed.
+//!
+//! Every step comes with a query that says whether it is already done, so a run that stopped
+//! resumes where it was.
+
+use super::partition::{partition_name, Civil, Interval};
+use crate::sql::ident::{quote_ident, quote_literal, quote_qualified};
+use serde::Serialize;
+
+/// What the catalog says about the table to convert.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConvertSource {
+    /// Schema.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Columns: name, type, NOT NULL, default expression, identity.
+    pub columns: Vec<(String, String, bool, Option<String>, bool)>,
+    /// Primary key columns.
+    pub primary_key: Vec<String>,
+    /// The primary key constraint's name.
+    pub primary_key_name: Option<String>,
+    /// Unique constraints (name, columns) other than the primary key.
+    pub unique: Vec<(String, Vec<String>)>,
+    /// Sequences owned by a column: (sequence, column).
+    pub sequences: Vec<(String, String)>,
+    /// Foreign keys that reference the table: (constraint, referencing table).
+    pub referenced_by: Vec<(String, String)>,
+    /// Views on the table: (schema.view, definition).
+    pub views: Vec<(String, String)>,
+    /// Row triggers: (name, definition).
+    pub triggers: Vec<(String, String)>,
+    /// Whether it is already partitioned.
+    pub partitioned: bool,
+    /// Estimated rows.
+    pub rows: f64,
+}
+
+/// One step of the conversion.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConvertStep {
+    /// Short name.
+    pub name: String,
+    /// What it does and what it locks.
+    pub what: String,
+    /// The statements.
+    pub sql: Vec<String>,
+    /// Run them in one transaction (with lock_timeout, retried).
+    pub transaction: bool,
+    /// A query returning true when the step is already done (resume).
+    pub done_check: String,
+}
+
+/// The plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConvertPlan {
+    /// The table.
+    pub table: String,
+    /// The boundary: the old table holds everything before it.
+    pub boundary: String,
+    /// Steps in order.
+    pub steps: Vec<ConvertStep>,
+    /// What happens to foreign keys, views and triggers.
+    pub notes: Vec<String>,
+}
+
+/// Plan the conversion of `src` to RANGE (`key`) partitions of `interval`, with `premake`
+/// future partitions, at wall time `now` (bounds written in `timezone` for timestamptz keys).
+pub fn plan(
+    src: &ConvertSource,
+    key: &str,
+    interval: Interval,
+    premake: u32,
+    now: Civil,
+    timezone: &str,
+) -> Result<ConvertPlan, String> {
+    if src.partitioned {
+        return Err(format!(
+            "{}.{} is already partitioned",
+            src.schema, src.table
+        ));
+    }
+    let Some(col) = src.columns.iter().find(|c| c.0 == key) else {
+        return Err(format!(
+            "{}.{} has no column {}",
+            src.schema,
+            src.table,
+            quote_ident(key)
+        ));
+    };
+    let ty = col.1.to_lowercase();
+    let tz = ty.contains("with time zone");
+    if !(ty == "date" || ty.starts_with("timestamp")) {
+        return Err(format!(
+            "the key {} is {}: convert partitions by time (date or timestamp)",
+            quote_ident(key),
+            col.1
+        ));
+    }
+    if let Some(id) = src.columns.iter().find(|c| c.4) {
+        return Err(format!(
+            "column {} is GENERATED AS IDENTITY, which partitioned tables do not allow before PostgreSQL 17 — make it a sequence default first (ALTER TABLE … ALTER COLUMN {} DROP IDENTITY, CREATE SEQUENCE, SET DEFAULT nextval(…))",
+            quote_ident(&id.0),
+            quote_ident(&id.0)
+        ));
+    }
+    for (name, cols) in &src.unique {
+        if !cols.iter().any(|c| c == key) {
+            return Err(format!(
+                "unique constraint {name} ({}) does not include {}: every unique constraint of a partitioned table must contain the partition key — add it to the constraint first",
+                cols.join(", "),
+                quote_ident(key)
+            ));
+        }
+    }
+    let t = quote_qualified(&[&src.schema, &src.table]);
+    let new_name = partition_name(&src.table, "dbkit_new");
+    let legacy_name = partition_name(&src.table, "legacy");
+    let newt = quote_qualified(&[&src.schema, &new_name]);
+    let legacy = quote_qualified(&[&src.schema, &legacy_name]);
+    let check_name = partition_name(&src.table, "dbkit_bound");
+    let lit = |c: &Civil| -> String {
+        if ty == "date" {
+            quote_literal(&format!("{:04}-{:02}-{:02}", c.y, c.m, c.d))
+        } else if tz {
+            quote_literal(&format!(
+                "{:04}-{:02}-{:02} {:02}:00:00 {timezone}",
+                c.y, c.m, c.d, c.h
+            ))
+        } else {
+            quote_literal(&format!(
+                "{:04}-{:02}-{:02} {:02}:00:00",
+                c.y, c.m, c.d, c.h
+            ))
+        }
+    };
+    // The old table ends at the start of the interval after next: time to finish the swap.
+    let boundary = now.floor(interval).next(interval).next(interval);
+    let b = lit(&boundary);
+    let k = quote_ident(key);
+    let mut pk: Vec<String> = src.primary_key.clone();
+    if !pk.is_empty() && !pk.iter().any(|c| c == key) {
+        pk.push(key.to_string());
+    }
+    let pk_changes = pk != src.primary_key;
+    if pk_changes && !src.referenced_by.is_empty() {
+        return Err(format!(
+            "the primary key ({}) must become ({}) to include the partition key, but foreign keys reference it ({}): drop them first and re-create them against the new key after the conversion",
+            src.primary_key.join(", "),
+            pk.join(", "),
+            src.referenced_by.iter().map(|(n, t)| format!("{n} on {t}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let cols: Vec<String> = src
+        .columns
+        .iter()
+        .map(|(n, ty, nn, def, _)| {
+            let mut s = format!("{} {ty}", quote_ident(n));
+            if *nn {
+                s.push_str(" NOT NULL");
+            }
+            if let Some(d) = def {
+                s.push_str(&format!(" DEFAULT {d}"));
+            }
+            s
+        })
+        .chain((!pk.is_empty()).then(|| {
+            format!(
+                "PRIMARY KEY ({})",
+                pk.iter()
+                    .map(|c| quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }))
+        .chain(src.unique.iter().map(|(_, c)| {
+            format!(
+                "UNIQUE ({})",
+                c.iter()
+                    .map(|x| quote_ident(x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }))
+        .collect();
+    let mut steps = vec![ConvertStep {
+        name: "create-parent".into(),
+        what: format!("the new partitioned parent {newt} (empty: no lock on {t})"),
+        sql: vec![format!("CREATE TABLE IF NOT EXISTS {newt} ({}) PARTITION BY RANGE ({k})", cols.join(", "))],
+        transaction: false,
+        done_check: format!("SELECT to_regclass({}) IS NOT NULL OR (SELECT relkind = 'p' FROM pg_class WHERE oid = {}::regclass)", quote_literal(&newt), quote_literal(&t)),
+    }];
+    if !pk.is_empty() && pk != src.primary_key {
+        let idx = partition_name(&src.table, "dbkit_pk");
+        steps.push(ConvertStep {
+            name: "unique-index".into(),
+            what: format!("CREATE UNIQUE INDEX CONCURRENTLY on {t} ({}) for the new primary key (writes go on)", pk.join(", ")),
+            sql: vec![format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {t} ({})",
+                quote_ident(&idx),
+                pk.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+            )],
+            transaction: false,
+            done_check: format!("SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {} AND i.indisvalid)", quote_literal(&src.schema), quote_literal(&idx)),
+        });
+    }
+    let con_check = format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {} AND conrelid IN (SELECT oid FROM pg_class WHERE relnamespace = {}::regnamespace))",
+        quote_literal(&check_name),
+        quote_literal(&src.schema)
+    );
+    steps.push(ConvertStep {
+        name: "check-not-valid".into(),
+        what: format!("CHECK ({k} < {b}) NOT VALID on {t}: a brief ACCESS EXCLUSIVE lock, no scan"),
+        sql: vec![format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({k} IS NOT NULL AND {k} < {b}) NOT VALID",
+            quote_ident(&check_name)
+        )],
+        transaction: true,
+        done_check: con_check.clone(),
+    });
+    steps.push(ConvertStep {
+        name: "validate".into(),
+        what: format!("VALIDATE CONSTRAINT on {t}: scans under SHARE UPDATE EXCLUSIVE, writes go on"),
+        sql: vec![format!("ALTER TABLE {t} VALIDATE CONSTRAINT {}", quote_ident(&check_name))],
+        transaction: false,
+        done_check: format!("SELECT coalesce((SELECT convalidated FROM pg_constraint WHERE conname = {} LIMIT 1), false)", quote_literal(&check_name)),
+    });
+    let mut future = Vec::new();
+    let mut cur = boundary;
+    for _ in 0..premake.max(1) {
+        let next = cur.next(interval);
+        let stamp = match interval {
+            Interval::Hour => format!("p{:04}{:02}{:02}_{:02}0000", cur.y, cur.m, cur.d, cur.h),
+            _ => format!("p{:04}{:02}{:02}", cur.y, cur.m, cur.d),
+        };
+        future.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF {newt} FOR VALUES FROM ({}) TO ({})",
+            quote_qualified(&[&src.schema, &partition_name(&src.table, &stamp)]),
+            lit(&cur),
+            lit(&next)
+        ));
+        cur = next;
+    }
+    steps.push(ConvertStep {
+        name: "future-partitions".into(),
+        what: format!(
+            "{} partition(s) from {b} on, under the new parent",
+            future.len()
+        ),
+        sql: future,
+        transaction: false,
+        done_check: format!(
+            "SELECT (SELECT relkind = 'p' FROM pg_class WHERE oid = {}::regclass)",
+            quote_literal(&t)
+        ),
+    });
+    let mut swap = vec![
+        format!("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE"),
+        format!("ALTER TABLE {t} RENAME TO {}", quote_ident(&legacy_name)),
+        format!("ALTER TABLE {newt} RENAME TO {}", quote_ident(&src.table)),
+    ];
+    if let (true, Some(name)) = (pk_changes, &src.primary_key_name) {
+        // A partition cannot have two primary keys: the old one goes, the unique index built
+        // beforehand becomes the partition's part of the new one.
+        swap.push(format!(
+            "ALTER TABLE {legacy} DROP CONSTRAINT {}",
+            quote_ident(name)
+        ));
+    }
+    swap.push(format!(
+        "ALTER TABLE {t} ATTACH PARTITION {legacy} FOR VALUES FROM (MINVALUE) TO ({b})"
+    ));
+    for (seq, column) in &src.sequences {
+        swap.push(format!(
+            "ALTER SEQUENCE {seq} OWNED BY {t}.{}",
+            quote_ident(column)
+        ));
+    }
+    let mut notes = Vec::new();
+    for (view, def) in &src.views {
+        swap.push(format!(
+            "CREATE OR REPLACE VIEW {view} AS {}",
+            def.trim().trim_end_matches(';')
+        ));
+        notes.push(format!(
+            "view {view} is re-created in the swap so that it reads the partitioned table"
+        ));
+    }
+    steps.push(ConvertStep {
+        name: "swap".into(),
+        what: format!("rename {t} to {legacy}, the new parent to {t}, attach the old table as its first partition (short ACCESS EXCLUSIVE; lock_timeout, retried)"),
+        sql: swap,
+        transaction: true,
+        done_check: format!("SELECT (SELECT relkind = 'p' FROM pg_class WHERE oid = {}::regclass)", quote_literal(&t)),
+    });
+    steps.push(ConvertStep {
+        name: "drop-check".into(),
+        what: format!("drop the helper CHECK on {legacy} (the partition bound replaces it)"),
+        sql: vec![format!(
+            "ALTER TABLE {legacy} DROP CONSTRAINT IF EXISTS {}",
+            quote_ident(&check_name)
+        )],
+        transaction: false,
+        done_check: format!("SELECT NOT ({})", con_check.trim_start_matches("SELECT ")),
+    });
+    for (fk, from) in &src.referenced_by {
+        notes.push(format!(
+            "foreign key {fk} on {from} keeps referencing the old table, now partition {legacy}: rows of newer partitions are not covered. Re-point it to {t} (which needs a unique key it can reference: ({}))",
+            pk.join(", ")
+        ));
+    }
+    for (name, def) in &src.triggers {
+        notes.push(format!(
+            "row trigger {name} stays on {legacy} only; create it on {t} too: {def}"
+        ));
+    }
+    notes.push(format!(
+        "rows with {key} at or after {b} cannot be written to {t} between the CHECK step and the swap: run the swap before then"
+    ));
+    Ok(ConvertPlan {
+        table: t,
+        boundary: b,
+        steps,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src() -> ConvertSource {
+        ConvertSource {
+            schema: "public".into(),
+            table: "readings".into(),
+            columns: vec![
+                (
+                    "id".into(),
+                    "bigint".into(),
+                    true,
+                    Some("nextval('readings_id_seq'::regclass)".into()),
+                    false,
+                ),
+                (
+                    "at".into(),
+                    "timestamp with time zone".into(),
+                    true,
+                    None,
+                    false,
+                ),
+                ("value".into(), "integer".into(), false, None, false),
+            ],
+            primary_key: vec!["id".into()],
+            primary_key_name: Some("readings_pkey".into()),
+            sequences: vec![("public.readings_id_seq".into(), "id".into())],
+            referenced_by: vec![],
+            triggers: vec![(
+                "audit".into(),
+                "CREATE TRIGGER audit AFTER INSERT ON readings FOR EACH ROW EXECUTE FUNCTION f()"
+                    .into(),
+            )],
+            views: vec![("public.recent".into(), "SELECT * FROM readings".into())],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn steps_in_order_with_resume_checks() {
+        let p = plan(
+            &src(),
+            "at",
+            Interval::Month,
+            2,
+            Civil::parse("2024-11-23").unwrap(),
+            "UTC",
+        )
+        .unwrap();
+        let names: Vec<&str> = p.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "create-parent",
+                "unique-index",
+                "check-not-valid",
+                "validate",
+                "future-partitions",
+                "swap",
+                "drop-check"
+            ]
+        );
+        assert_eq!(p.boundary, "'2025-01-01 00:00:00 UTC'");
+        assert!(
+            p.steps[0].sql[0].contains("PRIMARY KEY (id, at)) PARTITION BY RANGE (at)"),
+            "{}",
+            p.steps[0].sql[0]
+        );
+        assert!(p.steps[5].sql.iter().any(|s| s == "ALTER TABLE public.readings ATTACH PARTITION public.readings_legacy FOR VALUES FROM (MINVALUE) TO ('2025-01-01 00:00:00 UTC')"));
+        assert!(p.steps[5].sql.iter().any(
+            |s| s.starts_with("CREATE OR REPLACE VIEW public.recent AS SELECT * FROM readings")
+        ));
+        assert!(p.steps[5]
+            .sql
+            .iter()
+            .any(|s| s == "ALTER TABLE public.readings_legacy DROP CONSTRAINT readings_pkey"));
+        assert!(p.notes.iter().any(|n| n.contains("row trigger audit")));
+        assert!(p.steps.iter().all(|s| s.done_check.starts_with("SELECT")));
+    }
+
+    #[test]
+    fn refusals() {
+        let mut fk = src();
+        fk.referenced_by = vec![("alerts_reading_fk".into(), "public.alerts".into())];
+        assert!(plan(
+            &fk,
+            "at",
+            Interval::Month,
+            2,
+            Civil::parse("2024-11-23").unwrap(),
+            "UTC"
+        )
+        .unwrap_err()
+        .contains("alerts_reading_fk"));
+        let mut s = src();
+        s.unique = vec![("readings_value_key".into(), vec!["value".into()])];
+        assert!(plan(
+            &s,
+            "at",
+            Interval::Month,
+            2,
+            Civil::parse("2024-11-23").unwrap(),
+            "UTC"
+        )
+        .unwrap_err()
+        .contains("must contain the partition key"));
+        assert!(plan(
+            &src(),
+            "value",
+            Interval::Month,
+            2,
+            Civil::parse("2024-11-23").unwrap(),
+            "UTC"
+        )
+        .unwrap_err()
+        .contains("by time"));
+    }
+}
