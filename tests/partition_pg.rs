@@ -459,6 +459,7 @@ fn convert_keeps_every_row_while_another_connection_inserts() {
         "CREATE TABLE readings (id bigserial PRIMARY KEY, at timestamptz NOT NULL, value int);
          INSERT INTO readings (at, value) SELECT now() - (g % 1000) * interval '1 hour', g FROM generate_series(1, 1000000) g;
          CREATE VIEW recent_readings AS SELECT id, at FROM readings WHERE value > 10;
+         CREATE INDEX readings_value_idx ON readings (value);
          ANALYZE readings;",
     );
     let checksum = "SELECT count(*)::int8, sum(hashtext(id::text || '/' || value::text))::int8 FROM readings WHERE id <= 1000000";
@@ -560,6 +561,17 @@ fn convert_keeps_every_row_while_another_connection_inserts() {
         "and every concurrent insert landed"
     );
     assert_eq!(view_rows, 999_990, "the view reads the partitioned table");
+    // The old index now serves the parent's index on the first partition; new partitions get it too.
+    let idx: i64 = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%(value)%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    });
+    assert!(idx >= 5, "parent + legacy + 3 future partitions: {idx}");
     // Running again resumes to "already done" everywhere.
     let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
         .args([
@@ -585,4 +597,48 @@ fn convert_keeps_every_row_while_another_connection_inserts() {
         "already partitioned: a clear refusal"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("already partitioned"));
+}
+
+#[test]
+fn create_reads_a_live_table_definition() {
+    let a = Pg::new();
+    a.exec("CREATE TABLE \"Sensor Data\" (id bigserial, at timestamptz NOT NULL DEFAULT now(), v numeric(10,2), PRIMARY KEY (id, at));");
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args([
+            "partition",
+            "create",
+            "--url",
+            &a.cluster.url(),
+            "--table",
+            "Sensor Data",
+            "--key",
+            "at",
+            "--interval",
+            "week",
+            "--start",
+            "2024-02-28",
+            "--premake",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("\"Sensor Data_p20240226\""),
+        "weeks start on Monday: {script}"
+    );
+    // The script builds the same table, partitioned, on another server.
+    let b = Pg::new();
+    b.exec(&script);
+    b.exec("INSERT INTO \"Sensor Data\" (at, v) VALUES ('2024-03-04 00:00:00+00', 1.5);");
+    assert_eq!(
+        b.where_is("\"Sensor Data\"", "v", "1.5"),
+        "\"Sensor Data_p20240304\""
+    );
 }

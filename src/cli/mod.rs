@@ -94,7 +94,7 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Index hygiene (duplicate, redundant, unused, invalid, missing for foreign keys) and advice.
     Index(index::IndexArgs),
-    /// Partitions: create the DDL, maintain time-partitioned tables (premake, retention).
+    /// Partitions: create the DDL, convert a live table, maintain (premake, retention).
     Partition(partition::PartitionArgs),
     /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
     Plan(plan::PlanArgs),

@@ -33,9 +33,12 @@ enum PartitionCommand {
 
 The default output is the SQL script (--format sql); --format json lists every partition's bounds.")]
     Create {
-        /// A file with the table's CREATE TABLE.
-        #[arg(long, value_name = "FILE")]
-        schema: String,
+        /// A file with the table's CREATE TABLE (or read a live table with --url).
+        #[arg(long, value_name = "FILE", required_unless_present = "url")]
+        schema: Option<String>,
+        /// Read the table's definition from this database instead.
+        #[arg(long, value_name = "URL", conflicts_with = "schema")]
+        url: Option<String>,
         /// The table.
         #[arg(long)]
         table: String,
@@ -188,6 +191,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         PartitionCommand::Create {
             schema,
+            url,
             table,
             key,
             interval,
@@ -205,6 +209,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
             ctx,
             CreateArgs {
                 schema,
+                url,
                 table,
                 key,
                 interval,
@@ -323,7 +328,8 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
 }
 
 struct CreateArgs<'a> {
-    schema: &'a String,
+    schema: &'a Option<String>,
+    url: &'a Option<String>,
     table: &'a String,
     key: &'a String,
     interval: &'a Option<String>,
@@ -342,6 +348,7 @@ struct CreateArgs<'a> {
 fn create(ctx: &Ctx, a: CreateArgs<'_>) -> Result<Outcome> {
     let CreateArgs {
         schema,
+        url,
         table,
         key,
         interval,
@@ -356,8 +363,23 @@ fn create(ctx: &Ctx, a: CreateArgs<'_>) -> Result<Outcome> {
         tablespace,
         timezone,
     } = a;
-    let text = read_text(schema)?;
-    let def = dbkit::ddl::table::find(&text, table).with_context(|| schema.clone())?;
+    let def = match schema {
+        Some(schema) => {
+            let text = read_text(schema)?;
+            dbkit::ddl::table::find(&text, table).with_context(|| schema.clone())?
+        }
+        None => {
+            let rt = super::runtime()?;
+            rt.block_on(async {
+                let spec = dbkit::db::ConnSpec::resolve(url.as_deref())?;
+                let mut conn = dbkit::db::connect(&spec).await?;
+                let (s, t) = table.split_once('.').unwrap_or(("public", table.as_str()));
+                let src = dbkit::db::partitions::convert_source(&mut conn, s, t).await?;
+                dbkit::db::close(conn).await;
+                anyhow::Ok(dbkit::ddl::table::TableDef::from_source(&src))
+            })?
+        }
+    };
     let strategy = if let Some(iv) = interval {
         let iv: Interval = iv.parse()?;
         let start = match start {

@@ -282,6 +282,25 @@ pub async fn convert_source(
             src.unique.push((r.try_get(1).map_err(&e)?, cols));
         }
     }
+    for r in sqlx::query("SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::oid AND contype = 'c'")
+        .bind(oid)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&e)?
+    {
+        src.checks.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
+    for r in sqlx::query(
+        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = $1::oid AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)",
+    )
+    .bind(oid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(&e)?
+    {
+        src.indexes.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+    }
     for r in sqlx::query(
         "SELECT s.oid::regclass::text, a.attname::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
          JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid

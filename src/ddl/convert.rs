@@ -33,6 +33,10 @@ pub struct ConvertSource {
     pub primary_key_name: Option<String>,
     /// Unique constraints (name, columns) other than the primary key.
     pub unique: Vec<(String, Vec<String>)>,
+    /// CHECK constraints: (name, definition as `CHECK (…)`).
+    pub checks: Vec<(String, String)>,
+    /// Other indexes: (name, definition as `pg_get_indexdef` prints it).
+    pub indexes: Vec<(String, String)>,
     /// Sequences owned by a column: (sequence, column).
     pub sequences: Vec<(String, String)>,
     /// Foreign keys that reference the table: (constraint, referencing table).
@@ -193,6 +197,11 @@ pub fn plan(
                     .join(", ")
             )
         }))
+        .chain(
+            src.checks
+                .iter()
+                .map(|(n, def)| format!("CONSTRAINT {} {def}", quote_ident(n))),
+        )
         .collect();
     let mut steps = vec![ConvertStep {
         name: "create-parent".into(),
@@ -201,6 +210,37 @@ pub fn plan(
         transaction: false,
         done_check: format!("SELECT to_regclass({}) IS NOT NULL OR (SELECT relkind = 'p' FROM pg_class WHERE oid = {}::regclass)", quote_literal(&newt), quote_literal(&t)),
     }];
+    // The old table's other indexes, declared on the (empty) parent: instant now; at ATTACH the
+    // old table's existing indexes are attached to them instead of being built again.
+    let on_old = format!(" ON {t} ");
+    let parent_indexes: Vec<String> = src
+        .indexes
+        .iter()
+        .filter_map(|(name, def)| {
+            let at = def.find(&on_old)?;
+            let new_idx = partition_name(name, "p");
+            Some(format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {newt} {}",
+                quote_ident(&new_idx),
+                def[at + on_old.len()..].trim_start_matches("ONLY ")
+            ))
+        })
+        .collect();
+    if !parent_indexes.is_empty() {
+        steps.push(ConvertStep {
+            name: "parent-indexes".into(),
+            what: format!(
+                "{} index(es) of {t} declared on the empty parent (instant)",
+                parent_indexes.len()
+            ),
+            sql: parent_indexes,
+            transaction: false,
+            done_check: format!(
+                "SELECT (SELECT relkind = 'p' FROM pg_class WHERE oid = {}::regclass)",
+                quote_literal(&t)
+            ),
+        });
+    }
     if !pk.is_empty() && pk != src.primary_key {
         let idx = partition_name(&src.table, "dbkit_pk");
         steps.push(ConvertStep {
@@ -365,6 +405,11 @@ mod tests {
             primary_key: vec!["id".into()],
             primary_key_name: Some("readings_pkey".into()),
             sequences: vec![("public.readings_id_seq".into(), "id".into())],
+            indexes: vec![(
+                "readings_value_idx".into(),
+                "CREATE INDEX readings_value_idx ON public.readings USING btree (value)".into(),
+            )],
+            checks: vec![("positive".into(), "CHECK ((value > 0))".into())],
             referenced_by: vec![],
             triggers: vec![(
                 "audit".into(),
@@ -392,6 +437,7 @@ mod tests {
             names,
             vec![
                 "create-parent",
+                "parent-indexes",
                 "unique-index",
                 "check-not-valid",
                 "validate",
@@ -402,15 +448,19 @@ mod tests {
         );
         assert_eq!(p.boundary, "'2025-01-01 00:00:00 UTC'");
         assert!(
-            p.steps[0].sql[0].contains("PRIMARY KEY (id, at)) PARTITION BY RANGE (at)"),
+            p.steps[0].sql[0].contains("PRIMARY KEY (id, at), CONSTRAINT positive CHECK ((value > 0))) PARTITION BY RANGE (at)"),
             "{}",
             p.steps[0].sql[0]
         );
-        assert!(p.steps[5].sql.iter().any(|s| s == "ALTER TABLE public.readings ATTACH PARTITION public.readings_legacy FOR VALUES FROM (MINVALUE) TO ('2025-01-01 00:00:00 UTC')"));
-        assert!(p.steps[5].sql.iter().any(
+        assert_eq!(
+            p.steps[1].sql[0],
+            "CREATE INDEX IF NOT EXISTS readings_value_idx_p ON public.readings_dbkit_new USING btree (value)"
+        );
+        assert!(p.steps[6].sql.iter().any(|s| s == "ALTER TABLE public.readings ATTACH PARTITION public.readings_legacy FOR VALUES FROM (MINVALUE) TO ('2025-01-01 00:00:00 UTC')"));
+        assert!(p.steps[6].sql.iter().any(
             |s| s.starts_with("CREATE OR REPLACE VIEW public.recent AS SELECT * FROM readings")
         ));
-        assert!(p.steps[5]
+        assert!(p.steps[6]
             .sql
             .iter()
             .any(|s| s == "ALTER TABLE public.readings_legacy DROP CONSTRAINT readings_pkey"));

@@ -560,6 +560,10 @@ pub fn generate(def: &TableDef, o: &PartitionOptions) -> Result<PartitionScript,
     for n in &notes {
         script.push_str(&format!("-- {n}\n"));
     }
+    for p in &def.preamble {
+        script.push_str(p);
+        script.push('\n');
+    }
     let tail = def.sql[def.columns_end..]
         .trim()
         .trim_end_matches(';')
@@ -602,6 +606,23 @@ pub fn generate(def: &TableDef, o: &PartitionOptions) -> Result<PartitionScript,
                 ));
             }
         }
+    }
+    // Indexes declared on the parent cascade to every partition (CONCURRENTLY is not allowed on
+    // a partitioned table; the parent is new, so there is nothing to block).
+    for ix in &def.indexes {
+        let mut s = ix
+            .replacen("CONCURRENTLY ", "", 1)
+            .replacen("concurrently ", "", 1);
+        let upper = s.to_ascii_uppercase();
+        if !upper.contains("IF NOT EXISTS") {
+            if let Some(i) = upper.find("INDEX ") {
+                if !upper[i + 6..].trim_start().starts_with("ON ") {
+                    s.insert_str(i + 6, "IF NOT EXISTS ");
+                }
+            }
+        }
+        script.push_str(s.trim_end().trim_end_matches(';'));
+        script.push_str(";\n");
     }
     Ok(PartitionScript {
         table: qualified,
@@ -796,6 +817,27 @@ mod tests {
             "{}",
             s.script
         );
+    }
+
+    #[test]
+    fn schema_indexes_move_to_the_parent() {
+        let sql = format!("{EVENTS}\nCREATE INDEX CONCURRENTLY events_kind_idx ON events (kind);\nCREATE INDEX ON other (x);");
+        let s = generate(
+            &def(&sql),
+            &opts(Strategy::TimeRange {
+                interval: Interval::Year,
+                start: Civil::parse("2024-01-01").unwrap(),
+                end: Civil::parse("2025-01-01").unwrap(),
+            }),
+        )
+        .unwrap();
+        assert!(
+            s.script
+                .ends_with("CREATE INDEX IF NOT EXISTS events_kind_idx ON events (kind);\n"),
+            "{}",
+            s.script
+        );
+        assert!(!s.script.contains("ON other"));
     }
 
     #[test]
