@@ -146,6 +146,16 @@ transaction that attaches it. Preflight warns about long transactions and missin
     },
 }
 
+/// Each step's outcome on stderr as it happens.
+fn print_step(s: &dbkit::db::partitions::StepResult) {
+    let err = s
+        .error
+        .as_deref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    eprintln!("dbkit: {} {}{err}", s.status, s.partition);
+}
+
 fn retention_days(s: &str) -> Result<f64> {
     let s = s.trim();
     let (num, unit) = s.split_at(
@@ -248,17 +258,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                     timezone,
                     *execute,
                     lock_timeout,
-                    &|s| {
-                        eprintln!(
-                            "dbkit: {} {}{}",
-                            s.status,
-                            s.partition,
-                            s.error
-                                .as_deref()
-                                .map(|e| format!(": {e}"))
-                                .unwrap_or_default()
-                        );
-                    },
+                    &print_step,
                 )
                 .await?;
                 drop(target);
@@ -297,17 +297,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                     &opts,
                     *execute,
                     lock_timeout,
-                    &|s| {
-                        eprintln!(
-                            "dbkit: {} {}{}",
-                            s.status,
-                            s.partition,
-                            s.error
-                                .as_deref()
-                                .map(|e| format!(": {e}"))
-                                .unwrap_or_default()
-                        );
-                    },
+                    &print_step,
                 )
                 .await?;
                 drop(target);

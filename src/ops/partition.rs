@@ -192,26 +192,18 @@ impl Report for MaintainReport {
         out
     }
     fn script(&self) -> Option<String> {
-        let mut s = format!(
-            "-- dbkit partition maintain at {} {}\n",
-            self.now, self.timezone
-        );
-        for t in &self.tables {
-            for st in &t.steps {
-                s.push_str(&format!("-- {}: {}\n", st.partition, st.reason));
-                if st.transaction {
-                    s.push_str("BEGIN;\n");
-                }
-                for sql in &st.sql {
-                    s.push_str(sql);
-                    s.push_str(";\n");
-                }
-                if st.transaction {
-                    s.push_str("COMMIT;\n");
-                }
-            }
-        }
-        Some(s)
+        let steps = self.tables.iter().flat_map(|t| &t.steps).map(|st| {
+            (
+                st.partition.as_str(),
+                st.reason.as_str(),
+                st.sql.as_slice(),
+                st.transaction,
+            )
+        });
+        Some(render_steps(
+            &format!("dbkit partition maintain at {} {}", self.now, self.timezone),
+            steps,
+        ))
     }
 }
 
@@ -314,20 +306,39 @@ impl Report for ConvertReport {
         vec![t, n]
     }
     fn script(&self) -> Option<String> {
-        let mut s = format!("-- dbkit partition convert {}\n", self.plan.table);
-        for st in &self.plan.steps {
-            s.push_str(&format!("-- {}: {}\n", st.name, st.what));
-            if st.transaction {
-                s.push_str("BEGIN;\n");
-            }
-            for sql in &st.sql {
-                s.push_str(sql);
-                s.push_str(";\n");
-            }
-            if st.transaction {
-                s.push_str("COMMIT;\n");
-            }
-        }
-        Some(s)
+        let steps = self.plan.steps.iter().map(|st| {
+            (
+                st.name.as_str(),
+                st.what.as_str(),
+                st.sql.as_slice(),
+                st.transaction,
+            )
+        });
+        Some(render_steps(
+            &format!("dbkit partition convert {}", self.plan.table),
+            steps,
+        ))
     }
+}
+
+/// Steps as one reviewable script: a comment per step, transactional steps in BEGIN/COMMIT.
+fn render_steps<'a>(
+    title: &str,
+    steps: impl Iterator<Item = (&'a str, &'a str, &'a [String], bool)>,
+) -> String {
+    let mut s = format!("-- {title}\n");
+    for (name, why, sql, transaction) in steps {
+        s.push_str(&format!("-- {name}: {why}\n"));
+        if transaction {
+            s.push_str("BEGIN;\n");
+        }
+        for x in sql {
+            s.push_str(x);
+            s.push_str(";\n");
+        }
+        if transaction {
+            s.push_str("COMMIT;\n");
+        }
+    }
+    s
 }
