@@ -31,6 +31,20 @@ pub enum ConfigError {
 pub struct Config {
     /// Rule settings.
     pub rules: RulesConfig,
+    /// `[check]`: migration checks.
+    pub check: CheckConfig,
+}
+
+/// `[check]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckConfig {
+    /// Rule ids never reported by `dbkit check`.
+    pub exclude: Vec<String>,
+    /// `--fail-on` default for `dbkit check` (`info`, `warning`, `error`).
+    pub fail_on: Option<String>,
+    /// Target PostgreSQL major version (default 15).
+    pub pg_version: Option<u32>,
 }
 
 /// `[rules]`.

@@ -331,6 +331,7 @@ fn usage_errors_exit_2_and_help_has_examples() {
         vec!["partition", "create", "--help"],
         vec!["partition", "maintain", "--help"],
         vec!["partition", "convert", "--help"],
+        vec!["check", "--help"],
         vec!["index", "check", "--help"],
         vec!["index", "advise", "--help"],
         vec!["workload", "top", "--help"],

@@ -3,6 +3,7 @@
 //! lists every rule of every family for `dbkit rules`.
 
 pub mod index;
+pub mod migration;
 pub mod plan;
 pub mod plan_diff;
 pub mod workload;
@@ -58,6 +59,7 @@ pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     all.extend(plan_diff::rules(cfg));
     all.extend(index::rules(&cfg.rules.index));
     all.push(crate::advise::rule_info());
+    all.extend(migration::rules());
     all.extend(workload::rules(
         workload::bursts::BurstOptions::default().min_repeats,
     ));

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (and no finding at or above `--fail-on`); 1 findings at or above
 //! `--fail-on`; 2 usage or runtime error (one line on stderr). A closed pipe is success.
 
+mod check;
 mod explain;
 mod index;
 mod partition;
@@ -48,9 +49,9 @@ pub struct GlobalArgs {
     /// A tera template file to render the report with (markdown/text); the report is `report`.
     #[arg(long, global = true, value_name = "FILE")]
     template: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
-    fail_on: FailOn,
+    /// Exit 1 when a finding is at or above this severity (default: error).
+    #[arg(long, global = true, value_enum)]
+    fail_on: Option<FailOn>,
     /// Colour: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
@@ -90,6 +91,8 @@ enum ColorArg {
 enum Command {
     /// Split, parse, fingerprint and classify SQL files.
     Sql(sql::SqlArgs),
+    /// Check migrations for dangerous locks, rewrites and breaking changes (static rules).
+    Check(check::CheckArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) statements safely and find what makes them slow.
     Explain(explain::ExplainArgs),
     /// Index hygiene (duplicate, redundant, unused, invalid, missing for foreign keys) and advice.
@@ -139,6 +142,8 @@ impl DbArgs {
 /// The global options a command renders its report with.
 pub struct Ctx<'a> {
     global: &'a GlobalArgs,
+    /// The threshold when `--fail-on` is not given (a command may change it, from dbkit.toml).
+    default_fail_on: std::cell::Cell<Severity>,
 }
 
 /// The outcome of a command: exit 0 or 1.
@@ -160,6 +165,11 @@ impl Ctx<'_> {
                     && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         }
+    }
+
+    /// Use `s` as the `--fail-on` threshold when the flag is not given.
+    pub fn set_default_fail_on(&self, s: Severity) {
+        self.default_fail_on.set(s);
     }
 
     /// The configuration: `--config`, else ./dbkit.toml when present, else the defaults.
@@ -193,10 +203,11 @@ impl Ctx<'_> {
         report::render(report, &opts, &mut out)?;
         out.flush()?;
         let threshold = match self.global.fail_on {
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Error => Some(Severity::Error),
-            FailOn::None => None,
+            Some(FailOn::Info) => Some(Severity::Info),
+            Some(FailOn::Warning) => Some(Severity::Warning),
+            Some(FailOn::Error) => Some(Severity::Error),
+            Some(FailOn::None) => None,
+            None => Some(self.default_fail_on.get()),
         };
         let failed = threshold.is_some_and(|t| report.findings().iter().any(|f| f.severity >= t));
         Ok(if failed {
@@ -263,9 +274,11 @@ pub fn main() -> ExitCode {
     init_logging(cli.global.verbose);
     let ctx = Ctx {
         global: &cli.global,
+        default_fail_on: std::cell::Cell::new(Severity::Error),
     };
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),
+        Command::Check(a) => check::run(a, &ctx),
         Command::Explain(a) => explain::run(a, &ctx),
         Command::Index(a) => index::run(a, &ctx),
         Command::Partition(a) => partition::run(a, &ctx),

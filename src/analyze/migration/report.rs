@@ -1,0 +1,72 @@
+//! The report of `dbkit check` (static rules).
+
+use crate::finding::Finding;
+use crate::view::{Cell, Report, Table, Tone};
+use serde::Serialize;
+
+/// `dbkit check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// Files checked, in order.
+    pub files: Vec<String>,
+    /// Statements checked.
+    pub statements: usize,
+    /// PostgreSQL version the verdicts are for.
+    pub pg_version: u32,
+    /// Findings, in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl Report for CheckReport {
+    fn kind(&self) -> &'static str {
+        "check"
+    }
+    fn summary(&self) -> String {
+        let e = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::Severity::Error)
+            .count();
+        format!(
+            "{} file(s), {} statement(s) checked for PostgreSQL {}: {} error(s), {} warning(s)",
+            self.files.len(),
+            self.statements,
+            self.pg_version,
+            e,
+            self.findings.len() - e
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("Migration findings", &["at", "rule", "lock", "message"]);
+        for f in &self.findings {
+            t.row(vec![
+                Cell::text(format!(
+                    "{}:{}:{}",
+                    f.location.file.as_deref().unwrap_or(""),
+                    f.location.line.unwrap_or(0),
+                    f.location.column.unwrap_or(0)
+                )),
+                Cell::toned(
+                    f.rule.clone(),
+                    if f.severity == crate::Severity::Error {
+                        Tone::Bad
+                    } else {
+                        Tone::Warn
+                    },
+                ),
+                Cell::text(
+                    f.evidence
+                        .get("lock")
+                        .and_then(|l| l.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                Cell::text(f.message.clone()),
+            ]);
+        }
+        vec![t]
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
