@@ -78,10 +78,19 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         .sum();
     let findings =
         dbkit::analyze::migration::check(&files, pg, args.no_transaction, &cfg.check.exclude);
-    ctx.emit(&CheckReport {
-        files: files.into_iter().map(|(f, _)| f).collect(),
-        statements,
-        pg_version: pg,
-        findings,
-    })
+    // In GitHub Actions, annotations are the default.
+    let default = if std::env::var_os("GITHUB_ACTIONS").is_some() {
+        dbkit::report::Format::Github
+    } else {
+        dbkit::report::Format::Table
+    };
+    ctx.emit_as(
+        &CheckReport {
+            files: files.into_iter().map(|(f, _)| f).collect(),
+            statements,
+            pg_version: pg,
+            findings,
+        },
+        default,
+    )
 }

@@ -70,6 +70,9 @@ enum FormatArg {
     Markdown,
     Text,
     Sql,
+    Github,
+    Sarif,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -191,6 +194,9 @@ impl Ctx<'_> {
             Some(FormatArg::Markdown) => Format::Markdown,
             Some(FormatArg::Text) => Format::Text,
             Some(FormatArg::Sql) => Format::Sql,
+            Some(FormatArg::Github) => Format::Github,
+            Some(FormatArg::Sarif) => Format::Sarif,
+            Some(FormatArg::Junit) => Format::Junit,
         };
         let opts = RenderOptions {
             format,

@@ -25,6 +25,12 @@ pub enum Format {
     Text,
     /// The report's SQL script (for reports that produce DDL).
     Sql,
+    /// GitHub Actions workflow annotations, one per finding.
+    Github,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// JUnit XML (one test case per finding, or one passing case).
+    Junit,
 }
 
 impl FromStr for Format {
@@ -36,6 +42,9 @@ impl FromStr for Format {
             "markdown" | "md" => Ok(Format::Markdown),
             "text" | "txt" => Ok(Format::Text),
             "sql" => Ok(Format::Sql),
+            "github" => Ok(Format::Github),
+            "sarif" => Ok(Format::Sarif),
+            "junit" => Ok(Format::Junit),
             other => Err(format!(
                 "unknown format '{other}' (expected table, json, markdown or text)"
             )),
@@ -74,6 +83,8 @@ pub struct RenderOptions {
     /// Output goes to a terminal: tables wrap to its width.
     pub terminal: bool,
 }
+
+pub mod ci;
 
 /// The built-in templates, embedded at build time.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -123,6 +134,13 @@ pub fn render<R: Report>(
                 })
             }
         },
+        (Format::Github, None) => out.write_all(ci::github(report.findings()).as_bytes())?,
+        (Format::Sarif, None) => {
+            serde_json::to_writer_pretty(&mut *out, &ci::sarif(report.kind(), report.findings()))?;
+            out.write_all(b"\n")?;
+        }
+        (Format::Junit, None) => out
+            .write_all(ci::junit(report.kind(), &report.summary(), report.findings()).as_bytes())?,
         (Format::Table, None) => {
             let s = render_tables(report, opts);
             out.write_all(s.as_bytes())?;

@@ -23,12 +23,34 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     }
     Some((
         format!("CREATE INDEX on {t} takes a SHARE lock: inserts, updates and deletes wait until the index is built"),
-        format!("{}; (outside a transaction; a failed build leaves an invalid index to drop)", s.text.replacen("INDEX", "INDEX CONCURRENTLY", 1).replacen("index", "index concurrently", 1)),
+        format!("{}; (outside a transaction; a failed build leaves an invalid index to drop)", concurrently(&s.text)),
     ))
+}
+
+/// The statement with CONCURRENTLY after its INDEX keyword (the first whole word, any case).
+fn concurrently(sql: &str) -> String {
+    let mut out = Vec::new();
+    let mut done = false;
+    for w in sql.split(' ') {
+        out.push(w.to_string());
+        if !done && w.eq_ignore_ascii_case("index") {
+            out.push("CONCURRENTLY".to_string());
+            done = true;
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_keyword_not_a_name() {
+        assert_eq!(
+            super::concurrently("create index my_index on t (a)"),
+            "create index CONCURRENTLY my_index on t (a)"
+        );
+    }
+
     use super::super::test_util::fires;
 
     #[test]
