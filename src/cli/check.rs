@@ -27,6 +27,22 @@ pub struct CheckArgs {
     /// Files do not run in a transaction.
     #[arg(long)]
     no_transaction: bool,
+    /// Also apply the migration on a database (--scratch, or --url to a throw-away one) and
+    /// report observed locks and rewrites; with --workload, plan regressions and broken queries.
+    #[command(flatten)]
+    db: super::DbArgs,
+    /// A base schema (file or directory) to apply on the database first.
+    #[arg(long, value_name = "FILE|DIR")]
+    base: Vec<String>,
+    /// Workload queries (a .sql file, or a pg_stat_statements export) to plan before and after.
+    #[arg(long, value_name = "FILE")]
+    workload: Option<String>,
+    /// Commit the migration on the database (default: roll back).
+    #[arg(long)]
+    commit: bool,
+    /// Total cost increase that counts as a plan regression, percent.
+    #[arg(long, default_value_t = 20.0)]
+    max_cost_increase: f64,
 }
 
 fn collect(paths: &[String]) -> Result<Vec<String>> {
@@ -76,8 +92,43 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         .iter()
         .map(|(_, t)| dbkit::sql::split(t).statements.len())
         .sum();
-    let findings =
+    let mut findings =
         dbkit::analyze::migration::check(&files, pg, args.no_transaction, &cfg.check.exclude);
+    if args.db.scratch || args.db.url.is_some() {
+        let base = collect(&args.base)?;
+        let workload = match &args.workload {
+            Some(w) if w.ends_with(".sql") => dbkit::ops::index::workload_from_sql(&read_text(w)?),
+            Some(w) => {
+                dbkit::workload::pgss::parse_export(&std::fs::read(w).with_context(|| w.clone())?)
+                    .with_context(|| w.clone())?
+                    .into_iter()
+                    .map(|r| dbkit::advise::WorkloadQuery {
+                        fingerprint: dbkit::sql::fingerprint(&r.query).hex(),
+                        sql: r.query,
+                        calls: r.calls.max(1),
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let opts = dbkit::ops::check::ObserveOptions {
+            commit: args.commit,
+            max_cost_increase: args.max_cost_increase / 100.0,
+        };
+        let rt = super::runtime()?;
+        let observed = rt.block_on(async {
+            let target = args.db.open().await?;
+            let mut conn = dbkit::db::connect(&target.spec).await?;
+            for b in &base {
+                dbkit::db::exec_script(&mut conn, b, &read_text(b)?).await?;
+            }
+            dbkit::db::close(conn).await;
+            let f = dbkit::ops::check::observe(&target.spec, &files, &workload, &opts).await?;
+            drop(target);
+            anyhow::Ok(f)
+        })?;
+        findings.extend(observed);
+    }
     // In GitHub Actions, annotations are the default.
     let default = if std::env::var_os("GITHUB_ACTIONS").is_some() {
         dbkit::report::Format::Github

@@ -119,10 +119,10 @@ enum Command {
 pub struct DbArgs {
     /// Connection URI or libpq keywords; else DATABASE_URL, else PGHOST/PGPORT/PGUSER/…
     #[arg(long, value_name = "URL", conflicts_with = "scratch")]
-    url: Option<String>,
+    pub url: Option<String>,
     /// Use a throw-away local cluster instead of a database of yours.
     #[arg(long)]
-    scratch: bool,
+    pub scratch: bool,
     /// With --scratch: a schema script to load first.
     #[arg(long, value_name = "FILE", requires = "scratch")]
     schema: Option<PathBuf>,

@@ -61,6 +61,88 @@ impl HypoSession {
         })
     }
 
+    /// Connect and BEGIN, without HypoPG (a planning and observing session for `dbkit check`).
+    pub async fn open_plain(spec: &ConnSpec) -> Result<HypoSession, DbError> {
+        let mut conn = connect(spec).await?;
+        conn.execute("BEGIN").await.map_err(q("BEGIN"))?;
+        conn.execute("SET LOCAL statement_timeout = '60s'")
+            .await
+            .map_err(q("SET LOCAL statement_timeout"))?;
+        Ok(HypoSession {
+            conn,
+            hypopg: false,
+            hypopg_note: None,
+            next: 1,
+        })
+    }
+
+    /// Run one statement behind a savepoint; its error leaves the transaction usable.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn
+            .execute("SAVEPOINT dbkit_stmt")
+            .await
+            .map_err(q("SAVEPOINT"))?;
+        match self.conn.execute(sqlx::raw_sql(sql)).await {
+            Ok(_) => {
+                self.conn
+                    .execute("RELEASE SAVEPOINT dbkit_stmt")
+                    .await
+                    .map_err(q("RELEASE SAVEPOINT"))?;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn
+                    .execute("ROLLBACK TO SAVEPOINT dbkit_stmt")
+                    .await
+                    .map_err(q("ROLLBACK TO SAVEPOINT"))?;
+                Err(DbError::Query {
+                    context: "the migration".into(),
+                    message: sqlx_message(&e),
+                })
+            }
+        }
+    }
+
+    /// Relation locks this session holds on user tables: (table, mode).
+    pub async fn locks(&mut self) -> Result<Vec<(String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT c.oid::regclass::text, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+        )
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(q("reading pg_locks"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(q("reading pg_locks"))
+    }
+
+    /// Each user table's storage file and estimated rows (a changed file is a rewrite).
+    pub async fn relfilenodes(&mut self) -> Result<Vec<(String, i64, f64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT c.oid::regclass::text, c.relfilenode::int8, greatest(c.reltuples, 0)::float8 FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+        )
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(q("reading pg_class"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(q("reading pg_class"))
+    }
+
+    /// COMMIT (instead of the rollback `close` does) and disconnect.
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        self.conn.execute("COMMIT").await.map_err(q("COMMIT"))?;
+        super::close(self.conn).await;
+        Ok(())
+    }
+
     /// Plan `sql` (generic plan when it has `$n` parameters) and return EXPLAIN's JSON.
     pub async fn plan(&mut self, sql: &str) -> Result<String, DbError> {
         let n = super::explain::param_count(sql);

@@ -205,14 +205,17 @@ pub fn rules() -> Vec<RuleInfo> {
             thresholds: vec![],
             enabled: true,
         })
-        .chain(std::iter::once(RuleInfo {
-            id: "unused-ignore",
-            family: "migration",
-            severity: Severity::Warning,
-            description: "a -- dbkit:ignore directive that silenced nothing",
-            thresholds: vec![],
-            enabled: true,
-        }))
+        .chain(
+            [
+                ("unused-ignore", Severity::Warning, "a -- dbkit:ignore directive that silenced nothing"),
+                ("lock-acquired", Severity::Warning, "observed on a database: the lock a migration statement took (warning for SHARE and stronger)"),
+                ("table-rewrite", Severity::Error, "observed on a database: a statement rewrote a table (its storage file changed)"),
+                ("query-broken", Severity::Error, "observed on a database: a workload query that planned before the migration fails after it"),
+                ("migration-error", Severity::Error, "observed on a database: a migration statement fails"),
+            ]
+            .into_iter()
+            .map(|(id, severity, description)| RuleInfo { id, family: "migration", severity, description, thresholds: vec![], enabled: true }),
+        )
         .collect()
 }
 
