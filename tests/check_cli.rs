@@ -67,6 +67,29 @@ fn each_bad_migration_triggers_what_it_names() {
 }
 
 #[test]
+fn ci_formats() {
+    let bad = dir("bad").join("001_blocking_index.sql");
+    let run = |fmt: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args(["check", bad.to_str().unwrap(), "--format", fmt])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fmt}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("github").starts_with("::error file="));
+    let sarif: serde_json::Value = serde_json::from_str(&run("sarif")).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        "index-not-concurrent"
+    );
+    assert!(run("junit").contains("<failure type=\"error\""));
+    let md = run("markdown");
+    assert!(md.starts_with("## ❌ dbkit check"), "{md}");
+    assert!(md.contains("| `index-not-concurrent` |"), "{md}");
+}
+
+#[test]
 fn unreadable_or_unterminated_files_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("broken.sql");

@@ -106,6 +106,16 @@ fn dropped_index_regresses_renamed_column_breaks_rewrites_are_seen() {
         .iter()
         .any(|x| x["rule"] == "alter-column-type-rewrite"));
 
+    // New constraints are reported with their validity.
+    let v = run(dir.path(), "SET lock_timeout = '2s';\nALTER TABLE accounts ADD CONSTRAINT score_ok CHECK (score >= 0) NOT VALID;", &[]);
+    let c = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "constraint-added")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(c["evidence"]["validated"], false);
+
     // A harmless migration passes the gate.
     let v = run(
         dir.path(),

@@ -136,6 +136,22 @@ impl HypoSession {
             .map_err(q("reading pg_class"))
     }
 
+    /// Constraints on user tables: (table, name, validated).
+    pub async fn constraints(&mut self) -> Result<Vec<(String, String, bool)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT con.conrelid::regclass::text, con.conname::text, con.convalidated FROM pg_constraint con
+             JOIN pg_namespace n ON n.oid = con.connamespace
+             WHERE con.conrelid <> 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(q("reading pg_constraint"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(q("reading pg_constraint"))
+    }
+
     /// COMMIT (instead of the rollback `close` does) and disconnect.
     pub async fn commit(mut self) -> Result<(), DbError> {
         self.conn.execute("COMMIT").await.map_err(q("COMMIT"))?;

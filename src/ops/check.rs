@@ -60,6 +60,7 @@ pub async fn observe(
             }
             let files_before = s.relfilenodes().await?;
             let locks_before = s.locks().await?;
+            let cons_before = s.constraints().await?;
             if let Err(e) = s.execute(st.text).await {
                 out.push(Finding {
                     rule: "migration-error".into(),
@@ -93,6 +94,21 @@ pub async fn observe(
                     suggestion: heavy.then(|| "keep it short: lock_timeout before it, nothing slow after it in the same transaction".to_string()),
                 });
             }
+            for (table, name, valid) in s
+                .constraints()
+                .await?
+                .into_iter()
+                .filter(|c| !cons_before.contains(c))
+            {
+                out.push(Finding {
+                    rule: "constraint-added".into(),
+                    severity: Severity::Info,
+                    message: format!("constraint {name} on {table} is now {}", if valid { "validated" } else { "NOT VALID (existing rows unchecked)" }),
+                    location: at(file, line, col),
+                    evidence: serde_json::json!({ "table": table, "constraint": name, "validated": valid }),
+                    suggestion: None,
+                });
+            }
             let after = s.relfilenodes().await?;
             for (table, node, rows) in &files_before {
                 if let Some((_, new_node, _)) = after.iter().find(|(t, _, _)| t == table) {
@@ -120,7 +136,9 @@ pub async fn observe(
                 let (Some(b), Ok(mut a)) = (before.get(&i), crate::plan::json::parse(&j)) else { continue };
                 let a = a.remove(0);
                 let d = diff(b, &a, &cfg);
-                for c in d.regressions() {
+                // A join method change counts when it made the query costlier.
+                let costlier = matches!((d.cost_before, d.cost_after), (Some(x), Some(y)) if y > x);
+                for c in d.changes.iter().filter(|c| c.regression || (c.kind == "join-changed" && costlier)) {
                     out.push(Finding {
                         rule: "plan-regression".into(),
                         severity: Severity::Error,

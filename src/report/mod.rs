@@ -100,6 +100,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "sql-fingerprint.md.tera",
         include_str!("../../templates/sql-fingerprint.md.tera"),
     ),
+    (
+        "check.md.tera",
+        include_str!("../../templates/check.md.tera"),
+    ),
 ];
 
 /// Render `report` to `out`.

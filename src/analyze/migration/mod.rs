@@ -212,6 +212,7 @@ pub fn rules() -> Vec<RuleInfo> {
                 ("table-rewrite", Severity::Error, "observed on a database: a statement rewrote a table (its storage file changed)"),
                 ("query-broken", Severity::Error, "observed on a database: a workload query that planned before the migration fails after it"),
                 ("migration-error", Severity::Error, "observed on a database: a migration statement fails"),
+                ("constraint-added", Severity::Info, "observed on a database: a constraint the migration added, and whether it is validated"),
             ]
             .into_iter()
             .map(|(id, severity, description)| RuleInfo { id, family: "migration", severity, description, thresholds: vec![], enabled: true }),
