@@ -32,53 +32,7 @@ enum PartitionCommand {
       --interval year --start 2024-01-01 --end 2026-01-01 --subpartition-hash tenant_id:4
 
 The default output is the SQL script (--format sql); --format json lists every partition's bounds.")]
-    Create {
-        /// A file with the table's CREATE TABLE (or read a live table with --url).
-        #[arg(long, value_name = "FILE", required_unless_present = "url")]
-        schema: Option<String>,
-        /// Read the table's definition from this database instead.
-        #[arg(long, value_name = "URL", conflicts_with = "schema")]
-        url: Option<String>,
-        /// The table.
-        #[arg(long)]
-        table: String,
-        /// The partition key column.
-        #[arg(long)]
-        key: String,
-        /// RANGE on a time column: hour, day, week, month, quarter, year.
-        #[arg(long, conflicts_with_all = ["step", "modulus", "list"])]
-        interval: Option<String>,
-        /// RANGE on an integer column: the width of each partition.
-        #[arg(long, conflicts_with_all = ["modulus", "list"], allow_hyphen_values = true)]
-        step: Option<i64>,
-        /// HASH: the number of partitions.
-        #[arg(long, conflicts_with = "list")]
-        modulus: Option<u32>,
-        /// LIST: one partition's values, comma-separated, optionally named: `name=a,b`.
-        #[arg(long)]
-        list: Vec<String>,
-        /// First partition's start (a date for time ranges, a number for integer ranges).
-        #[arg(long, allow_hyphen_values = true)]
-        start: Option<String>,
-        /// End, exclusive (or use --premake).
-        #[arg(long, allow_hyphen_values = true, conflicts_with = "premake")]
-        end: Option<String>,
-        /// Number of partitions from --start (default start: today).
-        #[arg(long)]
-        premake: Option<u32>,
-        /// No DEFAULT partition.
-        #[arg(long)]
-        no_default: bool,
-        /// Second level: HASH on COLUMN with N partitions under each partition (COLUMN:N).
-        #[arg(long, value_name = "COLUMN:N")]
-        subpartition_hash: Option<String>,
-        /// Tablespace for the partitions.
-        #[arg(long)]
-        tablespace: Option<String>,
-        /// Time zone of the boundaries for a timestamptz key (default UTC).
-        #[arg(long)]
-        timezone: Option<String>,
-    },
+    Create(CreateOpts),
     /// Turn a live, populated table into a time-partitioned one with short locks: the old table
     /// becomes the first partition (no copy), behind a validated CHECK; the swap is one short
     /// transaction. Prints the plan; --execute runs it, and resumes a run that stopped.
@@ -174,6 +128,56 @@ fn retention_days(s: &str) -> Result<f64> {
     })
 }
 
+/// Options of `partition create`.
+#[derive(Debug, Args)]
+struct CreateOpts {
+    /// A file with the table's CREATE TABLE (or read a live table with --url).
+    #[arg(long, value_name = "FILE", required_unless_present = "url")]
+    schema: Option<String>,
+    /// Read the table's definition from this database instead.
+    #[arg(long, value_name = "URL", conflicts_with = "schema")]
+    url: Option<String>,
+    /// The table.
+    #[arg(long)]
+    table: String,
+    /// The partition key column.
+    #[arg(long)]
+    key: String,
+    /// RANGE on a time column: hour, day, week, month, quarter, year.
+    #[arg(long, conflicts_with_all = ["step", "modulus", "list"])]
+    interval: Option<String>,
+    /// RANGE on an integer column: the width of each partition.
+    #[arg(long, conflicts_with_all = ["modulus", "list"], allow_hyphen_values = true)]
+    step: Option<i64>,
+    /// HASH: the number of partitions.
+    #[arg(long, conflicts_with = "list")]
+    modulus: Option<u32>,
+    /// LIST: one partition's values, comma-separated, optionally named: `name=a,b`.
+    #[arg(long)]
+    list: Vec<String>,
+    /// First partition's start (a date for time ranges, a number for integer ranges).
+    #[arg(long, allow_hyphen_values = true)]
+    start: Option<String>,
+    /// End, exclusive (or use --premake).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "premake")]
+    end: Option<String>,
+    /// Number of partitions from --start (default start: today).
+    #[arg(long)]
+    premake: Option<u32>,
+    /// No DEFAULT partition.
+    #[arg(long)]
+    no_default: bool,
+    /// Second level: HASH on COLUMN with N partitions under each partition (COLUMN:N).
+    #[arg(long, value_name = "COLUMN:N")]
+    subpartition_hash: Option<String>,
+    /// Tablespace for the partitions.
+    #[arg(long)]
+    tablespace: Option<String>,
+    /// Time zone of the boundaries for a timestamptz key (default UTC).
+    #[arg(long)]
+    timezone: Option<String>,
+}
+
 fn today() -> Civil {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -199,42 +203,7 @@ fn literal(v: &str) -> String {
 /// Run `dbkit partition …`.
 pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        PartitionCommand::Create {
-            schema,
-            url,
-            table,
-            key,
-            interval,
-            step,
-            modulus,
-            list,
-            start,
-            end,
-            premake,
-            no_default,
-            subpartition_hash,
-            tablespace,
-            timezone,
-        } => create(
-            ctx,
-            CreateArgs {
-                schema,
-                url,
-                table,
-                key,
-                interval,
-                step,
-                modulus,
-                list,
-                start,
-                end,
-                premake,
-                no_default: *no_default,
-                subpartition_hash,
-                tablespace,
-                timezone,
-            },
-        ),
+        PartitionCommand::Create(o) => create(ctx, o),
         PartitionCommand::Convert {
             db,
             table,
@@ -317,26 +286,8 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
     }
 }
 
-struct CreateArgs<'a> {
-    schema: &'a Option<String>,
-    url: &'a Option<String>,
-    table: &'a String,
-    key: &'a String,
-    interval: &'a Option<String>,
-    step: &'a Option<i64>,
-    modulus: &'a Option<u32>,
-    list: &'a Vec<String>,
-    start: &'a Option<String>,
-    end: &'a Option<String>,
-    premake: &'a Option<u32>,
-    no_default: bool,
-    subpartition_hash: &'a Option<String>,
-    tablespace: &'a Option<String>,
-    timezone: &'a Option<String>,
-}
-
-fn create(ctx: &Ctx, a: CreateArgs<'_>) -> Result<Outcome> {
-    let CreateArgs {
+fn create(ctx: &Ctx, o: &CreateOpts) -> Result<Outcome> {
+    let CreateOpts {
         schema,
         url,
         table,
@@ -352,7 +303,7 @@ fn create(ctx: &Ctx, a: CreateArgs<'_>) -> Result<Outcome> {
         subpartition_hash,
         tablespace,
         timezone,
-    } = a;
+    } = o;
     let def = match schema {
         Some(schema) => {
             let text = read_text(schema)?;

@@ -3,7 +3,7 @@
 //! `query` column; extended-protocol parameters are in `detail`.
 
 use super::prefix::Fields;
-use super::stderr::{ChunkEdges, Entry, State};
+use super::stderr::{ChunkEdges, State};
 use super::{parse_timestamp, Event, ReadStats};
 
 // Column positions (PostgreSQL 13+; 14 added backend_type, leader_pid, query_id at the end).
@@ -133,46 +133,16 @@ pub fn read_chunk(
             host: None,
         };
         let level = s(SEVERITY).unwrap_or("LOG");
-        let msg: &[u8] = &rec[MESSAGE];
-        state.entry(
-            Entry {
-                fields: fields.clone(),
-                level,
-                msg,
-                cont: Vec::new(),
-            },
+        state.record(
+            fields,
+            level,
+            &rec[MESSAGE],
+            rec.get(DETAIL).map(|d| &d[..]),
+            rec.get(QUERY).map(|q| &q[..]),
             &mut local,
             &mut edges,
             sink,
         );
-        if let Some(detail) = rec.get(DETAIL).filter(|d| d.starts_with(b"parameters: ")) {
-            state.entry(
-                Entry {
-                    fields: fields.clone(),
-                    level: "DETAIL",
-                    msg: detail,
-                    cont: Vec::new(),
-                },
-                &mut local,
-                &mut edges,
-                sink,
-            );
-        }
-        if matches!(level, "ERROR" | "FATAL" | "PANIC") {
-            if let Some(q) = rec.get(QUERY).filter(|q| !q.is_empty()) {
-                state.entry(
-                    Entry {
-                        fields,
-                        level: "STATEMENT",
-                        msg: q,
-                        cont: Vec::new(),
-                    },
-                    &mut local,
-                    &mut edges,
-                    sink,
-                );
-            }
-        }
     });
     local.add(&rec_stats);
     stats.add(&local);

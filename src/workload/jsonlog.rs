@@ -1,7 +1,7 @@
 //! jsonlog (`log_destination = 'jsonlog'`, PostgreSQL 15+): one JSON object per line.
 
 use super::prefix::Fields;
-use super::stderr::{ChunkEdges, Entry, State};
+use super::stderr::{ChunkEdges, State};
 use super::{parse_timestamp, Event, ReadStats};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -63,49 +63,16 @@ pub fn read_chunk(
         };
         let level = l.error_severity.as_deref().unwrap_or("LOG");
         let msg = l.message.as_deref().unwrap_or("");
-        state.entry(
-            Entry {
-                fields: fields.clone(),
-                level,
-                msg: msg.as_bytes(),
-                cont: Vec::new(),
-            },
+        state.record(
+            fields,
+            level,
+            msg.as_bytes(),
+            l.detail.as_deref().map(str::as_bytes),
+            l.statement.as_deref().map(str::as_bytes),
             stats,
             &mut edges,
             sink,
         );
-        if let Some(d) = l
-            .detail
-            .as_deref()
-            .filter(|d| d.starts_with("parameters: "))
-        {
-            state.entry(
-                Entry {
-                    fields: fields.clone(),
-                    level: "DETAIL",
-                    msg: d.as_bytes(),
-                    cont: Vec::new(),
-                },
-                stats,
-                &mut edges,
-                sink,
-            );
-        }
-        if matches!(level, "ERROR" | "FATAL" | "PANIC") {
-            if let Some(q) = l.statement.as_deref() {
-                state.entry(
-                    Entry {
-                        fields,
-                        level: "STATEMENT",
-                        msg: q.as_bytes(),
-                        cont: Vec::new(),
-                    },
-                    stats,
-                    &mut edges,
-                    sink,
-                );
-            }
-        }
     }
     state.finish(edges, sink)
 }

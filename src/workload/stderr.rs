@@ -223,6 +223,61 @@ impl State {
         self.error = None;
     }
 
+    /// Handle a structured record (csvlog, jsonlog): its message, the extended protocol's
+    /// parameters (`detail`) and, for an error, the statement that failed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record(
+        &mut self,
+        fields: super::prefix::Fields<'_>,
+        level: &str,
+        msg: &[u8],
+        detail: Option<&[u8]>,
+        statement: Option<&[u8]>,
+        stats: &mut ReadStats,
+        edges: &mut ChunkEdges,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
+        self.entry(
+            Entry {
+                fields: fields.clone(),
+                level,
+                msg,
+                cont: Vec::new(),
+            },
+            stats,
+            edges,
+            sink,
+        );
+        if let Some(d) = detail.filter(|d| d.starts_with(b"parameters: ")) {
+            self.entry(
+                Entry {
+                    fields: fields.clone(),
+                    level: "DETAIL",
+                    msg: d,
+                    cont: Vec::new(),
+                },
+                stats,
+                edges,
+                sink,
+            );
+        }
+        if matches!(level, "ERROR" | "FATAL" | "PANIC") {
+            if let Some(q) = statement.filter(|q| !q.is_empty()) {
+                self.entry(
+                    Entry {
+                        fields,
+                        level: "STATEMENT",
+                        msg: q,
+                        cont: Vec::new(),
+                    },
+                    stats,
+                    edges,
+                    sink,
+                );
+            }
+        }
+    }
+
     /// Handle one entry.
     pub(crate) fn entry(
         &mut self,
