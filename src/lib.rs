@@ -48,6 +48,7 @@ pub mod finding;
 pub mod ops;
 pub mod plan;
 pub mod report;
+pub mod shard;
 pub mod sql;
 pub mod view;
 pub mod workload;
