@@ -12,6 +12,7 @@ mod ping;
 mod plan;
 mod rules;
 mod scratch;
+mod shard;
 mod sql;
 mod workload;
 
@@ -108,6 +109,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
     Scratch(scratch::ScratchArgs),
+    /// Shard maps: locate keys (PostgreSQL-compatible hash), validate maps.
+    Shard(shard::ShardArgs),
     /// Analyze query logs and traces: the costliest query shapes, N+1 patterns.
     Workload(workload::WorkloadArgs),
     /// Connect to a database and show what it is.
@@ -291,6 +294,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(a, &ctx),
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),
+        Command::Shard(a) => shard::run(a, &ctx),
         Command::Ping(a) => ping::run(a, &ctx),
         Command::Workload(a) => workload::run(a, &ctx),
     };

@@ -1,6 +1,9 @@
-//! Sharding: the PostgreSQL-compatible key hash ([`hash`]); shard maps and the rebalance
-//! planner build on it.
+//! Sharding: the PostgreSQL-compatible key hash ([`hash`]), the shard map with key lookup and
+//! validation ([`map`]), and their reports ([`report`]).
 
 pub mod hash;
+pub mod map;
+pub mod report;
 
 pub use hash::{partition_remainder, KeyValue};
+pub use map::{KeyLocation, ShardMap};

@@ -1,0 +1,109 @@
+//! `dbkit shard locate` and `dbkit shard validate` on the shipped maps.
+
+use std::process::Command;
+
+fn dbkit(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn locate_agrees_with_the_postgresql_hash() {
+    let (code, out, err) = dbkit(&[
+        "shard",
+        "locate",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "42",
+        "-7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for (i, key) in [42i64, -7].into_iter().enumerate() {
+        let r = dbkit::shard::partition_remainder(&[dbkit::shard::KeyValue::Int8(key)], 8);
+        assert_eq!(v["locations"][i]["shard"], r, "{v:#}");
+    }
+}
+
+#[test]
+fn locate_rejects_a_key_of_the_wrong_type() {
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "locate",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "abc",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a valid bigint key"), "{err}");
+}
+
+#[test]
+fn the_shop_map_is_valid() {
+    let (code, out, err) = dbkit(&[
+        "shard",
+        "validate",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v:#}");
+    assert_eq!(v["nodes"][0]["shards"], 3);
+}
+
+#[test]
+fn the_broken_map_gets_every_finding_and_no_secret() {
+    let (code, out, err) = dbkit(&[
+        "shard",
+        "validate",
+        "--map",
+        "fixtures/shardmaps/broken.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!out.contains("s3cret") && !err.contains("s3cret"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for want in [
+        "shard-map-secret-in-url",
+        "shard-map-duplicate-id",
+        "shard-map-unknown-node",
+        "shard-map-gap",
+        "shard-map-overlap",
+    ] {
+        assert!(rules.contains(&want), "{want} not in {rules:?}");
+    }
+}
+
+#[test]
+fn garbage_maps_get_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.toml");
+    std::fs::write(&f, b"version = 1\n\xff\xfe[[nodes]]\n").unwrap();
+    let (code, _, err) = dbkit(&["shard", "validate", "--map", f.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("invalid UTF-8 at byte 12"), "{err}");
+    std::fs::write(&f, "{\"version\": 1, \"shards\": [{\"id\": ").unwrap();
+    let (code, _, err) = dbkit(&["shard", "validate", "--map", f.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("line 1"), "{err}");
+}
