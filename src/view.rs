@@ -136,3 +136,16 @@ pub trait Report: Serialize {
         &[]
     }
 }
+
+/// Bytes for people: `8.0 MB`, `1.2 GB`, `3 kB` (decimal units).
+pub fn human_bytes(b: f64) -> String {
+    if b >= 1e12 {
+        format!("{:.1} TB", b / 1e12)
+    } else if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} kB", b / 1e3)
+    }
+}

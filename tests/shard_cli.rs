@@ -107,3 +107,84 @@ fn garbage_maps_get_one_clear_line() {
     assert_eq!(code, Some(2));
     assert!(err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn plan_balances_the_shop_map_and_writes_a_valid_next_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_map = dir.path().join("next.toml");
+    let (code, out, err) = dbkit(&[
+        "shard",
+        "plan",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "--add",
+        "shard-d:1",
+        "--drain",
+        "shard-b",
+        "--write-map",
+        out_map.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["balanced"], true, "{v:#}");
+    assert_eq!(v["new_version"], 8);
+    assert!(v["moved"].as_f64().unwrap() + 1.0 >= v["lower_bound"].as_f64().unwrap());
+    let b = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "shard-b")
+        .unwrap();
+    assert_eq!(b["after"], 0.0);
+    // The written map is valid, one version up, and has nothing on the drained node.
+    let (code, out, err) = dbkit(&[
+        "shard",
+        "validate",
+        "--map",
+        out_map.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}{out}");
+    let next: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(next["version"], 8);
+    let b = next["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "shard-b")
+        .unwrap();
+    assert_eq!(b["shards"], 0);
+}
+
+#[test]
+fn plan_refuses_an_invalid_map_and_bad_options() {
+    let (code, _, err) = dbkit(&["shard", "plan", "--map", "fixtures/shardmaps/broken.toml"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not valid") && !err.contains("s3cret"),
+        "{err}"
+    );
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "plan",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "--drain",
+        "nope",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no such node"), "{err}");
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "plan",
+        "--map",
+        "fixtures/shardmaps/shop.toml",
+        "--add",
+        "x:-1",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("positive"), "{err}");
+}

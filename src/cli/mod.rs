@@ -109,7 +109,7 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
     Scratch(scratch::ScratchArgs),
-    /// Shard maps: locate keys (PostgreSQL-compatible hash), validate maps.
+    /// Shard maps: locate keys (PostgreSQL-compatible hash), validate maps, plan rebalances.
     Shard(shard::ShardArgs),
     /// Analyze query logs and traces: the costliest query shapes, N+1 patterns.
     Workload(workload::WorkloadArgs),

@@ -1,9 +1,10 @@
-//! `dbkit shard`: locate keys and validate shard maps.
+//! `dbkit shard`: locate keys, validate shard maps, plan rebalances.
 
 use super::{Ctx, Outcome};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use dbkit::shard::report::{LocateReport, ValidateReport};
+use dbkit::shard::plan::{plan, PlanOptions, Strategy};
+use dbkit::shard::report::{LocateReport, PlanReport, ValidateReport};
 use dbkit::shard::ShardMap;
 use std::path::PathBuf;
 
@@ -28,6 +29,31 @@ enum ShardCommand {
         #[arg(required = true, allow_negative_numbers = true)]
         keys: Vec<String>,
     },
+    /// Plan a rebalance: ordered shard moves (and splits) within a threshold of each node's
+    /// capacity-weighted target, colocation kept, as few bytes moved as possible.
+    #[command(
+        after_help = "Examples:\n  dbkit shard plan --map fixtures/shardmaps/shop.toml\n  dbkit shard plan --map fixtures/shardmaps/shop.toml --add shard-d --drain shard-a --write-map new.toml"
+    )]
+    Plan {
+        /// The shard map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// What to balance.
+        #[arg(long, value_enum, default_value_t = StrategyArg::Size)]
+        strategy: StrategyArg,
+        /// Allowed deviation from each node's target (0.1 = 10%).
+        #[arg(long, default_value_t = 0.1)]
+        threshold: f64,
+        /// Empty this node (repeatable).
+        #[arg(long, value_name = "NODE")]
+        drain: Vec<String>,
+        /// Add a node, optionally with a weight: `NAME` or `NAME:2` (repeatable).
+        #[arg(long, value_name = "NODE[:WEIGHT]")]
+        add: Vec<String>,
+        /// Write the map after the plan (version bumped) to this file.
+        #[arg(long, value_name = "FILE")]
+        write_map: Option<PathBuf>,
+    },
     /// Overlapping or missing key space, unknown nodes, broken colocation, secrets in URLs.
     #[command(after_help = "Example:\n  dbkit shard validate --map fixtures/shardmaps/shop.toml")]
     Validate {
@@ -35,6 +61,16 @@ enum ShardCommand {
         #[arg(long, value_name = "FILE")]
         map: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StrategyArg {
+    #[value(name = "by-size")]
+    Size,
+    #[value(name = "by-count")]
+    Count,
+    #[value(name = "by-load")]
+    Load,
 }
 
 /// Run `dbkit shard`.
@@ -50,6 +86,73 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 map: map.display().to_string(),
                 version: m.version,
                 locations,
+            })
+        }
+        ShardCommand::Plan {
+            map,
+            strategy,
+            threshold,
+            drain,
+            add,
+            write_map,
+        } => {
+            let m = ShardMap::load(map)?;
+            if !(threshold.is_finite() && *threshold >= 0.0) {
+                anyhow::bail!("--threshold must be a non-negative number, got {threshold}");
+            }
+            let invalid = m.validate();
+            if let Some(f) = invalid
+                .iter()
+                .find(|f| f.severity == dbkit::Severity::Error)
+            {
+                anyhow::bail!(
+                    "{}: the map is not valid ({}: {}); run dbkit shard validate",
+                    map.display(),
+                    f.rule,
+                    f.message
+                );
+            }
+            for d in drain {
+                if !m.nodes.iter().any(|n| &n.name == d) {
+                    anyhow::bail!("--drain {d}: the map has no such node");
+                }
+            }
+            let mut added = Vec::new();
+            for a in add {
+                let (name, weight) = match a.rsplit_once(':') {
+                    Some((n, w)) => (
+                        n,
+                        w.parse::<f64>()
+                            .ok()
+                            .filter(|w| w.is_finite() && *w > 0.0)
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("--add {a}: the weight must be a positive number")
+                            })?,
+                    ),
+                    None => (a.as_str(), 1.0),
+                };
+                added.push((name.to_string(), weight));
+            }
+            let opts = PlanOptions {
+                strategy: match strategy {
+                    StrategyArg::Size => Strategy::BySize,
+                    StrategyArg::Count => Strategy::ByCount,
+                    StrategyArg::Load => Strategy::ByLoad,
+                },
+                threshold: *threshold,
+                drain: drain.clone(),
+                add: added,
+            };
+            let p = plan(&m, &opts);
+            if let Some(out) = write_map {
+                std::fs::write(out, p.new_map.to_toml())
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            ctx.emit(&PlanReport {
+                map: map.display().to_string(),
+                version: m.version,
+                new_version: p.new_map.version,
+                plan: p,
             })
         }
         ShardCommand::Validate { map } => {

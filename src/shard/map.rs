@@ -144,7 +144,7 @@ pub struct KeyRange {
 }
 
 /// One shard.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shard {
     /// Unique id.

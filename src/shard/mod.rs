@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod map;
+pub mod plan;
 pub mod report;
 
 pub use hash::{partition_remainder, KeyValue};

@@ -141,3 +141,101 @@ impl Report for ValidateReport {
         &self.findings
     }
 }
+
+/// A rebalance plan for a map file.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    /// The map file.
+    pub map: String,
+    /// The map version planned from.
+    pub version: u64,
+    /// The version of the map the plan produces.
+    pub new_version: u64,
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: super::plan::Plan,
+}
+
+fn gb(strategy: super::plan::Strategy, w: f64) -> String {
+    match strategy {
+        super::plan::Strategy::BySize => crate::view::human_bytes(w),
+        _ => format!("{w:.1}"),
+    }
+}
+
+impl Report for PlanReport {
+    fn kind(&self) -> &'static str {
+        "shard-plan"
+    }
+    fn summary(&self) -> String {
+        let p = &self.plan;
+        format!(
+            "{} (version {} -> {}): {} split(s), {} move(s), {} moved (lower bound {}; greedy most-to-least-loaded: {} in {} moves{}); {}",
+            self.map,
+            self.version,
+            self.new_version,
+            p.splits.len(),
+            p.moves.len(),
+            gb(p.strategy, p.moved),
+            gb(p.strategy, p.lower_bound),
+            gb(p.strategy, p.greedy_moved),
+            p.greedy_moves,
+            if p.greedy_balanced { "" } else { ", not balanced" },
+            if p.balanced { "balanced" } else { "NOT balanced" }
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let p = &self.plan;
+        let mut out = Vec::new();
+        if !p.splits.is_empty() {
+            let mut t = Table::new("Splits (before the moves)", &["shards", "into", "how"]);
+            for s in &p.splits {
+                t.row(vec![
+                    Cell::text(ids(&s.shards)),
+                    Cell::text(ids(&s.into)),
+                    Cell::text(s.how.clone()),
+                ]);
+            }
+            out.push(t);
+        }
+        let mut t = Table::new("Moves", &["#", "shards", "from", "to", "bytes"]);
+        for m in &p.moves {
+            t.row(vec![
+                Cell::num(m.seq),
+                Cell::text(ids(&m.shards)),
+                Cell::text(m.from.clone()),
+                Cell::text(m.to.clone()),
+                Cell::text(crate::view::human_bytes(m.bytes as f64)),
+            ]);
+        }
+        out.push(t);
+        let mut n = Table::new(
+            "Nodes",
+            &["node", "weight", "target", "before", "after", "deviation"],
+        );
+        for b in &p.nodes {
+            let tone = if b.deviation.abs() <= p.threshold + 1e-9 {
+                Tone::Good
+            } else {
+                Tone::Bad
+            };
+            n.row(vec![
+                Cell::text(b.node.clone()),
+                Cell::num(b.weight),
+                Cell::text(gb(p.strategy, b.target)),
+                Cell::text(gb(p.strategy, b.before)),
+                Cell::text(gb(p.strategy, b.after)),
+                Cell::toned(format!("{:+.1}%", b.deviation * 100.0), tone),
+            ]);
+        }
+        out.push(n);
+        out
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.plan.findings
+    }
+}
+
+fn ids(v: &[u64]) -> String {
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}

@@ -90,14 +90,7 @@ pub fn index_finding(
 
 /// Bytes as `8.0 MB`.
 pub fn size(bytes: i64) -> String {
-    let b = bytes as f64;
-    if b >= 1e9 {
-        format!("{:.1} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.1} MB", b / 1e6)
-    } else {
-        format!("{:.0} kB", b / 1e3)
-    }
+    crate::view::human_bytes(bytes as f64)
 }
 
 #[cfg(test)]
