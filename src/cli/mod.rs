@@ -10,6 +10,7 @@ mod index;
 mod partition;
 mod ping;
 mod plan;
+mod route;
 mod rules;
 mod scratch;
 mod shard;
@@ -105,6 +106,8 @@ enum Command {
     Partition(partition::PartitionArgs),
     /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
     Plan(plan::PlanArgs),
+    /// Replica routing: which statements go to the primary and which to the replicas, and why.
+    Route(route::RouteArgs),
     /// List every rule: id, family, severity, thresholds, description.
     Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
@@ -292,6 +295,7 @@ pub fn main() -> ExitCode {
         Command::Index(a) => index::run(a, &ctx),
         Command::Partition(a) => partition::run(a, &ctx),
         Command::Plan(a) => plan::run(a, &ctx),
+        Command::Route(a) => route::run(a, &ctx),
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),
         Command::Shard(a) => shard::run(a, &ctx),

@@ -232,28 +232,12 @@ pub struct KeyLocation {
 impl ShardMap {
     /// Reads a map from TOML or JSON text (JSON when it starts with `{`).
     pub fn parse(text: &str, path: &str) -> Result<ShardMap, MapError> {
-        let parse = |message: String| MapError::Parse {
-            path: path.to_string(),
-            message,
-        };
-        if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| parse(e.to_string()))
-        } else {
-            toml::from_str(text).map_err(|e| parse(e.to_string().trim_end().replace('\n', " ")))
-        }
+        parse_file(text, path)
     }
 
     /// Reads a map file.
     pub fn load(path: &std::path::Path) -> Result<ShardMap, MapError> {
-        let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| MapError::Read {
-            path: p.clone(),
-            message: e.to_string(),
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| MapError::Parse {
-            path: p.clone(),
-            message: format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
-        })?;
+        let (text, p) = read_file(path)?;
         Self::parse(&text, &p)
     }
 
@@ -325,6 +309,34 @@ impl ShardMap {
             })
             .collect())
     }
+}
+
+/// Reads a TOML or JSON map (JSON when the text starts with `{`), errors naming the file and
+/// the position.
+pub fn parse_file<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Result<T, MapError> {
+    let parse = |message: String| MapError::Parse {
+        path: path.to_string(),
+        message,
+    };
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| parse(e.to_string()))
+    } else {
+        toml::from_str(text).map_err(|e| parse(e.to_string().trim_end().replace('\n', " ")))
+    }
+}
+
+/// Reads a map file as UTF-8 text; returns the text and the path as shown in errors.
+pub fn read_file(path: &std::path::Path) -> Result<(String, String), MapError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| MapError::Read {
+        path: p.clone(),
+        message: e.to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| MapError::Parse {
+        path: p.clone(),
+        message: format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+    })?;
+    Ok((text, p))
 }
 
 /// Compares two keys as the map's key type (numbers numerically, uuids by bytes, text by

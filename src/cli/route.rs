@@ -1,0 +1,74 @@
+//! `dbkit route`: replica routing maps.
+
+use super::{read_text, Ctx, Outcome};
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use dbkit::routing::report::{ClassifyReport, Routed};
+use dbkit::routing::{Router, RoutingMap, Session};
+use std::path::PathBuf;
+
+/// Arguments of `dbkit route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(subcommand)]
+    command: RouteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RouteCommand {
+    /// Route each statement of a file in order: primary or replica pool, and why.
+    #[command(
+        after_help = "Example:\n  dbkit route classify --map fixtures/routing/shop.toml fixtures/routing/session.sql"
+    )]
+    Classify {
+        /// The routing map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// SQL file, or `-` for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Treat the file as one session: after a write, reads stay on the primary
+        /// (read-your-writes, no LSN being known). Otherwise only transactions carry over.
+        #[arg(long)]
+        one_session: bool,
+    },
+}
+
+/// Run `dbkit route`.
+pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
+    match &args.command {
+        RouteCommand::Classify {
+            map,
+            file,
+            one_session,
+        } => {
+            let m = RoutingMap::load(map)?;
+            if let Some(f) = m.validate().first() {
+                anyhow::bail!("{}: {} ({})", map.display(), f.message, f.rule);
+            }
+            let text = read_text(file)?;
+            let split = dbkit::sql::split(&text);
+            let mut router = Router::new(&m);
+            let mut session = Session::default();
+            let mut statements = Vec::new();
+            for st in &split.statements {
+                let decision = router.route(st.text, &mut session);
+                if !one_session {
+                    session.write_pending = false;
+                    session.last_write_lsn = None;
+                }
+                statements.push(Routed {
+                    line: st.span.start.line,
+                    statement: st.text.to_string(),
+                    decision,
+                });
+            }
+            ctx.emit(&ClassifyReport {
+                cluster: m.cluster.clone(),
+                file: file.clone(),
+                statements,
+                findings: Vec::new(),
+            })
+        }
+    }
+}

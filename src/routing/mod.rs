@@ -1,0 +1,9 @@
+//! Read routing for a primary with streaming replicas: the routing map ([`map`]) and the
+//! statement router ([`route`]), and the report of `route classify` ([`report`]).
+
+pub mod map;
+pub mod report;
+pub mod route;
+
+pub use map::RoutingMap;
+pub use route::{Decision, Router, Session, Target};

@@ -1,0 +1,95 @@
+//! `dbkit route classify` on the shipped routing map and session.
+
+use std::process::Command;
+
+fn classify(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["route", "classify"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_shop_session_routes_as_the_policies_say() {
+    let (code, out, err) = classify(&[
+        "--map",
+        "fixtures/routing/shop.toml",
+        "fixtures/routing/session.sql",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let targets: Vec<(u64, &str)> = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["line"].as_u64().unwrap(), s["target"].as_str().unwrap()))
+        .collect();
+    let want = [
+        (2, "replica"),
+        (3, "replica"),
+        (4, "primary"),
+        (5, "primary"),
+        (6, "primary"),
+        (7, "primary"),
+        (8, "primary"),
+        (9, "replica"),
+        (10, "primary"),
+        (11, "primary"),
+        (12, "primary"),
+        (13, "primary"),
+        (14, "replica"),
+        (15, "replica"),
+        (16, "replica"),
+    ];
+    assert_eq!(targets, want, "{v:#}");
+}
+
+#[test]
+fn one_session_keeps_reads_after_a_write_on_the_primary() {
+    let (code, out, _) = classify(&[
+        "--map",
+        "fixtures/routing/shop.toml",
+        "fixtures/routing/session.sql",
+        "--one-session",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let line9 = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["line"] == 9)
+        .unwrap();
+    assert_eq!(line9["target"], "primary");
+    assert!(line9["reason"]
+        .as_str()
+        .unwrap()
+        .contains("read-your-writes"));
+}
+
+#[test]
+fn a_map_with_a_password_is_refused_without_printing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.toml");
+    std::fs::write(
+        &f,
+        "cluster = \"x\"\n[primary]\nname = \"p\"\nurl = \"postgres://app:pa55word@h/db\"\n",
+    )
+    .unwrap();
+    let (code, out, err) =
+        classify(&["--map", f.to_str().unwrap(), "fixtures/routing/session.sql"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("route-map-secret-in-url"), "{err}");
+    assert!(!err.contains("pa55word") && !out.contains("pa55word"));
+}
