@@ -15,7 +15,7 @@
 //! | L1 | [`catalog`] | tables, columns, indexes, foreign keys and their statistics |
 //! | L1 | [`sql`], [`plan`], [`workload`] | splitting, parsing, fingerprints, classification, references; the EXPLAIN model (JSON and text); query-log and trace readers |
 //! | L1/L2 | [`shard`], [`routing`] | the PostgreSQL-compatible shard hash, shard maps and the rebalance planner; routing maps and the statement router |
-| L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates; DDL generation |
+//! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates; DDL generation |
 //! | L3 | [`db`], [`report`] | connections, scratch clusters, safe EXPLAIN (the only sqlx user); rendering (the only tera/comfy-table user) |
 //! | L4 | [`ops`] | orchestration: explain a workload; stream logs on all cores; verify and apply index advice |
 //!
