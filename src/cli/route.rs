@@ -16,6 +16,14 @@ pub struct RouteArgs {
 
 #[derive(Debug, Subcommand)]
 enum RouteCommand {
+    /// Connect to every server: find the primary, measure each replica's lag, and print the
+    /// routing table it would use now, with the reason for every excluded server.
+    #[command(after_help = "Example:\n  dbkit route probe --map fixtures/routing/shop.toml")]
+    Probe {
+        /// The routing map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+    },
     /// Route each statement of a file in order: primary or replica pool, and why.
     #[command(
         after_help = "Example:\n  dbkit route classify --map fixtures/routing/shop.toml fixtures/routing/session.sql"
@@ -37,15 +45,17 @@ enum RouteCommand {
 /// Run `dbkit route`.
 pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
+        RouteCommand::Probe { map } => {
+            let m = load(map)?;
+            let report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
+            ctx.emit(&report)
+        }
         RouteCommand::Classify {
             map,
             file,
             one_session,
         } => {
-            let m = RoutingMap::load(map)?;
-            if let Some(f) = m.validate().first() {
-                anyhow::bail!("{}: {} ({})", map.display(), f.message, f.rule);
-            }
+            let m = load(map)?;
             let text = read_text(file)?;
             let split = dbkit::sql::split(&text);
             let mut router = Router::new(&m);
@@ -71,4 +81,13 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
             })
         }
     }
+}
+
+/// Loads a routing map and refuses an invalid one.
+fn load(map: &std::path::Path) -> Result<RoutingMap> {
+    let m = RoutingMap::load(map)?;
+    if let Some(f) = m.validate().first() {
+        anyhow::bail!("{}: {} ({})", map.display(), f.message, f.rule);
+    }
+    Ok(m)
 }

@@ -209,11 +209,84 @@ impl ScratchCluster {
             password: opts.password.clone(),
             notes,
         };
+        cluster.start_on_a_free_port(run_as)?;
+        Ok(cluster)
+    }
+
+    /// Start a streaming replica of this cluster: `pg_basebackup -R` from it into a new temp
+    /// dir, then a hot standby on its own port and socket. Stopped and deleted on drop like
+    /// any scratch cluster.
+    pub fn start_replica(&self) -> Result<ScratchCluster, ScratchError> {
+        let run_as = unprivileged_user()?;
+        let root = tempfile::Builder::new()
+            .prefix(PREFIX)
+            .tempdir_in(short_tmp())
+            .map_err(|e| step("creating the temp dir", e))?;
+        fs::write(root.path().join(OWNER_FILE), std::process::id().to_string())
+            .map_err(|e| step("writing the owner file", e))?;
+        if let Some((uid, gid)) = run_as {
+            chown(root.path(), uid, gid)?;
+        }
+        let data = root.path().join("data");
+        let mut cmd = Command::new(self.bin_dir.join("pg_basebackup"));
+        cmd.arg("-D")
+            .arg(&data)
+            .arg("-h")
+            .arg(self.root_path())
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args([
+                "-U",
+                SUPERUSER,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+                "-c",
+                "fast",
+            ])
+            .env("LC_ALL", "C")
+            .env_remove("PGPASSWORD")
+            .stdin(Stdio::null());
+        if let Some((uid, gid)) = run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        let out = cmd.output().map_err(|e| step("running pg_basebackup", e))?;
+        if !out.status.success() {
+            return Err(step(
+                "pg_basebackup",
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        let conf = format!(
+            "\n# dbkit scratch replica\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            root.path().display()
+        );
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .map_err(|e| step("opening postgresql.conf", e))?;
+        f.write_all(conf.as_bytes())
+            .map_err(|e| step("writing postgresql.conf", e))?;
+        let mut replica = ScratchCluster {
+            root: Some(root),
+            child: None,
+            port: 0,
+            bin_dir: self.bin_dir.clone(),
+            version: self.version.clone(),
+            password: self.password.clone(),
+            notes: Vec::new(),
+        };
+        replica.start_on_a_free_port(run_as)?;
+        Ok(replica)
+    }
+
+    fn start_on_a_free_port(&mut self, run_as: Option<(u32, u32)>) -> Result<(), ScratchError> {
         let mut last_err = None;
         for _ in 0..5 {
             let port = free_port().map_err(|e| step("finding a free port", e))?;
-            match cluster.launch(port, run_as) {
-                Ok(()) => return Ok(cluster),
+            match self.launch(port, run_as) {
+                Ok(()) => return Ok(()),
                 Err(LaunchError::PortTaken) => continue,
                 Err(LaunchError::Other(e)) => {
                     last_err = Some(e);

@@ -73,3 +73,127 @@ impl Report for ClassifyReport {
         &self.findings
     }
 }
+
+/// One server as `route probe` found it.
+#[derive(Debug, Serialize)]
+pub struct ServerStatus {
+    /// Name.
+    pub name: String,
+    /// Its role in the map.
+    pub configured: String,
+    /// Its role found (`primary`, `replica`), when reachable.
+    pub role: Option<String>,
+    /// Primary: current WAL LSN; replica: last replayed LSN.
+    pub lsn: Option<String>,
+    /// Replica: bytes of WAL behind the primary.
+    pub lag_bytes: Option<u64>,
+    /// Replica: milliseconds of replay behind (0 when caught up).
+    pub lag_ms: Option<u64>,
+    /// Replica: replay paused.
+    pub replay_paused: Option<bool>,
+    /// Takes traffic now (the primary its writes, a replica reads).
+    pub in_pool: bool,
+    /// Why it is in or out.
+    pub reason: String,
+}
+
+/// The routing table `route probe` would use now.
+#[derive(Debug, Serialize)]
+pub struct ProbeReport {
+    /// The cluster.
+    pub cluster: String,
+    /// Per server, primary first.
+    pub servers: Vec<ServerStatus>,
+    /// Unreachable servers, a wrong primary, excluded replicas.
+    pub findings: Vec<Finding>,
+}
+
+impl ProbeReport {
+    /// Findings from the statuses.
+    pub fn build(map: &super::RoutingMap, servers: Vec<ServerStatus>) -> ProbeReport {
+        let mut findings = Vec::new();
+        let mut add = |rule: &str, severity, s: &ServerStatus, message: String| {
+            findings.push(Finding {
+                rule: rule.into(),
+                severity,
+                message,
+                location: crate::finding::Location {
+                    node: Some(s.name.clone()),
+                    ..Default::default()
+                },
+                evidence: serde_json::json!({"lag_bytes": s.lag_bytes, "lag_ms": s.lag_ms}),
+                suggestion: None,
+            })
+        };
+        use crate::finding::Severity;
+        for s in &servers {
+            match (s.configured.as_str(), s.role.as_deref()) {
+                (_, None) => add("route-server-unreachable", Severity::Error, s, format!("{}: {}", s.name, s.reason)),
+                ("primary", Some("replica")) => add("route-primary-in-recovery", Severity::Error, s, format!("{} is configured as the primary but is in recovery (a replica); update the map", s.name)),
+                ("replica", Some("primary")) => add("route-replica-not-in-recovery", Severity::Error, s, format!("{} is configured as a replica but is not in recovery", s.name)),
+                ("replica", Some("replica")) if !s.in_pool => add("route-replica-lagging", Severity::Warning, s, format!("{} is excluded from reads: {}", s.name, s.reason)),
+                _ => {}
+            }
+        }
+        ProbeReport {
+            cluster: map.cluster.clone(),
+            servers,
+            findings,
+        }
+    }
+}
+
+impl Report for ProbeReport {
+    fn kind(&self) -> &'static str {
+        "route-probe"
+    }
+    fn summary(&self) -> String {
+        let reads = self
+            .servers
+            .iter()
+            .filter(|s| s.in_pool && s.role.as_deref() == Some("replica"))
+            .count();
+        format!(
+            "{}: {} server(s), {} replica(s) taking reads",
+            self.cluster,
+            self.servers.len(),
+            reads
+        )
+    }
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Routing table now",
+            &[
+                "server",
+                "configured",
+                "found",
+                "lsn",
+                "lag bytes",
+                "lag ms",
+                "in pool",
+                "reason",
+            ],
+        );
+        let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+        for s in &self.servers {
+            t.row(vec![
+                Cell::text(s.name.clone()),
+                Cell::text(s.configured.clone()),
+                Cell::text(s.role.clone().unwrap_or_else(|| "?".into())),
+                Cell::text(s.lsn.clone().unwrap_or_default()),
+                Cell::text(opt(s.lag_bytes)),
+                Cell::text(opt(s.lag_ms)),
+                if s.in_pool {
+                    Cell::toned("yes", Tone::Good)
+                } else {
+                    Cell::toned("no", Tone::Bad)
+                },
+                Cell::text(s.reason.clone()),
+            ]);
+        }
+        vec![t]
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
