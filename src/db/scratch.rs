@@ -91,15 +91,7 @@ impl ScratchCluster {
         };
         sweep_stale();
         let run_as = unprivileged_user()?;
-        let root = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .tempdir_in(short_tmp())
-            .map_err(|e| step("creating the temp dir", e))?;
-        fs::write(root.path().join(OWNER_FILE), std::process::id().to_string())
-            .map_err(|e| step("writing the owner file", e))?;
-        if let Some((uid, gid)) = run_as {
-            chown(root.path(), uid, gid)?;
-        }
+        let root = new_root(run_as)?;
         let data = root.path().join("data");
         let mut notes = Vec::new();
 
@@ -218,15 +210,7 @@ impl ScratchCluster {
     /// any scratch cluster.
     pub fn start_replica(&self) -> Result<ScratchCluster, ScratchError> {
         let run_as = unprivileged_user()?;
-        let root = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .tempdir_in(short_tmp())
-            .map_err(|e| step("creating the temp dir", e))?;
-        fs::write(root.path().join(OWNER_FILE), std::process::id().to_string())
-            .map_err(|e| step("writing the owner file", e))?;
-        if let Some((uid, gid)) = run_as {
-            chown(root.path(), uid, gid)?;
-        }
+        let root = new_root(run_as)?;
         let data = root.path().join("data");
         let mut cmd = Command::new(self.bin_dir.join("pg_basebackup"));
         cmd.arg("-D")
@@ -529,6 +513,20 @@ fn short_tmp() -> PathBuf {
     } else {
         t
     }
+}
+
+/// A new cluster directory, marked with this process as its owner, owned by the server's user.
+fn new_root(run_as: Option<(u32, u32)>) -> Result<tempfile::TempDir, ScratchError> {
+    let root = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .tempdir_in(short_tmp())
+        .map_err(|e| step("creating the temp dir", e))?;
+    fs::write(root.path().join(OWNER_FILE), std::process::id().to_string())
+        .map_err(|e| step("writing the owner file", e))?;
+    if let Some((uid, gid)) = run_as {
+        chown(root.path(), uid, gid)?;
+    }
+    Ok(root)
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), ScratchError> {
