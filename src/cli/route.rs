@@ -3,8 +3,8 @@
 use super::{read_text, Ctx, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dbkit::routing::report::{ClassifyReport, Routed};
-use dbkit::routing::{Router, RoutingMap, Session};
+use dbkit::routing::report::ClassifyReport;
+use dbkit::routing::RoutingMap;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit route`.
@@ -57,28 +57,7 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
         } => {
             let m = load(map)?;
             let text = read_text(file)?;
-            let split = dbkit::sql::split(&text);
-            let mut router = Router::new(&m);
-            let mut session = Session::default();
-            let mut statements = Vec::new();
-            for st in &split.statements {
-                let decision = router.route(st.text, &mut session);
-                if !one_session {
-                    session.write_pending = false;
-                    session.last_write_lsn = None;
-                }
-                statements.push(Routed {
-                    line: st.span.start.line,
-                    statement: st.text.to_string(),
-                    decision,
-                });
-            }
-            ctx.emit(&ClassifyReport {
-                cluster: m.cluster.clone(),
-                file: file.clone(),
-                statements,
-                findings: Vec::new(),
-            })
+            ctx.emit(&ClassifyReport::build(&m, file, &text, *one_session))
         }
     }
 }

@@ -30,6 +30,35 @@ pub struct ClassifyReport {
     pub findings: Vec<Finding>,
 }
 
+impl ClassifyReport {
+    /// Routes the statements of `text` in order through one [`super::Router`]. Transactions
+    /// carry over from statement to statement; writes do too when `one_session` (reads after a
+    /// write then stay on the primary, no LSN being known), else each statement starts fresh.
+    pub fn build(map: &super::RoutingMap, file: &str, text: &str, one_session: bool) -> Self {
+        let mut router = super::Router::new(map);
+        let mut session = super::Session::default();
+        let mut statements = Vec::new();
+        for st in &crate::sql::split(text).statements {
+            let decision = router.route(st.text, &mut session);
+            if !one_session {
+                session.write_pending = false;
+                session.last_write_lsn = None;
+            }
+            statements.push(Routed {
+                line: st.span.start.line,
+                statement: st.text.to_string(),
+                decision,
+            });
+        }
+        ClassifyReport {
+            cluster: map.cluster.clone(),
+            file: file.to_string(),
+            statements,
+            findings: Vec::new(),
+        }
+    }
+}
+
 impl Report for ClassifyReport {
     fn kind(&self) -> &'static str {
         "route-classify"
