@@ -78,10 +78,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         ShardCommand::Locate { map, keys } => {
             let m = ShardMap::load(map)?;
-            let mut locations = Vec::new();
-            for k in keys {
-                locations.extend(m.locate(k)?);
-            }
+            let locations = m.locate_all(keys)?;
             ctx.emit(&LocateReport {
                 map: map.display().to_string(),
                 version: m.version,

@@ -252,6 +252,20 @@ impl ShardMap {
 
     /// The shards holding `key` (one per table for per-table maps, else one).
     pub fn locate(&self, key: &str) -> Result<Vec<KeyLocation>, MapError> {
+        self.locate_all(&[key])
+    }
+
+    /// [`ShardMap::locate`] for many keys, placing a ring map's shards on the ring once.
+    pub fn locate_all<S: AsRef<str>>(&self, keys: &[S]) -> Result<Vec<KeyLocation>, MapError> {
+        let ring = (self.sharding.method == Method::Ring).then(|| Ring::build(self));
+        let mut out = Vec::new();
+        for key in keys {
+            out.extend(self.locate_in(key.as_ref(), ring.as_ref())?);
+        }
+        Ok(out)
+    }
+
+    fn locate_in(&self, key: &str, ring: Option<&Ring>) -> Result<Vec<KeyLocation>, MapError> {
         let kv = KeyValue::parse(&self.sharding.key_type, key).map_err(MapError::Key)?;
         let row = hash::row_hash(std::slice::from_ref(&kv));
         let found: Vec<&Shard> = match self.sharding.method {
@@ -287,7 +301,7 @@ impl ShardMap {
                     })
                 })
                 .collect(),
-            Method::Ring => Ring::build(self).lookup(row).into_iter().collect(),
+            Method::Ring => ring.and_then(|r| r.lookup(row)).into_iter().collect(),
         };
         if found.is_empty() {
             return Err(MapError::Key(format!("no shard holds key {key:?}")));
