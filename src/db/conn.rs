@@ -70,6 +70,20 @@ impl ConnSpec {
         Self::resolve_with(url, |k| std::env::var(k).ok())
     }
 
+    /// The connection of a server named in a map: the URL in its `url_env` variable, else its
+    /// `url`, the libpq environment filling the rest (a password from `PGPASSWORD` or
+    /// `.pgpass`). The error names what is missing and never holds the URL.
+    pub fn for_server(url: Option<&str>, url_env: Option<&str>) -> Result<ConnSpec, String> {
+        let url = match (url, url_env) {
+            (_, Some(var)) => {
+                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?
+            }
+            (Some(u), None) => u.to_string(),
+            (None, None) => return Err("no url or url_env".into()),
+        };
+        ConnSpec::resolve(Some(&url)).map_err(|e| e.to_string())
+    }
+
     /// [`ConnSpec::resolve`] with an explicit environment (for tests).
     pub fn resolve_with(
         url: Option<&str>,

@@ -9,6 +9,7 @@ pub mod hypo;
 pub mod partitions;
 pub mod replication;
 pub mod scratch;
+pub mod shards;
 
 pub use conn::{ConnSpec, Secret};
 pub use scratch::{ScratchCluster, ScratchOptions};

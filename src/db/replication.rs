@@ -21,14 +21,7 @@ struct Seen {
 }
 
 async fn look(server: &Server) -> Result<Seen, String> {
-    let url = match (&server.url, &server.url_env) {
-        (_, Some(var)) => {
-            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?
-        }
-        (Some(u), None) => u.clone(),
-        (None, None) => return Err("no url or url_env".into()),
-    };
-    let spec = ConnSpec::resolve(Some(&url)).map_err(|e| e.to_string())?;
+    let spec = ConnSpec::for_server(server.url.as_deref(), server.url_env.as_deref())?;
     let mut c = connect(&spec).await.map_err(|e| e.to_string())?;
     let row: (bool, Option<String>, Option<f64>, bool) = sqlx::query_as(
         "SELECT pg_is_in_recovery(),

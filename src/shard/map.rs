@@ -257,12 +257,22 @@ impl ShardMap {
 
     /// [`ShardMap::locate`] for many keys, placing a ring map's shards on the ring once.
     pub fn locate_all<S: AsRef<str>>(&self, keys: &[S]) -> Result<Vec<KeyLocation>, MapError> {
+        let each = self
+            .locate_each(keys)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(each.into_iter().flatten().collect())
+    }
+
+    /// Each key's shards, or why it has none, placing a ring map's shards on the ring once.
+    pub fn locate_each<S: AsRef<str>>(
+        &self,
+        keys: &[S],
+    ) -> Vec<Result<Vec<KeyLocation>, MapError>> {
         let ring = (self.sharding.method == Method::Ring).then(|| Ring::build(self));
-        let mut out = Vec::new();
-        for key in keys {
-            out.extend(self.locate_in(key.as_ref(), ring.as_ref())?);
-        }
-        Ok(out)
+        keys.iter()
+            .map(|k| self.locate_in(k.as_ref(), ring.as_ref()))
+            .collect()
     }
 
     fn locate_in(&self, key: &str, ring: Option<&Ring>) -> Result<Vec<KeyLocation>, MapError> {
@@ -415,7 +425,8 @@ pub fn has_password(url: &str) -> bool {
         .any(|kv| kv.trim_start().to_ascii_lowercase().starts_with("password"))
 }
 
-fn finding(rule: &str, severity: Severity, node: String, message: String) -> Finding {
+/// A shard-map finding located at a node (or shard) name.
+pub(crate) fn finding(rule: &str, severity: Severity, node: String, message: String) -> Finding {
     Finding {
         rule: rule.into(),
         severity,

@@ -2,6 +2,7 @@
 //! validation ([`map`]), and their reports ([`report`]).
 
 pub mod hash;
+pub mod inspect;
 pub mod map;
 pub mod plan;
 pub mod report;

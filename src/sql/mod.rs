@@ -4,6 +4,7 @@
 //! Everything here is synchronous and pure; readers take `&str` (see [`span::check_utf8`] for
 //! bytes).
 
+pub mod bound;
 pub mod classify;
 pub mod extract;
 pub mod fingerprint;
