@@ -1,12 +1,19 @@
-//! `dbkit route classify` on the shipped routing map and session.
+//! `dbkit route classify` and `dbkit route export` on the shipped routing map and session.
 
 use std::process::Command;
 
 fn classify(args: &[&str]) -> (Option<i32>, String, String) {
+    route("classify", args, &[])
+}
+
+/// `dbkit route SUB ARGS…` from the crate root with extra environment variables.
+fn route(sub: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["route", "classify"])
+        .args(["route", sub])
         .args(args)
+        .env_remove("SHOP_PG3_URL")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
@@ -92,4 +99,82 @@ fn a_map_with_a_password_is_refused_without_printing_it() {
     assert_eq!(code, Some(2));
     assert!(err.contains("route-map-secret-in-url"), "{err}");
     assert!(!err.contains("pa55word") && !out.contains("pa55word"));
+}
+
+#[test]
+fn export_writes_each_tool_and_says_what_it_cannot_express() {
+    let env = [(
+        "SHOP_PG3_URL",
+        "postgres://app:pw-in-env@10.0.3.20:5433/shop",
+    )];
+    for tool in ["pgcat", "pgdog", "pgbouncer", "haproxy"] {
+        let (code, out, err) = route(
+            "export",
+            &["--map", "fixtures/routing/shop.toml", "--to", tool],
+            &env,
+        );
+        assert_eq!(code, Some(0), "{tool}: {err}");
+        assert!(
+            out.contains("10.0.2.20") && out.contains("10.0.3.20"),
+            "{tool}: {out}"
+        );
+        assert!(
+            !out.contains("pw-in-env") && !err.contains("pw-in-env"),
+            "{tool}"
+        );
+        assert!(err.contains("cannot express"), "{tool}: {err}");
+        if tool == "pgdog" {
+            assert!(out.contains("ban_replica_lag = 500"), "{out}");
+            assert!(!err.contains("max_lag_ms"), "{err}");
+        }
+    }
+    // --output: the file is written, the policy table printed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("haproxy.cfg");
+    let (code, out, err) = route(
+        "export",
+        &[
+            "--map",
+            "fixtures/routing/shop.toml",
+            "--to",
+            "haproxy",
+            "--output",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tool"], "haproxy");
+    let cfg = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(v["config"].as_str(), Some(cfg.as_str()));
+    // pg-2 weighs 2, pg-3 1: scaled to 100 and 50.
+    assert!(
+        cfg.contains("server pg-2 10.0.2.20:5432 check weight 100"),
+        "{cfg}"
+    );
+    assert!(
+        cfg.contains("server pg-3 10.0.3.20:5433 check weight 50"),
+        "{cfg}"
+    );
+}
+
+#[test]
+fn export_needs_every_server_address() {
+    let (code, _, err) = route(
+        "export",
+        &["--map", "fixtures/routing/shop.toml", "--to", "pgcat"],
+        &[],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("SHOP_PG3_URL is not set"), "{err}");
+    let (code, _, err) = route(
+        "export",
+        &["--map", "fixtures/routing/shop.toml", "--to", "nginx"],
+        &[],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("pgcat"), "{err}");
 }

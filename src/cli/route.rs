@@ -1,8 +1,11 @@
-//! `dbkit route`: replica routing maps.
+//! `dbkit route`: replica routing maps — probe the servers, classify statements, export the
+//! map as a pooler's or proxy's configuration.
 
 use super::{read_text, Ctx, Outcome};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use dbkit::report::Format;
+use dbkit::routing::export::{Endpoint, ExportReport, Tool};
 use dbkit::routing::report::ClassifyReport;
 use dbkit::routing::RoutingMap;
 use std::path::PathBuf;
@@ -40,6 +43,53 @@ enum RouteCommand {
         #[arg(long)]
         one_session: bool,
     },
+    /// Write the map as a PgCat, PgDog, PgBouncer or HAProxy configuration, as far as each can
+    /// express it; what it cannot is listed in the file and on stderr. No passwords are written.
+    #[command(
+        after_help = "Examples:\n  SHOP_PG3_URL=postgres://app@10.0.3.20:5432/shop dbkit route export --map fixtures/routing/shop.toml --to pgdog > pgdog.toml\n  dbkit route export --map shop.toml --to haproxy --listen-port 5000 --output haproxy.cfg"
+    )]
+    Export {
+        /// The routing map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// The tool to configure.
+        #[arg(long, value_enum)]
+        to: ToolArg,
+        /// The port clients connect to (HAProxy: the primary's; the replicas' is the next one).
+        /// Default: 6432 for the poolers, 5000 for HAProxy.
+        #[arg(long, value_name = "PORT")]
+        listen_port: Option<u16>,
+        /// Write the configuration to this file and print what maps to what instead.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ToolArg {
+    Pgcat,
+    Pgdog,
+    Pgbouncer,
+    Haproxy,
+}
+
+/// Where a server of the map is: host, port, database and user from its URL (or the URL in its
+/// `url_env` variable), never its password.
+fn endpoint(s: &dbkit::routing::map::Server) -> Result<Endpoint> {
+    let spec = dbkit::db::ConnSpec::for_server(s.url.as_deref(), s.url_env.as_deref())
+        .map_err(|e| anyhow::anyhow!("server {:?}: {e}", s.name))?;
+    Ok(Endpoint {
+        name: s.name.clone(),
+        host: spec
+            .host
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("server {:?}: its URL names no host", s.name))?,
+        port: spec.port.unwrap_or(5432),
+        dbname: spec.dbname.clone(),
+        user: spec.user.clone(),
+        weight: s.weight,
+        zone: s.zone.clone(),
+    })
 }
 
 /// Run `dbkit route`.
@@ -49,6 +99,48 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
             let m = load(map)?;
             let report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
             ctx.emit(&report)
+        }
+        RouteCommand::Export {
+            map,
+            to,
+            listen_port,
+            output,
+        } => {
+            let m = load(map)?;
+            let tool = match to {
+                ToolArg::Pgcat => Tool::Pgcat,
+                ToolArg::Pgdog => Tool::Pgdog,
+                ToolArg::Pgbouncer => Tool::Pgbouncer,
+                ToolArg::Haproxy => Tool::Haproxy,
+            };
+            let primary = endpoint(&m.primary)?;
+            let replicas = m
+                .replicas
+                .iter()
+                .map(endpoint)
+                .collect::<Result<Vec<_>>>()?;
+            let port = listen_port.unwrap_or(tool.default_port());
+            let report = ExportReport::build(
+                &map.display().to_string(),
+                &m,
+                &primary,
+                &replicas,
+                tool,
+                port,
+            );
+            match output {
+                Some(out) => {
+                    std::fs::write(out, &report.config)
+                        .with_context(|| format!("writing {}", out.display()))?;
+                    ctx.emit(&report)
+                }
+                None => {
+                    for f in &report.findings {
+                        eprintln!("note: {}", f.message);
+                    }
+                    ctx.emit_as(&report, Format::Sql)
+                }
+            }
         }
         RouteCommand::Classify {
             map,
