@@ -27,30 +27,59 @@ pub enum KeyValue {
     Null,
 }
 
+/// The kinds of shard key dbkit hashes and compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `smallint`, `integer`.
+    Int4,
+    /// `bigint`.
+    Int8,
+    /// `text`, `varchar`.
+    Text,
+    /// `uuid`.
+    Uuid,
+}
+
+impl KeyKind {
+    /// The kind of a PostgreSQL type name (`int`, `integer`, `int4`, `smallint`, `bigint`,
+    /// `int8`, `text`, `varchar`, `uuid`…), or why it is not supported.
+    pub fn of(type_name: &str) -> Result<KeyKind, String> {
+        match type_name.trim().to_ascii_lowercase().as_str() {
+            "int" | "integer" | "int4" | "smallint" | "int2" | "serial" => Ok(KeyKind::Int4),
+            "bigint" | "int8" | "bigserial" => Ok(KeyKind::Int8),
+            "text" | "varchar" | "character varying" => Ok(KeyKind::Text),
+            "uuid" => Ok(KeyKind::Uuid),
+            other => Err(format!(
+                "shard keys of type {other:?} are not supported (int, bigint, text, uuid are)"
+            )),
+        }
+    }
+}
+
 impl KeyValue {
     /// Parses `text` as a key of the named PostgreSQL type (`int`, `integer`, `int4`,
     /// `smallint`, `int2`, `bigint`, `int8`, `text`, `varchar`, `uuid`).
     pub fn parse(type_name: &str, text: &str) -> Result<KeyValue, String> {
-        let t = type_name.trim().to_ascii_lowercase();
-        let bad = |what: &str| format!("{text:?} is not a valid {what} key");
-        match t.as_str() {
-            "int" | "integer" | "int4" | "smallint" | "int2" | "serial" => text
+        let kind = KeyKind::of(type_name)?;
+        let bad = || {
+            format!(
+                "{text:?} is not a valid {} key",
+                type_name.trim().to_ascii_lowercase()
+            )
+        };
+        match kind {
+            KeyKind::Int4 => text
                 .trim()
                 .parse::<i32>()
                 .map(KeyValue::Int4)
-                .map_err(|_| bad(&t)),
-            "bigint" | "int8" | "bigserial" => text
+                .map_err(|_| bad()),
+            KeyKind::Int8 => text
                 .trim()
                 .parse::<i64>()
                 .map(KeyValue::Int8)
-                .map_err(|_| bad(&t)),
-            "text" | "varchar" | "character varying" => Ok(KeyValue::Text(text.to_string())),
-            "uuid" => parse_uuid(text)
-                .map(KeyValue::Uuid)
-                .ok_or_else(|| bad("uuid")),
-            other => Err(format!(
-                "shard keys of type {other:?} are not supported (int, bigint, text, uuid are)"
-            )),
+                .map_err(|_| bad()),
+            KeyKind::Text => Ok(KeyValue::Text(text.to_string())),
+            KeyKind::Uuid => parse_uuid(text).map(KeyValue::Uuid).ok_or_else(bad),
         }
     }
 

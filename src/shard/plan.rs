@@ -361,6 +361,7 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
             moves.clear();
         }
     }
+    let moves = collapse(moves);
     let balanced = st.balanced();
     if !balanced && total_w > 0.0 {
         findings.push(finding("shard-plan-unbalanced", format!(
@@ -443,6 +444,30 @@ fn finding(rule: &str, message: String) -> Finding {
     }
 }
 
+/// One move per group: a group moved more than once goes straight from where it was to where
+/// it ends (at its first move's place in the order), and not at all when it ends where it was.
+fn collapse(moves: Vec<Move>) -> Vec<Move> {
+    let mut last: std::collections::HashMap<&[u64], usize> = std::collections::HashMap::new();
+    for (i, m) in moves.iter().enumerate() {
+        last.insert(&m.shards, i);
+    }
+    let mut out: Vec<Move> = Vec::with_capacity(moves.len());
+    let mut seen = std::collections::HashSet::new();
+    for m in &moves {
+        if !seen.insert(m.shards.as_slice()) {
+            continue;
+        }
+        let end = &moves[last[m.shards.as_slice()]];
+        if end.to != m.from {
+            out.push(Move {
+                to: end.to.clone(),
+                ..m.clone()
+            });
+        }
+    }
+    out
+}
+
 fn record(st: &mut State, gs: &mut [Group], gi: usize, to: usize, moves: &mut Vec<Move>) {
     let g = &mut gs[gi];
     st.load[g.node] -= g.weight;
@@ -522,8 +547,17 @@ fn shed(st: &mut State, gs: &mut [Group], moves: &mut Vec<Move>) {
     }
     shedding.sort_by(|&a, &b| gs[b].weight.total_cmp(&gs[a].weight).then(a.cmp(&b)));
     for gi in shedding {
-        if let Some(to) = receiver(st, gs[gi].weight, gs[gi].node) {
-            record(st, gs, gi, to, moves);
+        let (from, w) = (gs[gi].node, gs[gi].weight);
+        if let Some(to) = receiver(st, w, from) {
+            // A group that fits nowhere moves only off a draining node, or when the receiver
+            // ends up less loaded (relative to target) than the donor was: never a swap of
+            // one overload for another.
+            let fits = st.upper(to) - st.load[to] + st.eps() >= w;
+            let relieves = st.weight[from] == 0.0
+                || (st.load[to] + w) / st.target[to] < st.load[from] / st.target[from];
+            if fits || relieves {
+                record(st, gs, gi, to, moves);
+            }
         }
     }
 }
@@ -624,7 +658,8 @@ fn greedy(st: &State, gs: &[Group]) -> (f64, usize, bool) {
 
 /// Splits group `i` into halves (hash: double the modulus; integer ranges: the midpoint), the
 /// new shards taking ids from `next_id`. `Err` with the group's shard ids when it cannot be
-/// split automatically (list or ring maps, text ranges, open ranges).
+/// split automatically (list or ring maps, ranges without a middle: open integer ranges,
+/// non-ASCII text bounds, adjacent keys).
 fn split_group(
     map: &mut ShardMap,
     gs: &mut Vec<Group>,
@@ -657,28 +692,27 @@ fn split_group(
                 hows.push(format!("shard {}: hash modulus {modulus} remainder {remainder} -> modulus {} remainders {remainder}, {}", s.id, modulus * 2, remainder + modulus));
             }
             (Method::Range, _, Some(r)) => {
-                let mid = match (
-                    r.from.as_deref().and_then(|f| f.parse::<i64>().ok()),
-                    r.to.as_deref().and_then(|t| t.parse::<i64>().ok()),
-                ) {
-                    (Some(f), Some(t)) if t.checked_sub(f).is_some_and(|d| d >= 2) => {
-                        Some(f + (t - f) / 2)
-                    }
-                    _ => None,
-                };
+                let mid = super::midpoint::midpoint(
+                    &map.sharding.key_type,
+                    r.from.as_deref(),
+                    r.to.as_deref(),
+                );
                 let Some(mid) = mid else {
                     ok = false;
                     break;
                 };
                 a.range = Some(super::map::KeyRange {
                     from: r.from.clone(),
-                    to: Some(mid.to_string()),
+                    to: Some(mid.clone()),
                 });
                 b.range = Some(super::map::KeyRange {
-                    from: Some(mid.to_string()),
+                    from: Some(mid.clone()),
                     to: r.to.clone(),
                 });
-                hows.push(format!("shard {}: range split at {mid}", s.id));
+                hows.push(format!(
+                    "shard {}: range split at {mid:?} (the middle of the key range; sizes halved as an estimate)",
+                    s.id
+                ));
             }
             _ => {
                 ok = false;
@@ -928,6 +962,68 @@ mod tests {
             "{:?}",
             p.new_map.validate()
         );
+    }
+
+    #[test]
+    fn text_and_uuid_ranges_split_at_their_middle() {
+        for (key_type, bounds) in [
+            ("text", ["\"a\"", "\"m\"", "\"t\""]),
+            (
+                "uuid",
+                [
+                    "\"40000000-0000-0000-0000-000000000000\"",
+                    "\"80000000-0000-0000-0000-000000000000\"",
+                    "\"c0000000-0000-0000-0000-000000000000\"",
+                ],
+            ),
+        ] {
+            let text = format!(
+                "version = 1\n[sharding]\nmethod = \"range\"\nkey_type = \"{key_type}\"\n\
+                 [[nodes]]\nname = \"x\"\n[[nodes]]\nname = \"y\"\n\
+                 [[shards]]\nid = 0\nnode = \"x\"\nrange = {{ to = {} }}\nbytes = 100\n\
+                 [[shards]]\nid = 1\nnode = \"x\"\nrange = {{ from = {}, to = {} }}\nbytes = 5000\n\
+                 [[shards]]\nid = 2\nnode = \"y\"\nrange = {{ from = {}, to = {} }}\nbytes = 100\n\
+                 [[shards]]\nid = 3\nnode = \"y\"\nrange = {{ from = {} }}\nbytes = 100\n",
+                bounds[0], bounds[0], bounds[1], bounds[1], bounds[2], bounds[2]
+            );
+            let map = ShardMap::parse(&text, "s").unwrap();
+            assert!(map.validate().is_empty(), "{:?}", map.validate());
+            let p = plan(&map, &opts(0.1));
+            assert!(!p.splits.is_empty(), "{key_type}: {:?}", p.findings);
+            assert_eq!(p.splits[0].shards, vec![1]);
+            assert!(
+                p.splits[0].how.contains("range split at"),
+                "{}",
+                p.splits[0].how
+            );
+            assert!(
+                p.new_map.validate().is_empty(),
+                "{key_type}: {:?}",
+                p.new_map.validate()
+            );
+            assert!(p
+                .findings
+                .iter()
+                .all(|f| f.rule != "shard-plan-split-needed"));
+        }
+    }
+
+    #[test]
+    fn an_unsplittable_hot_shard_is_not_moved_for_nothing() {
+        let map = ShardMap::parse("version = 1\n[sharding]\nmethod = \"list\"\nkey_type = \"text\"\n[[nodes]]\nname = \"x\"\n[[nodes]]\nname = \"y\"\n[[shards]]\nid = 0\nnode = \"x\"\nkeys = [\"a\"]\nbytes = 100\n[[shards]]\nid = 1\nnode = \"x\"\nkeys = [\"b\"]\nbytes = 5000\n[[shards]]\nid = 2\nnode = \"y\"\nkeys = [\"c\"]\nbytes = 100\n", "s").unwrap();
+        let p = plan(&map, &opts(0.1));
+        assert!(!p.balanced);
+        assert!(p.moves.iter().all(|m| m.shards != vec![1]), "{:?}", p.moves);
+        let mut seen = std::collections::HashSet::new();
+        assert!(
+            p.moves.iter().all(|m| seen.insert(m.shards.clone())),
+            "{:?}",
+            p.moves
+        );
+        assert!(p
+            .findings
+            .iter()
+            .any(|f| f.rule == "shard-plan-split-needed"));
     }
 
     #[test]
