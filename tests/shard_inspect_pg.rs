@@ -239,3 +239,48 @@ fn inspect_reads_partitions_plain_tables_and_shard_tables() {
         assert!(all.contains("shard-node-unreachable"), "{f}: {all}");
     }
 }
+
+#[test]
+fn a_missing_key_column_is_a_finding_not_a_failed_node() {
+    let n = start(ScratchOptions::default());
+    exec(
+        &n,
+        "CREATE TABLE orders (id int8, note text); INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 100) g; ANALYZE orders;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let map_path = dir.path().join("m.toml");
+    std::fs::write(
+        &map_path,
+        format!(
+            "version = 1\n[tables]\norders = \"customer_id\"\n[[nodes]]\nname = \"n\"\nurl = \"{}\"\n\
+             [[shards]]\nid = 0\nnode = \"n\"\nhash = {{ modulus = 2, remainder = 0 }}\n\
+             [[shards]]\nid = 1\nnode = \"n\"\nhash = {{ modulus = 2, remainder = 1 }}\n",
+            n.url()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(["shard", "inspect", "--map", map_path.to_str().unwrap()])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"shard-key-column-missing"), "{rules:?}");
+    assert!(!rules.contains(&"shard-node-unreachable"), "{rules:?}");
+    assert_eq!(v["nodes"][0]["reachable"], true);
+    // Without keys to sample, the two shards share the table evenly.
+    let total = int(&n, "SELECT pg_total_relation_size('orders')");
+    assert_eq!(v["shards"][0]["bytes"].as_u64(), Some(total / 2));
+}

@@ -108,7 +108,18 @@ async fn read_table(
             rows: r.try_get::<f64, _>(3).map_err(q("partitions"))?.max(0.0) as u64,
         });
     }
-    if t.present && !t.partitioned && req.shards_here > 1 && sample_rows > 0 {
+    if t.present {
+        let has_key: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped)",
+        )
+        .bind(&qualified)
+        .bind(&req.key)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(q("the shard key column"))?;
+        t.key_missing = !has_key;
+    }
+    if t.present && !t.partitioned && !t.key_missing && sample_rows > 0 {
         // SYSTEM sampling reads whole pages: cheap on a big table; all of a small one.
         let pct = if t.rows <= sample_rows {
             100.0

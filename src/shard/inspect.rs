@@ -31,11 +31,9 @@ pub struct NodeRequest {
 pub struct TableRequest {
     /// The table as the map names it (`orders` or `sales.orders`).
     pub table: String,
-    /// The shard key column.
+    /// The shard key column, sampled from a plain table to share its size among the node's
+    /// shards and to find rows of shards the map places elsewhere.
     pub key: String,
-    /// Shards of this table the map places on the node; a plain table holding more than one
-    /// is sampled to share its size among them.
-    pub shards_here: usize,
 }
 
 /// A relation on a node: a partition of a sharded table or a `{table}_{n}` table.
@@ -61,6 +59,8 @@ pub struct LiveTable {
     pub present: bool,
     /// It is partitioned.
     pub partitioned: bool,
+    /// It has no column named as the map's shard key.
+    pub key_missing: bool,
     /// Its total size (with every partition).
     pub bytes: u64,
     /// Its rows (with every partition).
@@ -179,11 +179,6 @@ pub fn requests(map: &ShardMap) -> Vec<NodeRequest> {
                 .map(|(t, key)| TableRequest {
                     table: t.clone(),
                     key: key.clone(),
-                    shards_here: map
-                        .shards
-                        .iter()
-                        .filter(|s| s.node == n.name && tables_of(map, s).contains(&t.as_str()))
-                        .count(),
                 })
                 .collect(),
         })
@@ -289,6 +284,21 @@ impl InspectReport {
                     Severity::Error,
                     n.node.clone(),
                     format!("node {:?} could not be read: {e}", n.node),
+                ));
+            }
+        }
+        for n in live {
+            for t in n.tables.iter().filter(|t| t.key_missing) {
+                findings.push(finding(
+                    "shard-key-column-missing",
+                    Severity::Error,
+                    n.node.clone(),
+                    format!(
+                        "{} on node {:?} has no column {:?}, the map's shard key for it",
+                        t.table,
+                        n.node,
+                        map.tables.get(&t.table).map_or("", String::as_str)
+                    ),
                 ));
             }
         }
@@ -426,30 +436,26 @@ impl InspectReport {
         if !lt.present || lt.partitioned {
             return None;
         }
-        let here = requests_here(map, &n.node, &lt.table);
-        if here <= 1 {
+        if let Some(sh) = shares.get(&(n.node.as_str(), lt.table.as_str())) {
+            let mine = sh.per_shard.get(&s.id).copied().unwrap_or(0);
             return Some(Part {
-                bytes: lt.bytes,
-                rows: lt.rows,
-                found: format!("all of {}", base_name(&lt.table)),
+                bytes: scale(lt.bytes, mine, sh.total),
+                rows: scale(lt.rows, mine, sh.total),
+                found: format!("{mine} of {} sampled keys", sh.total),
             });
         }
-        match shares.get(&(n.node.as_str(), lt.table.as_str())) {
-            Some(sh) => {
-                let mine = sh.per_shard.get(&s.id).copied().unwrap_or(0);
-                Some(Part {
-                    bytes: scale(lt.bytes, mine, sh.total),
-                    rows: scale(lt.rows, mine, sh.total),
-                    found: format!("{mine} of {} sampled keys", sh.total),
-                })
-            }
-            // An empty table shared by several shards: an equal share each.
-            None => Some(Part {
-                bytes: lt.bytes / here as u64,
-                rows: 0,
-                found: "empty table".into(),
-            }),
-        }
+        // Not sampled (empty, or sampling off): all of it for the node's only shard of the
+        // table, else an equal share each.
+        let here = requests_here(map, &n.node, &lt.table).max(1);
+        Some(Part {
+            bytes: lt.bytes / here as u64,
+            rows: lt.rows / here as u64,
+            found: if here == 1 {
+                format!("all of {}", base_name(&lt.table))
+            } else {
+                format!("1/{here} of {} (not sampled)", base_name(&lt.table))
+            },
+        })
     }
 
     /// Data of shards the map places elsewhere: non-empty partitions or `{table}_{id}` tables,
@@ -729,7 +735,7 @@ hash = { modulus = 4, remainder = 3 }
                 bytes: rels.iter().map(|r| r.bytes).sum(),
                 rows: rels.iter().map(|r| r.rows).sum(),
                 relations: rels,
-                sample: vec![],
+                ..Default::default()
             }],
         }
     }
@@ -821,8 +827,8 @@ hash = { modulus = 4, remainder = 3 }
                 partitioned: false,
                 bytes: 100_000,
                 rows: 1000,
-                relations: vec![],
                 sample,
+                ..Default::default()
             }],
         };
         let r = InspectReport::build("t.toml", &m, &[a.clone(), b], 0.1);
