@@ -4,10 +4,13 @@
 //! and the generated files leave every secret for the user to supply.
 //!
 //! Everything generated is quoted for its format: TOML strings and keys, PgBouncer database
-//! names and connection-string values, HAProxy names; comments never carry a line break.
+//! names (SQL identifier quoting) and connection-string values, HAProxy names; comments never
+//! carry a line break.
 
 use super::map::RoutingMap;
 use crate::finding::{Finding, Location, Severity};
+// PgBouncer reads database names with SQL identifier quoting.
+use crate::sql::ident::quote_ident;
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -134,18 +137,6 @@ fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// A PgBouncer database name: bare when `[0-9A-Za-z_.-]`, else double-quoted.
-fn ini_db_name(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
 }
 
 /// A libpq connection-string value: single-quoted (with `\` escapes) when it needs to be.
@@ -396,7 +387,7 @@ fn pgbouncer(c: &Ctx) -> (String, Vec<Mapping>) {
         s,
         "; read-write: {}\n{} = {}",
         one_line(&c.primary.name),
-        ini_db_name(name),
+        quote_ident(name),
         db(c.primary)
     );
     let one_entry = c.replicas.windows(2).all(|w| w[0].port == w[1].port) && c.same_db();
@@ -408,7 +399,7 @@ fn pgbouncer(c: &Ctx) -> (String, Vec<Mapping>) {
                 s,
                 "; read-only: {} (round robin over the hosts on each new server connection)\n{} = host={} port={} dbname={}",
                 one_line(&c.replicas.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")),
-                ini_db_name(&format!("{name}_ro")),
+                quote_ident(&format!("{name}_ro")),
                 conn_value(&hosts.join(",")),
                 r.port,
                 conn_value(&c.dbname(r))
@@ -419,7 +410,7 @@ fn pgbouncer(c: &Ctx) -> (String, Vec<Mapping>) {
                     s,
                     "; read-only: {}\n{} = {}",
                     one_line(&r.name),
-                    ini_db_name(&format!("{name}_ro_{}", r.name)),
+                    quote_ident(&format!("{name}_ro_{}", r.name)),
                     db(r)
                 );
             }
