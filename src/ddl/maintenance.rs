@@ -5,6 +5,7 @@
 //! in the same transaction that attaches it (the caller says which ranges have such rows).
 
 use super::partition::{partition_name, Civil, Interval};
+use crate::sql::bound::{BoundValue, PartitionBound};
 use crate::sql::ident::{quote_ident, quote_literal, quote_qualified};
 use serde::Serialize;
 
@@ -71,18 +72,6 @@ struct Range {
     hi: Civil,
 }
 
-fn literals(bound: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = bound;
-    while let Some(i) = rest.find('\'') {
-        let after = &rest[i + 1..];
-        let Some(j) = after.find('\'') else { break };
-        out.push(after[..j].to_string());
-        rest = &after[j + 1..];
-    }
-    out
-}
-
 /// `2024-01-01 00:00:00+00` → 2024-01-01 00h (the wall time; the offset is the session's zone).
 fn civil(s: &str) -> Option<Civil> {
     s.get(..13)
@@ -132,15 +121,18 @@ pub fn plan(
         .partitions
         .iter()
         .filter(|p| p.bound != "DEFAULT")
-        .filter_map(|p| {
-            let l = literals(&p.bound);
-            Some((
-                Range {
-                    lo: civil(l.first()?)?,
-                    hi: civil(l.get(1)?)?,
-                },
-                p,
-            ))
+        .filter_map(|p| match PartitionBound::parse(&p.bound)? {
+            PartitionBound::Range { from, to } => match (from.as_slice(), to.as_slice()) {
+                ([BoundValue::Value(lo)], [BoundValue::Value(hi)]) => Some((
+                    Range {
+                        lo: civil(lo)?,
+                        hi: civil(hi)?,
+                    },
+                    p,
+                )),
+                _ => None,
+            },
+            _ => None,
         })
         .collect();
     ranges.sort_by_key(|(r, _)| *r);
