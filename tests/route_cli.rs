@@ -172,6 +172,13 @@ fn export_needs_every_server_address() {
     assert!(err.contains("SHOP_PG3_URL is not set"), "{err}");
     let (code, _, err) = route(
         "export",
+        &["--map", "fixtures/routing/shop.toml", "--to", "haproxy"],
+        &[("SHOP_PG3_URL", "postgres:///shop?host=/var/run/postgresql")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unix socket (/var/run/postgresql)"), "{err}");
+    let (code, _, err) = route(
+        "export",
         &["--map", "fixtures/routing/shop.toml", "--to", "nginx"],
         &[],
     );

@@ -119,6 +119,19 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
                 .iter()
                 .map(endpoint)
                 .collect::<Result<Vec<_>>>()?;
+            if tool != Tool::Pgbouncer {
+                if let Some(e) = std::iter::once(&primary)
+                    .chain(&replicas)
+                    .find(|e| e.host.starts_with('/'))
+                {
+                    anyhow::bail!(
+                        "server {:?} is a unix socket ({}), which {} cannot reach; give it a TCP host",
+                        e.name,
+                        e.host,
+                        tool.name()
+                    );
+                }
+            }
             let port = listen_port.unwrap_or(tool.default_port());
             let report = ExportReport::build(
                 &map.display().to_string(),
