@@ -75,6 +75,13 @@ fn probe_and_read_your_writes_on_a_streaming_replica() {
     // Pause replay, write on the primary: the replica is excluded with the lag stated.
     rt.block_on(async {
         scalar(&replica, "SELECT pg_wal_replay_pause()::text").await;
+        // The pause takes effect at the next record boundary: wait until it has, or the
+        // startup process may still replay the writes below.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while scalar(&replica, "SELECT pg_get_wal_replay_pause_state()").await != "paused" {
+            assert!(Instant::now() < deadline, "replay never paused");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let mut c = db::connect(&primary.conn_spec("postgres")).await.unwrap();
         db::exec_script(
             &mut c,

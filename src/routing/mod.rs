@@ -7,4 +7,4 @@ pub mod report;
 pub mod route;
 
 pub use map::RoutingMap;
-pub use route::{Decision, Router, Session, Target};
+pub use route::{Decision, Reason, Router, Session, Target};

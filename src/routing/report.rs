@@ -92,7 +92,7 @@ impl Report for ClassifyReport {
             t.row(vec![
                 Cell::num(r.line),
                 Cell::toned(name, tone),
-                Cell::text(r.decision.reason.clone()),
+                Cell::text(r.decision.reason.to_string()),
                 Cell::text(text),
             ]);
         }

@@ -6,6 +6,7 @@ use super::map::{Policy, RoutingMap};
 use crate::sql::{classify, fingerprint, StatementKind};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where a statement goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,13 +18,45 @@ pub enum Target {
     Replica,
 }
 
+/// Why a statement goes where it goes: a fixed text, or the classifier's reason for a
+/// statement shape, shared with the router's cache — so a decision never allocates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A fixed text.
+    Static(&'static str),
+    /// A text shared with the router's cache.
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for Reason {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Reason::Static(s) => s,
+            Reason::Shared(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
 /// A routing decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// The target.
     pub target: Target,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// What the router remembers about one statement shape.
@@ -31,8 +64,14 @@ pub struct Decision {
 enum Shape {
     /// May run on a replica.
     Read,
-    /// Must run on the primary, with the classifier's reason.
-    Primary(String),
+    /// Must run on the primary, with the classifier's reason (and the same inside a READ ONLY
+    /// transaction, where it fails).
+    Primary {
+        /// Why.
+        reason: Arc<str>,
+        /// Why, inside a READ ONLY transaction.
+        in_read_only: Arc<str>,
+    },
     /// BEGIN / START TRANSACTION, read only or not.
     Begin { read_only: bool },
     /// COMMIT, ROLLBACK, END, ABORT (PREPARE TRANSACTION and the like count as primary).
@@ -102,20 +141,16 @@ impl Router {
     }
 
     fn decide(&self, shape: &Shape, s: &mut Session) -> Decision {
-        let primary = |reason: &str| Decision {
-            target: Target::Primary,
-            reason: reason.to_string(),
-        };
         match shape {
             Shape::Begin { read_only } => {
                 let t = if *read_only || !self.policy.pin_transactions {
                     let mut d = self.read_target(s);
                     if d.target == Target::Replica {
-                        d.reason = if *read_only {
-                            "BEGIN READ ONLY: the transaction may run on a replica".into()
+                        d.reason = Reason::Static(if *read_only {
+                            "BEGIN READ ONLY: the transaction may run on a replica"
                         } else {
-                            "transactions are not pinned by the policy".into()
-                        };
+                            "transactions are not pinned by the policy"
+                        });
                     }
                     d
                 } else {
@@ -128,30 +163,36 @@ impl Router {
                 let t = s.transaction.take().unwrap_or(Target::Primary);
                 Decision {
                     target: t,
-                    reason: "ends the transaction where it ran".into(),
+                    reason: Reason::Static("ends the transaction where it ran"),
                 }
             }
             Shape::Session => Decision {
                 target: s.transaction.unwrap_or(Target::Primary),
-                reason: "session setting: where the session is".into(),
+                reason: Reason::Static("session setting: where the session is"),
             },
-            Shape::Primary(reason) => {
+            Shape::Primary {
+                reason,
+                in_read_only,
+            } => {
                 s.write_pending = true;
                 if s.transaction == Some(Target::Replica) {
                     // A write in a READ ONLY transaction fails on any server; send it where the
                     // transaction is so the error is PostgreSQL's own.
                     return Decision {
                         target: Target::Replica,
-                        reason: format!("{reason}, inside a READ ONLY transaction"),
+                        reason: Reason::Shared(in_read_only.clone()),
                     };
                 }
-                primary(reason)
+                Decision {
+                    target: Target::Primary,
+                    reason: Reason::Shared(reason.clone()),
+                }
             }
             Shape::Read => match s.transaction {
                 Some(Target::Primary) => primary("inside a transaction pinned to the primary"),
                 Some(Target::Replica) => Decision {
                     target: Target::Replica,
-                    reason: "inside a READ ONLY transaction".into(),
+                    reason: Reason::Static("inside a READ ONLY transaction"),
                 },
                 None => self.read_target(s),
             },
@@ -159,10 +200,6 @@ impl Router {
     }
 
     fn read_target(&self, s: &Session) -> Decision {
-        let primary = |reason: &str| Decision {
-            target: Target::Primary,
-            reason: reason.to_string(),
-        };
         let Some(replayed) = self.replayed else {
             return primary("read, but no replica is within the lag limits");
         };
@@ -180,8 +217,24 @@ impl Router {
         }
         Decision {
             target: Target::Replica,
-            reason: "read-only statement".into(),
+            reason: Reason::Static("read-only statement"),
         }
+    }
+}
+
+/// A decision for the primary with a fixed reason.
+fn primary(reason: &'static str) -> Decision {
+    Decision {
+        target: Target::Primary,
+        reason: Reason::Static(reason),
+    }
+}
+
+/// A shape that needs the primary, for `reason`.
+fn needs_primary(reason: String) -> Shape {
+    Shape::Primary {
+        in_read_only: format!("{reason}, inside a READ ONLY transaction").into(),
+        reason: reason.into(),
     }
 }
 
@@ -207,19 +260,19 @@ fn shape(sql: &str) -> Shape {
             {
                 Shape::Session
             } else {
-                Shape::Primary(format!("{tag}: transaction control that needs the primary"))
+                needs_primary(format!("{tag}: transaction control that needs the primary"))
             }
         }
         StatementKind::Utility if matches!(c.command.as_str(), "SET" | "SHOW" | "RESET") => {
             Shape::Session
         }
-        _ if c.requires_primary => Shape::Primary(if c.reasons.is_empty() {
+        _ if c.requires_primary => needs_primary(if c.reasons.is_empty() {
             format!("{} needs the primary", c.command)
         } else {
             c.reasons.join("; ")
         }),
         StatementKind::Read => Shape::Read,
-        _ => Shape::Primary(format!("{} needs the primary", c.command)),
+        _ => needs_primary(format!("{} needs the primary", c.command)),
     }
 }
 
