@@ -226,6 +226,24 @@ fn inspect_reads_partitions_plain_tables_and_shard_tables() {
     assert_eq!(live.version, 4);
     assert_eq!(live.shards[0].bytes, shard(0)["bytes"].as_u64());
     assert_eq!(live.shards[2].rows, Some(count(2)));
+    // ... which `shard plan` takes as it is.
+    let plan = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(["shard", "plan", "--map", live_path.to_str().unwrap()])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let p: serde_json::Value = serde_json::from_slice(&plan.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&plan.stderr)));
+    assert_eq!(p["version"], 4);
+    assert_eq!(p["new_version"], 5);
+    let before: f64 = p["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["before"].as_f64().unwrap())
+        .sum();
+    let live_total: u64 = live.shards.iter().filter_map(|s| s.bytes).sum();
+    assert_eq!(before as u64, live_total);
 
     // Every format keeps the password out; table output names the unreachable node.
     for f in ["table", "markdown", "text", "github", "sarif"] {
