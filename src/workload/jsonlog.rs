@@ -35,18 +35,9 @@ pub fn read_chunk(
     stats: &mut ReadStats,
     sink: &mut dyn FnMut(Event<'_>),
 ) -> ChunkEdges {
-    stats.bytes += bytes.len() as u64;
     let mut state = State::default();
     let mut edges = ChunkEdges::default();
-    for raw in bytes.split(|&b| b == b'\n') {
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        stats.lines += 1;
-        let Ok(l) = serde_json::from_slice::<Line>(raw) else {
-            stats.skipped_lines += 1;
-            continue;
-        };
+    super::json_lines(bytes, stats, |l: Line, stats| {
         let pid = l.pid.map(|p| p.to_string());
         let fields = Fields {
             ts_ms: l
@@ -73,7 +64,7 @@ pub fn read_chunk(
             &mut edges,
             sink,
         );
-    }
+    });
     state.finish(edges, sink)
 }
 

@@ -101,6 +101,26 @@ pub struct ReadStats {
     pub other_entries: u64,
 }
 
+/// Each non-blank line of `bytes` read as a JSON `T`, counted in `stats` (bytes, lines, and the
+/// lines that are not a `T` as skipped), handed to `f` with the counters.
+pub(crate) fn json_lines<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    stats: &mut ReadStats,
+    mut f: impl FnMut(T, &mut ReadStats),
+) {
+    stats.bytes += bytes.len() as u64;
+    for raw in bytes.split(|&b| b == b'\n') {
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        stats.lines += 1;
+        match serde_json::from_slice::<T>(raw) {
+            Ok(line) => f(line, stats),
+            Err(_) => stats.skipped_lines += 1,
+        }
+    }
+}
+
 impl ReadStats {
     /// Add another reader's counters.
     pub fn add(&mut self, o: &ReadStats) {

@@ -37,16 +37,7 @@ fn ts_ms(v: &serde_json::Value) -> i64 {
 
 /// Read trace lines.
 pub fn read_chunk(bytes: &[u8], stats: &mut ReadStats, sink: &mut dyn FnMut(Event<'_>)) {
-    stats.bytes += bytes.len() as u64;
-    for raw in bytes.split(|&b| b == b'\n') {
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        stats.lines += 1;
-        let Ok(l) = serde_json::from_slice::<Line>(raw) else {
-            stats.skipped_lines += 1;
-            continue;
-        };
+    super::json_lines(bytes, stats, |l: Line, _| {
         let session = l
             .session
             .clone()
@@ -61,7 +52,7 @@ pub fn read_chunk(bytes: &[u8], stats: &mut ReadStats, sink: &mut dyn FnMut(Even
         e.trace = l.trace_id;
         e.params = l.params;
         sink(e);
-    }
+    });
 }
 
 #[cfg(test)]
