@@ -86,7 +86,9 @@ fn probe_and_read_your_writes_on_a_streaming_replica() {
         db::exec_script(
             &mut c,
             "w",
-            "CREATE TABLE t AS SELECT g FROM generate_series(1, 20000) g;",
+            // Scratch clusters run with synchronous_commit off: make the write reach the WAL
+            // (and so pg_current_wal_lsn) before the probe looks.
+            "SET synchronous_commit = on; CREATE TABLE t AS SELECT g FROM generate_series(1, 20000) g;",
         )
         .await
         .unwrap();
@@ -119,9 +121,13 @@ fn probe_and_read_your_writes_on_a_streaming_replica() {
             Target::Primary
         );
         let mut c = db::connect(&primary.conn_spec("postgres")).await.unwrap();
-        db::exec_script(&mut c, "w", "INSERT INTO t VALUES (1);")
-            .await
-            .unwrap();
+        db::exec_script(
+            &mut c,
+            "w",
+            "SET synchronous_commit = on; INSERT INTO t VALUES (1);",
+        )
+        .await
+        .unwrap();
         let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
             .fetch_one(&mut c)
             .await

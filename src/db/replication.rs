@@ -1,5 +1,8 @@
 //! Probing a routing map's servers: which one is the primary (`pg_is_in_recovery`), the
 //! primary's current WAL position, and each replica's replay position, replay time and lag.
+//! The primary's position is its write position (`pg_current_wal_lsn`, what replicas can have
+//! received), as `pg_stat_replication` counts: with `synchronous_commit = off`, commits still
+//! in WAL buffers (at most `wal_writer_delay` worth) are not counted as lag yet.
 
 use super::{connect, ConnSpec};
 use crate::routing::map::{RoutingMap, Server};
