@@ -495,24 +495,28 @@ fn convert_keeps_every_row_while_another_connection_inserts() {
         })
     };
     let url = pg.cluster.url();
-    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
-        .args([
-            "partition",
-            "convert",
-            "--url",
-            &url,
-            "--table",
-            "readings",
-            "--key",
-            "at",
-            "--interval",
-            "month",
-            "--execute",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    // `partition convert --execute` on readings, by month.
+    let convert = || {
+        Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args([
+                "partition",
+                "convert",
+                "--url",
+                &url,
+                "--table",
+                "readings",
+                "--key",
+                "at",
+                "--interval",
+                "month",
+                "--execute",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = convert();
     std::thread::sleep(std::time::Duration::from_millis(200));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let inserted = inserter.join().unwrap();
@@ -573,24 +577,7 @@ fn convert_keeps_every_row_while_another_connection_inserts() {
     });
     assert!(idx >= 5, "parent + legacy + 3 future partitions: {idx}");
     // Running again resumes to "already done" everywhere.
-    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
-        .args([
-            "partition",
-            "convert",
-            "--url",
-            &url,
-            "--table",
-            "readings",
-            "--key",
-            "at",
-            "--interval",
-            "month",
-            "--execute",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = convert();
     assert_eq!(
         out.status.code(),
         Some(2),
