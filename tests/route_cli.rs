@@ -1,26 +1,19 @@
 //! `dbkit route classify` and `dbkit route export` on the shipped routing map and session.
 
-use std::process::Command;
+mod common;
 
 fn classify(args: &[&str]) -> (Option<i32>, String, String) {
     route("classify", args, &[])
 }
 
-/// `dbkit route SUB ARGS…` from the crate root with extra environment variables.
+/// `dbkit route SUB ARGS…` with extra environment variables (and pg-3's URL variable unset
+/// unless given).
 fn route(sub: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["route", sub])
-        .args(args)
-        .env_remove("SHOP_PG3_URL")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let all: Vec<&str> = ["route", sub]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    common::dbkit_in(&all, env, &["SHOP_PG3_URL"])
 }
 
 #[test]

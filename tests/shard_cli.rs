@@ -1,18 +1,9 @@
 //! `dbkit shard locate` and `dbkit shard validate` on the shipped maps.
 
-use std::process::Command;
+mod common;
 
 fn dbkit(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::dbkit_in(args, &[], &[])
 }
 
 #[test]
