@@ -123,12 +123,8 @@ fn from_ast(ct: &CreateTable, parts: Vec<String>, sql: &str) -> TableDef {
             let mut identity = false;
             for o in &c.options {
                 match &o.option {
-                    ColumnOption::Unique {
-                        is_primary: true, ..
-                    } => primary_key = vec![name.clone()],
-                    ColumnOption::Unique {
-                        is_primary: false, ..
-                    } => unique.push(vec![name.clone()]),
+                    ColumnOption::PrimaryKey(_) => primary_key = vec![name.clone()],
+                    ColumnOption::Unique(_) => unique.push(vec![name.clone()]),
                     ColumnOption::Identity(_) => identity = true,
                     // PostgreSQL's GENERATED … AS IDENTITY (a stored generated column has an expression).
                     ColumnOption::Generated {
@@ -147,8 +143,8 @@ fn from_ast(ct: &CreateTable, parts: Vec<String>, sql: &str) -> TableDef {
         .collect();
     for con in &ct.constraints {
         match con {
-            TableConstraint::PrimaryKey { columns, .. } => primary_key = index_columns(columns),
-            TableConstraint::Unique { columns, .. } => unique.push(index_columns(columns)),
+            TableConstraint::PrimaryKey(c) => primary_key = index_columns(&c.columns),
+            TableConstraint::Unique(c) => unique.push(index_columns(&c.columns)),
             _ => {}
         }
     }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use sqlparser::ast::{
     visit_expressions, visit_relations, BinaryOperator, Expr, FromTable, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator,
     LimitClause, ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem, SetExpr,
     Statement, TableFactor, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value,
 };
@@ -131,7 +131,7 @@ pub fn extract(stmt: &Statement) -> References {
             if let TableObject::TableName(name) = &ins.table {
                 let t = object_name(name);
                 for c in &ins.columns {
-                    w.column(Some(t.clone()), ident(c));
+                    w.column(Some(t.clone()), last_part(c));
                 }
                 w.table(t, Access::Write);
             }
@@ -139,13 +139,13 @@ pub fn extract(stmt: &Statement) -> References {
                 w.query(src, &root, false);
             }
         }
-        Statement::Update {
+        Statement::Update(sqlparser::ast::Update {
             table,
             assignments,
             from,
             selection,
             ..
-        } => {
+        }) => {
             let mut scope = Scope::default();
             w.table_with_joins(table, &mut scope, &root, Access::Write);
             if let Some(from) = from {
@@ -345,7 +345,10 @@ impl Walker {
                         self.order_by.push(SortKey {
                             table,
                             column,
-                            descending: k.options.asc == Some(false),
+                            descending: matches!(
+                                k.options.sort,
+                                Some(sqlparser::ast::OrderBySort::Desc)
+                            ),
                             nulls_first: k.options.nulls_first,
                         });
                     }
@@ -376,7 +379,7 @@ impl Walker {
             }
             SetExpr::Values(v) => {
                 for row in &v.rows {
-                    for e in row {
+                    for e in &row.content {
                         self.expr(e, outer, false);
                     }
                 }
@@ -386,9 +389,9 @@ impl Walker {
                 if let Some(name) = &t.table_name {
                     let full = match &t.schema_name {
                         Some(s) => {
-                            format!("{}.{}", s.to_ascii_lowercase(), name.to_ascii_lowercase())
+                            format!("{}.{}", ident(s), ident(name))
                         }
-                        None => name.to_ascii_lowercase(),
+                        None => ident(name),
                     };
                     self.table(full, Access::Read);
                 }
@@ -665,10 +668,11 @@ impl Walker {
                 self.expr(left, scope, pred && logical);
                 self.expr(right, scope, pred && logical);
             }
-            Expr::InList {
+            Expr::In {
                 expr,
-                list,
+                target: InTarget::List(list),
                 negated,
+                ..
             } => {
                 if pred {
                     let op = if *negated { "NOT IN" } else { "IN" };
@@ -684,10 +688,11 @@ impl Walker {
                     self.expr(x, scope, false);
                 }
             }
-            Expr::InSubquery {
+            Expr::In {
                 expr,
-                subquery,
+                target: InTarget::Subquery(subquery),
                 negated,
+                ..
             } => {
                 if pred {
                     let op = if *negated { "NOT IN" } else { "IN" };
