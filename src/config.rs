@@ -149,7 +149,10 @@ impl Config {
             None => (Path::new("dbkit.toml").to_path_buf(), false),
         };
         match std::fs::read_to_string(&p) {
-            Ok(text) => Self::from_toml(&text, &p.display().to_string()),
+            Ok(text) => Self::from_toml(
+                text.strip_prefix('\u{feff}').unwrap_or(&text),
+                &p.display().to_string(),
+            ),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::default())
             }

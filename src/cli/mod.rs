@@ -230,7 +230,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Read a file (or stdin for `-`) as UTF-8, with a clear error naming the position of bad bytes.
+/// Read a file (or stdin for `-`) as UTF-8 without a leading byte-order mark, with a clear error
+/// naming the position of bad bytes.
 pub fn read_text(path: &str) -> Result<String> {
     let bytes = if path == "-" {
         let mut b = Vec::new();
@@ -241,9 +242,9 @@ pub fn read_text(path: &str) -> Result<String> {
     } else {
         std::fs::read(path).with_context(|| format!("reading {path}"))?
     };
-    dbkit::sql::span::check_utf8(&bytes).with_context(|| path.to_string())?;
-    // check_utf8 succeeded, so this cannot fail.
-    String::from_utf8(bytes).with_context(|| path.to_string())
+    Ok(dbkit::sql::span::check_utf8(&bytes)
+        .with_context(|| path.to_string())?
+        .to_string())
 }
 
 /// A tokio runtime for commands that talk to databases.

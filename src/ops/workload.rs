@@ -74,7 +74,7 @@ pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let chained: Box<dyn Read + Send> = Box::new(head.chain(raw));
     if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        return Ok(Box::new(flate2::read::MultiGzDecoder::new(chained)));
+        return skip_bom(Box::new(flate2::read::MultiGzDecoder::new(chained))).map_err(io);
     }
     if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
         let dec =
@@ -82,9 +82,29 @@ pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
                 path: path.to_string(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
             })?;
-        return Ok(Box::new(dec));
+        return skip_bom(Box::new(dec)).map_err(io);
     }
-    Ok(chained)
+    skip_bom(chained).map_err(io)
+}
+
+/// The stream without a leading UTF-8 byte-order mark.
+fn skip_bom(mut r: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
+    let mut head = [0u8; 3];
+    let mut n = 0;
+    while n < 3 {
+        match r.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let keep = if head[..n] == *crate::sql::span::BOM {
+        0
+    } else {
+        n
+    };
+    Ok(Box::new(
+        std::io::Cursor::new(head[..keep].to_vec()).chain(r),
+    ))
 }
 
 /// Decide the format from the first bytes (and `--format`/`--prefix`).

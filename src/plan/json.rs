@@ -50,6 +50,7 @@ pub fn unwrap_psql(input: &str) -> Option<String> {
 /// unexpected type, a malformed document) goes through the generic path, which also finds the
 /// exact position or JSON path of any problem.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
+    let json = json.strip_prefix('\u{feff}').unwrap_or(json);
     if let Ok(top) = serde_json::from_str::<typed::Top>(json) {
         let plans = top.into_plans();
         if !plans.is_empty() {

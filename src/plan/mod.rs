@@ -333,6 +333,7 @@ impl Plan {
 
 /// Read plans from any supported input: JSON (raw or as psql prints it) or text.
 pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     let trimmed = input.trim_start();
     if trimmed.is_empty() {
         return Err(PlanError::Empty("the input is empty".to_string()));

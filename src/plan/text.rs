@@ -96,6 +96,7 @@ struct Pending {
 
 /// Parse one text-format plan.
 pub fn parse(input: &str) -> Result<Plan, PlanError> {
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     let lines = unwrap(input);
     let mut plan = Plan::default();
     // Arena: (indent, node, parent index).

@@ -338,6 +338,7 @@ impl ShardMap {
 /// Reads a TOML or JSON map (JSON when the text starts with `{`), errors naming the file and
 /// the position.
 pub fn parse_file<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Result<T, MapError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let parse = |message: String| MapError::Parse {
         path: path.to_string(),
         message,
@@ -356,11 +357,11 @@ pub fn read_file(path: &std::path::Path) -> Result<(String, String), MapError> {
         path: p.clone(),
         message: e.to_string(),
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| MapError::Parse {
+    let text = crate::sql::span::check_utf8(&bytes).map_err(|e| MapError::Parse {
         path: p.clone(),
-        message: format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        message: e.to_string(),
     })?;
-    Ok((text, p))
+    Ok((text.to_string(), p))
 }
 
 /// Compares two keys as the map's key type (numbers numerically, uuids by bytes, text by

@@ -51,7 +51,7 @@ pub struct Classification {
 }
 
 /// Read-only built-in functions (and function-like keywords) that are safe on a replica.
-const SAFE_FUNCTIONS: &[&str] = &[
+pub(crate) const SAFE_FUNCTIONS: &[&str] = &[
     "abs",
     "age",
     "any",
@@ -215,7 +215,7 @@ const SAFE_FUNCTIONS: &[&str] = &[
 ];
 
 /// Functions known to write or to need the primary's state, with the reason.
-const WRITING_FUNCTIONS: &[(&str, &str)] = &[
+pub(crate) const WRITING_FUNCTIONS: &[(&str, &str)] = &[
     (
         "currval",
         "reads a sequence value that only the primary session has",
@@ -251,7 +251,7 @@ const WRITING_FUNCTIONS: &[(&str, &str)] = &[
 ];
 
 /// Words followed by `(` that are syntax, not function calls.
-const PAREN_KEYWORDS: &[&str] = &[
+pub(crate) const PAREN_KEYWORDS: &[&str] = &[
     "all",
     "and",
     "array",

@@ -221,19 +221,60 @@ pub fn quote_qualified(parts: &[&str]) -> String {
         .join(".")
 }
 
-/// Quote a string literal: `o'brien` becomes `'o''brien'`. A value with backslashes is safe too,
-/// since `standard_conforming_strings` is on in every supported PostgreSQL.
+/// Quote a string literal so that it reads the same under any server setting: `o'brien`
+/// becomes `'o''brien'`; a value with a backslash uses the escape form `E'a\\b'`, which
+/// does not depend on `standard_conforming_strings` (PostgreSQL's own `quote_literal` does the
+/// same).
+///
+/// ```
+/// use dbkit::sql::ident::quote_literal;
+/// assert_eq!(quote_literal("o'brien"), "'o''brien'");
+/// assert_eq!(quote_literal("a\\'b"), "E'a\\\\''b'");
+/// ```
 pub fn quote_literal(value: &str) -> String {
-    let mut s = String::with_capacity(value.len() + 2);
+    let mut s = String::with_capacity(value.len() + 3);
+    if value.contains('\\') {
+        s.push('E');
+    }
     s.push('\'');
     for c in value.chars() {
-        if c == '\'' {
-            s.push('\'');
+        if c == '\'' || c == '\\' {
+            s.push(c);
         }
         s.push(c);
     }
     s.push('\'');
     s
+}
+
+/// Text made safe for a generated SQL comment (`-- …` or `/* … */`): control characters
+/// (newlines among them, which would end a `--` comment and let the rest run as SQL) and
+/// Unicode line and paragraph separators are written as `\n`, `\u{2028}`…, and `*/` and
+/// `/*` are broken up so a block comment cannot end or nest early.
+///
+/// ```
+/// use dbkit::sql::ident::comment_text;
+/// assert_eq!(comment_text("x\nDROP TABLE victim; --"), "x\\nDROP TABLE victim; --");
+/// assert_eq!(comment_text("a */ b"), "a * / b");
+/// ```
+pub fn comment_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev = '\0';
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push(' '),
+            '/' if prev == '*' => out.push_str(" /"),
+            '*' if prev == '/' => out.push_str(" *"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+        prev = c;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -263,6 +304,35 @@ mod tests {
             "public.\"My Table\""
         );
         assert_eq!(quote_literal("o'brien"), "'o''brien'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+        assert_eq!(
+            quote_literal("\\'; select 1; --"),
+            "E'\\\\''; select 1; --'"
+        );
+    }
+
+    #[test]
+    fn comment_text_cannot_end_a_comment() {
+        for hostile in [
+            "x\nDROP TABLE victim; --",
+            "x\r\nDROP TABLE victim;",
+            "a */ DROP TABLE victim; /*",
+            "a\u{2028}b\u{85}c\u{0}d\u{1b}[31m",
+            "**//**/",
+        ] {
+            let c = comment_text(hostile);
+            assert!(!c.contains('\n') && !c.contains('\r'), "{c:?}");
+            assert!(!c.contains("*/") && !c.contains("/*"), "{c:?}");
+            assert!(!c.chars().any(|ch| ch.is_control()), "{c:?}");
+            // Both comment forms stay one comment: the lexer sees nothing after them.
+            for sql in [format!("-- {c}\nselect 1"), format!("/* {c} */ select 1")] {
+                let toks: Vec<_> = crate::sql::lexer::Lexer::new(&sql)
+                    .filter(|t| !t.kind.is_trivia())
+                    .map(|t| t.text(&sql).to_string())
+                    .collect();
+                assert_eq!(toks, vec!["select", "1"], "{sql:?}");
+            }
+        }
     }
 
     #[test]

@@ -318,6 +318,11 @@ impl Iterator for Lexer<'_> {
         let c = b[start];
         let mut terminated = true;
         let kind = match c {
+            // A byte-order mark at the very start is not text: whitespace, like editors show it.
+            0xEF if start == 0 && b.starts_with(crate::sql::span::BOM) => {
+                self.pos = 3;
+                TokenKind::Whitespace
+            }
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b' => {
                 let mut i = start;
                 while i < b.len()

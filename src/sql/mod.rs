@@ -12,8 +12,10 @@ pub mod ident;
 pub mod lexer;
 pub mod parse;
 pub mod report;
+pub mod side_effects;
 pub mod span;
 pub mod split;
+pub mod txn;
 
 pub use classify::{classify, Classification, StatementKind};
 pub use fingerprint::{fingerprint, Fingerprint};

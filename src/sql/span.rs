@@ -86,8 +86,18 @@ impl<'a> LineIndex<'a> {
     }
 }
 
-/// Check that `bytes` are UTF-8, or say where they stop being so.
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `bytes` without a leading byte-order mark.
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
+/// Check that `bytes` are UTF-8, or say where they stop being so; a leading byte-order mark is
+/// dropped (it is not part of the text, and the first statement must not start with it).
 pub fn check_utf8(bytes: &[u8]) -> Result<&str, crate::sql::SqlError> {
+    let bytes = strip_bom(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let off = e.valid_up_to();
         let valid = std::str::from_utf8(&bytes[..off]).unwrap_or_default();
@@ -103,6 +113,14 @@ pub fn check_utf8(bytes: &[u8]) -> Result<&str, crate::sql::SqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_text() {
+        assert_eq!(check_utf8(b"\xEF\xBB\xBFselect 1;").unwrap(), "select 1;");
+        assert_eq!(check_utf8(b"\xEF\xBB\xBF").unwrap(), "");
+        // Only a leading one: elsewhere it is a character like any other.
+        assert_eq!(check_utf8(b"a\xEF\xBB\xBF").unwrap(), "a\u{feff}");
+    }
 
     #[test]
     fn positions_count_characters() {

@@ -1,7 +1,8 @@
 //! Splitting a multi-statement SQL text into statements with exact spans, as psql does.
 //!
 //! A statement ends at a `;` outside quotes, comments, parentheses and SQL-standard function
-//! bodies (`BEGIN ATOMIC … END`), or at a psql `\g`. Other psql meta-commands (`\set`, `\i`, …)
+//! bodies (`BEGIN ATOMIC … END` after a `CREATE [OR REPLACE] FUNCTION|PROCEDURE` header, as
+//! psql and the server read them), or at a psql `\g`. Other psql meta-commands (`\set`, `\i`, …)
 //! are skipped and reported as notes. Comments between two statements are kept as the next
 //! statement's leading comments (later rules read directives such as `-- dbkit:ignore` there).
 
@@ -70,6 +71,45 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// How far the leading words of a statement match `CREATE [OR REPLACE] FUNCTION|PROCEDURE`:
+/// only such a statement can have a `BEGIN ATOMIC … END` body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Header {
+    /// No word seen yet.
+    #[default]
+    Start,
+    /// `CREATE`.
+    Create,
+    /// `CREATE OR`.
+    Or,
+    /// `CREATE OR REPLACE`.
+    Replace,
+    /// The whole header: a routine definition.
+    Routine,
+    /// Anything else.
+    Other,
+}
+
+impl Header {
+    fn token(&mut self, kind: TokenKind, text: &str, depth: usize) {
+        let word = |w: &str| kind == TokenKind::Word && depth == 0 && text.eq_ignore_ascii_case(w);
+        *self = match *self {
+            Header::Start if word("create") => Header::Create,
+            Header::Create if word("or") => Header::Or,
+            Header::Or if word("replace") => Header::Replace,
+            Header::Create | Header::Replace if word("function") || word("procedure") => {
+                Header::Routine
+            }
+            Header::Routine => Header::Routine,
+            _ => Header::Other,
+        };
+    }
+
+    fn is_routine(self) -> bool {
+        self == Header::Routine
+    }
+}
+
 /// Split `src` into statements.
 ///
 /// ```
@@ -90,7 +130,7 @@ pub fn split(src: &str) -> Split<'_> {
     };
     let mut depth: usize = 0;
     let mut atomic: usize = 0;
-    let mut first_word_create = false;
+    let mut header = Header::default();
     let mut prev_begin = false;
     for tok in Lexer::new(src) {
         let text = tok.text(src);
@@ -115,7 +155,7 @@ pub fn split(src: &str) -> Split<'_> {
                     b.finish(true);
                     depth = 0;
                     atomic = 0;
-                    first_word_create = false;
+                    header = Header::default();
                 } else {
                     b.out.notes.push(SplitNote {
                         span: b.idx.span(tok.start, tok.end),
@@ -130,7 +170,7 @@ pub fn split(src: &str) -> Split<'_> {
                 } else {
                     // An empty statement (`;;`): comments before it stay for the next one.
                 }
-                first_word_create = false;
+                header = Header::default();
                 prev_begin = false;
                 continue;
             }
@@ -138,8 +178,8 @@ pub fn split(src: &str) -> Split<'_> {
         }
         if b.first.is_none() {
             b.first = Some(tok.start);
-            first_word_create = tok.kind == TokenKind::Word && text.eq_ignore_ascii_case("create");
         }
+        header.token(tok.kind, text, depth);
         b.last_end = tok.end;
         if !tok.terminated && b.problem.is_none() {
             let p = b.idx.pos(tok.start);
@@ -163,7 +203,11 @@ pub fn split(src: &str) -> Split<'_> {
                     } else if text.eq_ignore_ascii_case("end") {
                         atomic -= 1;
                     }
-                } else if prev_begin && first_word_create && text.eq_ignore_ascii_case("atomic") {
+                } else if prev_begin
+                    && depth == 0
+                    && header.is_routine()
+                    && text.eq_ignore_ascii_case("atomic")
+                {
                     atomic = 1;
                 }
                 prev_begin = text.eq_ignore_ascii_case("begin");
@@ -216,6 +260,31 @@ mod tests {
         assert_eq!(t.len(), 2, "{t:?}");
         assert!(t[0].ends_with("SELECT 2; END"));
         assert_eq!(t[1], "SELECT 3");
+    }
+
+    #[test]
+    fn begin_atomic_is_a_body_only_in_a_routine_definition() {
+        // `begin` is a column alias here: the server reads four statements, and so must we.
+        let src = "CREATE TABLE escape_probe AS SELECT begin atomic FROM (SELECT 1 AS begin) s; COMMIT; DROP TABLE cart_items; END;";
+        assert_eq!(
+            texts(src),
+            vec![
+                "CREATE TABLE escape_probe AS SELECT begin atomic FROM (SELECT 1 AS begin) s",
+                "COMMIT",
+                "DROP TABLE cart_items",
+                "END"
+            ]
+        );
+        for (src, n) in [
+            ("create or replace procedure p() language sql begin atomic insert into t values (1); end; select 1;", 2),
+            ("CREATE OR REPLACE FUNCTION f() RETURNS int BEGIN ATOMIC; SELECT 1; END; select 2", 2),
+            ("create view v as select 1 as begin, 2 as atomic; select 2;", 2),
+            ("create trigger t before insert on x for each row execute function f(); begin; select 1;", 3),
+            ("create table f (begin int); select begin atomic from f; end;", 3),
+            ("select (begin atomic); commit;", 2),
+        ] {
+            assert_eq!(texts(src).len(), n, "{src}: {:?}", texts(src));
+        }
     }
 
     #[test]

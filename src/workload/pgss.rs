@@ -36,6 +36,7 @@ fn column(names: &[String], wanted: &[&str]) -> Option<usize> {
 
 /// Read an export (CSV with a header, or a JSON array).
 pub fn parse_export(bytes: &[u8]) -> Result<Vec<PgssRow>, WorkloadError> {
+    let bytes = crate::sql::span::strip_bom(bytes);
     let t = bytes.trim_ascii_start();
     if t.starts_with(b"[") {
         let v: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(t)
