@@ -50,6 +50,7 @@ pub mod ops;
 pub mod plan;
 pub mod report;
 pub mod routing;
+pub mod secret;
 pub mod shard;
 pub mod sql;
 pub mod view;

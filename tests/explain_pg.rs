@@ -63,13 +63,22 @@ impl Db {
             .args(&args)
             .output()
             .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // A statement that failed on the server makes the run exit 2, after the report.
+        let failed = v["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "error");
         assert_eq!(
             out.status.code(),
-            Some(0),
+            Some(if failed { 2 } else { 0 }),
             "{sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let v = serde_json::from_slice(&out.stdout).unwrap();
+        if failed {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("statement(s) failed"));
+        }
         (out, v)
     }
 

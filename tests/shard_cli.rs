@@ -92,7 +92,10 @@ fn garbage_maps_get_one_clear_line() {
     std::fs::write(&f, b"version = 1\n\xff\xfe[[nodes]]\n").unwrap();
     let (code, _, err) = dbkit(&["shard", "validate", "--map", f.to_str().unwrap()]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("invalid UTF-8 at byte 12"), "{err}");
+    assert!(
+        err.contains("not valid UTF-8 at line 2, column 1 (byte offset 12)"),
+        "{err}"
+    );
     std::fs::write(&f, "{\"version\": 1, \"shards\": [{\"id\": ").unwrap();
     let (code, _, err) = dbkit(&["shard", "validate", "--map", f.to_str().unwrap()]);
     assert_eq!(code, Some(2));

@@ -43,6 +43,10 @@ pub struct CheckArgs {
     /// Total cost increase that counts as a plan regression, percent.
     #[arg(long, default_value_t = 20.0)]
     max_cost_increase: f64,
+    /// With a database: also run statements whose effects survive the rollback (setval,
+    /// dblink, pg_stat_reset…); without it they are reported and not run.
+    #[arg(long)]
+    allow_side_effects: bool,
 }
 
 fn collect(paths: &[String]) -> Result<Vec<String>> {
@@ -77,7 +81,14 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         );
     }
     let mut files = Vec::new();
-    for f in collect(&args.paths)? {
+    let paths = collect(&args.paths)?;
+    if paths.is_empty() {
+        bail!(
+            "nothing to check: no .sql files in {}",
+            args.paths.join(", ")
+        );
+    }
+    for f in paths {
         let text = read_text(&f)?;
         if let Some(p) = dbkit::sql::split(&text)
             .statements
@@ -114,16 +125,29 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         let opts = dbkit::ops::check::ObserveOptions {
             commit: args.commit,
             max_cost_increase: args.max_cost_increase / 100.0,
+            allow_side_effects: args.allow_side_effects,
         };
+        let base = base
+            .iter()
+            .map(|b| Ok((b.clone(), read_text(b)?)))
+            .collect::<Result<Vec<_>>>()?;
         let rt = super::runtime()?;
         let observed = rt.block_on(async {
             let target = args.db.open().await?;
-            let mut conn = dbkit::db::connect(&target.spec).await?;
-            for b in &base {
-                dbkit::db::exec_script(&mut conn, b, &read_text(b)?).await?;
-            }
-            dbkit::db::close(conn).await;
-            let f = dbkit::ops::check::observe(&target.spec, &files, &workload, &opts).await?;
+            // A scratch cluster takes the base for good; a database of the user's only inside
+            // the check's transaction, rolled back with it.
+            let in_tx: &[(String, String)] = if target.scratch.is_some() {
+                let mut conn = dbkit::db::connect(&target.spec).await?;
+                for (b, text) in &base {
+                    dbkit::db::exec_script(&mut conn, b, text).await?;
+                }
+                dbkit::db::close(conn).await;
+                &[]
+            } else {
+                &base
+            };
+            let f =
+                dbkit::ops::check::observe(&target.spec, in_tx, &files, &workload, &opts).await?;
             drop(target);
             anyhow::Ok(f)
         })?;

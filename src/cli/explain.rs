@@ -18,7 +18,10 @@ use std::time::Duration;
   dbkit explain \"SELECT * FROM orders WHERE id = \\$1\" --param 7 --url postgres://app@db/shop
   dbkit explain --file q.sql --no-analyze --save plans/
 
-Every statement runs inside a transaction that is always rolled back, with statement_timeout set.")]
+Every statement runs inside a transaction that is always rolled back, with statement_timeout set.
+Statements whose effects a rollback does not undo (setval, dblink, pg_stat_reset, slots…) are only
+planned unless --allow-side-effects. Exit codes: 0 ok, 1 findings at or above --fail-on, 2 a
+statement failed or the connection was lost.")]
 pub struct ExplainArgs {
     /// The SQL to explain (or use --file / --workload).
     sql: Option<String>,
@@ -45,6 +48,11 @@ pub struct ExplainArgs {
     /// Write each plan's JSON into this directory.
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// Execute statements whose effects survive the rollback (setval, dblink, pg_stat_reset,
+    /// pg_terminate_backend, replication slots…) under ANALYZE; without it they are only
+    /// planned.
+    #[arg(long)]
+    allow_side_effects: bool,
 }
 
 pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -108,6 +116,7 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
         analyze: !args.no_analyze,
         timeout: args.timeout,
         params: args.params.clone(),
+        allow_side_effects: args.allow_side_effects,
     };
     let rt = runtime()?;
     let report = rt.block_on(async {
@@ -130,7 +139,22 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
         drop(target);
         anyhow::Ok(report)
     })?;
-    ctx.emit(&report)
+    let outcome = ctx.emit(&report)?;
+    // A statement that failed on the server is a runtime error: exit 2 after the report.
+    let failed: Vec<String> = report
+        .statements
+        .iter()
+        .filter(|s| s.status == "error")
+        .map(|s| format!("line {}", s.line))
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} statement(s) failed ({}); their errors are in the report",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -2,10 +2,9 @@
 //! transaction, with `lock_timeout`; a failed concurrent build leaves an invalid index, which is
 //! detected and dropped.
 
-use super::{connect, sqlx_message, ConnSpec, DbError};
+use super::{connect, exec, q, sqlx_message, ConnSpec, DbError};
 use crate::ddl::index::{drop_sql, IndexSpec};
 use serde::Serialize;
-use sqlx::Executor;
 
 /// What happened to one index.
 #[derive(Debug, Clone, Serialize)]
@@ -28,20 +27,20 @@ pub async fn build_indexes(
     progress: &dyn Fn(&Applied),
 ) -> Result<Vec<Applied>, DbError> {
     let mut conn = connect(spec).await?;
-    conn.execute(sqlx::raw_sql(&format!(
-        "SET lock_timeout = {}",
-        crate::sql::ident::quote_literal(lock_timeout)
-    )))
+    exec(
+        &mut conn,
+        &format!(
+            "SET lock_timeout = {}",
+            crate::sql::ident::quote_literal(lock_timeout)
+        ),
+    )
     .await
-    .map_err(|e| DbError::Query {
-        context: "SET lock_timeout".into(),
-        message: sqlx_message(&e),
-    })?;
+    .map_err(q("SET lock_timeout"))?;
     let mut out = Vec::new();
     for s in specs {
         let ddl = s.create_sql();
         let t0 = std::time::Instant::now();
-        let res = conn.execute(sqlx::raw_sql(&ddl)).await;
+        let res = exec(&mut conn, &ddl).await;
         let invalid: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -61,9 +60,7 @@ pub async fn build_indexes(
                 error: None,
             },
             (res, true) => {
-                let _ = conn
-                    .execute(sqlx::raw_sql(&drop_sql(&s.schema, &s.name())))
-                    .await;
+                let _ = exec(&mut conn, &drop_sql(&s.schema, &s.name())).await;
                 let why = res.err().map_or_else(
                     || "the build left an invalid index".to_string(),
                     |e| sqlx_message(&e),

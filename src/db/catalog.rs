@@ -1,16 +1,13 @@
 //! Loading the [`Catalog`] from a live server (PostgreSQL 12+).
 
-use super::{sqlx_message, DbError};
+use super::{query_error, DbError};
 use crate::catalog::{Catalog, Column, ForeignKey, Index, IndexKey, Table};
 use sqlx::{PgConnection, Row};
 
 const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'";
 
 fn q(what: &'static str) -> impl Fn(sqlx::Error) -> DbError {
-    move |e| DbError::Query {
-        context: format!("reading the catalog ({what})"),
-        message: sqlx_message(&e),
-    }
+    move |e| query_error(&format!("reading the catalog ({what})"), &e)
 }
 
 /// Read tables, columns (with pg_stats), indexes (with usage), foreign keys and extensions.

@@ -3,12 +3,15 @@
 //! inside that transaction and vanishes with it, so the user's database is never changed.
 //! Statements are only planned (`EXPLAIN` without ANALYZE), each behind a savepoint.
 
-use super::{connect, sqlx_message, ConnSpec, DbError};
-use sqlx::{Executor, PgConnection, Row};
+use super::tx::Guarded;
+use super::{connect, exec, q, query_error, sqlx_message, ConnSpec, DbError};
+use sqlx::{PgConnection, Row};
+use std::time::Duration;
 
 /// A planning session.
 pub struct HypoSession {
     conn: PgConnection,
+    guard: Option<Guarded>,
     /// Whether hypothetical indexes are available.
     pub hypopg: bool,
     /// Why not, when they are not.
@@ -16,21 +19,11 @@ pub struct HypoSession {
     next: u64,
 }
 
-fn q(context: &str) -> impl Fn(sqlx::Error) -> DbError + '_ {
-    move |e| DbError::Query {
-        context: context.to_string(),
-        message: sqlx_message(&e),
-    }
-}
-
 impl HypoSession {
     /// Connect, BEGIN, and make HypoPG available if the server has it.
     pub async fn open(spec: &ConnSpec) -> Result<HypoSession, DbError> {
         let mut conn = connect(spec).await?;
-        conn.execute("BEGIN").await.map_err(q("BEGIN"))?;
-        conn.execute("SET LOCAL statement_timeout = '30s'")
-            .await
-            .map_err(q("SET LOCAL statement_timeout"))?;
+        let guard = Guarded::begin(&mut conn, Duration::from_secs(30)).await?;
         let installed: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')",
         )
@@ -40,13 +33,13 @@ impl HypoSession {
         let (hypopg, note) = if installed {
             (true, None)
         } else {
-            conn.execute("SAVEPOINT dbkit_hypopg")
+            exec(&mut conn, "SAVEPOINT dbkit_hypopg")
                 .await
                 .map_err(q("SAVEPOINT"))?;
-            match conn.execute("CREATE EXTENSION hypopg").await {
+            match exec(&mut conn, "CREATE EXTENSION hypopg").await {
                 Ok(_) => (true, None),
                 Err(e) => {
-                    conn.execute("ROLLBACK TO SAVEPOINT dbkit_hypopg")
+                    exec(&mut conn, "ROLLBACK TO SAVEPOINT dbkit_hypopg")
                         .await
                         .map_err(q("ROLLBACK TO SAVEPOINT"))?;
                     (false, Some(format!("HypoPG is not available on this server ({}); install it (Debian: postgresql-15-hypopg)", sqlx_message(&e))))
@@ -55,6 +48,7 @@ impl HypoSession {
         };
         Ok(HypoSession {
             conn,
+            guard: Some(guard),
             hypopg,
             hypopg_note: note,
             next: 1,
@@ -64,43 +58,73 @@ impl HypoSession {
     /// Connect and BEGIN, without HypoPG (a planning and observing session for `dbkit check`).
     pub async fn open_plain(spec: &ConnSpec) -> Result<HypoSession, DbError> {
         let mut conn = connect(spec).await?;
-        conn.execute("BEGIN").await.map_err(q("BEGIN"))?;
-        conn.execute("SET LOCAL statement_timeout = '60s'")
-            .await
-            .map_err(q("SET LOCAL statement_timeout"))?;
+        let guard = Guarded::begin(&mut conn, Duration::from_secs(60)).await?;
         Ok(HypoSession {
             conn,
+            guard: Some(guard),
             hypopg: false,
             hypopg_note: None,
             next: 1,
         })
     }
 
-    /// Run one statement behind a savepoint; its error leaves the transaction usable.
+    /// Run one statement of the user's behind a savepoint (one statement, extended protocol);
+    /// its error leaves the transaction usable. Afterwards the session must still be in this
+    /// session's transaction, or the error is [`DbError::TransactionLost`].
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn
-            .execute("SAVEPOINT dbkit_stmt")
+        exec(&mut self.conn, "SAVEPOINT dbkit_stmt")
             .await
             .map_err(q("SAVEPOINT"))?;
-        match self.conn.execute(sqlx::raw_sql(sql)).await {
+        let result = exec(&mut self.conn, sql).await;
+        match result {
             Ok(_) => {
-                self.conn
-                    .execute("RELEASE SAVEPOINT dbkit_stmt")
+                self.check("after the statement").await?;
+                exec(&mut self.conn, "RELEASE SAVEPOINT dbkit_stmt")
                     .await
                     .map_err(q("RELEASE SAVEPOINT"))?;
                 Ok(())
             }
             Err(e) => {
-                self.conn
-                    .execute("ROLLBACK TO SAVEPOINT dbkit_stmt")
+                let err = query_error("the migration", &e);
+                if err.is_fatal() {
+                    return Err(err);
+                }
+                exec(&mut self.conn, "ROLLBACK TO SAVEPOINT dbkit_stmt")
                     .await
                     .map_err(q("ROLLBACK TO SAVEPOINT"))?;
-                Err(DbError::Query {
-                    context: "the migration".into(),
-                    message: sqlx_message(&e),
-                })
+                self.check("after the failed statement").await?;
+                Err(err)
             }
         }
+    }
+
+    /// Run a statement dbkit generated (a savepoint standing for the user's own transaction
+    /// control), then check the transaction.
+    pub async fn control(&mut self, sql: &str) -> Result<(), DbError> {
+        exec(&mut self.conn, sql).await.map_err(q(sql))?;
+        self.check(sql).await
+    }
+
+    /// Fail unless the session is still in the transaction this session opened.
+    pub async fn check(&mut self, after: &str) -> Result<(), DbError> {
+        match &self.guard {
+            Some(g) => g.check(&mut self.conn, after).await,
+            None => Err(DbError::TransactionLost {
+                context: after.into(),
+                message: "the session's transaction is already closed".into(),
+            }),
+        }
+    }
+
+    /// The definitions of the functions `sql` calls (see [`super::explain::function_catalog`]).
+    pub async fn function_catalog(
+        &mut self,
+        sql: &str,
+    ) -> Result<
+        std::collections::HashMap<String, Vec<crate::sql::side_effects::FunctionDef>>,
+        DbError,
+    > {
+        super::explain::function_catalog(&mut self.conn, sql).await
     }
 
     /// Relation locks this session holds on user tables: (table, mode).
@@ -152,9 +176,12 @@ impl HypoSession {
             .map_err(q("reading pg_constraint"))
     }
 
-    /// COMMIT (instead of the rollback `close` does) and disconnect.
+    /// COMMIT (instead of the rollback `close` does), after checking that the transaction is
+    /// still this session's, and disconnect.
     pub async fn commit(mut self) -> Result<(), DbError> {
-        self.conn.execute("COMMIT").await.map_err(q("COMMIT"))?;
+        if let Some(g) = self.guard.take() {
+            g.commit(&mut self.conn).await?;
+        }
         super::close(self.conn).await;
         Ok(())
     }
@@ -162,8 +189,7 @@ impl HypoSession {
     /// Plan `sql` (generic plan when it has `$n` parameters) and return EXPLAIN's JSON.
     pub async fn plan(&mut self, sql: &str) -> Result<String, DbError> {
         let n = super::explain::param_count(sql);
-        self.conn
-            .execute("SAVEPOINT dbkit_plan")
+        exec(&mut self.conn, "SAVEPOINT dbkit_plan")
             .await
             .map_err(q("SAVEPOINT"))?;
         let name = format!("dbkit_hypo_{}", self.next);
@@ -177,12 +203,13 @@ impl HypoSession {
                     .map_err(q("EXPLAIN"))?;
                 row.try_get_unchecked::<String, _>(0).map_err(q("EXPLAIN"))
             } else {
-                self.conn
-                    .execute("SET LOCAL plan_cache_mode = force_generic_plan")
-                    .await
-                    .map_err(q("SET LOCAL plan_cache_mode"))?;
-                self.conn
-                    .execute(sqlx::query(&format!("PREPARE {name} AS {sql}")).persistent(false))
+                exec(
+                    &mut self.conn,
+                    "SET LOCAL plan_cache_mode = force_generic_plan",
+                )
+                .await
+                .map_err(q("SET LOCAL plan_cache_mode"))?;
+                exec(&mut self.conn, &format!("PREPARE {name} AS {sql}"))
                     .await
                     .map_err(q("PREPARE"))?;
                 let nulls = vec!["NULL"; n].join(", ");
@@ -197,24 +224,20 @@ impl HypoSession {
         }
         .await;
         match &result {
+            Err(e) if e.is_fatal() => return result,
             Ok(_) => {
-                self.conn
-                    .execute("RELEASE SAVEPOINT dbkit_plan")
+                exec(&mut self.conn, "RELEASE SAVEPOINT dbkit_plan")
                     .await
                     .map_err(q("RELEASE SAVEPOINT"))?;
             }
             Err(_) => {
-                self.conn
-                    .execute("ROLLBACK TO SAVEPOINT dbkit_plan")
+                exec(&mut self.conn, "ROLLBACK TO SAVEPOINT dbkit_plan")
                     .await
                     .map_err(q("ROLLBACK TO SAVEPOINT"))?;
             }
         }
         if n > 0 {
-            let _ = self
-                .conn
-                .execute(sqlx::raw_sql(&format!("DEALLOCATE {name}")))
-                .await;
+            let _ = exec(&mut self.conn, &format!("DEALLOCATE {name}")).await;
         }
         result
     }
@@ -252,9 +275,14 @@ impl HypoSession {
         Ok(())
     }
 
-    /// Roll everything back and disconnect.
-    pub async fn close(mut self) {
-        let _ = self.conn.execute("ROLLBACK").await;
+    /// Roll everything back (checking first that the transaction is still this session's)
+    /// and disconnect.
+    pub async fn close(mut self) -> Result<(), DbError> {
+        let r = match self.guard.take() {
+            Some(g) => g.rollback(&mut self.conn).await,
+            None => Ok(()),
+        };
         super::close(self.conn).await;
+        r
     }
 }

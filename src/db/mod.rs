@@ -10,13 +10,14 @@ pub mod partitions;
 pub mod replication;
 pub mod scratch;
 pub mod shards;
+pub mod tx;
 
 pub use conn::{ConnSpec, Secret};
 pub use scratch::{ScratchCluster, ScratchOptions};
 
 use crate::view::{Report, Table};
 use serde::Serialize;
-use sqlx::{Connection, Executor, PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,81 @@ pub enum DbError {
         /// The server's message.
         message: String,
     },
+    /// The connection broke (the server stopped, the backend was terminated, the network went):
+    /// nothing more can run on it.
+    #[error("{context}: lost the connection to the server: {message}")]
+    Lost {
+        /// What was being done.
+        context: String,
+        /// What the driver or the server said.
+        message: String,
+    },
+    /// The transaction dbkit opened is no longer the session's transaction: something ended
+    /// it, so what ran after that may have been committed. dbkit stops at once.
+    #[error(
+        "{context}: the session is no longer in the transaction dbkit opened ({message}); stopped"
+    )]
+    TransactionLost {
+        /// After what it was noticed.
+        context: String,
+        /// What was seen.
+        message: String,
+    },
+}
+
+impl DbError {
+    /// True when the connection cannot be used any more (lost, or its transaction is not ours).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, DbError::Lost { .. } | DbError::TransactionLost { .. })
+    }
+}
+
+/// Whether `e` means the connection is gone: an I/O or protocol failure, or the server saying
+/// it is shutting down or terminated this backend (SQLSTATE class 08, 57P01–57P05).
+pub(crate) fn is_connection_loss(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "57P05")
+        }),
+        _ => false,
+    }
+}
+
+/// The error for a failed statement: [`DbError::Lost`] when the connection is gone, else
+/// [`DbError::Query`] with the server's message.
+pub(crate) fn query_error(context: &str, e: &sqlx::Error) -> DbError {
+    if is_connection_loss(e) {
+        DbError::Lost {
+            context: context.to_string(),
+            message: sqlx_message(e),
+        }
+    } else {
+        DbError::Query {
+            context: context.to_string(),
+            message: sqlx_message(e),
+        }
+    }
+}
+
+/// `map_err` helper: `.map_err(q("reading pg_class"))`.
+pub(crate) fn q(context: &str) -> impl Fn(sqlx::Error) -> DbError + Copy + '_ {
+    move |e| query_error(context, &e)
+}
+
+/// Run one statement through the extended protocol (Parse/Bind/Execute, unnamed and not
+/// cached), which the server refuses to run as more than one statement: a text that hides a
+/// second statement is an error, never executed. Every statement dbkit sends goes through here
+/// or through `sqlx::query` (the same protocol); the simple protocol is never used.
+pub async fn exec(conn: &mut PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query(sql)
+        .persistent(false)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 /// Default time allowed for connecting.
@@ -104,12 +180,9 @@ pub async fn close(conn: PgConnection) {
 pub async fn exec_script(conn: &mut PgConnection, file: &str, sql: &str) -> Result<usize, DbError> {
     let sp = crate::sql::split(sql);
     for s in &sp.statements {
-        conn.execute(sqlx::raw_sql(s.text))
+        exec(conn, s.text)
             .await
-            .map_err(|e| DbError::Query {
-                context: format!("{file}:{}", s.span.start.line),
-                message: sqlx_message(&e),
-            })?;
+            .map_err(|e| query_error(&format!("{file}:{}", s.span.start.line), &e))?;
     }
     Ok(sp.statements.len())
 }
@@ -142,12 +215,9 @@ pub async fn ping(spec: &ConnSpec) -> Result<ServerInfo, DbError> {
     let t0 = Instant::now();
     let mut conn = connect(spec).await?;
     let connect_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let q = |e: sqlx::Error| DbError::Query {
-        context: "reading server information".to_string(),
-        message: sqlx_message(&e),
-    };
+    let q = q("reading server information");
     let t1 = Instant::now();
-    conn.execute("SELECT 1").await.map_err(q)?;
+    exec(&mut conn, "SELECT 1").await.map_err(q)?;
     let latency_ms = t1.elapsed().as_secs_f64() * 1000.0;
     let row = sqlx::query(
         "SELECT version(), current_setting('server_version_num')::int, current_database()::text, current_user::text, pg_is_in_recovery()",
@@ -224,10 +294,7 @@ pub async fn pg_stat_statements(
 ) -> Result<Vec<crate::workload::pgss::PgssRow>, DbError> {
     let mut conn = connect(spec).await?;
     let version = explain::server_version_num(&mut conn).await?;
-    let q = |e: sqlx::Error| DbError::Query {
-        context: "reading pg_stat_statements".to_string(),
-        message: sqlx_message(&e),
-    };
+    let q = q("reading pg_stat_statements");
     let installed: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
     )

@@ -1,24 +1,17 @@
 //! Partitioned tables on a live server: what exists, the preflight checks maintenance needs, and
 //! running maintenance steps with `lock_timeout` and retries.
 
-use super::{sqlx_message, DbError};
+use super::{exec, q, sqlx_message, DbError};
 use crate::ddl::maintenance::{ExistingPartition, PartitionedTable, Step};
 use serde::Serialize;
-use sqlx::{Executor, PgConnection, Row};
-
-fn q(context: &'static str) -> impl Fn(sqlx::Error) -> DbError {
-    move |e| DbError::Query {
-        context: context.to_string(),
-        message: sqlx_message(&e),
-    }
-}
+use sqlx::{PgConnection, Row};
 
 /// Set the session's time zone (bounds are printed in it).
 pub async fn set_timezone(conn: &mut PgConnection, tz: &str) -> Result<(), DbError> {
-    conn.execute(sqlx::raw_sql(&format!(
-        "SET TimeZone = {}",
-        crate::sql::ident::quote_literal(tz)
-    )))
+    exec(
+        conn,
+        &format!("SET TimeZone = {}", crate::sql::ident::quote_literal(tz)),
+    )
     .await
     .map_err(q("SET TimeZone"))?;
     Ok(())
@@ -158,10 +151,13 @@ pub async fn run_steps(
     lock_timeout: &str,
     progress: &dyn Fn(&StepResult),
 ) -> Result<Vec<StepResult>, DbError> {
-    conn.execute(sqlx::raw_sql(&format!(
-        "SET lock_timeout = {}",
-        crate::sql::ident::quote_literal(lock_timeout)
-    )))
+    exec(
+        conn,
+        &format!(
+            "SET lock_timeout = {}",
+            crate::sql::ident::quote_literal(lock_timeout)
+        ),
+    )
     .await
     .map_err(q("SET lock_timeout"))?;
     let mut out = Vec::new();
@@ -171,17 +167,17 @@ pub async fn run_steps(
             tries += 1;
             let r: Result<(), sqlx::Error> = async {
                 if s.transaction {
-                    conn.execute("BEGIN").await?;
+                    exec(conn, "BEGIN").await?;
                     for sql in &s.sql {
-                        if let Err(e) = conn.execute(sqlx::raw_sql(sql)).await {
-                            let _ = conn.execute("ROLLBACK").await;
+                        if let Err(e) = exec(conn, sql).await {
+                            let _ = exec(conn, "ROLLBACK").await;
                             return Err(e);
                         }
                     }
-                    conn.execute("COMMIT").await?;
+                    exec(conn, "COMMIT").await?;
                 } else {
                     for sql in &s.sql {
-                        conn.execute(sqlx::raw_sql(sql)).await?;
+                        exec(conn, sql).await?;
                     }
                 }
                 Ok(())

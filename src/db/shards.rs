@@ -28,10 +28,7 @@ pub struct InspectOptions {
 }
 
 fn q(what: &'static str) -> impl Fn(sqlx::Error) -> DbError {
-    move |e| DbError::Query {
-        context: format!("reading {what}"),
-        message: sqlx_message(&e),
-    }
+    move |e| super::query_error(&format!("reading {what}"), &e)
 }
 
 /// Sizes and rows of relation `c` summed over its leaf partitions (itself when it is a plain

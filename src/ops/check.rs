@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::hypo::HypoSession;
 use crate::db::ConnSpec;
 use crate::finding::{Finding, Location, Severity};
+use crate::sql::txn::{needs_no_transaction, transaction_control, Modelled, TxnControl, TxnModel};
 use std::collections::HashMap;
 
 /// How to observe.
@@ -17,6 +18,8 @@ pub struct ObserveOptions {
     pub commit: bool,
     /// Total cost increase that counts as a regression (0.2 = 20%).
     pub max_cost_increase: f64,
+    /// Run statements whose effects survive the rollback (`setval`, dblink…).
+    pub allow_side_effects: bool,
 }
 
 fn at(file: &str, line: usize, col: usize) -> Location {
@@ -28,52 +31,141 @@ fn at(file: &str, line: usize, col: usize) -> Location {
     }
 }
 
-/// Apply `files` (name, text) on the database at `spec` and report what happened.
+fn not_run(file: &str, line: usize, col: usize, why: String, statement: &str) -> Finding {
+    Finding {
+        rule: "statement-not-run".into(),
+        severity: Severity::Info,
+        message: format!("not run on the database: {why}; its locks and rewrites are not observed"),
+        location: at(file, line, col),
+        evidence: serde_json::json!({ "statement": statement }),
+        suggestion: None,
+    }
+}
+
+/// Plan every workload query; a broken connection stops the check, a query that fails to plan
+/// is left out.
+async fn plan_workload(
+    s: &mut HypoSession,
+    workload: &[WorkloadQuery],
+) -> Result<HashMap<usize, Result<crate::plan::Plan, String>>, crate::Error> {
+    let mut out = HashMap::new();
+    for (i, q) in workload.iter().enumerate() {
+        match s.plan(&q.sql).await {
+            Ok(j) => {
+                if let Ok(mut p) = crate::plan::json::parse(&j) {
+                    out.insert(i, Ok(p.remove(0)));
+                }
+            }
+            Err(e) if e.is_fatal() => return Err(e.into()),
+            Err(e) => {
+                out.insert(i, Err(e.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Apply `files` (name, text) on the database at `spec` and report what happened, all inside
+/// one transaction of dbkit's that is rolled back unless `o.commit`. `base` files (the schema
+/// the migration expects) run first in the same transaction.
+///
+/// The files' own transaction control is modelled ([`TxnModel`]), never sent; every statement
+/// is one statement on the extended protocol; after each one the session must still be in
+/// dbkit's transaction, or the check stops with an error.
 pub async fn observe(
     spec: &ConnSpec,
+    base: &[(String, String)],
     files: &[(String, String)],
     workload: &[WorkloadQuery],
     o: &ObserveOptions,
 ) -> Result<Vec<Finding>, crate::Error> {
     let mut s = HypoSession::open_plain(spec).await?;
     let mut out = Vec::new();
-    // The workload before.
-    let mut before: HashMap<usize, crate::plan::Plan> = HashMap::new();
-    for (i, q) in workload.iter().enumerate() {
-        if let Ok(j) = s.plan(&q.sql).await {
-            if let Ok(mut p) = crate::plan::json::parse(&j) {
-                before.insert(i, p.remove(0));
+    for (file, text) in base {
+        for st in crate::sql::split(text).statements {
+            if let Some(c) = transaction_control(st.text) {
+                return Err(crate::db::DbError::Query {
+                    context: format!("{file}:{}", st.span.start.line),
+                    message: format!("{} in a --base file: the base runs inside the check's transaction; remove it", c.command()),
+                }
+                .into());
             }
+            s.execute(st.text).await.map_err(|e| match e {
+                crate::db::DbError::Query { message, .. } => crate::db::DbError::Query {
+                    context: format!("--base {file}:{}", st.span.start.line),
+                    message,
+                },
+                other => other,
+            })?;
         }
     }
+    let before = plan_workload(&mut s, workload).await?;
     // The migration, statement by statement.
-    for (file, text) in files {
+    'files: for (file, text) in files {
+        let mut model = TxnModel::default();
         for st in crate::sql::split(text).statements {
-            let lower = st.text.to_ascii_lowercase();
             let (line, col) = (st.span.start.line, st.span.start.column);
-            if lower.contains("concurrently")
-                || lower.starts_with("begin")
-                || lower.starts_with("commit")
-                || lower.starts_with("vacuum")
-            {
-                continue; // not runnable inside the observing transaction
+            if let Some(c) = transaction_control(st.text) {
+                match model.apply(&c) {
+                    Modelled::Send(stmts) => {
+                        for x in stmts {
+                            s.control(&x).await?;
+                        }
+                    }
+                    Modelled::Skip(why) => {
+                        if matches!(c, TxnControl::TwoPhase(_) | TxnControl::SetTransaction) {
+                            out.push(not_run(file, line, col, why, st.text));
+                        }
+                    }
+                    Modelled::Fail(message) => {
+                        out.push(migration_error(file, line, col, &message, st.text));
+                        break 'files;
+                    }
+                }
+                continue;
+            }
+            if let Some(why) = needs_no_transaction(st.text) {
+                out.push(not_run(file, line, col, why, st.text));
+                continue;
+            }
+            let catalog = s.function_catalog(st.text).await?;
+            let verdict = crate::sql::side_effects::assess(st.text, &catalog);
+            if !verdict.effects.is_empty() && !o.allow_side_effects {
+                out.push(Finding {
+                    rule: "side-effect".into(),
+                    severity: Severity::Warning,
+                    message: format!(
+                        "not run on the database: {}, which the rollback would not undo",
+                        verdict.describe()
+                    ),
+                    location: at(file, line, col),
+                    evidence: serde_json::json!({ "effects": verdict.effects, "statement": st.text }),
+                    suggestion: Some("pass --allow-side-effects to run it in the check anyway".into()),
+                });
+                continue;
+            }
+            if !verdict.unknown.is_empty() {
+                out.push(Finding {
+                    rule: "unknown-function".into(),
+                    severity: Severity::Warning,
+                    message: format!(
+                        "runs {} whose effects dbkit cannot inspect; anything they do outside the transaction is not rolled back",
+                        verdict.unknown.join(", ")
+                    ),
+                    location: at(file, line, col),
+                    evidence: serde_json::json!({ "functions": verdict.unknown, "statement": st.text }),
+                    suggestion: None,
+                });
             }
             let files_before = s.relfilenodes().await?;
             let locks_before = s.locks().await?;
             let cons_before = s.constraints().await?;
             if let Err(e) = s.execute(st.text).await {
-                out.push(Finding {
-                    rule: "migration-error".into(),
-                    severity: Severity::Error,
-                    message: format!("the statement fails: {e}"),
-                    location: at(file, line, col),
-                    evidence: serde_json::json!({ "statement": st.text }),
-                    suggestion: Some(
-                        "fix the statement; nothing after it was checked against the database"
-                            .into(),
-                    ),
-                });
-                break;
+                if e.is_fatal() {
+                    return Err(e.into());
+                }
+                out.push(migration_error(file, line, col, &e.to_string(), st.text));
+                break 'files;
             }
             for (table, mode) in s
                 .locks()
@@ -125,15 +217,19 @@ pub async fn observe(
                 }
             }
         }
+        for x in model.finish_file() {
+            s.control(&x).await?;
+        }
     }
     // The workload after.
     let mut cfg = Config::default();
     cfg.rules.plan.diff_cost_ratio = 1.0 + o.max_cost_increase;
     for (i, q) in workload.iter().enumerate() {
         let short: String = q.sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let planned_before = matches!(before.get(&i), Some(Ok(_)));
         match s.plan(&q.sql).await {
             Ok(j) => {
-                let (Some(b), Ok(mut a)) = (before.get(&i), crate::plan::json::parse(&j)) else { continue };
+                let (Some(Ok(b)), Ok(mut a)) = (before.get(&i), crate::plan::json::parse(&j)) else { continue };
                 let a = a.remove(0);
                 let d = diff(b, &a, &cfg);
                 // A join method change counts when it made the query costlier.
@@ -152,7 +248,8 @@ pub async fn observe(
                     });
                 }
             }
-            Err(e) if before.contains_key(&i) => out.push(Finding {
+            Err(e) if e.is_fatal() => return Err(e.into()),
+            Err(e) if planned_before => out.push(Finding {
                 rule: "query-broken".into(),
                 severity: Severity::Error,
                 message: format!("`{short}` planned before the migration and fails after it: {e}"),
@@ -166,7 +263,20 @@ pub async fn observe(
     if o.commit {
         s.commit().await?;
     } else {
-        s.close().await;
+        s.close().await?;
     }
     Ok(out)
+}
+
+fn migration_error(file: &str, line: usize, col: usize, message: &str, statement: &str) -> Finding {
+    Finding {
+        rule: "migration-error".into(),
+        severity: Severity::Error,
+        message: format!("the statement fails: {message}"),
+        location: at(file, line, col),
+        evidence: serde_json::json!({ "statement": statement }),
+        suggestion: Some(
+            "fix the statement; nothing after it was checked against the database".into(),
+        ),
+    }
 }

@@ -4,8 +4,8 @@
 use crate::analyze::plan::{analyze, fmt_ms};
 use crate::config::Config;
 use crate::db::explain::{explain, ExplainOptions};
-use crate::db::{connect, ConnSpec};
-use crate::finding::Finding;
+use crate::db::{connect, ConnSpec, DbError};
+use crate::finding::{Finding, Location, Severity};
 use crate::sql::{classify, split, StatementKind};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
@@ -143,30 +143,74 @@ pub async fn run(
         conns.push(connect(job.spec).await?);
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
+    // The first broken connection stops every worker: one clear error, not one per statement.
+    let fatal: Mutex<Option<crate::Error>> = Mutex::new(None);
     let mut workers_futs = Vec::new();
     for mut conn in conns {
         let queue = Arc::clone(&queue);
         let results = Arc::clone(&results);
         let opts = job.options.clone();
-        let done = &done;
+        let (done, fatal) = (&done, &fatal);
+        let target = job.spec.to_string();
         workers_futs.push(async move {
             loop {
+                if fatal.lock().map_or(true, |f| f.is_some()) {
+                    break;
+                }
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some((index, line, text)) = next else {
                     break;
                 };
-                let item = match not_explainable(&text) {
-                    Some(why) => (index, line, text, Err(why), true),
-                    None => {
-                        let r = explain(&mut conn, &text, &opts)
-                            .await
-                            .map_err(|e| e.to_string());
-                        (index, line, text, r, false)
-                    }
+                let mut raw = Raw {
+                    index,
+                    line,
+                    text,
+                    result: Err(String::new()),
+                    skipped: false,
+                    findings: Vec::new(),
                 };
-                let label = format!("statement {} (line {})", item.0 + 1, item.1);
+                match not_explainable(&raw.text) {
+                    Some(why) => {
+                        raw.result = Err(why);
+                        raw.skipped = true;
+                    }
+                    None => {
+                        let outcome = async {
+                            let (o, findings) =
+                                guard_side_effects(&mut conn, &raw.text, &opts, job.file, line)
+                                    .await?;
+                            raw.findings = findings;
+                            explain(&mut conn, &raw.text, &o).await
+                        }
+                        .await;
+                        match outcome {
+                            Err(e) if e.is_fatal() => {
+                                let context = format!(
+                                    "{target}: statement {} ({}:{line})",
+                                    index + 1,
+                                    job.file
+                                );
+                                let e = match e {
+                                    DbError::Lost { message, .. } => {
+                                        DbError::Lost { context, message }
+                                    }
+                                    DbError::TransactionLost { message, .. } => {
+                                        DbError::TransactionLost { context, message }
+                                    }
+                                    other => other,
+                                };
+                                if let Ok(mut f) = fatal.lock() {
+                                    f.get_or_insert(crate::Error::Db(e));
+                                }
+                                break;
+                            }
+                            r => raw.result = r.map_err(|e| e.to_string()),
+                        }
+                    }
+                }
+                let label = format!("statement {} (line {})", raw.index + 1, raw.line);
                 if let Ok(mut r) = results.lock() {
-                    r.push(to_item(item));
+                    r.push(to_item(raw));
                 }
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress.update(n, total, &label);
@@ -177,6 +221,9 @@ pub async fn run(
     // Run the workers concurrently on this task (they borrow the progress reporter).
     join_all(workers_futs).await;
     progress.finish();
+    if let Some(e) = fatal.into_inner().ok().flatten() {
+        return Err(e);
+    }
     let mut items = Arc::try_unwrap(results)
         .map_err(|_| ())
         .ok()
@@ -223,15 +270,94 @@ async fn join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
     .await
 }
 
-type Raw = (
-    usize,
-    usize,
-    String,
-    Result<crate::db::explain::Explained, String>,
-    bool,
-);
+/// One statement's outcome before its plan is analyzed.
+struct Raw {
+    index: usize,
+    line: usize,
+    text: String,
+    result: Result<crate::db::explain::Explained, String>,
+    skipped: bool,
+    findings: Vec<Finding>,
+}
 
-fn to_item((index, line, text, r, skipped): Raw) -> ExplainItem {
+/// Under ANALYZE, decide from the statement and the functions it calls (read from the
+/// catalog) whether it may run: effects that survive the rollback make it plan-only unless
+/// `allow_side_effects`; functions dbkit cannot inspect are a warning.
+async fn guard_side_effects(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    opts: &ExplainOptions,
+    file: &str,
+    line: usize,
+) -> Result<(ExplainOptions, Vec<Finding>), DbError> {
+    let mut o = opts.clone();
+    if !opts.analyze {
+        return Ok((o, Vec::new()));
+    }
+    let catalog = crate::db::explain::function_catalog(conn, sql).await?;
+    let verdict = crate::sql::side_effects::assess(sql, &catalog);
+    let mut out = Vec::new();
+    let at = Location {
+        file: Some(file.to_string()),
+        line: Some(line),
+        ..Default::default()
+    };
+    if !verdict.effects.is_empty() {
+        let (message, suggestion) = if opts.allow_side_effects {
+            (
+                format!(
+                    "executed with --allow-side-effects: {}; the rollback does not undo this",
+                    verdict.describe()
+                ),
+                None,
+            )
+        } else {
+            o.analyze = false;
+            (
+                format!(
+                    "not executed: {}, which the rollback would not undo; planned without ANALYZE",
+                    verdict.describe()
+                ),
+                Some(
+                    "pass --allow-side-effects to execute it under EXPLAIN ANALYZE anyway"
+                        .to_string(),
+                ),
+            )
+        };
+        out.push(Finding {
+            rule: "side-effect".into(),
+            severity: Severity::Warning,
+            message,
+            location: at.clone(),
+            evidence: serde_json::json!({ "effects": verdict.effects, "executed": o.analyze }),
+            suggestion,
+        });
+    }
+    if o.analyze && !verdict.unknown.is_empty() {
+        out.push(Finding {
+            rule: "unknown-function".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "EXPLAIN ANALYZE executed {} whose effects dbkit cannot inspect; anything they do outside the transaction is not rolled back",
+                verdict.unknown.join(", ")
+            ),
+            location: at,
+            evidence: serde_json::json!({ "functions": verdict.unknown }),
+            suggestion: Some("use --no-analyze to plan only, or check what the functions do".into()),
+        });
+    }
+    Ok((o, out))
+}
+
+fn to_item(raw: Raw) -> ExplainItem {
+    let Raw {
+        index,
+        line,
+        text,
+        result: r,
+        skipped,
+        findings,
+    } = raw;
     let fp = crate::sql::fingerprint(&text);
     let command = classify(&text).command;
     let mut item = ExplainItem {
@@ -245,7 +371,7 @@ fn to_item((index, line, text, r, skipped): Raw) -> ExplainItem {
         execution_ms: None,
         planning_ms: None,
         total_cost: None,
-        findings: Vec::new(),
+        findings,
         saved: None,
         plan: None,
         text,
@@ -276,7 +402,7 @@ fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
                 for x in &mut f {
                     x.location.line = Some(item.line);
                 }
-                item.findings = f;
+                item.findings.extend(f);
             }
         }
         Err(e) => {

@@ -386,7 +386,7 @@ pub async fn advise(
         }
     }
     let hypopg = session.hypopg;
-    session.close().await;
+    session.close().await?;
     let cost_after = weighted(&current);
     let findings = recommendations
         .iter()
@@ -467,7 +467,7 @@ pub async fn naive_cost(
             total += cost_of(&j, None).map_or(0.0, |c| c.0) * q.calls as f64;
         }
     }
-    session.close().await;
+    session.close().await?;
     Ok((n, total))
 }
 

@@ -324,6 +324,7 @@ const NAME_INTRODUCERS: &[&str] = &[
     "view",
     "trigger",
     "aggregate",
+    "using",
 ];
 
 /// Words after which a name and `(` are a call (besides the reserved keywords).
@@ -363,7 +364,11 @@ fn is_call_position(
         TokenKind::RParen | TokenKind::QuotedIdent => false,
         TokenKind::Word => {
             let p = text.to_ascii_lowercase();
-            if NAME_INTRODUCERS.contains(&p.as_str()) || (create && p == "on") {
+            let partition_by = p == "by"
+                && start >= 2
+                && toks[start - 2].1.eq_ignore_ascii_case("partition")
+                && toks[start - 2].0 == TokenKind::Word;
+            if NAME_INTRODUCERS.contains(&p.as_str()) || (create && p == "on") || partition_by {
                 false
             } else {
                 crate::sql::ident::is_non_unreserved_keyword(&p)
@@ -433,6 +438,10 @@ pub fn assess(sql: &str, catalog: &dyn FunctionCatalog) -> SideEffects {
             what: "COPY … TO 'file'".into(),
             why: "writes a file on the server".into(),
         });
+    }
+    if calls.dynamic_sql {
+        out.unknown
+            .push("dynamic SQL (EXECUTE) in a DO block".into());
     }
     let mut seen = BTreeSet::new();
     for f in calls.any.iter().filter(|f| non_transactional(f).is_some()) {
@@ -584,6 +593,9 @@ mod tests {
             "WITH c (a) AS (SELECT 1), d (b) AS MATERIALIZED (SELECT 2) SELECT * FROM c, d",
             "CREATE INDEX i ON t (a)",
             "COPY t (a, b) FROM STDIN",
+            "CREATE INDEX i ON t USING gin (doc)",
+            "CREATE TABLE e (id int, at timestamptz, price numeric(10, 2)) PARTITION BY RANGE (at)",
+            "ALTER TABLE t ALTER COLUMN c TYPE varchar(20)",
         ] {
             let s = assess(sql, &NoCatalog);
             assert!(s.is_clean(), "{sql}: {s:?}");

@@ -123,6 +123,143 @@ pub fn transaction_control(sql: &str) -> Option<TxnControl> {
     }
 }
 
+/// Why `sql` cannot run inside a transaction block, if it cannot (`CREATE INDEX
+/// CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, `ALTER SYSTEM`…), from its leading words.
+pub fn needs_no_transaction(sql: &str) -> Option<String> {
+    let words: Vec<String> = Lexer::new(sql)
+        .filter(|t| !t.kind.is_trivia() && t.kind != TokenKind::MetaCommand)
+        .take_while(|t| t.kind == TokenKind::Word)
+        .take(8)
+        .map(|t| t.text(sql).to_ascii_lowercase())
+        .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let concurrently = Lexer::new(sql)
+        .any(|t| t.kind == TokenKind::Word && t.text(sql).eq_ignore_ascii_case("concurrently"));
+    let what = match w.as_slice() {
+        ["vacuum", ..] => "VACUUM",
+        ["create" | "drop", "database", ..] => "CREATE/DROP DATABASE",
+        ["create" | "drop", "tablespace", ..] => "CREATE/DROP TABLESPACE",
+        ["alter", "system", ..] => "ALTER SYSTEM",
+        ["create", rest @ ..] if concurrently && rest.contains(&"index") => {
+            "CREATE INDEX CONCURRENTLY"
+        }
+        ["drop", "index", ..] if concurrently => "DROP INDEX CONCURRENTLY",
+        ["reindex", ..] if concurrently => "REINDEX CONCURRENTLY",
+        ["reindex", "system" | "database", ..] => "REINDEX SYSTEM/DATABASE",
+        ["alter", "table", ..] if concurrently => "ALTER TABLE … DETACH PARTITION CONCURRENTLY",
+        ["cluster"] => "CLUSTER without a table",
+        ["discard", "all"] => "DISCARD ALL",
+        ["create", "subscription", ..] => "CREATE SUBSCRIPTION",
+        ["drop", "subscription", ..] => "DROP SUBSCRIPTION",
+        _ => return None,
+    };
+    Some(format!("{what} cannot run inside a transaction block"))
+}
+
+/// What dbkit sends in place of a transaction-control statement of a migration (see
+/// [`TxnModel::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modelled {
+    /// Send these statements, which dbkit generated.
+    Send(Vec<String>),
+    /// Send nothing, for this reason.
+    Skip(String),
+    /// The server would fail the statement with this message.
+    Fail(String),
+}
+
+/// A migration's own transaction control, modelled inside the one transaction dbkit runs the
+/// check in: the file's BEGIN … COMMIT becomes a savepoint released at COMMIT and rolled back
+/// to at ROLLBACK; its savepoints become savepoints of dbkit's naming. Nothing of the user's
+/// text is sent, so nothing can end dbkit's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct TxnModel {
+    open: bool,
+    savepoints: Vec<String>,
+}
+
+/// The savepoint that stands for a migration file's own transaction.
+pub const FILE_SAVEPOINT: &str = "dbkit_file_tx";
+
+fn user_savepoint(name: &str) -> String {
+    crate::sql::ident::quote_ident(&format!("dbkit_sp_{name}"))
+}
+
+impl TxnModel {
+    /// Whether the file has an open transaction of its own.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// What to send for `c`.
+    pub fn apply(&mut self, c: &TxnControl) -> Modelled {
+        let begin = || format!("SAVEPOINT {FILE_SAVEPOINT}");
+        let release = || format!("RELEASE SAVEPOINT {FILE_SAVEPOINT}");
+        match c {
+            TxnControl::Begin if self.open => {
+                Modelled::Skip("BEGIN inside the file's transaction: the server only warns".into())
+            }
+            TxnControl::Begin => {
+                self.open = true;
+                Modelled::Send(vec![begin()])
+            }
+            TxnControl::Commit { .. } | TxnControl::Rollback { .. } if !self.open => {
+                Modelled::Skip(format!(
+                    "{} outside a transaction of the file's: the server only warns",
+                    c.command()
+                ))
+            }
+            TxnControl::Commit { chain } | TxnControl::Rollback { chain } => {
+                self.savepoints.clear();
+                let mut out = Vec::new();
+                if matches!(c, TxnControl::Rollback { .. }) {
+                    out.push(format!("ROLLBACK TO SAVEPOINT {FILE_SAVEPOINT}"));
+                }
+                out.push(release());
+                if *chain {
+                    out.push(begin());
+                } else {
+                    self.open = false;
+                }
+                Modelled::Send(out)
+            }
+            TxnControl::Savepoint(n) => {
+                self.savepoints.push(n.clone());
+                Modelled::Send(vec![format!("SAVEPOINT {}", user_savepoint(n))])
+            }
+            TxnControl::Release(n) | TxnControl::RollbackTo(n) => {
+                let Some(i) = self.savepoints.iter().rposition(|s| s == n) else {
+                    return Modelled::Fail(format!("savepoint \"{n}\" does not exist"));
+                };
+                if matches!(c, TxnControl::Release(_)) {
+                    self.savepoints.truncate(i);
+                    Modelled::Send(vec![format!("RELEASE SAVEPOINT {}", user_savepoint(n))])
+                } else {
+                    self.savepoints.truncate(i + 1);
+                    Modelled::Send(vec![format!("ROLLBACK TO SAVEPOINT {}", user_savepoint(n))])
+                }
+            }
+            TxnControl::TwoPhase(tag) => Modelled::Skip(format!(
+                "{tag} is two-phase commit, which dbkit check does not run"
+            )),
+            TxnControl::SetTransaction => Modelled::Skip(
+                "SET TRANSACTION is not run: the check's transaction has already started".into(),
+            ),
+        }
+    }
+
+    /// At the end of a file: a transaction the file left open is closed (its work stays for
+    /// the files after it, as the check's transaction keeps everything until its rollback).
+    pub fn finish_file(&mut self) -> Vec<String> {
+        self.savepoints.clear();
+        if std::mem::take(&mut self.open) {
+            vec![format!("RELEASE SAVEPOINT {FILE_SAVEPOINT}")]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +299,81 @@ mod tests {
             ),
         ] {
             assert_eq!(transaction_control(sql), Some(want), "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_file_transaction_becomes_a_savepoint() {
+        let mut m = TxnModel::default();
+        let sends = |m: &mut TxnModel, sql: &str| match m.apply(&transaction_control(sql).unwrap())
+        {
+            Modelled::Send(v) => v,
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(sends(&mut m, "BEGIN"), vec!["SAVEPOINT dbkit_file_tx"]);
+        assert!(matches!(m.apply(&TxnControl::Begin), Modelled::Skip(_)));
+        assert_eq!(sends(&mut m, "savepoint a"), vec!["SAVEPOINT dbkit_sp_a"]);
+        assert_eq!(
+            sends(&mut m, "SAVEPOINT \"We ird\"\"\""),
+            vec!["SAVEPOINT \"dbkit_sp_We ird\"\"\""]
+        );
+        assert_eq!(
+            sends(&mut m, "rollback to a"),
+            vec!["ROLLBACK TO SAVEPOINT dbkit_sp_a"]
+        );
+        assert_eq!(
+            sends(&mut m, "release a"),
+            vec!["RELEASE SAVEPOINT dbkit_sp_a"]
+        );
+        assert_eq!(
+            m.apply(&transaction_control("release a").unwrap()),
+            Modelled::Fail("savepoint \"a\" does not exist".into())
+        );
+        assert_eq!(
+            sends(&mut m, "ABORT"),
+            vec![
+                "ROLLBACK TO SAVEPOINT dbkit_file_tx",
+                "RELEASE SAVEPOINT dbkit_file_tx"
+            ]
+        );
+        assert!(!m.is_open());
+        assert!(matches!(
+            m.apply(&TxnControl::Commit { chain: false }),
+            Modelled::Skip(_)
+        ));
+        sends(&mut m, "begin");
+        assert_eq!(
+            sends(&mut m, "commit and chain"),
+            vec!["RELEASE SAVEPOINT dbkit_file_tx", "SAVEPOINT dbkit_file_tx"]
+        );
+        assert_eq!(m.finish_file(), vec!["RELEASE SAVEPOINT dbkit_file_tx"]);
+        assert!(m.finish_file().is_empty());
+        assert!(matches!(
+            m.apply(&transaction_control("PREPARE TRANSACTION 'x'").unwrap()),
+            Modelled::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn statements_that_cannot_run_in_a_transaction() {
+        for sql in [
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "create unique index concurrently if not exists i on t (a)",
+            "DROP INDEX CONCURRENTLY i",
+            "VACUUM (ANALYZE) t",
+            "REINDEX INDEX CONCURRENTLY i",
+            "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
+            "CREATE DATABASE x",
+            "ALTER SYSTEM SET work_mem = '1GB'",
+        ] {
+            assert!(needs_no_transaction(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "CREATE INDEX i ON t (a)",
+            "CLUSTER t USING i",
+            "SELECT 'concurrently'",
+        ] {
+            assert_eq!(needs_no_transaction(sql), None, "{sql}");
         }
     }
 
