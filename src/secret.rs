@@ -168,12 +168,18 @@ pub fn excerpt(text: &str, max: usize) -> String {
 /// A message that quotes input, made safe to print: secrets masked, each line cut to
 /// [`MAX_LINE`] characters and the whole to [`MAX_MESSAGE`].
 pub fn safe_message(text: &str) -> String {
+    safe_message_with(text, MAX_LINE)
+}
+
+/// [`safe_message`] with lines of up to `max_line` characters (an error line that already
+/// holds cut excerpts needs more room than one line of quoted input).
+pub fn safe_message_with(text: &str, max_line: usize) -> String {
     let lines: Vec<String> = text
         .lines()
         .take(MAX_MESSAGE / 10)
-        .map(|l| match l.char_indices().nth(MAX_LINE * 4) {
-            None => excerpt(&scrub(l), MAX_LINE),
-            Some((cut, _)) => excerpt(&scrub_keys(&scrub_urls(&l[..cut], true)), MAX_LINE),
+        .map(|l| match l.char_indices().nth(max_line * 4) {
+            None => excerpt(&scrub(l), max_line),
+            Some((cut, _)) => excerpt(&scrub_keys(&scrub_urls(&l[..cut], true)), max_line),
         })
         .collect();
     excerpt(&lines.join("\n"), MAX_MESSAGE)

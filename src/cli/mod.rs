@@ -20,6 +20,7 @@ mod workload;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dbkit::report::{self, Format, RenderOptions};
+use dbkit::secret::MAX_MESSAGE;
 use dbkit::{Report, Severity};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -281,8 +282,26 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// An error chain on one line, each cause once: `reading x.sql: No such file or directory`,
+/// not the OS message twice when a layer already quoted its source.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if parts.last().is_some_and(|p| p.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
 /// Parse arguments, run, and map the result to an exit code.
 pub fn main() -> ExitCode {
+    // Before any thread starts: Ctrl-C and SIGTERM stop scratch clusters and delete them.
+    if let Err(e) = dbkit::db::reaper::install_signal_cleanup() {
+        eprintln!("dbkit: warning: cannot take interrupts for cleanup: {e}");
+    }
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let ctx = Ctx {
@@ -308,11 +327,13 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            // Errors may quote input: secrets are masked and long input cut, whatever the path.
             let mut stderr = std::io::stderr();
             if cli.global.verbose > 0 {
-                let _ = writeln!(stderr, "dbkit: error: {e:?}");
+                let text = dbkit::secret::safe_message_with(&format!("{e:?}"), MAX_MESSAGE);
+                let _ = writeln!(stderr, "dbkit: error: {text}");
             } else {
-                let line = format!("{e:#}").replace('\n', " ");
+                let line = dbkit::secret::safe_message_with(&error_line(&e), MAX_MESSAGE);
                 let _ = writeln!(stderr, "dbkit: error: {line}");
             }
             ExitCode::from(2)

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dbkit::view::{Report, Table};
 use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit scratch`.
@@ -90,16 +91,15 @@ pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
             notes: cluster.notes().to_vec(),
         };
         ctx.emit(&info)?;
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
-            _ = term.recv() => {}
+        std::io::stdout().flush().context("writing the report")?;
+        // Ctrl-C or SIGTERM is the normal end: the interrupt cleanup stops the server, deletes
+        // its directory and exits 0. Until then, watch the server.
+        dbkit::db::reaper::set_interrupt_exit_code(0);
+        let mut target = target;
+        let cluster = target.scratch.as_mut().context("no scratch cluster")?;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            cluster.check_alive()?;
         }
-        tracing::info!("stopping the scratch cluster");
-        if let Some(c) = target.scratch {
-            c.stop()?;
-        }
-        anyhow::Ok(Outcome::Ok)
     })
 }

@@ -152,7 +152,7 @@ impl ConnSpec {
             "options" => self.options = Some(value),
             "connect_timeout" => {
                 self.connect_timeout = Some(value.parse().map_err(|_| DbError::BadUrl {
-                    reason: format!("connect_timeout must be a number of seconds, not '{value}'"),
+                    reason: "connect_timeout must be a number of seconds".to_string(),
                 })?)
             }
             // Settings libpq knows that do not change where we connect.
@@ -167,9 +167,17 @@ impl ConnSpec {
             | "client_encoding"
             | "fallback_application_name" => {}
             other => {
+                // A parameter name is echoed only when it looks like one: a mistyped URL can
+                // put part of a password here.
+                let looks_like_a_name =
+                    other.len() <= 40 && other.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
                 return Err(DbError::BadUrl {
-                    reason: format!("unknown connection parameter '{other}'"),
-                })
+                    reason: if looks_like_a_name {
+                        format!("unknown connection parameter '{other}'")
+                    } else {
+                        "an unknown connection parameter (not shown, as it may be part of a password: percent-encode '?', '&' and '=' in a password)".to_string()
+                    },
+                });
             }
         }
         Ok(())
@@ -306,8 +314,10 @@ impl FromStr for ConnSpec {
 }
 
 fn parse_port(p: &str) -> Result<u16, DbError> {
+    // The text is not echoed: in a URL whose password holds '/', '?' or '#', what is read as
+    // the port is part of the password.
     p.parse::<u16>().map_err(|_| DbError::BadUrl {
-        reason: format!("port '{p}' is not a number from 1 to 65535"),
+        reason: "the port is not a number from 1 to 65535 (a password containing '/', '?', '#' or '@' must be percent-encoded: %2F, %3F, %23, %40)".to_string(),
     })
 }
 
@@ -456,7 +466,10 @@ fn parse_keywords(s: &str) -> Result<ConnSpec, DbError> {
         }
         if i >= chars.len() || chars[i] != '=' {
             return Err(DbError::BadUrl {
-                reason: format!("missing '=' after '{key}' in the connection string"),
+                reason: format!(
+                    "missing '=' after the word at character {} of the connection string (a value with spaces must be quoted: password='a b')",
+                    ks + 1
+                ),
             });
         }
         i += 1;
@@ -486,7 +499,14 @@ fn parse_keywords(s: &str) -> Result<ConnSpec, DbError> {
             }
             if !closed {
                 return Err(DbError::BadUrl {
-                    reason: format!("unterminated quoted value for '{key}'"),
+                    reason: if key == "password" {
+                        "unterminated quoted value for the password".to_string()
+                    } else {
+                        format!(
+                            "unterminated quoted value for '{}'",
+                            crate::secret::excerpt(&key, 40)
+                        )
+                    },
                 });
             }
         } else {
@@ -581,5 +601,20 @@ mod tests {
             .parse::<ConnSpec>()
             .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+        // Malformed URLs and keyword strings never echo any part of the password.
+        for bad in [
+            "postgres://u:pa/ss3cretPW@host/db",
+            "postgres://u:s3c?retPW@host/db",
+            "postgres://u:s3cretPW@host:x/db",
+            "postgresql://u:s3c%ZZretPW@host/db",
+            "host=h password=s3c retPW",
+            "host=h password='s3cretPW",
+            "host=h connect_timeout=s3cretPW",
+        ] {
+            let err = bad.parse::<ConnSpec>().unwrap_err().to_string();
+            for part in ["s3c", "retPW", "ss3", "pa/"] {
+                assert!(!err.contains(part), "{bad}: {err}");
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod conn;
 pub mod explain;
 pub mod hypo;
 pub mod partitions;
+pub mod reaper;
 pub mod replication;
 pub mod scratch;
 pub mod shards;

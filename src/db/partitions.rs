@@ -6,8 +6,26 @@ use crate::ddl::maintenance::{ExistingPartition, PartitionedTable, Step};
 use serde::Serialize;
 use sqlx::{PgConnection, Row};
 
-/// Set the session's time zone (bounds are printed in it).
+/// Set the session's time zone (bounds are printed in it), after checking the name is one the
+/// server knows (`pg_timezone_names` or `pg_timezone_abbrevs`).
 pub async fn set_timezone(conn: &mut PgConnection, tz: &str) -> Result<(), DbError> {
+    let bad = |message: String| DbError::Query {
+        context: "--timezone".into(),
+        message,
+    };
+    crate::ddl::partition::check_zone_name(tz).map_err(|e| bad(e.to_string()))?;
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) OR EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE abbrev = $1)",
+    )
+    .bind(tz)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(q("reading pg_timezone_names"))?;
+    if !known {
+        return Err(bad(format!(
+            "the server knows no time zone named {tz:?} (see pg_timezone_names)"
+        )));
+    }
     exec(
         conn,
         &format!("SET TimeZone = {}", crate::sql::ident::quote_literal(tz)),

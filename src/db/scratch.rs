@@ -63,6 +63,8 @@ pub struct ScratchOptions {
 #[derive(Debug)]
 pub struct ScratchCluster {
     root: Option<tempfile::TempDir>,
+    /// Its entry in the interrupt cleanup registry (dropped after `root`).
+    reg: Registration,
     child: Option<Child>,
     port: u16,
     bin_dir: PathBuf,
@@ -91,7 +93,7 @@ impl ScratchCluster {
         };
         sweep_stale();
         let run_as = unprivileged_user()?;
-        let root = new_root(run_as)?;
+        let (root, reg) = new_root(run_as)?;
         let data = root.path().join("data");
         let mut notes = Vec::new();
 
@@ -124,9 +126,7 @@ impl ScratchCluster {
         if let Some((uid, gid)) = run_as {
             cmd.uid(uid).gid(gid);
         }
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
+        let out = run_registered(&mut cmd, reg.0)
             .map_err(|e| step(&format!("running {}", bin_dir.join("initdb").display()), e))?;
         if !out.status.success() {
             return Err(step(
@@ -194,6 +194,7 @@ impl ScratchCluster {
         let version = server_version(&bin_dir);
         let mut cluster = ScratchCluster {
             root: Some(root),
+            reg,
             child: None,
             port: 0,
             bin_dir,
@@ -210,7 +211,7 @@ impl ScratchCluster {
     /// any scratch cluster.
     pub fn start_replica(&self) -> Result<ScratchCluster, ScratchError> {
         let run_as = unprivileged_user()?;
-        let root = new_root(run_as)?;
+        let (root, reg) = new_root(run_as)?;
         let data = root.path().join("data");
         let mut cmd = Command::new(self.bin_dir.join("pg_basebackup"));
         cmd.arg("-D")
@@ -235,7 +236,7 @@ impl ScratchCluster {
         if let Some((uid, gid)) = run_as {
             cmd.uid(uid).gid(gid);
         }
-        let out = cmd.output().map_err(|e| step("running pg_basebackup", e))?;
+        let out = run_registered(&mut cmd, reg.0).map_err(|e| step("running pg_basebackup", e))?;
         if !out.status.success() {
             return Err(step(
                 "pg_basebackup",
@@ -254,6 +255,7 @@ impl ScratchCluster {
             .map_err(|e| step("writing postgresql.conf", e))?;
         let mut replica = ScratchCluster {
             root: Some(root),
+            reg,
             child: None,
             port: 0,
             bin_dir: self.bin_dir.clone(),
@@ -314,8 +316,12 @@ impl ScratchCluster {
                 Ok(())
             });
         }
-        let child =
-            spawn_from_keeper(cmd).map_err(|e| LaunchError::Other(step("spawning postgres", e)))?;
+        let child = super::reaper::with_registry(self.reg.0, || {
+            let c = spawn_from_keeper(cmd)?;
+            let pid = c.id() as libc::pid_t;
+            Ok((c, pid, true))
+        })
+        .map_err(|e| LaunchError::Other(step("spawning postgres", e)))?;
         self.child = Some(child);
         self.port = port;
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -323,6 +329,7 @@ impl ScratchCluster {
         loop {
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(status)) = c.try_wait() {
+                    super::reaper::remove_pid(self.reg.0, c.id() as libc::pid_t);
                     self.child = None;
                     let tail = log_tail(&log_path);
                     if tail.contains("could not bind") || tail.contains("Address already in use") {
@@ -428,6 +435,30 @@ impl ScratchCluster {
         Ok(())
     }
 
+    /// Fail, with the end of the server's log, if the server is no longer running (it is
+    /// reaped then). `dbkit scratch start` polls this.
+    pub fn check_alive(&mut self) -> Result<(), ScratchError> {
+        let Some(c) = self.child.as_mut() else {
+            return Err(step("watching the server", "it is not running"));
+        };
+        match c.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => {
+                super::reaper::remove_pid(self.reg.0, c.id() as libc::pid_t);
+                self.child = None;
+                Err(step(
+                    "watching the server",
+                    format!(
+                        "the server on port {} exited with {status}; its log ends: {}",
+                        self.port,
+                        log_tail(&self.log_file())
+                    ),
+                ))
+            }
+            Err(e) => Err(step("watching the server", e)),
+        }
+    }
+
     fn shutdown(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
@@ -449,6 +480,7 @@ impl ScratchCluster {
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             }
         }
+        super::reaper::remove_pid(self.reg.0, pid);
     }
 }
 
@@ -515,18 +547,47 @@ fn short_tmp() -> PathBuf {
     }
 }
 
-/// A new cluster directory, marked with this process as its owner, owned by the server's user.
-fn new_root(run_as: Option<(u32, u32)>) -> Result<tempfile::TempDir, ScratchError> {
+/// A cluster's entry in the interrupt cleanup registry, removed on drop.
+#[derive(Debug)]
+struct Registration(u64);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        super::reaper::unregister(self.0);
+    }
+}
+
+/// Run a setup command (initdb, pg_basebackup) to its end, registered for interrupt cleanup.
+fn run_registered(cmd: &mut Command, reg: u64) -> io::Result<std::process::Output> {
+    let child = super::reaper::with_registry(reg, || {
+        let c = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let pid = c.id() as libc::pid_t;
+        Ok((c, pid, false))
+    })?;
+    let pid = child.id() as libc::pid_t;
+    let out = child.wait_with_output();
+    super::reaper::remove_pid(reg, pid);
+    out
+}
+
+/// A new cluster directory, marked with this process as its owner, owned by the server's user,
+/// and registered for cleanup on an interrupt.
+fn new_root(run_as: Option<(u32, u32)>) -> Result<(tempfile::TempDir, Registration), ScratchError> {
     let root = tempfile::Builder::new()
         .prefix(PREFIX)
         .tempdir_in(short_tmp())
         .map_err(|e| step("creating the temp dir", e))?;
+    let reg = Registration(super::reaper::register(root.path()));
     fs::write(root.path().join(OWNER_FILE), std::process::id().to_string())
         .map_err(|e| step("writing the owner file", e))?;
     if let Some((uid, gid)) = run_as {
         chown(root.path(), uid, gid)?;
     }
-    Ok(root)
+    Ok((root, reg))
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), ScratchError> {

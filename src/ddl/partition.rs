@@ -5,7 +5,7 @@
 //! 63 bytes, and the checks PostgreSQL would fail on, said before anything runs.
 
 use super::table::TableDef;
-use crate::sql::ident::{quote_ident, quote_literal, quote_qualified};
+use crate::sql::ident::{comment_text, quote_ident, quote_literal, quote_qualified};
 use crate::view::{Cell, Report, Table};
 use crate::workload::days_from_civil;
 use serde::Serialize;
@@ -272,6 +272,26 @@ pub struct PartitionScript {
     pub script: String,
 }
 
+/// Check that `zone` can be a time zone name (`Europe/Berlin`, `UTC`, `Etc/GMT+5`,
+/// `EST5EDT`): letters, digits and `_ + - / : .`, at most 64 characters. It ends up in SQL
+/// literals and comments, so anything else is refused before any SQL is written; a connected
+/// command also checks the server knows it ([`crate::db::partitions::set_timezone`]).
+pub fn check_zone_name(zone: &str) -> Result<(), PartitionError> {
+    let ok = !zone.is_empty()
+        && zone.len() <= 64
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-/:.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(PartitionError::Invalid(format!(
+            "--timezone {:?} is not a time zone name (such as UTC or Europe/Berlin; see pg_timezone_names)",
+            crate::secret::excerpt(zone, 64)
+        )))
+    }
+}
+
 /// A partition name: the parent's name cut so that `<name>_<suffix>` fits 63 bytes.
 pub fn partition_name(table: &str, suffix: &str) -> String {
     let tail = format!("_{suffix}");
@@ -314,6 +334,9 @@ fn is_integer(t: &str) -> bool {
 
 /// Check the table against the options and build the script.
 pub fn generate(def: &TableDef, o: &PartitionOptions) -> Result<PartitionScript, PartitionError> {
+    if let Some(z) = &o.timezone {
+        check_zone_name(z)?;
+    }
     let parent_name = def.name.clone();
     // Partitions live where the parent lives: qualified only when the parent is.
     let qualify = |name: &str| match &def.schema {
@@ -553,12 +576,16 @@ pub fn generate(def: &TableDef, o: &PartitionOptions) -> Result<PartitionScript,
             head.insert_str(i + 5, " IF NOT EXISTS");
         }
     }
+    // Comments hold identifiers and notes about them: never raw (a newline would end the
+    // comment and run the rest as SQL).
     let mut script = format!(
-        "-- dbkit partition create: {qualified} PARTITION BY {by}, {} partition(s)\n",
+        "-- dbkit partition create: {} PARTITION BY {}, {} partition(s)\n",
+        comment_text(&qualified),
+        comment_text(&by),
         parts.len() + parts.iter().map(|p| p.children.len()).sum::<usize>()
     );
     for n in &notes {
-        script.push_str(&format!("-- {n}\n"));
+        script.push_str(&format!("-- {}\n", comment_text(n)));
     }
     for p in &def.preamble {
         script.push_str(p);
@@ -573,7 +600,7 @@ pub fn generate(def: &TableDef, o: &PartitionOptions) -> Result<PartitionScript,
         notes.push("storage parameters (WITH …) belong to partitions, not to a partitioned table: left out of the parent".to_string());
         script.push_str(&format!(
             "-- {}\n",
-            notes.last().cloned().unwrap_or_default()
+            comment_text(&notes.last().cloned().unwrap_or_default())
         ));
         String::new()
     } else if tail.is_empty() {

@@ -17,7 +17,20 @@ pub enum TableError {
     Parse {
         /// The table.
         table: String,
-        /// The parser's message.
+        /// The parser's message, with the statement's position.
+        message: String,
+    },
+    /// No readable CREATE TABLE for the table, and statements of the file could not be read:
+    /// the first one is named, since it may be the table's.
+    #[error("no CREATE TABLE for {table} could be read: the statement at line {line}, column {column} {message}")]
+    Unreadable {
+        /// The table.
+        table: String,
+        /// Where the unreadable statement starts.
+        line: usize,
+        /// Its column.
+        column: usize,
+        /// What is wrong with it.
         message: String,
     },
 }
@@ -85,8 +98,36 @@ pub fn find(schema_sql: &str, table: &str) -> Result<TableDef, TableError> {
     let want = table.rsplit('.').next().unwrap_or(table);
     let mut found = None;
     let mut indexes = Vec::new();
+    let mut unreadable: Option<(usize, usize, String, bool)> = None;
     for st in crate::sql::split(schema_sql).statements {
-        match crate::sql::parse_statement(st.text) {
+        let parsed = crate::sql::parse_statement(st.text);
+        if let Err(e) = &parsed {
+            // Is it the table's own statement? `CREATE … TABLE … <name>` from its tokens.
+            let words: Vec<String> = Lexer::new(st.text)
+                .filter(|t| matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent))
+                .take(12)
+                .map(|t| {
+                    let s = t.text(st.text);
+                    if t.kind == TokenKind::QuotedIdent {
+                        s.trim_matches('"').replace("\"\"", "\"")
+                    } else {
+                        s.to_ascii_lowercase()
+                    }
+                })
+                .collect();
+            let is_create_table = words.first().map(String::as_str) == Some("create")
+                && words.iter().any(|w| w == "table");
+            let names_it = is_create_table && words.iter().any(|w| w == want);
+            let message = match &st.problem {
+                Some(p) => p.clone(),
+                None => format!("does not parse: {e}"),
+            };
+            let better = unreadable.as_ref().is_none_or(|u| !u.3 && names_it);
+            if better {
+                unreadable = Some((st.span.start.line, st.span.start.column, message, names_it));
+            }
+        }
+        match parsed {
             Ok(Statement::CreateTable(ct)) if found.is_none() => {
                 let parts: Vec<String> = ct
                     .name
@@ -107,7 +148,18 @@ pub fn find(schema_sql: &str, table: &str) -> Result<TableDef, TableError> {
             _ => {}
         }
     }
-    let mut def = found.ok_or_else(|| TableError::NotFound(table.to_string()))?;
+    let mut def = match (found, unreadable) {
+        (Some(d), _) => d,
+        (None, Some((line, column, message, _))) => {
+            return Err(TableError::Unreadable {
+                table: table.to_string(),
+                line,
+                column,
+                message,
+            })
+        }
+        (None, None) => return Err(TableError::NotFound(table.to_string())),
+    };
     def.indexes = indexes;
     Ok(def)
 }

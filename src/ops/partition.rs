@@ -326,9 +326,14 @@ fn render_steps<'a>(
     title: &str,
     steps: impl Iterator<Item = (&'a str, &'a str, &'a [String], bool)>,
 ) -> String {
-    let mut s = format!("-- {title}\n");
+    use crate::sql::ident::comment_text;
+    let mut s = format!("-- {}\n", comment_text(title));
     for (name, why, sql, transaction) in steps {
-        s.push_str(&format!("-- {name}: {why}\n"));
+        s.push_str(&format!(
+            "-- {}: {}\n",
+            comment_text(name),
+            comment_text(why)
+        ));
         if transaction {
             s.push_str("BEGIN;\n");
         }

@@ -68,7 +68,17 @@ pub enum RenderError {
     Io(#[from] std::io::Error),
     /// JSON serialization failed.
     #[error("serializing JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
+}
+
+impl From<serde_json::Error> for RenderError {
+    /// A JSON writer's I/O failure (a closed pipe) is an output error like any other.
+    fn from(e: serde_json::Error) -> Self {
+        match e.io_error_kind() {
+            Some(kind) => RenderError::Io(std::io::Error::new(kind, e.to_string())),
+            None => RenderError::Json(e),
+        }
+    }
 }
 
 /// How to render.

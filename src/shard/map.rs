@@ -339,9 +339,10 @@ impl ShardMap {
 /// the position.
 pub fn parse_file<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Result<T, MapError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The parsers quote the offending line: no password and no huge line gets through.
     let parse = |message: String| MapError::Parse {
         path: path.to_string(),
-        message,
+        message: crate::secret::safe_message(&message),
     };
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| parse(e.to_string()))
