@@ -99,21 +99,24 @@ fn cleanup_all() -> usize {
     let entries: Vec<&Entry> = guard.values().collect();
     for e in &entries {
         for &(pid, postmaster) in &e.pids {
-            let sig = if postmaster {
-                libc::SIGQUIT
-            } else {
-                libc::SIGKILL
-            };
-            // SAFETY: signalling processes this process started.
+            // SAFETY: signalling processes this process started. A setup command (initdb,
+            // pg_basebackup) leads its own process group: the whole group goes, since initdb's
+            // own postgres children would otherwise go on writing into the directory.
             unsafe {
-                libc::kill(pid, sig);
+                if postmaster {
+                    libc::kill(pid, libc::SIGQUIT);
+                } else {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
             }
         }
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for e in &entries {
-        for &(pid, _) in &e.pids {
-            while !gone(pid) && Instant::now() < deadline {
+        for &(pid, postmaster) in &e.pids {
+            // SAFETY: signal 0 only checks whether the group still has members.
+            let group_alive = || !postmaster && unsafe { libc::kill(-pid, 0) } == 0;
+            while (!gone(pid) || group_alive()) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
             if !gone(pid) {
@@ -123,7 +126,15 @@ fn cleanup_all() -> usize {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&e.root);
+        // A server's last writes may race the first try.
+        for _ in 0..50 {
+            match std::fs::remove_dir_all(&e.root) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => break,
+            }
+        }
     }
     let n = entries.len();
     std::mem::forget(guard);
@@ -162,13 +173,13 @@ pub fn install_signal_cleanup() -> std::io::Result<()> {
                 continue;
             }
             let n = cleanup_all();
-            if n > 0 {
-                eprintln!(
-                    "dbkit: interrupted; stopped {n} scratch cluster(s) and deleted their directories"
-                );
+            // Never panic here (stderr may be a closed pipe): the exit must happen.
+            let message = if n > 0 {
+                format!("dbkit: interrupted; stopped {n} scratch cluster(s) and deleted their directories\n")
             } else {
-                eprintln!("dbkit: interrupted");
-            }
+                "dbkit: interrupted\n".to_string()
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
             let code = match EXIT_CODE.load(Ordering::Relaxed) {
                 -1 => 128 + sig,
                 c => c,

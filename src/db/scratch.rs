@@ -561,6 +561,7 @@ impl Drop for Registration {
 fn run_registered(cmd: &mut Command, reg: u64) -> io::Result<std::process::Output> {
     let child = super::reaper::with_registry(reg, || {
         let c = cmd
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
