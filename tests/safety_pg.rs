@@ -95,6 +95,42 @@ fn dbkit(args: &[&str]) -> (Option<i32>, String, String) {
     common::dbkit_in(args, &[], &["DATABASE_URL", "PGPASSWORD"])
 }
 
+/// `dbkit check FILE --url URL --format json --fail-on none`: exit code, report, stderr.
+fn check(file: &str, url: &str) -> (Option<i32>, serde_json::Value, String) {
+    let (code, out, err) = dbkit(&[
+        "check",
+        file,
+        "--url",
+        url,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v, err)
+}
+
+/// `dbkit explain ARGS… --url URL --format json`: exit code, report, stderr.
+fn explain(url: &str, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut a = vec!["explain"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--url", url, "--format", "json"]);
+    let (code, out, err) = dbkit(&a);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v, err)
+}
+
+/// The findings of `rule` in a report.
+fn findings<'a>(v: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -121,33 +157,18 @@ fn transaction_control_in_a_checked_migration_never_commits() {
         ("sentinel", "INSERT INTO sentinel VALUES (42); COMMIT; INSERT INTO sentinel VALUES (43);"),
     ] {
         let f = write(dir.path(), &format!("{name}.sql"), migration);
-        let (code, out, err) = dbkit(&["check", &f, "--url", &url, "--format", "json", "--fail-on", "none"]);
+        let (code, v, err) = check(&f, &url);
         assert_eq!(code, Some(0), "{name}: {err}");
         assert!(!err.contains("can only be used in transaction blocks"), "{name}: {err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         // The statements after the transaction control were really applied (and observed).
-        let rules: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
-        assert!(!rules.contains(&"migration-error"), "{name}: {v:#}");
+        assert!(findings(&v, "migration-error").is_empty(), "{name}: {v:#}");
         assert_eq!(pg.state(), before, "{name} changed the database");
     }
     // The modelled ROLLBACK really rolled back: the statement after it saw the data.
     let f = write(dir.path(), "after-rollback.sql", "BEGIN; DELETE FROM cart_items; ROLLBACK; ALTER TABLE cart_items ALTER COLUMN quantity TYPE bigint;");
-    let (_, out, _) = dbkit(&[
-        "check",
-        &f,
-        "--url",
-        &url,
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let rewrite = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "table-rewrite")
+    let (_, v, _) = check(&f, &url);
+    let rewrite = *findings(&v, "table-rewrite")
+        .first()
         .unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(rewrite["evidence"]["rows"], 1000.0, "{rewrite}");
     // A savepoint that does not exist fails as the server would, and stops the check.
@@ -178,19 +199,8 @@ fn explain_never_runs_what_its_statements_hide() {
          INSERT INTO sentinel VALUES (1);\nDELETE FROM victim;\nUPDATE cart_items SET quantity = 9;\nBEGIN; DELETE FROM cart_items; COMMIT;\n\
          ABORT; DELETE FROM users;",
     );
-    let (code, out, err) = dbkit(&[
-        "explain",
-        "--workload",
-        &w,
-        "--url",
-        &url,
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let (code, v, err) = explain(&url, &["--workload", &w]);
     assert_eq!(code, Some(0), "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let stmts = v["statements"].as_array().unwrap();
     // Transaction control is skipped, never sent; everything else was explained and rolled back.
     for s in stmts {
@@ -220,9 +230,8 @@ fn side_effects_that_survive_the_rollback_are_refused() {
         "SELECT pg_create_physical_replication_slot('dbkit_attack')",
         "SELECT * FROM users WHERE id = (SELECT bump(7))",
     ] {
-        let (code, out, err) = dbkit(&["explain", sql, "--url", &url, "--format", "json"]);
+        let (code, v, err) = explain(&url, &[sql]);
         assert_eq!(code, Some(0), "{sql}: {err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let s = &v["statements"][0];
         assert_eq!(s["mode"], "plan-only", "{sql}: {s}");
         let f = &v["findings"][0];
@@ -231,27 +240,11 @@ fn side_effects_that_survive_the_rollback_are_refused() {
     }
     // A function dbkit can read and that does nothing outside the transaction runs; one it
     // cannot read runs with a warning naming it.
-    let (_, out, _) = dbkit(&[
-        "explain",
-        "SELECT reads(10)",
-        "--url",
-        &url,
-        "--format",
-        "json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (_, v, _) = explain(&url, &["SELECT reads(10)"]);
     assert_eq!(v["statements"][0]["mode"], "analyze");
     assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v:#}");
     pg.exec("CREATE FUNCTION opaque(int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SELECT 1'; RETURN $1; END $$");
-    let (_, out, _) = dbkit(&[
-        "explain",
-        "SELECT opaque(1)",
-        "--url",
-        &url,
-        "--format",
-        "json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (_, v, _) = explain(&url, &["SELECT opaque(1)"]);
     assert_eq!(v["findings"][0]["rule"], "unknown-function", "{v:#}");
     assert!(v["findings"][0]["message"]
         .as_str()
@@ -264,23 +257,8 @@ fn side_effects_that_survive_the_rollback_are_refused() {
         "m.sql",
         "SELECT setval('victim_seq', 5000);\nSELECT bump(5000);\nINSERT INTO sentinel VALUES (1);",
     );
-    let (_, out, _) = dbkit(&[
-        "check",
-        &m,
-        "--url",
-        &url,
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let refused = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "side-effect")
-        .count();
+    let (_, v, _) = check(&m, &url);
+    let refused = findings(&v, "side-effect").len();
     assert_eq!(refused, 2, "{v:#}");
     assert_eq!(pg.state(), before);
     // The guard is what stops it: asked to, dbkit runs it (and the sequence moves).
@@ -309,18 +287,11 @@ fn parameters_never_break_out_of_their_quotes() {
             "\\\\'; DROP TABLE victim; --",
             "x' OR 1=1 --",
         ] {
-            let (code, out, err) = dbkit(&[
-                "explain",
-                "SELECT * FROM users WHERE email = $1",
-                "--param",
-                hostile,
-                "--url",
+            let (code, v, err) = explain(
                 &pg.url(),
-                "--format",
-                "json",
-            ]);
+                &["SELECT * FROM users WHERE email = $1", "--param", hostile],
+            );
             assert_eq!(code, Some(0), "{scs} {hostile}: {err}");
-            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
             assert_eq!(v["statements"][0]["mode"], "analyze", "{v:#}");
             // The value reached the server whole, as one text value.
             let plan = v["statements"][0]["plan"].to_string();
@@ -332,17 +303,14 @@ fn parameters_never_break_out_of_their_quotes() {
             );
         }
         // The value is the value: a parameter matches the row it names.
-        let (_, out, _) = dbkit(&[
-            "explain",
-            "SELECT * FROM users WHERE email = $1",
-            "--param",
-            "u7@x.org",
-            "--url",
+        let (_, v, _) = explain(
             &pg.url(),
-            "--format",
-            "json",
-        ]);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            &[
+                "SELECT * FROM users WHERE email = $1",
+                "--param",
+                "u7@x.org",
+            ],
+        );
         assert_eq!(
             v["statements"][0]["plan"][0]["Plan"]["Actual Rows"], 1,
             "{v:#}"

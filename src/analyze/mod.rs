@@ -52,9 +52,39 @@ fn sql_rules() -> Vec<RuleInfo> {
     ]
 }
 
+/// The safety rules (emitted by `dbkit explain` and `dbkit check` on a database).
+fn safety_rules() -> Vec<RuleInfo> {
+    let rule = |id, severity, description| RuleInfo {
+        id,
+        family: "safety",
+        severity,
+        description,
+        thresholds: vec![],
+        enabled: true,
+    };
+    vec![
+        rule(
+            "side-effect",
+            Severity::Warning,
+            "a statement calls something a rollback does not undo (setval, dblink, slots, statistics resets, COPY … PROGRAM): planned only, or not run, unless --allow-side-effects",
+        ),
+        rule(
+            "unknown-function",
+            Severity::Warning,
+            "EXPLAIN ANALYZE or a checked migration ran functions whose effects dbkit cannot read (C, other languages, dynamic SQL)",
+        ),
+        rule(
+            "statement-not-run",
+            Severity::Info,
+            "a migration statement the check's transaction cannot run (CONCURRENTLY, VACUUM, two-phase commit): its locks and rewrites are not observed",
+        ),
+    ]
+}
+
 /// Every rule of every family, with the thresholds in force.
 pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
     let mut all = sql_rules();
+    all.extend(safety_rules());
     all.extend(plan::rules(&cfg.rules.plan));
     all.extend(plan_diff::rules(cfg));
     all.extend(index::rules(&cfg.rules.index));
