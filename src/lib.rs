@@ -46,6 +46,7 @@ pub mod db;
 pub mod ddl;
 pub mod error;
 pub mod finding;
+pub mod fuzzing;
 pub mod ops;
 pub mod plan;
 pub mod report;

@@ -1,8 +1,3 @@
 //! Partition bound expressions as pg_get_expr prints them.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = dbkit::sql::span::check_utf8(data) else { return };
-    let _ = dbkit::sql::bound::PartitionBound::parse(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dbkit::fuzzing::partition_bound(data));

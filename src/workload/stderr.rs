@@ -142,7 +142,9 @@ pub fn read_chunk<'a>(
         }
         stats.lines += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line[0] == b'\t' {
+        // A bare `\r` line is empty too (found by fuzzing: it indexed an empty line).
+        let Some(&first) = line.first() else { continue };
+        if first == b'\t' {
             match current.as_mut() {
                 Some(e) => e.cont.push(line),
                 None => stats.skipped_lines += 1,

@@ -1,0 +1,270 @@
+//! One entry point per fuzz target (`fuzz/`), so that the targets and the regression test of
+//! every input they ever crashed on (`tests/fuzz_regressions.rs`, inputs in `fuzz/regressions/`)
+//! run the same code. Each takes raw bytes and must neither panic nor take more than linear time.
+
+/// Connection strings (URIs and libpq keywords) and the secret scrubber: a password never
+/// shows in what is printed of a spec, nor in a parse error, nor after scrubbing.
+pub fn conn_string(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    match text.parse::<crate::db::ConnSpec>() {
+        Ok(spec) => {
+            // What is shown of a spec does not depend on its password at all.
+            let mut other = spec.clone();
+            other.password = spec
+                .password
+                .as_ref()
+                .map(|_| crate::db::Secret::new("a different one"));
+            assert_eq!(spec.to_string(), other.to_string());
+            assert_eq!(format!("{spec:?}"), format!("{other:?}"));
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    let _ = crate::secret::safe_message(text);
+}
+
+/// The csvlog reader, every event fingerprinted as `workload top` does.
+pub fn log_csvlog(data: &[u8]) {
+    let mut stats = crate::workload::ReadStats::default();
+    let _ = crate::workload::csvlog::read_chunk(data, &mut stats, &mut |e| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    });
+}
+
+/// The jsonlog reader, every event fingerprinted as `workload top` does.
+pub fn log_jsonlog(data: &[u8]) {
+    let mut stats = crate::workload::ReadStats::default();
+    let _ = crate::workload::jsonlog::read_chunk(data, &mut stats, &mut |e| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    });
+}
+
+/// stderr logs: prefix detection, then the reader with the detected and with a fixed prefix,
+/// every event fingerprinted as `workload top` does.
+pub fn log_stderr(data: &[u8]) {
+    use crate::workload::{prefix::Prefix, stderr, ReadStats};
+    let mut stats = ReadStats::default();
+    let mut sink = |e: crate::workload::Event<'_>| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    };
+    if let Ok(p) = Prefix::detect(data) {
+        let _ = stderr::read_chunk(&p, data, &mut stats, &mut sink);
+    }
+    if let Ok(p) = Prefix::parse("%m [%p] %q%u@%d ") {
+        let _ = stderr::read_chunk(&p, data, &mut stats, &mut sink);
+    }
+}
+
+/// The trace reader, every event fingerprinted as `workload top` does.
+pub fn log_trace(data: &[u8]) {
+    let mut stats = crate::workload::ReadStats::default();
+    crate::workload::trace::read_chunk(data, &mut stats, &mut |e| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    });
+}
+
+/// The static migration checker on one file, in and out of a transaction.
+pub fn migration_check(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let files = vec![("m.sql".to_string(), text.to_string())];
+    let _ = crate::analyze::migration::check(&files, 15, false, &[]);
+    let _ = crate::analyze::migration::check(&files, 11, true, &[]);
+}
+
+/// Partition bound expressions as pg_get_expr prints them.
+pub fn partition_bound(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let _ = crate::sql::bound::PartitionBound::parse(text);
+}
+
+/// pg_stat_statements exports (CSV with a header, or a JSON array).
+pub fn pgss_export(data: &[u8]) {
+    if let Ok(rows) = crate::workload::pgss::parse_export(data) {
+        for r in &rows {
+            let _ = crate::sql::fingerprint(&r.query);
+        }
+    }
+}
+
+/// EXPLAIN JSON (raw or as psql prints it), then the plan rules.
+pub fn plan_json(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    if let Ok(plans) = crate::plan::json::parse(text) {
+        let cfg = crate::config::Config::default();
+        for p in &plans {
+            let _ = crate::analyze::plan::analyze(p, &cfg, None);
+        }
+    }
+}
+
+/// The text plan format (and the any-format entry point), then the plan rules.
+pub fn plan_text(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let cfg = crate::config::Config::default();
+    if let Ok(p) = crate::plan::text::parse(text) {
+        let _ = crate::analyze::plan::analyze(&p, &cfg, None);
+    }
+    let _ = crate::plan::parse(text);
+}
+
+/// Routing maps: loading, validation, and routing statements through a session.
+pub fn routing_map(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    if let Ok(m) = crate::routing::map::RoutingMap::parse(text, "r.toml") {
+        let _ = m.validate();
+        let mut router = crate::routing::route::Router::new(&m);
+        let mut session = crate::routing::route::Session::default();
+        for sql in [
+            "BEGIN",
+            "SELECT 1",
+            "INSERT INTO t VALUES (1)",
+            "COMMIT",
+            "SELECT nextval('s')",
+        ] {
+            let _ = router.route(sql, &mut session);
+        }
+    }
+}
+
+/// Table definitions from a schema file, and the partition DDL built from them.
+pub fn schema_table(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let Ok(def) = crate::ddl::table::find(text, "t") else {
+        return;
+    };
+    let Some(key) = def.columns.first().map(|c| c.name.clone()) else {
+        return;
+    };
+    let o = crate::ddl::partition::PartitionOptions {
+        key,
+        strategy: crate::ddl::partition::Strategy::Hash { modulus: 4 },
+        default: false,
+        sub_hash: None,
+        tablespace: None,
+        timezone: None,
+    };
+    if let Ok(s) = crate::ddl::partition::generate(&def, &o) {
+        // Comments in the script never end early.
+        for line in s.script.lines().filter(|l| l.starts_with("--")) {
+            assert!(!line.contains('\r'));
+        }
+    }
+}
+
+/// Shard maps (TOML or JSON): loading, validation, locating keys. Errors never hold a password.
+pub fn shard_map(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    match crate::shard::map::ShardMap::parse(text, "m.toml") {
+        Ok(m) => {
+            let _ = m.validate();
+            for k in ["0", "42", "-1", "a", "00000000-0000-0000-0000-000000000000"] {
+                let _ = m.locate(k);
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// Classification (routing) and the side-effect scan (EXPLAIN ANALYZE and check safety).
+pub fn sql_classify(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let _ = crate::sql::classify(text);
+    let s = crate::sql::side_effects::assess(text, &crate::sql::side_effects::NoCatalog);
+    let _ = s.describe();
+    let _ = crate::sql::side_effects::called_functions(text);
+    let _ = crate::sql::ident::comment_text(text);
+}
+
+/// Fingerprints: the same statement with other constants has the same id.
+pub fn sql_fingerprint(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let f = crate::sql::fingerprint(text);
+    // Normalizing is idempotent on the normalized text's shape.
+    let _ = crate::sql::fingerprint(&f.normalized);
+}
+
+/// Parsing with sqlparser (bounded: no input may take more than linear time) and what
+/// statements reference.
+pub fn sql_parse(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let (stmts, _) = crate::sql::analyze(text);
+    for s in &stmts {
+        if let Some(ast) = &s.ast {
+            let _ = ast.to_string();
+        }
+    }
+}
+
+/// The lexer and splitter, and what is read from each statement's leading words.
+pub fn sql_split(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    let sp = crate::sql::split(text);
+    for st in &sp.statements {
+        assert!(st.span.end_byte <= text.len());
+        assert_eq!(&text[st.span.start_byte..st.span.end_byte], st.text);
+        let _ = crate::sql::txn::transaction_control(st.text);
+        let _ = crate::sql::txn::needs_no_transaction(st.text);
+    }
+}
+
+/// A fuzz target's entry point.
+pub type Target = fn(&[u8]);
+
+/// Every target by name.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("conn_string", conn_string),
+    ("log_csvlog", log_csvlog),
+    ("log_jsonlog", log_jsonlog),
+    ("log_stderr", log_stderr),
+    ("log_trace", log_trace),
+    ("migration_check", migration_check),
+    ("partition_bound", partition_bound),
+    ("pgss_export", pgss_export),
+    ("plan_json", plan_json),
+    ("plan_text", plan_text),
+    ("routing_map", routing_map),
+    ("schema_table", schema_table),
+    ("shard_map", shard_map),
+    ("sql_classify", sql_classify),
+    ("sql_fingerprint", sql_fingerprint),
+    ("sql_parse", sql_parse),
+    ("sql_split", sql_split),
+];
+
+/// Run target `name` on `data`; false when there is no such target.
+pub fn run(name: &str, data: &[u8]) -> bool {
+    match TARGETS.iter().find(|(n, _)| *n == name) {
+        Some((_, f)) => {
+            f(data);
+            true
+        }
+        None => false,
+    }
+}
