@@ -11,13 +11,14 @@
 //!
 //! | layer | modules | owns |
 //! |---|---|---|
-//! | L0 | [`error`], [`config`], [`finding`], [`view`] | errors, dbkit.toml, the shared finding shape, the renderer-neutral report view |
+//! | L0 | [`error`], [`config`], [`finding`], [`secret`], [`view`] | errors, dbkit.toml, the shared finding shape, secrets kept out of messages, the renderer-neutral report view |
 //! | L1 | [`catalog`] | tables, columns, indexes, foreign keys and their statistics |
 //! | L1 | [`sql`], [`plan`], [`workload`] | splitting, parsing, fingerprints, classification, references; the EXPLAIN model (JSON and text); query-log and trace readers |
 //! | L1/L2 | [`shard`], [`routing`] | the PostgreSQL-compatible shard hash, shard maps and the rebalance planner; routing maps and the statement router |
 //! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates; DDL generation |
-//! | L3 | [`db`], [`report`] | connections, scratch clusters, safe EXPLAIN (the only sqlx user); rendering (the only tera/comfy-table user) |
+//! | L3 | [`db`], [`report`] | connections, one statement per message, dbkit's guarded transactions, scratch clusters and their interrupt cleanup, safe EXPLAIN (the only sqlx user); rendering (the only tera/comfy-table user) |
 //! | L4 | [`ops`] | orchestration: explain a workload; stream logs on all cores; verify and apply index advice |
+//! | — | [`fuzzing`] | one entry point per fuzz target (`fuzz/`), shared with the regression test |
 //!
 //! A typical flow: bytes → [`sql::span::check_utf8`] → [`sql::report::ParseReport::build`] →
 //! [`report::render`] to JSON, a table, markdown or text.

@@ -154,7 +154,7 @@ pub async fn explain(
 ) -> Result<Explained, DbError> {
     let version = server_version_num(conn).await?;
     let n_params = param_count(sql);
-    if n_params > 0 && !opts.params.is_empty() && opts.params.len() != n_params {
+    if !opts.params.is_empty() && opts.params.len() != n_params {
         return Err(DbError::Query {
             context: "EXPLAIN".to_string(),
             message: format!(

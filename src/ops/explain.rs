@@ -428,7 +428,13 @@ impl Report for ExplainReport {
     }
     fn summary(&self) -> String {
         let ok = self.statements.iter().filter(|s| s.status == "ok").count();
-        let total: f64 = self.statements.iter().filter_map(|s| s.execution_ms).sum();
+        // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0 ms".
+        let total: f64 = self
+            .statements
+            .iter()
+            .filter_map(|s| s.execution_ms)
+            .sum::<f64>()
+            + 0.0;
         format!(
             "{}: {} statement(s) explained on {}, {} failed or skipped; {} in all; {} finding(s)",
             self.file,
