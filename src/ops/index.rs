@@ -220,6 +220,8 @@ pub async fn advise(
         }
         match session.plan(&q.sql).await {
             Ok(j) => current[i] = cost_of(&j, None).map(|c| c.0),
+            // A broken connection is the end of the run, not a query's error.
+            Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) => errors.push((short(&q.sql), e.to_string())),
         }
     }
@@ -292,7 +294,11 @@ pub async fn advise(
                 let mut saving = 0.0;
                 for qi in touching(&parsed, &cat, &table_key(c)) {
                     let Some(cur) = current[qi] else { continue };
-                    if let Ok(j) = session.plan(&workload[qi].sql).await {
+                    let planned = match session.plan(&workload[qi].sql).await {
+                        Err(e) if e.is_fatal() => return Err(e.into()),
+                        other => other,
+                    };
+                    if let Ok(j) = planned {
                         if let Some((cost, used)) = cost_of(&j, Some(&name)) {
                             if used && cost < cur {
                                 saving += (cur - cost) * workload[qi].calls as f64;
@@ -463,8 +469,10 @@ pub async fn naive_cost(
     }
     let mut total = 0.0;
     for q in workload.iter().filter(|q| plannable(&q.sql)) {
-        if let Ok(j) = session.plan(&q.sql).await {
-            total += cost_of(&j, None).map_or(0.0, |c| c.0) * q.calls as f64;
+        match session.plan(&q.sql).await {
+            Ok(j) => total += cost_of(&j, None).map_or(0.0, |c| c.0) * q.calls as f64,
+            Err(e) if e.is_fatal() => return Err(e.into()),
+            Err(_) => {}
         }
     }
     session.close().await?;
