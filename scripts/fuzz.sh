@@ -21,6 +21,8 @@ case "$target" in
     seed fixtures/shardmaps/* ;;
   routing_map)
     seed fixtures/routing/*.toml ;;
+  config_toml)
+    seed fixtures/plans/*.toml ;;
 esac
 [ -d "fuzz/seeds/$target" ] && seed fuzz/seeds/"$target"/*
 

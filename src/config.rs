@@ -138,7 +138,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Read {
             path: path.to_string(),
-            message: e.to_string().replace('\n', " "),
+            message: crate::secret::safe_message(&e.to_string()).replace('\n', " "),
         })
     }
 

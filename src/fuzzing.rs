@@ -234,11 +234,45 @@ pub fn sql_split(data: &[u8]) {
     }
 }
 
+/// A whole log input as `workload` reads it: decompression (gzip, zstd), a byte-order mark,
+/// format and prefix detection, then the detected reader on the first 4 MB.
+pub fn log_input(data: &[u8]) {
+    use std::io::Read;
+    let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut r) = crate::ops::workload::decode(raw, "fuzz") else {
+        return;
+    };
+    let mut buf = Vec::new();
+    if r.by_ref().take(4 << 20).read_to_end(&mut buf).is_err() {
+        return;
+    }
+    let opts = crate::ops::workload::ScanOptions::default();
+    let Ok(format) = crate::ops::workload::detect(&buf, &opts) else {
+        return;
+    };
+    let mut stats = crate::workload::ReadStats::default();
+    let _ = crate::ops::workload::parse_block(&format, &buf, &mut stats, &mut |e| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    });
+}
+
+/// dbkit.toml: thresholds, disabled rules, check settings.
+pub fn config_toml(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    if let Ok(cfg) = crate::config::Config::from_toml(text, "dbkit.toml") {
+        let _ = crate::analyze::catalogue(&cfg);
+    }
+}
+
 /// A fuzz target's entry point.
 pub type Target = fn(&[u8]);
 
 /// Every target by name.
 pub const TARGETS: &[(&str, Target)] = &[
+    ("config_toml", config_toml),
+    ("log_input", log_input),
     ("conn_string", conn_string),
     ("log_csvlog", log_csvlog),
     ("log_jsonlog", log_jsonlog),

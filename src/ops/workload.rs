@@ -58,10 +58,23 @@ pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
         path: path.to_string(),
         source,
     };
-    let mut raw: Box<dyn Read + Send> = if path == "-" {
+    let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).map_err(io)?)
+    };
+    decode(raw, path)
+}
+
+/// The decoded stream of an input: gzip and zstd recognised by their magic bytes, a leading
+/// byte-order mark dropped. `path` names the input in errors.
+pub fn decode(
+    mut raw: Box<dyn Read + Send>,
+    path: &str,
+) -> Result<Box<dyn Read + Send>, crate::Error> {
+    let io = |source| crate::Error::Io {
+        path: path.to_string(),
+        source,
     };
     let mut magic = [0u8; 4];
     let mut n = 0;
@@ -206,7 +219,7 @@ fn cut_point(buf: &[u8], format: &LogFormat, eof: bool) -> Option<usize> {
 }
 
 /// Parse one block with the format's reader.
-fn parse_block(
+pub(crate) fn parse_block(
     format: &LogFormat,
     block: &[u8],
     stats: &mut ReadStats,
