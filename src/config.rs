@@ -1,15 +1,25 @@
-//! `dbkit.toml`: rule thresholds and switches. Every field has a documented default; unknown
-//! keys are errors, so a typo never silently does nothing.
+//! `dbkit.toml`: rule thresholds and switches, read once and applied the same way by every
+//! command ([`Config::apply`]). Every field has a documented default; unknown keys and unknown
+//! rule ids are errors (naming the closest valid id), so a typo never silently does nothing.
 //!
 //! ```toml
 //! [rules]
 //! disabled = ["jit-overhead"]
 //!
+//! [rules.severity]
+//! drop-table = "error"
+//!
 //! [rules.plan]
 //! seq_scan_min_rows = 50000
+//!
+//! [[rules.ignore]]
+//! paths = ["migrations/legacy/**"]
+//! rules = ["drop-table"]
 //! ```
 
+use crate::finding::{Finding, RuleId, Severity};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Errors reading the configuration.
@@ -39,8 +49,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CheckConfig {
-    /// Rule ids never reported by `dbkit check`.
-    pub exclude: Vec<String>,
+    /// Rule ids never reported: an alias of `[rules] disabled`, kept for existing files.
+    pub exclude: Vec<RuleId>,
     /// `--fail-on` default for `dbkit check` (`info`, `warning`, `error`).
     pub fail_on: Option<String>,
     /// Target PostgreSQL major version (default 15).
@@ -52,11 +62,52 @@ pub struct CheckConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RulesConfig {
     /// Rule ids that never report.
-    pub disabled: Vec<String>,
+    pub disabled: Vec<RuleId>,
+    /// `[rules.severity]`: a severity per rule id, replacing the rule's own.
+    pub severity: BTreeMap<RuleId, Severity>,
+    /// `[[rules.ignore]]`: rules silenced for findings located in matching files.
+    pub ignore: Vec<PathIgnore>,
     /// `[rules.plan]` thresholds.
     pub plan: PlanThresholds,
     /// `[rules.index]` thresholds.
     pub index: IndexThresholds,
+    /// `[rules.workload]` thresholds.
+    pub workload: WorkloadThresholds,
+}
+
+/// `[[rules.ignore]]`: findings in files matching `paths` are dropped, for the rules listed (every
+/// rule when `rules` is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathIgnore {
+    /// Glob patterns over the finding's file as given on the command line: `*` and `?` within a
+    /// path segment, `**` across segments.
+    pub paths: Vec<String>,
+    /// The rules to drop there; empty means every rule.
+    pub rules: Vec<RuleId>,
+}
+
+/// `[rules.workload]`: thresholds of the n-plus-one and redundant-query rules (the command-line
+/// options `--window`, `--tolerance`, `--min-repeats` override them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadThresholds {
+    /// Repeats that make a burst worth reporting.
+    pub min_repeats: usize,
+    /// A gap longer than this ends a burst, ms.
+    pub window_ms: i64,
+    /// Other statements that may interleave between two repeats.
+    pub tolerance: usize,
+}
+
+impl Default for WorkloadThresholds {
+    fn default() -> Self {
+        WorkloadThresholds {
+            min_repeats: 5,
+            window_ms: 1000,
+            tolerance: 1,
+        }
+    }
 }
 
 /// `[rules.index]`: thresholds of the index rules.
@@ -127,7 +178,7 @@ impl Default for PlanThresholds {
             large_offset_min_rows: 1_000.0,
             jit_min_share: 0.2,
             temp_io_min_mb: 50.0,
-            diff_cost_ratio: 1.5,
+            diff_cost_ratio: 1.2,
             diff_time_ratio: 2.0,
         }
     }
@@ -163,10 +214,114 @@ impl Config {
         }
     }
 
-    /// Whether a rule is switched on.
-    pub fn enabled(&self, rule: &str) -> bool {
-        !self.rules.disabled.iter().any(|r| r == rule)
+    /// Whether a rule is switched on (`[rules] disabled`, or its alias `[check] exclude`).
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        !self.rules.disabled.contains(&rule) && !self.check.exclude.contains(&rule)
     }
+
+    /// Every switched-off rule (`[rules] disabled` and `[check] exclude`).
+    pub fn disabled_rules(&self) -> Vec<RuleId> {
+        let mut v: Vec<RuleId> = self
+            .rules
+            .disabled
+            .iter()
+            .chain(&self.check.exclude)
+            .copied()
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The severity a rule reports with: `[rules.severity]`, else the rule's own.
+    pub fn severity(&self, rule: RuleId, own: Severity) -> Severity {
+        self.rules.severity.get(&rule).copied().unwrap_or(own)
+    }
+
+    /// A threshold's value as configured (`section`/`key` as the registry names them).
+    pub fn threshold(&self, section: &str, key: &str) -> Option<String> {
+        let v = serde_json::to_value(&self.rules).ok()?;
+        let v = v.get(section)?.get(key)?;
+        Some(match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    /// [`Config::apply`] to a report's findings.
+    pub fn apply_to<R: crate::view::Report + ?Sized>(&self, report: &mut R) {
+        if let Some(f) = report.findings_mut() {
+            self.apply(f);
+        }
+    }
+
+    /// Apply the configuration to findings, the same way for every command: drop disabled rules
+    /// and findings under a matching `[[rules.ignore]]`, and set configured severities.
+    pub fn apply(&self, findings: &mut Vec<Finding>) {
+        findings.retain(|f| {
+            self.enabled(f.rule)
+                && !self.rules.ignore.iter().any(|ig| {
+                    (ig.rules.is_empty() || ig.rules.contains(&f.rule))
+                        && f.location
+                            .file
+                            .as_deref()
+                            .is_some_and(|file| ig.paths.iter().any(|p| glob_match(p, file)))
+                })
+        });
+        for f in findings.iter_mut() {
+            f.severity = self.severity(f.rule, f.severity);
+        }
+    }
+}
+
+/// Glob matching for `[[rules.ignore]] paths`: `*` and `?` stay within a path segment, `**`
+/// matches any number of segments. A leading `./` on either side is ignored. Linear in practice
+/// (patterns are short); never recursive on the input.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let pats: Vec<&str> = pattern.split('/').collect();
+    let segs: Vec<&str> = path.split('/').collect();
+    // Dynamic programming over (pattern segment, path segment).
+    let mut reach = vec![vec![false; segs.len() + 1]; pats.len() + 1];
+    reach[0][0] = true;
+    for i in 0..pats.len() {
+        for j in 0..=segs.len() {
+            if !reach[i][j] {
+                continue;
+            }
+            if pats[i] == "**" {
+                for r in reach[i + 1].iter_mut().skip(j) {
+                    *r = true;
+                }
+            } else if j < segs.len() && segment_match(pats[i], segs[j]) {
+                reach[i + 1][j + 1] = true;
+            }
+        }
+    }
+    reach[pats.len()][segs.len()]
+}
+
+fn segment_match(p: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (p.chars().collect(), s.chars().collect());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
@@ -182,8 +337,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.rules.plan.seq_scan_min_rows, 5.0);
         assert_eq!(c.rules.plan.seq_scan_min_removed, 0.9);
-        assert!(!c.enabled("jit-overhead"));
-        assert!(c.enabled("sort-spill"));
+        assert!(!c.enabled(RuleId::JitOverhead));
+        assert!(c.enabled(RuleId::SortSpill));
         let e = Config::from_toml("[rules.plan]\nseq_scan_min_rowz = 5\n", "dbkit.toml")
             .unwrap_err()
             .to_string();
@@ -191,5 +346,69 @@ mod tests {
             e.starts_with("dbkit.toml:") && e.contains("seq_scan_min_rowz"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn unknown_rule_ids_name_the_closest() {
+        let e = Config::from_toml("[rules]\ndisabled = [\"drop-tabel\"]\n", "dbkit.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean drop-table"), "{e}");
+        let e = Config::from_toml("[rules.severity]\nsort-spil = \"error\"\n", "dbkit.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean sort-spill"), "{e}");
+        let e = Config::from_toml("[check]\nexclude = [\"drop-colum\"]\n", "dbkit.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean drop-column"), "{e}");
+    }
+
+    #[test]
+    fn apply_disables_overrides_and_ignores_by_path() {
+        let c = Config::from_toml(
+            "[rules]\ndisabled = [\"drop-column\"]\n[rules.severity]\ndrop-table = \"error\"\n\
+             [[rules.ignore]]\npaths = [\"migrations/legacy/**\"]\nrules = [\"rename-table\"]\n\
+             [check]\nexclude = [\"ban-char-field\"]\n",
+            "x",
+        )
+        .unwrap();
+        let at = |rule: RuleId, file: &str| {
+            Finding::new(rule, "m").at(crate::finding::Location {
+                file: Some(file.into()),
+                ..Default::default()
+            })
+        };
+        let mut f = vec![
+            at(RuleId::DropColumn, "m/1.sql"),
+            at(RuleId::DropTable, "m/1.sql"),
+            at(RuleId::RenameTable, "migrations/legacy/2019/01.sql"),
+            at(RuleId::RenameTable, "migrations/02.sql"),
+            at(RuleId::BanCharField, "m/1.sql"),
+        ];
+        c.apply(&mut f);
+        let got: Vec<_> = f.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("drop-table", Severity::Error),
+                ("rename-table", Severity::Warning)
+            ]
+        );
+        assert_eq!(
+            c.threshold("plan", "seq_scan_min_rows").as_deref(),
+            Some("10000.0")
+        );
+        assert_eq!(c.threshold("workload", "min_repeats").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("migrations/*.sql", "migrations/01.sql"));
+        assert!(!glob_match("migrations/*.sql", "migrations/old/01.sql"));
+        assert!(glob_match("migrations/**/*.sql", "migrations/old/x/01.sql"));
+        assert!(glob_match("migrations/**", "migrations/01.sql"));
+        assert!(glob_match("**/0?.sql", "./a/b/01.sql"));
+        assert!(!glob_match("a/*", "b/c"));
     }
 }

@@ -262,7 +262,7 @@ pub fn config_toml(data: &[u8]) {
         return;
     };
     if let Ok(cfg) = crate::config::Config::from_toml(text, "dbkit.toml") {
-        let _ = crate::analyze::catalogue(&cfg);
+        let _ = crate::analyze::catalogue(&cfg, None);
     }
 }
 

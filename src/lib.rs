@@ -59,5 +59,5 @@ pub mod view;
 pub mod workload;
 
 pub use error::Error;
-pub use finding::{Finding, Location, Severity};
+pub use finding::{Family, Finding, Location, RuleId, Severity};
 pub use view::Report;

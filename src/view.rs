@@ -135,6 +135,12 @@ pub trait Report: Serialize {
     fn findings(&self) -> &[Finding] {
         &[]
     }
+
+    /// The findings, to apply the configuration to (`Config::apply_to`). `None` for commands
+    /// without findings.
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        None
+    }
 }
 
 /// Bytes for people: `8.0 MB`, `1.2 GB`, `3 kB` (decimal units).

@@ -131,3 +131,63 @@ fn dropped_index_regresses_renamed_column_breaks_rewrites_are_seen() {
         "{v:#}"
     );
 }
+
+#[test]
+fn the_users_plan_thresholds_reach_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.sql"),
+        "CREATE TABLE t (id int PRIMARY KEY, v int);
+         INSERT INTO t SELECT g, g % 10 FROM generate_series(1, 20000) g;
+         ANALYZE t;",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("w.sql"),
+        "SELECT count(*) FROM t WHERE v = 3;",
+    )
+    .unwrap();
+    // Same plan shape, a costlier plan: the per-row CPU cost goes up fivefold for the rest of
+    // the migration's transaction.
+    let migration = "SET cpu_tuple_cost = 0.05;";
+    let regressions = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["rule"] == "plan-regression")
+            .count()
+    };
+    let v = run(dir.path(), migration, &[]);
+    assert_eq!(regressions(&v), 1, "default ratio 1.2: {v:#}");
+
+    let lax = dir.path().join("lax.toml");
+    std::fs::write(&lax, "[rules.plan]\ndiff_cost_ratio = 100.0\n").unwrap();
+    let v = run(dir.path(), migration, &["--config", lax.to_str().unwrap()]);
+    assert_eq!(regressions(&v), 0, "dbkit.toml ratio 100: {v:#}");
+
+    // The command-line option still wins over the file.
+    let v = run(
+        dir.path(),
+        migration,
+        &[
+            "--config",
+            lax.to_str().unwrap(),
+            "--max-cost-increase",
+            "10",
+        ],
+    );
+    assert_eq!(regressions(&v), 1, "--max-cost-increase 10%: {v:#}");
+
+    // And a severity override from the same file reaches the observed findings.
+    let sev = dir.path().join("sev.toml");
+    std::fs::write(&sev, "[rules.severity]\nplan-regression = \"warning\"\n").unwrap();
+    let v = run(dir.path(), migration, &["--config", sev.to_str().unwrap()]);
+    let reg = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "plan-regression")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(reg["severity"], "warning");
+}

@@ -21,7 +21,7 @@ fn plan(name: &str) -> dbkit::plan::Plan {
 fn rules(name: &str, cfg: &Config) -> Vec<String> {
     analyze(&plan(name), cfg, Some(name))
         .into_iter()
-        .map(|f| f.rule)
+        .map(|f| f.rule.to_string())
         .collect()
 }
 

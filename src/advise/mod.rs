@@ -10,21 +10,6 @@ use crate::sql::extract::{Operand, Predicate, References};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The rule id of a recommendation reported as a finding.
-pub const MISSING_INDEX: &str = "missing-index";
-
-/// Catalogue entry of `missing-index`.
-pub fn rule_info() -> crate::analyze::RuleInfo {
-    crate::analyze::RuleInfo {
-        id: MISSING_INDEX,
-        family: "index",
-        severity: crate::finding::Severity::Warning,
-        description: "dbkit index advise: an index that cuts the workload's weighted planner cost, verified with a hypothetical index",
-        thresholds: vec![],
-        enabled: true,
-    }
-}
-
 /// One query of the workload with its weight.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadQuery {

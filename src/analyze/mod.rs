@@ -1,6 +1,7 @@
-//! Rules: pure functions from data (plans, later migrations and workloads) to findings. Each
-//! rule is one file with its tests beside it, registered in its family's list; [`catalogue`]
-//! lists every rule of every family for `dbkit rules`.
+//! Rules: pure functions from data (plans, migrations, workloads, catalogs) to findings. Each
+//! rule is one file with its tests beside it; every rule id is registered in
+//! [`crate::finding::RuleId`], and [`catalogue`] lists the registry with the configuration in
+//! force for `dbkit rules`.
 
 pub mod index;
 pub mod migration;
@@ -9,101 +10,84 @@ pub mod plan_diff;
 pub mod workload;
 
 use crate::config::Config;
-use crate::finding::Severity;
+use crate::finding::{Family, RuleId, Severity};
 use crate::view::{Cell, Report, Table};
 use serde::Serialize;
 
-/// What `dbkit rules` says about one rule.
+/// A threshold with the value in force.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RuleInfo {
-    /// Stable kebab-case id.
-    pub id: &'static str,
-    /// The family (`plan`, `sql`…).
-    pub family: &'static str,
-    /// Default severity (a rule may raise it, as row-misestimate does past its error factor).
+pub struct ThresholdValue {
+    /// dbkit.toml key, under `[rules.<section>]`.
+    pub key: &'static str,
+    /// dbkit.toml table under `[rules]`.
+    pub section: &'static str,
+    /// The value in force (the default unless dbkit.toml sets it).
+    pub value: String,
+    /// Unit.
+    pub unit: &'static str,
+    /// What it bounds.
+    pub meaning: &'static str,
+}
+
+/// What `dbkit rules` says about one rule: the registry's entry with the configuration applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleEntry {
+    /// The rule.
+    pub id: RuleId,
+    /// Its family.
+    pub family: Family,
+    /// The severity it reports with (dbkit.toml `[rules.severity]`, else its default).
     pub severity: Severity,
+    /// The registry's default severity.
+    pub default_severity: Severity,
     /// One line: what it finds.
     pub description: &'static str,
-    /// Thresholds: (dbkit.toml key under `[rules.<family>]`, current value, meaning).
-    pub thresholds: Vec<(&'static str, String, &'static str)>,
-    /// Whether dbkit.toml switched it off.
+    /// Thresholds with their values.
+    pub thresholds: Vec<ThresholdValue>,
+    /// Whether dbkit.toml leaves it on.
     pub enabled: bool,
 }
 
-/// The SQL-layer rules (emitted by `dbkit sql …`).
-fn sql_rules() -> Vec<RuleInfo> {
-    vec![
-        RuleInfo {
-            id: "sql-lex-error",
-            family: "sql",
-            severity: Severity::Error,
-            description: "a quote, dollar quote or comment is never closed; the statement runs to the end of the file",
-            thresholds: vec![],
-            enabled: true,
-        },
-        RuleInfo {
-            id: "sql-parse-error",
-            family: "sql",
-            severity: Severity::Warning,
-            description: "a statement the PostgreSQL-dialect parser cannot parse (still fingerprinted and classified from tokens)",
-            thresholds: vec![],
-            enabled: true,
-        },
-    ]
-}
-
-/// The safety rules (emitted by `dbkit explain` and `dbkit check` on a database).
-fn safety_rules() -> Vec<RuleInfo> {
-    let rule = |id, severity, description| RuleInfo {
-        id,
-        family: "safety",
-        severity,
-        description,
-        thresholds: vec![],
-        enabled: true,
-    };
-    vec![
-        rule(
-            "side-effect",
-            Severity::Warning,
-            "a statement calls something a rollback does not undo (setval, dblink, slots, statistics resets, COPY … PROGRAM): planned only, or not run, unless --allow-side-effects",
-        ),
-        rule(
-            "unknown-function",
-            Severity::Warning,
-            "EXPLAIN ANALYZE or a checked migration ran functions whose effects dbkit cannot read (C, other languages, dynamic SQL)",
-        ),
-        rule(
-            "statement-not-run",
-            Severity::Info,
-            "a migration statement the check's transaction cannot run (CONCURRENTLY, VACUUM, two-phase commit): its locks and rewrites are not observed",
-        ),
-    ]
-}
-
-/// Every rule of every family, with the thresholds in force.
-pub fn catalogue(cfg: &Config) -> Vec<RuleInfo> {
-    let mut all = sql_rules();
-    all.extend(safety_rules());
-    all.extend(plan::rules(&cfg.rules.plan));
-    all.extend(plan_diff::rules(cfg));
-    all.extend(index::rules(&cfg.rules.index));
-    all.push(crate::advise::rule_info());
-    all.extend(migration::rules());
-    all.extend(workload::rules(
-        workload::bursts::BurstOptions::default().min_repeats,
-    ));
-    for r in &mut all {
-        r.enabled = cfg.enabled(r.id);
+impl RuleEntry {
+    /// The entry of `id` under `cfg`.
+    pub fn new(id: RuleId, cfg: &Config) -> RuleEntry {
+        let info = id.info();
+        RuleEntry {
+            id,
+            family: info.family,
+            severity: cfg.severity(id, info.severity),
+            default_severity: info.severity,
+            description: info.description,
+            thresholds: info
+                .thresholds
+                .iter()
+                .map(|t| ThresholdValue {
+                    key: t.key,
+                    section: t.section,
+                    value: cfg.threshold(t.section, t.key).unwrap_or_default(),
+                    unit: t.unit,
+                    meaning: t.meaning,
+                })
+                .collect(),
+            enabled: cfg.enabled(id),
+        }
     }
-    all
+}
+
+/// Every registered rule (of one family, when given), with the configuration in force.
+pub fn catalogue(cfg: &Config, family: Option<Family>) -> Vec<RuleEntry> {
+    RuleId::ALL
+        .iter()
+        .filter(|r| family.is_none_or(|f| r.family() == f))
+        .map(|&r| RuleEntry::new(r, cfg))
+        .collect()
 }
 
 /// `dbkit rules`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RulesReport {
     /// Every rule.
-    pub rules: Vec<RuleInfo>,
+    pub rules: Vec<RuleEntry>,
 }
 
 impl Report for RulesReport {
@@ -112,7 +96,7 @@ impl Report for RulesReport {
     }
     fn summary(&self) -> String {
         let families: std::collections::BTreeSet<&str> =
-            self.rules.iter().map(|r| r.family).collect();
+            self.rules.iter().map(|r| r.family.as_str()).collect();
         format!(
             "{} rules in {} families ({})",
             self.rules.len(),
@@ -129,22 +113,122 @@ impl Report for RulesReport {
             let th = r
                 .thresholds
                 .iter()
-                .map(|(k, v, _)| format!("{k}={v}"))
+                .map(|t| format!("{}={}", t.key, t.value))
                 .collect::<Vec<_>>()
                 .join(", ");
             let id = if r.enabled {
-                Cell::text(r.id)
+                Cell::text(r.id.as_str())
             } else {
                 Cell::toned(format!("{} (disabled)", r.id), crate::view::Tone::Dim)
             };
             t.row(vec![
                 id,
-                Cell::text(r.family),
+                Cell::text(r.family.as_str()),
                 Cell::text(r.severity.as_str()),
                 Cell::text(th),
                 Cell::text(r.description),
             ]);
         }
         vec![t]
+    }
+}
+
+/// `dbkit rules explain ID`: one rule in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleExplainReport {
+    /// The rule with the configuration in force.
+    pub rule: RuleEntry,
+    /// Why it matters and the safe alternative.
+    pub explanation: &'static str,
+}
+
+impl RuleExplainReport {
+    /// The report for `id` under `cfg`.
+    pub fn new(id: RuleId, cfg: &Config) -> RuleExplainReport {
+        RuleExplainReport {
+            rule: RuleEntry::new(id, cfg),
+            explanation: id.info().explanation,
+        }
+    }
+}
+
+impl Report for RuleExplainReport {
+    fn kind(&self) -> &'static str {
+        "rule-explain"
+    }
+    fn summary(&self) -> String {
+        format!("{}: {}", self.rule.id, self.rule.description)
+    }
+    fn tables(&self) -> Vec<Table> {
+        let r = &self.rule;
+        let mut props = vec![
+            ("rule", r.id.to_string()),
+            ("family", r.family.to_string()),
+            (
+                "severity",
+                if r.severity == r.default_severity {
+                    r.severity.to_string()
+                } else {
+                    format!("{} (default {})", r.severity, r.default_severity)
+                },
+            ),
+            (
+                "enabled",
+                if r.enabled { "yes" } else { "no (dbkit.toml)" }.to_string(),
+            ),
+        ];
+        for t in &r.thresholds {
+            props.push((
+                "threshold",
+                format!(
+                    "[rules.{}] {} = {} ({}: {})",
+                    t.section, t.key, t.value, t.unit, t.meaning
+                ),
+            ));
+        }
+        let t = Table::properties("Rule", props);
+        let mut e = Table::new("Explanation", &["text"]);
+        for para in self.explanation.split("\n\n") {
+            e.row(vec![Cell::text(para)]);
+        }
+        vec![t, e]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_lists_every_family_and_applies_the_configuration() {
+        let cfg = Config::from_toml(
+            "[rules]\ndisabled = [\"jit-overhead\"]\n[rules.severity]\ndrop-table = \"error\"\n[rules.plan]\nseq_scan_min_rows = 5\n",
+            "x",
+        )
+        .unwrap();
+        let all = catalogue(&cfg, None);
+        assert_eq!(all.len(), RuleId::ALL.len());
+        for f in Family::ALL {
+            assert!(all.iter().any(|r| r.family == *f), "no rule in {f}");
+        }
+        let get = |id: RuleId| all.iter().find(|r| r.id == id).unwrap();
+        assert!(!get(RuleId::JitOverhead).enabled);
+        assert_eq!(get(RuleId::DropTable).severity, Severity::Error);
+        assert_eq!(get(RuleId::DropTable).default_severity, Severity::Warning);
+        assert_eq!(get(RuleId::SeqScanFilter).thresholds[0].value, "5.0");
+        // Every threshold the registry names exists in dbkit.toml.
+        for r in &all {
+            for t in &r.thresholds {
+                assert!(
+                    !t.value.is_empty(),
+                    "{}: [rules.{}] {} is not in Config",
+                    r.id,
+                    t.section,
+                    t.key
+                );
+            }
+        }
+        let shard = catalogue(&cfg, Some(Family::Shard));
+        assert!(!shard.is_empty() && shard.iter().all(|r| r.family == Family::Shard));
     }
 }

@@ -3,31 +3,15 @@
 //! went away. The CI regression gate builds on [`diff`] and [`PlanDiff::regressions`].
 
 use super::plan::{analyze, fmt_ms};
-use super::RuleInfo;
 use crate::config::Config;
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::plan::{Node, Plan};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The regression rule's id.
-pub const RULE_ID: &str = "plan-regression";
-
-/// Catalogue entry of the plan-diff family.
-pub fn rules(cfg: &Config) -> Vec<RuleInfo> {
-    vec![RuleInfo {
-        id: RULE_ID,
-        family: "plan-diff",
-        severity: Severity::Error,
-        description: "a plan got worse: an index scan became a sequential scan, an index is no longer used, or cost/time grew past the ratio",
-        thresholds: vec![
-            ("diff_cost_ratio", cfg.rules.plan.diff_cost_ratio.to_string(), "after/before total cost that counts as a regression"),
-            ("diff_time_ratio", cfg.rules.plan.diff_time_ratio.to_string(), "after/before execution time that counts as a regression"),
-        ],
-        enabled: true,
-    }]
-}
+pub const RULE_ID: RuleId = RuleId::PlanRegression;
 
 /// One difference between the plans.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -237,7 +221,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
     }
     let fb = analyze(before, cfg, None);
     let fa = analyze(after, cfg, None);
-    let key = |f: &Finding| (f.rule.clone(), f.location.node.clone());
+    let key = |f: &Finding| (f.rule, f.location.node.clone());
     let kb: BTreeSet<_> = fb.iter().map(key).collect();
     let ka: BTreeSet<_> = fa.iter().map(key).collect();
     PlanDiff {
@@ -285,7 +269,7 @@ impl PlanDiffReport {
         let mut findings: Vec<Finding> = d
             .regressions()
             .map(|c| Finding {
-                rule: RULE_ID.to_string(),
+                rule: RULE_ID,
                 severity: Severity::Error,
                 message: match c.kind {
                     "index-unused" => format!("{}: index {} is no longer used", c.subject, c.before),
@@ -354,6 +338,9 @@ impl Report for PlanDiffReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

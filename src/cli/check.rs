@@ -40,9 +40,10 @@ pub struct CheckArgs {
     /// Commit the migration on the database (default: roll back).
     #[arg(long)]
     commit: bool,
-    /// Total cost increase that counts as a plan regression, percent.
-    #[arg(long, default_value_t = 20.0)]
-    max_cost_increase: f64,
+    /// Total cost increase that counts as a plan regression, percent (default: dbkit.toml
+    /// [rules.plan] diff_cost_ratio, 1.2 = 20%).
+    #[arg(long, value_name = "PERCENT")]
+    max_cost_increase: Option<f64>,
     /// With a database: also run statements whose effects survive the rollback (setval,
     /// dblink, pg_stat_reset…); without it they are reported and not run.
     #[arg(long)]
@@ -104,7 +105,7 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         .map(|(_, t)| dbkit::sql::split(t).statements.len())
         .sum();
     let mut findings =
-        dbkit::analyze::migration::check(&files, pg, args.no_transaction, &cfg.check.exclude);
+        dbkit::analyze::migration::check(&files, pg, args.no_transaction, &cfg.disabled_rules());
     if args.db.scratch || args.db.url.is_some() {
         let base = collect(&args.base)?;
         let workload = match &args.workload {
@@ -124,7 +125,8 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         };
         let opts = dbkit::ops::check::ObserveOptions {
             commit: args.commit,
-            max_cost_increase: args.max_cost_increase / 100.0,
+            max_cost_increase: args.max_cost_increase.map(|p| p / 100.0),
+            config: cfg.clone(),
             allow_side_effects: args.allow_side_effects,
         };
         let base = base
@@ -160,7 +162,7 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
         dbkit::report::Format::Table
     };
     ctx.emit_as(
-        &CheckReport {
+        &mut CheckReport {
             files: files.into_iter().map(|(f, _)| f).collect(),
             statements,
             pg_version: pg,

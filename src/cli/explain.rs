@@ -119,7 +119,7 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
         allow_side_effects: args.allow_side_effects,
     };
     let rt = runtime()?;
-    let report = rt.block_on(async {
+    let mut report = rt.block_on(async {
         let target = args.db.open().await?;
         let job = ExplainJob {
             spec: &target.spec,
@@ -139,7 +139,7 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
         drop(target);
         anyhow::Ok(report)
     })?;
-    let outcome = ctx.emit(&report)?;
+    let outcome = ctx.emit(&mut report)?;
     // A statement that failed on the server is a runtime error: exit 2 after the report.
     let failed: Vec<String> = report
         .statements

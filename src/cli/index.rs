@@ -132,7 +132,7 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
                 None => None,
             };
             let rt = runtime()?;
-            let report = rt.block_on(async {
+            let mut report = rt.block_on(async {
                 let target = db.open().await?;
                 let wl = match file_workload {
                     Some(w) => w,
@@ -170,7 +170,7 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
                 drop(target);
                 anyhow::Ok(report)
             })?;
-            ctx.emit(&report)
+            ctx.emit(&mut report)
         }
         IndexCommand::Check { db } => {
             let rt = runtime()?;
@@ -182,7 +182,7 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
                 drop(target);
                 anyhow::Ok(cat)
             })?;
-            ctx.emit(&IndexCheckReport::build(&cat, &cfg))
+            ctx.emit(&mut IndexCheckReport::build(&cat, &cfg))
         }
     }
 }

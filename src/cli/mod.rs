@@ -109,7 +109,7 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Replica routing: which statements go to the primary and which to the replicas, and why.
     Route(route::RouteArgs),
-    /// List every rule: id, family, severity, thresholds, description.
+    /// List every rule (id, family, severity, thresholds, description), or explain one.
     Rules(rules::RulesArgs),
     /// Throw-away PostgreSQL clusters from the local server binaries.
     Scratch(scratch::ScratchArgs),
@@ -154,6 +154,8 @@ pub struct Ctx<'a> {
     global: &'a GlobalArgs,
     /// The threshold when `--fail-on` is not given (a command may change it, from dbkit.toml).
     default_fail_on: std::cell::Cell<Severity>,
+    /// dbkit.toml, read once.
+    config: std::cell::OnceCell<dbkit::config::Config>,
 }
 
 /// The outcome of a command: exit 0 or 1.
@@ -184,16 +186,22 @@ impl Ctx<'_> {
 
     /// The configuration: `--config`, else ./dbkit.toml when present, else the defaults.
     pub fn config(&self) -> Result<dbkit::config::Config> {
-        Ok(dbkit::config::Config::load(self.global.config.as_deref())?)
+        if let Some(c) = self.config.get() {
+            return Ok(c.clone());
+        }
+        let c = dbkit::config::Config::load(self.global.config.as_deref())?;
+        Ok(self.config.get_or_init(|| c).clone())
     }
 
-    /// Render a report to stdout and decide the outcome from its findings.
-    pub fn emit<R: Report>(&self, report: &R) -> Result<Outcome> {
+    /// Apply dbkit.toml to the report's findings (disabled rules, severities, path ignores),
+    /// render it to stdout and decide the outcome from its findings.
+    pub fn emit<R: Report>(&self, report: &mut R) -> Result<Outcome> {
         self.emit_as(report, Format::Table)
     }
 
     /// [`Ctx::emit`] with another default format than a table.
-    pub fn emit_as<R: Report>(&self, report: &R, default: Format) -> Result<Outcome> {
+    pub fn emit_as<R: Report>(&self, report: &mut R, default: Format) -> Result<Outcome> {
+        self.config()?.apply_to(report);
         let format = match self.global.format {
             None => default,
             Some(FormatArg::Table) => Format::Table,
@@ -307,6 +315,7 @@ pub fn main() -> ExitCode {
     let ctx = Ctx {
         global: &cli.global,
         default_fail_on: std::cell::Cell::new(Severity::Error),
+        config: std::cell::OnceCell::new(),
     };
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),

@@ -216,7 +216,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
         } => {
             let iv: Interval = interval.parse()?;
             let rt = super::runtime()?;
-            let report = rt.block_on(async {
+            let mut report = rt.block_on(async {
                 let target = db.open().await?;
                 let r = dbkit::ops::partition::convert(
                     &target.spec,
@@ -234,7 +234,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 anyhow::Ok(r)
             })?;
             let failed = report.results.iter().any(|r| r.status == "failed");
-            let outcome = ctx.emit(&report)?;
+            let outcome = ctx.emit(&mut report)?;
             if failed {
                 bail!("a conversion step failed (see the report); run again to resume");
             }
@@ -258,7 +258,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 timezone: timezone.clone(),
             };
             let rt = super::runtime()?;
-            let report = rt.block_on(async {
+            let mut report = rt.block_on(async {
                 let target = db.open().await?;
                 let r = dbkit::ops::partition::maintain(
                     &target.spec,
@@ -277,7 +277,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 .iter()
                 .flat_map(|t| &t.results)
                 .any(|r| r.status == "failed");
-            let outcome = ctx.emit(&report)?;
+            let outcome = ctx.emit(&mut report)?;
             if failed {
                 bail!("a maintenance step failed (see the report)");
             }
@@ -392,6 +392,6 @@ fn create(ctx: &Ctx, o: &CreateOpts) -> Result<Outcome> {
         tablespace: tablespace.clone(),
         timezone: timezone.clone(),
     };
-    let script = generate(&def, &opts)?;
-    ctx.emit_as(&script, Format::Sql)
+    let mut script = generate(&def, &opts)?;
+    ctx.emit_as(&mut script, Format::Sql)
 }

@@ -19,11 +19,11 @@ pub struct PingArgs {
 /// Run `dbkit ping`.
 pub fn run(args: &PingArgs, ctx: &Ctx) -> Result<Outcome> {
     let rt = runtime()?;
-    let info = rt.block_on(async {
+    let mut info = rt.block_on(async {
         let target = args.db.open().await?;
         let info = dbkit::db::ping(&target.spec).await?;
         drop(target);
         anyhow::Ok(info)
     })?;
-    ctx.emit(&info)
+    ctx.emit(&mut info)
 }

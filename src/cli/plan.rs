@@ -64,7 +64,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
                 .iter()
                 .map(|f| Ok((f.clone(), read_plans(f)?)))
                 .collect::<Result<Vec<_>>>()?;
-            ctx.emit(&PlanAnalyzeReport::build(&inputs, &cfg))
+            ctx.emit(&mut PlanAnalyzeReport::build(&inputs, &cfg))
         }
         PlanCommand::Diff { before, after } => {
             let b = read_plans(before)?;
@@ -72,7 +72,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
             let (Some(bp), Some(ap)) = (b.first(), a.first()) else {
                 anyhow::bail!("no plan in {before} or {after}");
             };
-            ctx.emit(&PlanDiffReport::build(before, bp, after, ap, &cfg))
+            ctx.emit(&mut PlanDiffReport::build(before, bp, after, ap, &cfg))
         }
         PlanCommand::Show { file, index } => {
             let plans = read_plans(file)?;
@@ -82,7 +82,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
                     plans.len()
                 )
             })?;
-            ctx.emit(&PlanShowReport::build(file, plan, &cfg))
+            ctx.emit(&mut PlanShowReport::build(file, plan, &cfg))
         }
     }
 }

@@ -97,8 +97,8 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         RouteCommand::Probe { map } => {
             let m = load(map)?;
-            let report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
-            ctx.emit(&report)
+            let mut report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
+            ctx.emit(&mut report)
         }
         RouteCommand::Export {
             map,
@@ -133,7 +133,7 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
                 }
             }
             let port = listen_port.unwrap_or(tool.default_port());
-            let report = ExportReport::build(
+            let mut report = ExportReport::build(
                 &map.display().to_string(),
                 &m,
                 &primary,
@@ -145,13 +145,13 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
                 Some(out) => {
                     std::fs::write(out, &report.config)
                         .with_context(|| format!("writing {}", out.display()))?;
-                    ctx.emit(&report)
+                    ctx.emit(&mut report)
                 }
                 None => {
                     for f in &report.findings {
                         eprintln!("note: {}", f.message);
                     }
-                    ctx.emit_as(&report, Format::Sql)
+                    ctx.emit_as(&mut report, Format::Sql)
                 }
             }
         }
@@ -162,7 +162,7 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
         } => {
             let m = load(map)?;
             let text = read_text(file)?;
-            ctx.emit(&ClassifyReport::build(&m, file, &text, *one_session))
+            ctx.emit(&mut ClassifyReport::build(&m, file, &text, *one_session))
         }
     }
 }

@@ -82,7 +82,7 @@ pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
         };
         let target = dbkit::db::open_target(None, Some(&load)).await?;
         let cluster = target.scratch.as_ref().context("no scratch cluster")?;
-        let info = ScratchInfo {
+        let mut info = ScratchInfo {
             url: cluster.url(),
             port: cluster.port(),
             version: cluster.version().to_string(),
@@ -90,7 +90,7 @@ pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
             pid: cluster.pid(),
             notes: cluster.notes().to_vec(),
         };
-        ctx.emit(&info)?;
+        ctx.emit(&mut info)?;
         std::io::stdout().flush().context("writing the report")?;
         // Ctrl-C or SIGTERM is the normal end: the interrupt cleanup stops the server, deletes
         // its directory and exits 0. Until then, watch the server.

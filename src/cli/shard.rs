@@ -128,7 +128,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
         ShardCommand::Locate { map, keys } => {
             let m = ShardMap::load(map)?;
             let locations = m.locate_all(keys)?;
-            ctx.emit(&LocateReport {
+            ctx.emit(&mut LocateReport {
                 map: map.display().to_string(),
                 version: m.version,
                 locations,
@@ -179,7 +179,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 std::fs::write(out, p.new_map.to_toml())
                     .with_context(|| format!("writing {}", out.display()))?;
             }
-            ctx.emit(&PlanReport {
+            ctx.emit(&mut PlanReport {
                 map: map.display().to_string(),
                 version: m.version,
                 new_version: p.new_map.version,
@@ -212,16 +212,17 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 threshold: *threshold,
             };
             let path = map.display().to_string();
-            let report = super::runtime()?.block_on(dbkit::db::shards::inspect(&m, &path, &opts));
+            let mut report =
+                super::runtime()?.block_on(dbkit::db::shards::inspect(&m, &path, &opts));
             if let Some(out) = write_map {
                 std::fs::write(out, report.filled.to_toml())
                     .with_context(|| format!("writing {}", out.display()))?;
             }
-            ctx.emit(&report)
+            ctx.emit(&mut report)
         }
         ShardCommand::Validate { map } => {
             let m = ShardMap::load(map)?;
-            ctx.emit(&ValidateReport::build(&map.display().to_string(), &m))
+            ctx.emit(&mut ValidateReport::build(&map.display().to_string(), &m))
         }
     }
 }

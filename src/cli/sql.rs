@@ -47,11 +47,13 @@ struct FileArg {
 /// Run `dbkit sql …`.
 pub fn run(args: &SqlArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        SqlCommand::Split(f) => ctx.emit(&SplitReport::build(&f.file, &read_text(&f.file)?)),
-        SqlCommand::Parse(f) => ctx.emit(&ParseReport::build(&f.file, &read_text(&f.file)?)),
+        SqlCommand::Split(f) => ctx.emit(&mut SplitReport::build(&f.file, &read_text(&f.file)?)),
+        SqlCommand::Parse(f) => ctx.emit(&mut ParseReport::build(&f.file, &read_text(&f.file)?)),
         SqlCommand::Fingerprint(f) => {
-            ctx.emit(&FingerprintReport::build(&f.file, &read_text(&f.file)?))
+            ctx.emit(&mut FingerprintReport::build(&f.file, &read_text(&f.file)?))
         }
-        SqlCommand::Classify(f) => ctx.emit(&ClassifyReport::build(&f.file, &read_text(&f.file)?)),
+        SqlCommand::Classify(f) => {
+            ctx.emit(&mut ClassifyReport::build(&f.file, &read_text(&f.file)?))
+        }
     }
 }

@@ -90,15 +90,17 @@ enum WorkloadCommand {
     NPlusOne {
         #[command(flatten)]
         input: Input,
-        /// A gap longer than this ends a burst (ms).
-        #[arg(long, default_value_t = 1000)]
-        window: i64,
-        /// Repeats that make a burst.
-        #[arg(long, default_value_t = 5)]
-        min_repeats: usize,
-        /// Other shapes allowed to interleave between two repeats.
-        #[arg(long, default_value_t = 1)]
-        tolerance: usize,
+        /// A gap longer than this ends a burst, ms (default: dbkit.toml [rules.workload]
+        /// window_ms, 1000).
+        #[arg(long, value_name = "MS")]
+        window: Option<i64>,
+        /// Repeats that make a burst (default: [rules.workload] min_repeats, 5).
+        #[arg(long, value_name = "N")]
+        min_repeats: Option<usize>,
+        /// Other shapes allowed to interleave between two repeats (default: [rules.workload]
+        /// tolerance, 1).
+        #[arg(long, value_name = "N")]
+        tolerance: Option<usize>,
     },
 }
 
@@ -156,7 +158,9 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
                 SortArg::P95 => SortBy::P95,
                 SortArg::Errors => SortBy::Errors,
             };
-            ctx.emit(&TopReport::build(&names, format, stats, &top, sort, *limit))
+            ctx.emit(&mut TopReport::build(
+                &names, format, stats, &top, sort, *limit,
+            ))
         }
         WorkloadCommand::NPlusOne {
             input,
@@ -177,13 +181,14 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             for p in scanned.parts {
                 all.merge(p);
             }
+            let t = ctx.config()?.rules.workload;
             let opts = BurstOptions {
-                window_ms: *window,
-                tolerance: *tolerance,
-                min_repeats: (*min_repeats).max(2),
+                window_ms: window.unwrap_or(t.window_ms),
+                tolerance: tolerance.unwrap_or(t.tolerance),
+                min_repeats: min_repeats.unwrap_or(t.min_repeats).max(2),
             };
             let found = bursts(&mut all, &opts);
-            ctx.emit(&NPlusOneReport::build(
+            ctx.emit(&mut NPlusOneReport::build(
                 &input.logs,
                 scanned.format.describe(),
                 scanned.stats,

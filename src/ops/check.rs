@@ -7,6 +7,7 @@ use crate::analyze::plan_diff::diff;
 use crate::config::Config;
 use crate::db::hypo::HypoSession;
 use crate::db::ConnSpec;
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::sql::txn::{needs_no_transaction, transaction_control, Modelled, TxnControl, TxnModel};
 use std::collections::HashMap;
@@ -16,8 +17,11 @@ use std::collections::HashMap;
 pub struct ObserveOptions {
     /// Commit the migration instead of rolling it back.
     pub commit: bool,
-    /// Total cost increase that counts as a regression (0.2 = 20%).
-    pub max_cost_increase: f64,
+    /// Total cost increase that counts as a regression (0.2 = 20%); `None` uses the
+    /// configuration's `[rules.plan] diff_cost_ratio`.
+    pub max_cost_increase: Option<f64>,
+    /// The user's configuration: the plan-regression thresholds of `[rules.plan]`.
+    pub config: Config,
     /// Run statements whose effects survive the rollback (`setval`, dblink…).
     pub allow_side_effects: bool,
 }
@@ -33,7 +37,7 @@ fn at(file: &str, line: usize, col: usize) -> Location {
 
 fn not_run(file: &str, line: usize, col: usize, why: String, statement: &str) -> Finding {
     Finding {
-        rule: "statement-not-run".into(),
+        rule: RuleId::StatementNotRun,
         severity: Severity::Info,
         message: format!("not run on the database: {why}; its locks and rewrites are not observed"),
         location: at(file, line, col),
@@ -132,7 +136,7 @@ pub async fn observe(
             let verdict = crate::sql::side_effects::assess(st.text, &catalog);
             if !verdict.effects.is_empty() && !o.allow_side_effects {
                 out.push(Finding {
-                    rule: "side-effect".into(),
+                    rule: RuleId::SideEffect,
                     severity: Severity::Warning,
                     message: format!(
                         "not run on the database: {}, which the rollback would not undo",
@@ -146,7 +150,7 @@ pub async fn observe(
             }
             if !verdict.unknown.is_empty() {
                 out.push(Finding {
-                    rule: "unknown-function".into(),
+                    rule: RuleId::UnknownFunction,
                     severity: Severity::Warning,
                     message: format!(
                         "runs {} whose effects dbkit cannot inspect; anything they do outside the transaction is not rolled back",
@@ -178,7 +182,7 @@ pub async fn observe(
                     "AccessExclusiveLock" | "ExclusiveLock" | "ShareLock" | "ShareRowExclusiveLock"
                 );
                 out.push(Finding {
-                    rule: "lock-acquired".into(),
+                    rule: RuleId::LockAcquired,
                     severity: if heavy { Severity::Warning } else { Severity::Info },
                     message: format!("took {mode} on {table}"),
                     location: at(file, line, col),
@@ -193,7 +197,7 @@ pub async fn observe(
                 .filter(|c| !cons_before.contains(c))
             {
                 out.push(Finding {
-                    rule: "constraint-added".into(),
+                    rule: RuleId::ConstraintAdded,
                     severity: Severity::Info,
                     message: format!("constraint {name} on {table} is now {}", if valid { "validated" } else { "NOT VALID (existing rows unchecked)" }),
                     location: at(file, line, col),
@@ -206,7 +210,7 @@ pub async fn observe(
                 if let Some((_, new_node, _)) = after.iter().find(|(t, _, _)| t == table) {
                     if new_node != node {
                         out.push(Finding {
-                            rule: "table-rewrite".into(),
+                            rule: RuleId::TableRewrite,
                             severity: Severity::Error,
                             message: format!("rewrote {table} ({rows:.0} rows) under an exclusive lock"),
                             location: at(file, line, col),
@@ -222,8 +226,10 @@ pub async fn observe(
         }
     }
     // The workload after.
-    let mut cfg = Config::default();
-    cfg.rules.plan.diff_cost_ratio = 1.0 + o.max_cost_increase;
+    let mut cfg = o.config.clone();
+    if let Some(m) = o.max_cost_increase {
+        cfg.rules.plan.diff_cost_ratio = 1.0 + m;
+    }
     for (i, q) in workload.iter().enumerate() {
         let short: String = q.sql.split_whitespace().collect::<Vec<_>>().join(" ");
         let planned_before = matches!(before.get(&i), Some(Ok(_)));
@@ -236,7 +242,7 @@ pub async fn observe(
                 let costlier = matches!((d.cost_before, d.cost_after), (Some(x), Some(y)) if y > x);
                 for c in d.changes.iter().filter(|c| c.regression || (c.kind == "join-changed" && costlier)) {
                     out.push(Finding {
-                        rule: "plan-regression".into(),
+                        rule: RuleId::PlanRegression,
                         severity: Severity::Error,
                         message: match c.kind {
                             "index-unused" => format!("`{short}`: index {} on {} is no longer used", c.before, c.subject),
@@ -250,7 +256,7 @@ pub async fn observe(
             }
             Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) if planned_before => out.push(Finding {
-                rule: "query-broken".into(),
+                rule: RuleId::QueryBroken,
                 severity: Severity::Error,
                 message: format!("`{short}` planned before the migration and fails after it: {e}"),
                 location: Location { node: Some(format!("workload query {}", i + 1)), ..Default::default() },
@@ -270,7 +276,7 @@ pub async fn observe(
 
 fn migration_error(file: &str, line: usize, col: usize, message: &str, statement: &str) -> Finding {
     Finding {
-        rule: "migration-error".into(),
+        rule: RuleId::MigrationError,
         severity: Severity::Error,
         message: format!("the statement fails: {message}"),
         location: at(file, line, col),

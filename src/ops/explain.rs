@@ -5,6 +5,7 @@ use crate::analyze::plan::{analyze, fmt_ms};
 use crate::config::Config;
 use crate::db::explain::{explain, ExplainOptions};
 use crate::db::{connect, ConnSpec, DbError};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::sql::{classify, split, StatementKind};
 use crate::view::{Cell, Report, Table, Tone};
@@ -325,7 +326,7 @@ async fn guard_side_effects(
             )
         };
         out.push(Finding {
-            rule: "side-effect".into(),
+            rule: RuleId::SideEffect,
             severity: Severity::Warning,
             message,
             location: at.clone(),
@@ -335,7 +336,7 @@ async fn guard_side_effects(
     }
     if o.analyze && !verdict.unknown.is_empty() {
         out.push(Finding {
-            rule: "unknown-function".into(),
+            rule: RuleId::UnknownFunction,
             severity: Severity::Warning,
             message: format!(
                 "EXPLAIN ANALYZE executed {} whose effects dbkit cannot inspect; anything they do outside the transaction is not rolled back",
@@ -487,6 +488,9 @@ impl Report for ExplainReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

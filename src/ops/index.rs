@@ -397,7 +397,7 @@ pub async fn advise(
     let findings = recommendations
         .iter()
         .map(|r| Finding {
-            rule: crate::advise::MISSING_INDEX.to_string(),
+            rule: crate::finding::RuleId::MissingIndex,
             severity: Severity::Warning,
             message: format!(
                 "{} would cut the weighted cost of {} quer{} by {:.0} ({} estimated)",
@@ -563,5 +563,8 @@ impl Report for AdviseReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }

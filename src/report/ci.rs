@@ -32,7 +32,7 @@ pub fn github(findings: &[Finding]) -> String {
         if let Some(c) = f.location.column {
             props.push(format!("col={c}"));
         }
-        props.push(format!("title={}", gh_escape_prop(&f.rule)));
+        props.push(format!("title={}", gh_escape_prop(f.rule.as_str())));
         let msg = match &f.suggestion {
             Some(s) => format!("{}\nFix: {s}", f.message),
             None => f.message.clone(),
@@ -48,18 +48,15 @@ pub fn github(findings: &[Finding]) -> String {
 
 /// A SARIF 2.1.0 log with one run.
 pub fn sarif(kind: &str, findings: &[Finding]) -> serde_json::Value {
-    let mut rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    let mut rules: Vec<crate::finding::RuleId> = findings.iter().map(|f| f.rule).collect();
     rules.sort();
     rules.dedup();
-    let catalogue = crate::analyze::catalogue(&crate::config::Config::default());
     let rule_objs: Vec<serde_json::Value> = rules
         .iter()
         .map(|id| {
-            let desc = catalogue
-                .iter()
-                .find(|r| r.id == *id)
-                .map_or(*id, |r| r.description);
-            json!({ "id": id, "shortDescription": { "text": desc } })
+            let info = id.info();
+            json!({ "id": id, "shortDescription": { "text": info.description },
+                    "fullDescription": { "text": info.explanation } })
         })
         .collect();
     let results: Vec<serde_json::Value> = findings
@@ -126,7 +123,7 @@ pub fn junit(kind: &str, summary: &str, findings: &[Finding]) -> String {
         cases.push_str(&format!(
             "    <testcase classname=\"dbkit.{}\" name=\"{} at {}\">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
             xml(kind),
-            xml(&f.rule),
+            xml(f.rule.as_str()),
             xml(&at),
             f.severity,
             xml(&f.message),
@@ -151,11 +148,11 @@ pub fn junit(kind: &str, summary: &str, findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Location;
+    use crate::finding::{Location, RuleId};
 
     fn f() -> Finding {
         Finding {
-            rule: "index-not-concurrent".into(),
+            rule: RuleId::IndexNotConcurrent,
             severity: Severity::Error,
             message: "bad, very: bad\nreally".into(),
             location: Location {

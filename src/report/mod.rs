@@ -213,7 +213,7 @@ fn findings_table(findings: &[Finding]) -> Table {
         };
         t.row(vec![
             Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
-            Cell::text(f.rule.clone()),
+            Cell::text(f.rule.as_str()),
             Cell::text(at),
             Cell::text(f.message.clone()),
             Cell::text(f.suggestion.clone().unwrap_or_default()),

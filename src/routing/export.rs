@@ -8,6 +8,7 @@
 //! carry a line break.
 
 use super::map::RoutingMap;
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 // PgBouncer reads database names with SQL identifier quoting.
 use crate::sql::ident::quote_ident;
@@ -606,7 +607,7 @@ impl ExportReport {
             .iter()
             .filter(|m| m.how.is_none())
             .map(|m| Finding {
-                rule: "route-export-unsupported".into(),
+                rule: RuleId::RouteExportUnsupported,
                 severity: Severity::Info,
                 message: format!(
                     "{} cannot express: {}{}",
@@ -683,6 +684,9 @@ impl Report for ExportReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

@@ -2,6 +2,7 @@
 //! largest replication lag a replica may have and still take reads, and the routing policies.
 //! A TOML or JSON file kept in git, with no secrets in it.
 
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::shard::map::has_password;
 use serde::{Deserialize, Serialize};
@@ -108,8 +109,8 @@ impl RoutingMap {
     pub fn validate(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        let f = |rule: &str, name: &str, message: String| Finding {
-            rule: rule.into(),
+        let f = |rule: RuleId, name: &str, message: String| Finding {
+            rule,
             severity: Severity::Error,
             message,
             location: Location {
@@ -122,17 +123,17 @@ impl RoutingMap {
         for s in self.servers() {
             if !seen.insert(s.name.as_str()) {
                 out.push(f(
-                    "route-map-duplicate-server",
+                    RuleId::RouteMapDuplicateServer,
                     &s.name,
                     format!("server {:?} is defined more than once", s.name),
                 ));
             }
             if s.url.as_deref().is_some_and(has_password) {
-                out.push(f("route-map-secret-in-url", &s.name, format!("server {:?}: the url contains a password; name an environment variable with url_env", s.name)));
+                out.push(f(RuleId::RouteMapSecretInUrl, &s.name, format!("server {:?}: the url contains a password; name an environment variable with url_env", s.name)));
             }
             if !(s.weight.is_finite() && s.weight >= 0.0) {
                 out.push(f(
-                    "route-map-bad-weight",
+                    RuleId::RouteMapBadWeight,
                     &s.name,
                     format!(
                         "server {:?}: weight {} must be a number >= 0",

@@ -2,6 +2,7 @@
 
 use super::route::{Decision, Target};
 use crate::finding::Finding;
+use crate::finding::RuleId;
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 
@@ -101,6 +102,9 @@ impl Report for ClassifyReport {
     fn findings(&self) -> &[Finding] {
         &self.findings
     }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
+    }
 }
 
 /// One server as `route probe` found it.
@@ -141,9 +145,9 @@ impl ProbeReport {
     /// Findings from the statuses.
     pub fn build(map: &super::RoutingMap, servers: Vec<ServerStatus>) -> ProbeReport {
         let mut findings = Vec::new();
-        let mut add = |rule: &str, severity, s: &ServerStatus, message: String| {
+        let mut add = |rule: RuleId, severity, s: &ServerStatus, message: String| {
             findings.push(Finding {
-                rule: rule.into(),
+                rule,
                 severity,
                 message,
                 location: crate::finding::Location {
@@ -157,10 +161,10 @@ impl ProbeReport {
         use crate::finding::Severity;
         for s in &servers {
             match (s.configured.as_str(), s.role.as_deref()) {
-                (_, None) => add("route-server-unreachable", Severity::Error, s, format!("{}: {}", s.name, s.reason)),
-                ("primary", Some("replica")) => add("route-primary-in-recovery", Severity::Error, s, format!("{} is configured as the primary but is in recovery (a replica); update the map", s.name)),
-                ("replica", Some("primary")) => add("route-replica-not-in-recovery", Severity::Error, s, format!("{} is configured as a replica but is not in recovery", s.name)),
-                ("replica", Some("replica")) if !s.in_pool => add("route-replica-lagging", Severity::Warning, s, format!("{} is excluded from reads: {}", s.name, s.reason)),
+                (_, None) => add(RuleId::RouteServerUnreachable, Severity::Error, s, format!("{}: {}", s.name, s.reason)),
+                ("primary", Some("replica")) => add(RuleId::RoutePrimaryInRecovery, Severity::Error, s, format!("{} is configured as the primary but is in recovery (a replica); update the map", s.name)),
+                ("replica", Some("primary")) => add(RuleId::RouteReplicaNotInRecovery, Severity::Error, s, format!("{} is configured as a replica but is not in recovery", s.name)),
+                ("replica", Some("replica")) if !s.in_pool => add(RuleId::RouteReplicaLagging, Severity::Warning, s, format!("{} is excluded from reads: {}", s.name, s.reason)),
                 _ => {}
             }
         }
@@ -224,5 +228,8 @@ impl Report for ProbeReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }

@@ -11,6 +11,7 @@
 //!    sharding, several shards in one table).
 
 use super::map::{finding, HashSlot, KeyRange, Method, NodeState, Shard, ShardMap};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Severity};
 use crate::sql::bound::{BoundValue, PartitionBound};
 use crate::view::{human_bytes, Cell, Report, Table, Tone};
@@ -280,7 +281,7 @@ impl InspectReport {
         for n in live {
             if let Some(e) = &n.error {
                 findings.push(finding(
-                    "shard-node-unreachable",
+                    RuleId::ShardNodeUnreachable,
                     Severity::Error,
                     n.node.clone(),
                     format!("node {:?} could not be read: {e}", n.node),
@@ -290,7 +291,7 @@ impl InspectReport {
         for n in live {
             for t in n.tables.iter().filter(|t| t.key_missing) {
                 findings.push(finding(
-                    "shard-key-column-missing",
+                    RuleId::ShardKeyColumnMissing,
                     Severity::Error,
                     n.node.clone(),
                     format!(
@@ -328,10 +329,10 @@ impl InspectReport {
                         let part = lt.and_then(|lt| Self::part(map, s, n, lt, &shares));
                         if part.is_none() {
                             if lt.is_some_and(|t| t.present) {
-                                findings.push(finding("shard-data-missing", Severity::Warning, s.node.clone(),
+                                findings.push(finding(RuleId::ShardDataMissing, Severity::Warning, s.node.clone(),
                                     format!("shard {} of {table}: node {:?} has {table} but no partition with the shard's bound and no table {}_{}", s.id, s.node, base_name(table), s.id)));
                             } else if missing_tables.insert((s.node.clone(), table.to_string())) {
-                                findings.push(finding("shard-table-missing", Severity::Error, s.node.clone(),
+                                findings.push(finding(RuleId::ShardTableMissing, Severity::Error, s.node.clone(),
                                     format!("node {:?} holds shards of {table} by the map but has no table {table} (nor {}_<shard id> tables)", s.node, base_name(table))));
                             }
                         }
@@ -357,7 +358,7 @@ impl InspectReport {
                 let diff = live.abs_diff(recorded);
                 if diff as f64 / base > DRIFT && diff >= DRIFT_MIN_BYTES {
                     let mut f = finding(
-                        "shard-size-drift",
+                        RuleId::ShardSizeDrift,
                         Severity::Info,
                         s.node.clone(),
                         format!(
@@ -478,7 +479,7 @@ impl InspectReport {
                             }
                     });
                     if let Some(s) = owner.filter(|s| s.node != n.node) {
-                        findings.push(finding("shard-data-misplaced", Severity::Warning, n.node.clone(),
+                        findings.push(finding(RuleId::ShardDataMisplaced, Severity::Warning, n.node.clone(),
                             format!("{} on node {:?} holds ~{} rows of shard {}, which the map places on {:?} (a move not cleaned up, or a stale map)", r.name, n.node, r.rows, s.id, s.node)));
                     }
                 }
@@ -490,12 +491,12 @@ impl InspectReport {
                         continue;
                     };
                     if s.node != n.node {
-                        findings.push(finding("shard-data-misplaced", Severity::Warning, n.node.clone(),
+                        findings.push(finding(RuleId::ShardDataMisplaced, Severity::Warning, n.node.clone(),
                             format!("{} of {} sampled keys of {} on node {:?} (~{} rows) belong to shard {}, which the map places on {:?}", count, sh.total, lt.table, n.node, scale(lt.rows, *count, sh.total), s.id, s.node)));
                     }
                 }
                 if sh.unlocated > 0 {
-                    findings.push(finding("shard-key-unmapped", Severity::Warning, n.node.clone(),
+                    findings.push(finding(RuleId::ShardKeyUnmapped, Severity::Warning, n.node.clone(),
                         format!("{} of {} sampled keys of {} on node {:?} are in no shard of the map (or not readable as {})", sh.unlocated, sh.total, lt.table, n.node, map.sharding.key_type)));
                 }
             }
@@ -532,7 +533,7 @@ impl InspectReport {
                 };
                 let deviation = (all_read && target > 0.0).then(|| bytes as f64 / target - 1.0);
                 if let Some(d) = deviation.filter(|d| d.abs() > threshold) {
-                    let mut f = finding("shard-node-imbalanced", Severity::Warning, n.name.clone(),
+                    let mut f = finding(RuleId::ShardNodeImbalanced, Severity::Warning, n.name.clone(),
                         format!("node {:?} holds {} against a target of {} ({:+.1}%, threshold {:.0}%)", n.name, human_bytes(bytes as f64), human_bytes(target), d * 100.0, threshold * 100.0));
                     f.suggestion = Some(format!("dbkit shard inspect --map {path} --write-map live.toml && dbkit shard plan --map live.toml"));
                     findings.push(f);
@@ -676,6 +677,9 @@ impl Report for InspectReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

@@ -5,6 +5,7 @@
 //! and validation ([`ShardMap::validate`]) live here; the rebalance planner builds on it.
 
 use super::hash::{self, KeyValue};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -428,9 +429,9 @@ pub fn has_password(url: &str) -> bool {
 }
 
 /// A shard-map finding located at a node (or shard) name.
-pub(crate) fn finding(rule: &str, severity: Severity, node: String, message: String) -> Finding {
+pub(crate) fn finding(rule: RuleId, severity: Severity, node: String, message: String) -> Finding {
     Finding {
-        rule: rule.into(),
+        rule,
         severity,
         message,
         location: Location {
@@ -463,19 +464,19 @@ impl ShardMap {
         for n in &self.nodes {
             if !names.insert(n.name.as_str()) {
                 out.push(finding(
-                    "shard-map-duplicate-node",
+                    RuleId::ShardMapDuplicateNode,
                     Severity::Error,
                     n.name.clone(),
                     format!("node {:?} is defined more than once", n.name),
                 ));
             }
             if n.url.as_deref().is_some_and(has_password) {
-                out.push(finding("shard-map-secret-in-url", Severity::Error, n.name.clone(),
+                out.push(finding(RuleId::ShardMapSecretInUrl, Severity::Error, n.name.clone(),
                     format!("node {:?}: the url contains a password; keep the map secret-free and name an environment variable with url_env", n.name)));
             }
             if !(n.weight.is_finite() && n.weight > 0.0) {
                 out.push(finding(
-                    "shard-map-bad-weight",
+                    RuleId::ShardMapBadWeight,
                     Severity::Error,
                     n.name.clone(),
                     format!(
@@ -490,7 +491,7 @@ impl ShardMap {
             let at = format!("shard {}", s.id);
             if !ids.insert(s.id) {
                 out.push(finding(
-                    "shard-map-duplicate-id",
+                    RuleId::ShardMapDuplicateId,
                     Severity::Error,
                     at.clone(),
                     format!("shard id {} is used more than once", s.id),
@@ -498,7 +499,7 @@ impl ShardMap {
             }
             if !names.contains(s.node.as_str()) {
                 out.push(finding(
-                    "shard-map-unknown-node",
+                    RuleId::ShardMapUnknownNode,
                     Severity::Error,
                     at.clone(),
                     format!(
@@ -510,7 +511,7 @@ impl ShardMap {
             if let Some(t) = &s.table {
                 if !self.tables.is_empty() && !self.tables.contains_key(t) {
                     out.push(finding(
-                        "shard-map-unknown-table",
+                        RuleId::ShardMapUnknownTable,
                         Severity::Error,
                         at.clone(),
                         format!(
@@ -529,7 +530,7 @@ impl ShardMap {
                 Method::Ring => true,
             };
             if !shape_ok {
-                out.push(finding("shard-map-bad-shard", Severity::Error, at.clone(), format!(
+                out.push(finding(RuleId::ShardMapBadShard, Severity::Error, at.clone(), format!(
                     "shard {} does not fit a {:?} map (hash needs hash = {{ modulus, remainder < modulus }}, range needs range, list needs keys)",
                     s.id, self.sharding.method
                 )));
@@ -541,7 +542,7 @@ impl ShardMap {
             ) {
                 if let Err(e) = KeyValue::parse(&self.sharding.key_type, k) {
                     out.push(finding(
-                        "shard-map-bad-key",
+                        RuleId::ShardMapBadKey,
                         Severity::Error,
                         at.clone(),
                         format!("shard {}: {e}", s.id),
@@ -565,7 +566,7 @@ impl ShardMap {
                         for k in &s.keys {
                             if let Some(other) = seen.insert(k, s.id) {
                                 out.push(finding(
-                                    "shard-map-overlap",
+                                    RuleId::ShardMapOverlap,
                                     Severity::Error,
                                     scope.clone(),
                                     format!(
@@ -601,7 +602,7 @@ impl ShardMap {
             (m <= COVERAGE_LIMIT).then_some(m)
         });
         let Some(lcm) = lcm else {
-            out.push(finding("shard-map-coverage-unchecked", Severity::Info, scope.to_string(),
+            out.push(finding(RuleId::ShardMapCoverageUnchecked, Severity::Info, scope.to_string(),
                 format!("{scope}: the moduli are too varied to check coverage (lcm above {COVERAGE_LIMIT})")));
             return;
         };
@@ -621,7 +622,7 @@ impl ShardMap {
         if !gaps.is_empty() {
             let shown: Vec<String> = gaps.iter().take(8).map(u64::to_string).collect();
             out.push(finding(
-                "shard-map-gap",
+                RuleId::ShardMapGap,
                 Severity::Error,
                 scope.to_string(),
                 format!(
@@ -636,7 +637,7 @@ impl ShardMap {
         for (r, holders) in overlaps {
             if reported.insert(holders.clone()) && reported.len() <= 8 {
                 out.push(finding(
-                    "shard-map-overlap",
+                    RuleId::ShardMapOverlap,
                     Severity::Error,
                     scope.to_string(),
                     format!(
@@ -668,7 +669,7 @@ impl ShardMap {
         let Some(first) = ranges.first() else { return };
         if let Some(f) = &first.0.from {
             out.push(finding(
-                "shard-map-gap",
+                RuleId::ShardMapGap,
                 Severity::Error,
                 scope.to_string(),
                 format!(
@@ -681,7 +682,7 @@ impl ShardMap {
             let ((a, aid), (b, bid)) = (w[0], w[1]);
             let Some(end) = &a.to else {
                 out.push(finding(
-                    "shard-map-overlap",
+                    RuleId::ShardMapOverlap,
                     Severity::Error,
                     scope.to_string(),
                     format!("{scope}: shard {aid} is unbounded above and overlaps shard {bid}"),
@@ -690,9 +691,9 @@ impl ShardMap {
             };
             let start = b.from.as_deref().unwrap_or("");
             match compare(kt, end, start) {
-                std::cmp::Ordering::Less => out.push(finding("shard-map-gap", Severity::Error, scope.to_string(),
+                std::cmp::Ordering::Less => out.push(finding(RuleId::ShardMapGap, Severity::Error, scope.to_string(),
                     format!("{scope}: keys from {end:?} to {start:?} belong to no shard (between shards {aid} and {bid})"))),
-                std::cmp::Ordering::Greater => out.push(finding("shard-map-overlap", Severity::Error, scope.to_string(),
+                std::cmp::Ordering::Greater => out.push(finding(RuleId::ShardMapOverlap, Severity::Error, scope.to_string(),
                     format!("{scope}: shards {aid} and {bid} overlap from {start:?} to {end:?}"))),
                 std::cmp::Ordering::Equal => {}
             }
@@ -700,7 +701,7 @@ impl ShardMap {
         if let Some((last, id)) = ranges.last() {
             if let Some(t) = &last.to {
                 out.push(finding(
-                    "shard-map-gap",
+                    RuleId::ShardMapGap,
                     Severity::Error,
                     scope.to_string(),
                     format!(
@@ -741,7 +742,7 @@ impl ShardMap {
                             )
                         })
                         .collect();
-                    out.push(finding("shard-map-colocation-broken", Severity::Error, format!("group {}", g.name), format!(
+                    out.push(finding(RuleId::ShardMapColocationBroken, Severity::Error, format!("group {}", g.name), format!(
                         "colocation group {:?}: shards of the same key space are on different nodes ({})",
                         g.name, parts.join(", "))));
                 }
@@ -787,7 +788,10 @@ hash = { modulus = 4, remainder = 3 }
 "#;
 
     fn rules(m: &ShardMap) -> Vec<String> {
-        m.validate().into_iter().map(|f| f.rule).collect()
+        m.validate()
+            .into_iter()
+            .map(|f| f.rule.to_string())
+            .collect()
     }
 
     #[test]

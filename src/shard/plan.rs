@@ -11,6 +11,7 @@
 //! beside the lower bound and beside what a greedy most-loaded-to-least-loaded planner moves.
 
 use super::map::{HashSlot, Method, NodeState, Shard, ShardMap};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -330,7 +331,7 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
     let mut moves = Vec::new();
     if total_w == 0.0 {
         findings.push(finding(
-            "shard-plan-no-capacity",
+            RuleId::ShardPlanNoCapacity,
             "every node is draining or has weight 0: there is nowhere to move shards".into(),
         ));
     } else {
@@ -364,7 +365,7 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
     let moves = collapse(moves);
     let balanced = st.balanced();
     if !balanced && total_w > 0.0 {
-        findings.push(finding("shard-plan-unbalanced", format!(
+        findings.push(finding(RuleId::ShardPlanUnbalanced, format!(
             "no plan brings every node within {:.0}% of its target with these shard sizes; the closest one is shown",
             st.threshold * 100.0)));
     }
@@ -433,9 +434,9 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
     }
 }
 
-fn finding(rule: &str, message: String) -> Finding {
+fn finding(rule: RuleId, message: String) -> Finding {
     Finding {
-        rule: rule.into(),
+        rule,
         severity: Severity::Warning,
         message,
         location: Location::default(),
@@ -784,7 +785,7 @@ fn split_oversized(
         match split_group(map, gs, i, &mut next_id) {
             Ok(split) => splits.push(split),
             Err(ids) => {
-                findings.push(finding("shard-plan-split-needed", format!(
+                findings.push(finding(RuleId::ShardPlanSplitNeeded, format!(
                     "shard group {ids:?} (weight {:.0}) is larger than any node can hold within the threshold and cannot be split automatically (pick a split point)",
                     gs[i].weight)));
                 i += 1;

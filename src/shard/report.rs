@@ -140,6 +140,9 @@ impl Report for ValidateReport {
     fn findings(&self) -> &[Finding] {
         &self.findings
     }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
+    }
 }
 
 /// A rebalance plan for a map file.

@@ -7,6 +7,7 @@ use super::fingerprint::Fingerprint;
 use super::parse::{analyze, significant_tokens, TokenText};
 use super::span::Span;
 use super::split::{split, SplitNote};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
@@ -71,7 +72,7 @@ fn lex_findings<'a>(
     items
         .filter_map(|(span, problem)| {
             problem.as_ref().map(|p| Finding {
-                rule: "sql-lex-error".to_string(),
+                rule: RuleId::SqlLexError,
                 severity: Severity::Error,
                 message: p.clone(),
                 location: Location {
@@ -154,6 +155,9 @@ impl Report for SplitReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 
@@ -246,7 +250,7 @@ impl ParseReport {
                 continue;
             }
             findings.push(Finding {
-                rule: "sql-parse-error".to_string(),
+                rule: RuleId::SqlParseError,
                 severity: Severity::Warning,
                 message: format!(
                     "statement {} could not be parsed: {}",
@@ -354,6 +358,9 @@ impl Report for ParseReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

@@ -4,15 +4,12 @@
 use super::{index_finding, qualified, size, Rule};
 use crate::catalog::{Catalog, Index};
 use crate::config::IndexThresholds;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "duplicate-index",
-    severity: Severity::Warning,
-    description:
-        "two indexes with the same definition on one table: drop the one that backs no constraint",
-    thresholds: |_| vec![],
+    id: RuleId::DuplicateIndex,
     check,
 };
 
@@ -43,7 +40,7 @@ fn check(cat: &Catalog, _: &IndexThresholds, out: &mut Vec<Finding>) {
             }
             out.push(index_finding(
                 RULE.id,
-                RULE.severity,
+                RULE.id.severity(),
                 drop,
                 format!(
                     "index {} duplicates {} on {} ({} wasted)",

@@ -5,14 +5,12 @@ use super::{qualified, Rule};
 use crate::catalog::Catalog;
 use crate::config::IndexThresholds;
 use crate::ddl::index::{IndexSpec, KeySpec};
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::RuleId;
+use crate::finding::{Finding, Location};
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "fk-missing-index",
-    severity: Severity::Warning,
-    description: "a foreign key whose referencing columns are not the leading columns of any index",
-    thresholds: |_| vec![],
+    id: RuleId::FkMissingIndex,
     check,
 };
 
@@ -52,8 +50,8 @@ fn check(cat: &Catalog, _: &IndexThresholds, out: &mut Vec<Finding>) {
             predicate: None,
         };
         out.push(Finding {
-            rule: RULE.id.to_string(),
-            severity: RULE.severity,
+            rule: RULE.id,
+            severity: RULE.id.severity(),
             message: format!(
                 "foreign key {} on {} ({}) → {} has no index leading with its columns: each DELETE or key UPDATE on {} scans {:.0} rows",
                 fk.name,

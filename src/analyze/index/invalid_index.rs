@@ -4,15 +4,12 @@
 use super::{index_finding, qualified, Rule};
 use crate::catalog::Catalog;
 use crate::config::IndexThresholds;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "invalid-index",
-    severity: Severity::Error,
-    description:
-        "an invalid index (a failed concurrent build): written on every change, never read",
-    thresholds: |_| vec![],
+    id: RuleId::InvalidIndex,
     check,
 };
 
@@ -20,7 +17,7 @@ fn check(cat: &Catalog, _: &IndexThresholds, out: &mut Vec<Finding>) {
     for ix in cat.indexes.iter().filter(|i| !i.valid) {
         out.push(index_finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             ix,
             format!(
                 "index {} on {} is invalid",

@@ -9,21 +9,14 @@ mod unused_index;
 
 pub mod report;
 
-use super::RuleInfo;
 use crate::catalog::{Catalog, Index};
 use crate::config::{Config, IndexThresholds};
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 
-/// One index rule.
+/// One index rule: its registered id and its check.
 pub struct Rule {
-    /// Stable id.
-    pub id: &'static str,
-    /// Default severity.
-    pub severity: Severity,
-    /// One line: what it finds.
-    pub description: &'static str,
-    /// Thresholds with their values.
-    pub thresholds: fn(&IndexThresholds) -> Vec<(&'static str, String, &'static str)>,
+    /// The registered rule.
+    pub id: RuleId,
     /// The check.
     pub check: fn(&Catalog, &IndexThresholds, &mut Vec<Finding>),
 }
@@ -36,21 +29,6 @@ pub const RULES: &[Rule] = &[
     unused_index::RULE,
     fk_missing_index::RULE,
 ];
-
-/// Catalogue entries.
-pub fn rules(t: &IndexThresholds) -> Vec<RuleInfo> {
-    RULES
-        .iter()
-        .map(|r| RuleInfo {
-            id: r.id,
-            family: "index",
-            severity: r.severity,
-            description: r.description,
-            thresholds: (r.thresholds)(t),
-            enabled: true,
-        })
-        .collect()
-}
 
 /// Run every enabled index rule.
 pub fn check(cat: &Catalog, cfg: &Config) -> Vec<Finding> {
@@ -68,7 +46,7 @@ pub fn qualified(schema: &str, name: &str) -> String {
 
 /// A finding about an index.
 pub fn index_finding(
-    rule: &str,
+    rule: RuleId,
     severity: Severity,
     ix: &Index,
     message: String,
@@ -76,7 +54,7 @@ pub fn index_finding(
     suggestion: String,
 ) -> Finding {
     Finding {
-        rule: rule.to_string(),
+        rule,
         severity,
         message,
         location: Location {

@@ -4,14 +4,12 @@
 use super::{index_finding, qualified, size, Rule};
 use crate::catalog::{Catalog, Index};
 use crate::config::IndexThresholds;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "redundant-index",
-    severity: Severity::Warning,
-    description: "a btree index that is a leading prefix of another btree with the same predicate: the longer one serves its queries",
-    thresholds: |_| vec![],
+    id: RuleId::RedundantIndex,
     check,
 };
 
@@ -39,7 +37,7 @@ fn check(cat: &Catalog, _: &IndexThresholds, out: &mut Vec<Finding>) {
         if let Some(long) = valid.iter().find(|l| covers(l, short)) {
             out.push(index_finding(
                 RULE.id,
-                RULE.severity,
+                RULE.id.severity(),
                 short,
                 format!(
                     "index {} ({}) is a prefix of {} ({}) on {} ({} could be freed)",

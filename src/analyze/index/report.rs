@@ -59,4 +59,7 @@ impl Report for IndexCheckReport {
     fn findings(&self) -> &[Finding] {
         &self.findings
     }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
+    }
 }

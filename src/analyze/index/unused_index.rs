@@ -4,14 +4,12 @@
 use super::{index_finding, qualified, size, Rule};
 use crate::catalog::Catalog;
 use crate::config::IndexThresholds;
+use crate::finding::RuleId;
 use crate::finding::{Finding, Severity};
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "unused-index",
-    severity: Severity::Warning,
-    description: "an index with no scans since the statistics reset that backs no unique, primary key or other constraint",
-    thresholds: |t| vec![("unused_min_days", t.unused_min_days.to_string(), "days of statistics needed for a warning (less: info)")],
+    id: RuleId::UnusedIndex,
     check,
 };
 
@@ -32,7 +30,7 @@ fn check(cat: &Catalog, t: &IndexThresholds, out: &mut Vec<Finding>) {
             .find(|x| x.schema == ix.schema && x.name == ix.table)
             .map_or(0, |x| x.writes());
         let severity = if age >= t.unused_min_days {
-            RULE.severity
+            RULE.id.severity()
         } else {
             Severity::Info
         };

@@ -1,13 +1,11 @@
 //! `add-column-not-null-no-default`: ADD COLUMN … NOT NULL without a default fails on a table that has rows.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "add-column-not-null-no-default",
-    severity: Severity::Error,
-    description: "ADD COLUMN … NOT NULL without a default fails on a table that has rows",
+    id: RuleId::AddColumnNotNullNoDefault,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `add-column-volatile-default`: ADD COLUMN with a volatile default (or any default before PostgreSQL 11) rewrites the table under ACCESS EXCLUSIVE.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "add-column-volatile-default",
-    severity: Severity::Error,
-    description: "ADD COLUMN with a volatile default (or any default before PostgreSQL 11) rewrites the table under ACCESS EXCLUSIVE",
+    id: RuleId::AddColumnVolatileDefault,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `alter-column-type-rewrite`: ALTER COLUMN … TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE, except for the casts that do not (varchar(n) to a longer varchar or to text, numeric(p,s) to a larger p with the same s, varbit likewise, timestamp to timestamptz with UTC).
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "alter-column-type-rewrite",
-    severity: Severity::Error,
-    description: "ALTER COLUMN … TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE, except for the casts that do not (varchar(n) to a longer varchar or to text, numeric(p,s) to a larger p with the same s, varbit likewise, timestamp to timestamptz with UTC)",
+    id: RuleId::AlterColumnTypeRewrite,
     check,
 };
 

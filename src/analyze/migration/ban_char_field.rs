@@ -1,13 +1,11 @@
 //! `ban-char-field`: char(n) pads with spaces and is no faster than text or varchar.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "ban-char-field",
-    severity: Severity::Warning,
-    description: "char(n) pads with spaces and is no faster than text or varchar",
+    id: RuleId::BanCharField,
     check,
 };
 

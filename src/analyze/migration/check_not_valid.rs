@@ -1,13 +1,11 @@
 //! `check-not-valid`: ADD CHECK without NOT VALID holds ACCESS EXCLUSIVE while it scans every row.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "check-not-valid",
-    severity: Severity::Error,
-    description: "ADD CHECK without NOT VALID holds ACCESS EXCLUSIVE while it scans every row",
+    id: RuleId::CheckNotValid,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `concurrent-in-transaction`: CONCURRENTLY cannot run inside a transaction block: the migration fails.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "concurrent-in-transaction",
-    severity: Severity::Error,
-    description: "CONCURRENTLY cannot run inside a transaction block: the migration fails",
+    id: RuleId::ConcurrentInTransaction,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `detach-partition-not-concurrent`: DETACH PARTITION without CONCURRENTLY (PostgreSQL 14+) takes ACCESS EXCLUSIVE on the parent.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "detach-partition-not-concurrent",
-    severity: Severity::Warning,
-    description: "DETACH PARTITION without CONCURRENTLY (PostgreSQL 14+) takes ACCESS EXCLUSIVE on the parent",
+    id: RuleId::DetachPartitionNotConcurrent,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `drop-column`: DROP COLUMN breaks every deployed query that still reads the column.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "drop-column",
-    severity: Severity::Warning,
-    description: "DROP COLUMN breaks every deployed query that still reads the column",
+    id: RuleId::DropColumn,
     check,
 };
 

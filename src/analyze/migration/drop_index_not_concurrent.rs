@@ -1,13 +1,11 @@
 //! `drop-index-not-concurrent`: DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "drop-index-not-concurrent",
-    severity: Severity::Warning,
-    description: "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table",
+    id: RuleId::DropIndexNotConcurrent,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `drop-table`: DROP TABLE loses data and breaks code that still uses the table.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "drop-table",
-    severity: Severity::Warning,
-    description: "DROP TABLE loses data and breaks code that still uses the table",
+    id: RuleId::DropTable,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `fk-not-valid`: ADD FOREIGN KEY without NOT VALID locks both tables (SHARE ROW EXCLUSIVE) while it scans every row.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "fk-not-valid",
-    severity: Severity::Error,
-    description: "ADD FOREIGN KEY without NOT VALID locks both tables (SHARE ROW EXCLUSIVE) while it scans every row",
+    id: RuleId::FkNotValid,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `index-not-concurrent`: CREATE INDEX without CONCURRENTLY on an existing table blocks writes (SHARE lock) for the whole build.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "index-not-concurrent",
-    severity: Severity::Error,
-    description: "CREATE INDEX without CONCURRENTLY on an existing table blocks writes (SHARE lock) for the whole build",
+    id: RuleId::IndexNotConcurrent,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `missing-lock-timeout`: a statement that takes ACCESS EXCLUSIVE or SHARE on an existing table with no lock_timeout set before it: it queues behind long transactions and blocks everyone behind it.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "missing-lock-timeout",
-    severity: Severity::Warning,
-    description: "a statement that takes ACCESS EXCLUSIVE or SHARE on an existing table with no lock_timeout set before it: it queues behind long transactions and blocks everyone behind it",
+    id: RuleId::MissingLockTimeout,
     check,
 };
 

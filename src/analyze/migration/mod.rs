@@ -31,8 +31,7 @@ mod work_after_access_exclusive;
 
 pub mod report;
 
-use super::RuleInfo;
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::sql::lexer::{Lexer, TokenKind};
 use crate::sql::span::Span;
 use std::collections::HashSet;
@@ -153,14 +152,10 @@ impl Ctx {
 /// A rule's verdict on one statement: message, suggestion.
 pub type Hit = (String, String);
 
-/// One migration rule.
+/// One migration rule: its registered id and its check.
 pub struct Rule {
-    /// Stable id.
-    pub id: &'static str,
-    /// Default severity.
-    pub severity: Severity,
-    /// One line: what it finds.
-    pub description: &'static str,
+    /// The registered rule.
+    pub id: RuleId,
     /// The check.
     pub check: fn(&Stmt, &Ctx) -> Option<Hit>,
 }
@@ -192,33 +187,6 @@ pub const RULES: &[Rule] = &[
     prefer_identity::RULE,
     ban_char_field::RULE,
 ];
-
-/// Catalogue entries.
-pub fn rules() -> Vec<RuleInfo> {
-    RULES
-        .iter()
-        .map(|r| RuleInfo {
-            id: r.id,
-            family: "migration",
-            severity: r.severity,
-            description: r.description,
-            thresholds: vec![],
-            enabled: true,
-        })
-        .chain(
-            [
-                ("unused-ignore", Severity::Warning, "a -- dbkit:ignore directive that silenced nothing"),
-                ("lock-acquired", Severity::Warning, "observed on a database: the lock a migration statement took (warning for SHARE and stronger)"),
-                ("table-rewrite", Severity::Error, "observed on a database: a statement rewrote a table (its storage file changed)"),
-                ("query-broken", Severity::Error, "observed on a database: a workload query that planned before the migration fails after it"),
-                ("migration-error", Severity::Error, "observed on a database: a migration statement fails"),
-                ("constraint-added", Severity::Info, "observed on a database: a constraint the migration added, and whether it is validated"),
-            ]
-            .into_iter()
-            .map(|(id, severity, description)| RuleInfo { id, family: "migration", severity, description, thresholds: vec![], enabled: true }),
-        )
-        .collect()
-}
 
 /// The lock a statement takes on an existing table, when it is one that blocks: the lock's name
 /// and the table.
@@ -259,7 +227,7 @@ pub fn check(
     files: &[(String, String)],
     pg_version: u32,
     no_transaction: bool,
-    excluded: &[String],
+    excluded: &[RuleId],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut ctx = Ctx {
@@ -304,16 +272,16 @@ pub fn check(
                 .map(|id| (id, false))
                 .collect();
             let mut ignores = ignores;
-            for r in RULES.iter().filter(|r| !excluded.iter().any(|e| e == r.id)) {
+            for r in RULES.iter().filter(|r| !excluded.contains(&r.id)) {
                 if let Some((message, suggestion)) = (r.check)(&s, &ctx) {
-                    if let Some(ig) = ignores.iter_mut().find(|(id, _)| id == r.id) {
+                    if let Some(ig) = ignores.iter_mut().find(|(id, _)| r.id == id.as_str()) {
                         ig.1 = true;
                         continue;
                     }
                     let lock = heavy_lock(&s).map(|(l, t)| format!("{l} on {t}"));
                     out.push(Finding {
-                        rule: r.id.to_string(),
-                        severity: r.severity,
+                        rule: r.id,
+                        severity: r.id.severity(),
                         message,
                         location: Location { file: Some(name.clone()), line: Some(s.span.start.line), column: Some(s.span.start.column), node: None },
                         evidence: serde_json::json!({ "statement": s.text, "lock": lock, "in_transaction": s.in_transaction }),
@@ -324,7 +292,7 @@ pub fn check(
             for (id, used) in ignores.iter().filter(|(_, used)| !used) {
                 let _ = used;
                 out.push(Finding {
-                    rule: "unused-ignore".to_string(),
+                    rule: RuleId::UnusedIgnore,
                     severity: Severity::Warning,
                     message: format!("-- dbkit:ignore {id} silences nothing on this statement"),
                     location: Location { file: Some(name.clone()), line: Some(s.span.start.line), column: Some(s.span.start.column), node: None },
@@ -371,7 +339,7 @@ pub(crate) mod test_util {
     pub fn ids(sql: &str) -> Vec<String> {
         super::check(&[("m.sql".to_string(), sql.to_string())], 15, false, &[])
             .into_iter()
-            .map(|f: Finding| f.rule)
+            .map(|f: Finding| f.rule.to_string())
             .collect()
     }
 

@@ -1,13 +1,11 @@
 //! `prefer-bigint-key`: an int/serial primary key runs out at 2,147,483,647.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "prefer-bigint-key",
-    severity: Severity::Warning,
-    description: "an int/serial primary key runs out at 2,147,483,647",
+    id: RuleId::PreferBigintKey,
     check,
 };
 

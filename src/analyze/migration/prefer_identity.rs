@@ -1,13 +1,11 @@
 //! `prefer-identity`: serial columns: identity columns are the standard, with the sequence owned and permissions simpler.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "prefer-identity",
-    severity: Severity::Warning,
-    description: "serial columns: identity columns are the standard, with the sequence owned and permissions simpler",
+    id: RuleId::PreferIdentity,
     check,
 };
 

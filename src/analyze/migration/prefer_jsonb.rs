@@ -1,13 +1,11 @@
 //! `prefer-jsonb`: json columns: jsonb is indexable (GIN), compares and de-duplicates keys.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "prefer-jsonb",
-    severity: Severity::Warning,
-    description: "json columns: jsonb is indexable (GIN), compares and de-duplicates keys",
+    id: RuleId::PreferJsonb,
     check,
 };
 

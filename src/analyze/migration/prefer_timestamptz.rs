@@ -1,13 +1,11 @@
 //! `prefer-timestamptz`: timestamp without time zone: instants are ambiguous across zones and DST.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "prefer-timestamptz",
-    severity: Severity::Warning,
-    description: "timestamp without time zone: instants are ambiguous across zones and DST",
+    id: RuleId::PreferTimestamptz,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `rename-column`: RENAME COLUMN breaks deployed code that uses the old name.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "rename-column",
-    severity: Severity::Warning,
-    description: "RENAME COLUMN breaks deployed code that uses the old name",
+    id: RuleId::RenameColumn,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `rename-table`: RENAME TO breaks deployed code that uses the old table name.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "rename-table",
-    severity: Severity::Warning,
-    description: "RENAME TO breaks deployed code that uses the old table name",
+    id: RuleId::RenameTable,
     check,
 };
 

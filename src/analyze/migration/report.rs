@@ -47,7 +47,7 @@ impl Report for CheckReport {
                     f.location.column.unwrap_or(0)
                 )),
                 Cell::toned(
-                    f.rule.clone(),
+                    f.rule.as_str(),
                     if f.severity == crate::Severity::Error {
                         Tone::Bad
                     } else {
@@ -68,5 +68,8 @@ impl Report for CheckReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }

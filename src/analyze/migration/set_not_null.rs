@@ -1,13 +1,11 @@
 //! `set-not-null`: SET NOT NULL scans the table under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) proves it first.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "set-not-null",
-    severity: Severity::Error,
-    description: "SET NOT NULL scans the table under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) proves it first",
+    id: RuleId::SetNotNull,
     check,
 };
 

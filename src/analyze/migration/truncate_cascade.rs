@@ -1,13 +1,11 @@
 //! `truncate-cascade`: TRUNCATE … CASCADE also empties every table that references it.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "truncate-cascade",
-    severity: Severity::Error,
-    description: "TRUNCATE … CASCADE also empties every table that references it",
+    id: RuleId::TruncateCascade,
     check,
 };
 

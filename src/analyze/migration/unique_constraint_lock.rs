@@ -1,14 +1,11 @@
 //! `unique-constraint-lock`: ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "unique-constraint-lock",
-    severity: Severity::Error,
-    description:
-        "ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE",
+    id: RuleId::UniqueConstraintLock,
     check,
 };
 

@@ -1,13 +1,11 @@
 //! `vacuum-full-cluster`: VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "vacuum-full-cluster",
-    severity: Severity::Error,
-    description: "VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE",
+    id: RuleId::VacuumFullCluster,
     check,
 };
 

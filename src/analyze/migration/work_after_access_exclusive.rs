@@ -1,13 +1,11 @@
 //! `work-after-access-exclusive`: more statements in the same transaction after one that took ACCESS EXCLUSIVE: the lock is held until COMMIT.
 
 use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::Severity;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "work-after-access-exclusive",
-    severity: Severity::Warning,
-    description: "more statements in the same transaction after one that took ACCESS EXCLUSIVE: the lock is held until COMMIT",
+    id: RuleId::WorkAfterAccessExclusive,
     check,
 };
 

@@ -2,14 +2,12 @@
 //! skipped.
 
 use super::{PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "estimates-only",
-    severity: Severity::Info,
-    description: "the plan has no ANALYZE data, so time and row-accuracy rules were skipped",
-    thresholds: |_| vec![],
+    id: RuleId::EstimatesOnly,
     check,
 };
 
@@ -19,7 +17,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
     }
     out.push(ctx.finding(
         RULE.id,
-        RULE.severity,
+        RULE.id.severity(),
         None,
         format!(
             "the plan has estimates only (total cost {:.0}); rules that need actual times and rows were skipped",

@@ -2,15 +2,12 @@
 //! batches than planned.
 
 use super::{work_mem_for, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "hash-batches",
-    severity: Severity::Warning,
-    description:
-        "a Hash needed more than one batch (it spilled to temp files), or more batches than planned",
-    thresholds: |_| vec![],
+    id: RuleId::HashBatches,
     check,
 };
 
@@ -31,7 +28,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let wm = work_mem_for(mem * batches * 1.5);
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             if grew {
                 format!("{} used {batches:.0} batches, planned {planned:.0}: the hashed input was larger than estimated", n.label())

@@ -2,21 +2,12 @@
 //! visibility map is stale.
 
 use super::{fmt_n, relation_sql, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "heap-fetches",
-    severity: Severity::Warning,
-    description:
-        "an index-only scan fetched many rows from the heap: the visibility map is stale (VACUUM)",
-    thresholds: |t| {
-        vec![(
-            "heap_fetches_min",
-            t.heap_fetches_min.to_string(),
-            "heap fetches (all loops)",
-        )]
-    },
+    id: RuleId::HeapFetches,
     check,
 };
 
@@ -33,7 +24,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let rel = relation_sql(n).unwrap_or_else(|| "the table".to_string());
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} made {} heap fetches for {} rows: the visibility map is not up to date",

@@ -2,19 +2,12 @@
 //! away with a filter the index does not cover.
 
 use super::{fmt_n, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "index-filter-inefficient",
-    severity: Severity::Warning,
-    description: "an index scan fetches many rows and its filter removes most of them: the index does not cover the filter",
-    thresholds: |t| {
-        vec![
-            ("index_filter_min_removed_rows", t.index_filter_min_removed_rows.to_string(), "rows removed by the filter (all loops)"),
-            ("index_filter_min_removed", t.index_filter_min_removed.to_string(), "share of fetched rows removed"),
-        ]
-    },
+    id: RuleId::IndexFilterInefficient,
     check,
 };
 
@@ -41,7 +34,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let cols = ctx.filter_columns(filter);
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} fetched {} rows and its filter {filter} removed {:.1}% of them",

@@ -1,14 +1,12 @@
 //! `jit-overhead`: JIT compilation took a large share of a query's execution time.
 
 use super::{fmt_ms, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "jit-overhead",
-    severity: Severity::Warning,
-    description: "JIT compilation took a large share of the execution time (typical of short queries with high cost estimates)",
-    thresholds: |t| vec![("jit_min_share", t.jit_min_share.to_string(), "share of execution time spent in JIT")],
+    id: RuleId::JitOverhead,
     check,
 };
 
@@ -21,7 +19,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
     }
     out.push(ctx.finding(
         RULE.id,
-        RULE.severity,
+        RULE.id.severity(),
         None,
         format!(
             "JIT took {} of {} execution time ({:.0}%) for {:.0} functions",

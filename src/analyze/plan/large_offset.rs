@@ -1,21 +1,12 @@
 //! `large-offset`: a Limit that reads and throws away many rows to honour an OFFSET.
 
 use super::{fmt_n, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "large-offset",
-    severity: Severity::Warning,
-    description:
-        "a LIMIT … OFFSET reads and discards many rows; keyset pagination reads only the page",
-    thresholds: |t| {
-        vec![(
-            "large_offset_min_rows",
-            t.large_offset_min_rows.to_string(),
-            "rows discarded by the Limit (per loop)",
-        )]
-    },
+    id: RuleId::LargeOffset,
     check,
 };
 
@@ -36,7 +27,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         }
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "Limit read {} rows to return {}: {} were discarded for the OFFSET",

@@ -2,15 +2,12 @@
 //! whole pages, so every row of those pages was rechecked.
 
 use super::{fmt_n, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "lossy-bitmap",
-    severity: Severity::Warning,
-    description:
-        "a bitmap heap scan went lossy (whole pages rechecked) because its bitmap exceeded work_mem",
-    thresholds: |_| vec![],
+    id: RuleId::LossyBitmap,
     check,
 };
 
@@ -27,7 +24,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let rechecked = n.rows_removed_by_index_recheck.unwrap_or(0.0) * n.loops();
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} had {} lossy heap blocks (of {}); the recheck removed {} rows",

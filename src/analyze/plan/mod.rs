@@ -19,22 +19,16 @@ mod sort_spill;
 mod temp_io;
 mod workers_not_launched;
 
-use super::RuleInfo;
 use crate::config::{Config, PlanThresholds};
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::plan::{Node, Plan};
 use crate::sql::ident::{quote_ident, quote_qualified};
 
-/// One plan rule.
+/// One plan rule: its registered id (severity, texts and thresholds are in the registry) and its
+/// check.
 pub struct Rule {
-    /// Stable id.
-    pub id: &'static str,
-    /// Default severity.
-    pub severity: Severity,
-    /// One line: what it finds.
-    pub description: &'static str,
-    /// The thresholds it uses, with their values.
-    pub thresholds: fn(&PlanThresholds) -> Vec<(&'static str, String, &'static str)>,
+    /// The registered rule.
+    pub id: RuleId,
     /// The check.
     pub check: fn(&PlanCtx, &mut Vec<Finding>),
 }
@@ -55,21 +49,6 @@ pub const RULES: &[Rule] = &[
     jit_overhead::RULE,
     temp_io::RULE,
 ];
-
-/// The plan rules' catalogue entries.
-pub fn rules(t: &PlanThresholds) -> Vec<RuleInfo> {
-    RULES
-        .iter()
-        .map(|r| RuleInfo {
-            id: r.id,
-            family: "plan",
-            severity: r.severity,
-            description: r.description,
-            thresholds: (r.thresholds)(t),
-            enabled: true,
-        })
-        .collect()
-}
 
 /// What a rule sees.
 pub struct PlanCtx<'a> {
@@ -103,7 +82,7 @@ impl PlanCtx<'_> {
     /// A finding about node `idx` (or the whole plan when `None`).
     pub fn finding(
         &self,
-        rule: &str,
+        rule: RuleId,
         severity: Severity,
         idx: Option<usize>,
         message: String,
@@ -114,7 +93,7 @@ impl PlanCtx<'_> {
             obj.insert("node".to_string(), serde_json::json!(i));
         }
         Finding {
-            rule: rule.to_string(),
+            rule,
             severity,
             message,
             location: Location {
@@ -276,7 +255,7 @@ mod tests {
 
     #[test]
     fn every_rule_is_registered_once_with_a_kebab_id() {
-        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), 13);
         ids.sort();
         ids.dedup();

@@ -2,19 +2,12 @@
 //! share of the time — the N+1 pattern inside one plan.
 
 use super::{fmt_ms, fmt_n, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "nested-loop-many-loops",
-    severity: Severity::Warning,
-    description: "the inner side of a nested loop ran many times and took a large share of the time (N+1 inside a plan)",
-    thresholds: |t| {
-        vec![
-            ("nested_loop_min_loops", t.nested_loop_min_loops.to_string(), "loops of the inner side"),
-            ("nested_loop_min_share", t.nested_loop_min_share.to_string(), "share of total time in the inner side"),
-        ]
-    },
+    id: RuleId::NestedLoopManyLoops,
     check,
 };
 
@@ -33,7 +26,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let inner_idx = ctx.nodes.iter().position(|x| std::ptr::eq(*x, inner));
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} ran its inner {} {} times ({} in all, {:.0}% of the query)",

@@ -117,6 +117,9 @@ impl Report for PlanAnalyzeReport {
     fn findings(&self) -> &[Finding] {
         &self.findings
     }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
+    }
 }
 
 /// One node row of `plan show`.
@@ -179,7 +182,7 @@ impl PlanShowReport {
             let rules = findings
                 .iter()
                 .filter(|f| f.evidence.get("node").and_then(|v| v.as_u64()) == Some(id as u64))
-                .map(|f| f.rule.clone())
+                .map(|f| f.rule.to_string())
                 .collect();
             nodes.push(NodeRow {
                 id,
@@ -321,5 +324,8 @@ impl Report for PlanShowReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }

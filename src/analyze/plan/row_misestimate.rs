@@ -2,20 +2,12 @@
 //! it pick join methods and orders for the wrong sizes.
 
 use super::{fmt_n, relation_sql, PlanCtx, Rule};
+use crate::finding::RuleId;
 use crate::finding::{Finding, Severity};
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "row-misestimate",
-    severity: Severity::Warning,
-    description: "actual rows differ from the estimate by a large factor (per loop); error past the error factor",
-    thresholds: |t| {
-        vec![
-            ("misestimate_warning", t.misestimate_warning.to_string(), "factor for a warning"),
-            ("misestimate_error", t.misestimate_error.to_string(), "factor for an error"),
-            ("misestimate_min_rows", t.misestimate_min_rows.to_string(), "ignore nodes where estimate and actual are both below this (rows per loop)"),
-        ]
-    },
+    id: RuleId::RowMisestimate,
     check,
 };
 

@@ -2,19 +2,12 @@
 //! reads — the classic missing index.
 
 use super::{fmt_n, index_ddl, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "seq-scan-filter",
-    severity: Severity::Warning,
-    description: "a sequential scan reads many rows and its filter removes most of them: an index on the filtered columns would read only the rows kept",
-    thresholds: |t| {
-        vec![
-            ("seq_scan_min_rows", t.seq_scan_min_rows.to_string(), "rows read (returned + removed, all loops)"),
-            ("seq_scan_min_removed", t.seq_scan_min_removed.to_string(), "share of rows read that the filter removes"),
-        ]
-    },
+    id: RuleId::SeqScanFilter,
     check,
 };
 
@@ -47,7 +40,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         };
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} read {} rows and removed {:.1}% by filter {filter}",

@@ -1,15 +1,12 @@
 //! `sort-spill`: a sort that did not fit in `work_mem` and went to disk.
 
 use super::{fmt_ms, work_mem_for, PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "sort-spill",
-    severity: Severity::Warning,
-    description:
-        "a sort spilled to disk (external merge); the suggestion gives a work_mem that fits it",
-    thresholds: |_| vec![],
+    id: RuleId::SortSpill,
     check,
 };
 
@@ -30,7 +27,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         let wm = work_mem_for(kb * 3.0);
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!(
                 "{} spilled {:.0} kB to disk ({}, {})",

@@ -2,23 +2,15 @@
 //! fit in memory).
 
 use super::{PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// Block size PostgreSQL reports buffers in.
 const BLOCK_BYTES: f64 = 8192.0;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "temp-io",
-    severity: Severity::Warning,
-    description: "large temp file writes anywhere in the plan; names the node that wrote the most",
-    thresholds: |t| {
-        vec![(
-            "temp_io_min_mb",
-            t.temp_io_min_mb.to_string(),
-            "temp written by the whole plan, MB",
-        )]
-    },
+    id: RuleId::TempIo,
     check,
 };
 
@@ -47,7 +39,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         .unwrap_or((0, &ctx.plan.root));
     out.push(ctx.finding(
         RULE.id,
-        RULE.severity,
+        RULE.id.severity(),
         Some(idx),
         format!(
             "the query wrote {mb:.0} MB of temp files; {} wrote {:.0} MB of it",

@@ -1,15 +1,12 @@
 //! `workers-not-launched`: a parallel plan got fewer workers than it planned for.
 
 use super::{PlanCtx, Rule};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
+use crate::finding::RuleId;
 
 /// The rule.
 pub const RULE: Rule = Rule {
-    id: "workers-not-launched",
-    severity: Severity::Warning,
-    description:
-        "fewer parallel workers were launched than planned (the worker pool was exhausted)",
-    thresholds: |_| vec![],
+    id: RuleId::WorkersNotLaunched,
     check,
 };
 
@@ -23,7 +20,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         }
         out.push(ctx.finding(
             RULE.id,
-            RULE.severity,
+            RULE.id.severity(),
             Some(i),
             format!("{} planned {planned:.0} parallel workers and launched {launched:.0}", n.label()),
             serde_json::json!({ "workers_planned": planned, "workers_launched": launched }),

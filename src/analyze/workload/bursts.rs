@@ -143,10 +143,16 @@ pub struct BurstOptions {
 
 impl Default for BurstOptions {
     fn default() -> Self {
+        BurstOptions::from(&crate::config::WorkloadThresholds::default())
+    }
+}
+
+impl From<&crate::config::WorkloadThresholds> for BurstOptions {
+    fn from(t: &crate::config::WorkloadThresholds) -> Self {
         BurstOptions {
-            window_ms: 1000,
-            tolerance: 1,
-            min_repeats: 5,
+            window_ms: t.window_ms,
+            tolerance: t.tolerance,
+            min_repeats: t.min_repeats,
         }
     }
 }

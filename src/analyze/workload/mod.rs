@@ -6,11 +6,3 @@ pub mod bursts;
 pub mod n_plus_one;
 pub mod redundant_query;
 pub mod top;
-
-/// The workload rules' catalogue entries.
-pub fn rules(min_repeats: usize) -> Vec<super::RuleInfo> {
-    vec![
-        n_plus_one::info(min_repeats),
-        redundant_query::info(min_repeats),
-    ]
-}

@@ -5,26 +5,13 @@
 use super::bursts::{Burst, Collector};
 use super::redundant_query;
 use crate::analyze::plan::{fmt_ms, fmt_n};
-use crate::analyze::RuleInfo;
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::sql::extract::{extract, Operand};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 
 /// The rule's id.
-pub const ID: &str = "n-plus-one";
-
-/// Catalogue entry.
-pub fn info(min_repeats: usize) -> RuleInfo {
-    RuleInfo {
-        id: ID,
-        family: "workload",
-        severity: Severity::Warning,
-        description: "one query shape repeated in a burst with different values (an application loop): batch it with = ANY($1) or join it to its parent query",
-        thresholds: vec![("min_repeats", min_repeats.to_string(), "repeats in one burst (--min-repeats)")],
-        enabled: true,
-    }
-}
+pub const ID: RuleId = RuleId::NPlusOne;
 
 /// The column a looped query filters on with a parameter, and its table.
 fn loop_column(normalized: &str) -> Option<(Option<String>, String)> {
@@ -99,7 +86,7 @@ fn join_with_parent(parent: &str, child_table: &str, column: &str) -> Option<Str
 #[derive(Debug, Clone, Serialize)]
 pub struct BurstRow {
     /// `n-plus-one` or `redundant-query`.
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// Fingerprint id of the looped shape.
     pub fingerprint: String,
     /// The looped shape.
@@ -246,7 +233,7 @@ fn loop_finding(row: &BurstRow, location: Location, evidence: serde_json::Value)
         .map(|p| format!(" after `{p}`"))
         .unwrap_or_default();
     Finding {
-        rule: ID.to_string(),
+        rule: ID,
         severity: Severity::Warning,
         message: format!(
             "`{}` ran {} times in {} burst(s){parent_note} (longest {}, {} session(s)): {} in all, {} wasted",
@@ -297,7 +284,10 @@ impl Report for NPlusOneReport {
         };
         for b in &self.patterns {
             t.row(vec![
-                Cell::toned(b.rule, if b.rule == ID { Tone::Warn } else { Tone::Dim }),
+                Cell::toned(
+                    b.rule.as_str(),
+                    if b.rule == ID { Tone::Warn } else { Tone::Dim },
+                ),
                 Cell::num(fmt_n(b.repeats as f64)),
                 Cell::num(fmt_n(b.bursts as f64)),
                 Cell::num(b.max_burst),
@@ -312,6 +302,9 @@ impl Report for NPlusOneReport {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
     }
 }
 

@@ -3,28 +3,15 @@
 
 use super::n_plus_one::BurstRow;
 use crate::analyze::plan::{fmt_ms, fmt_n};
-use crate::analyze::RuleInfo;
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, RuleId, Severity};
 
 /// The rule's id.
-pub const ID: &str = "redundant-query";
-
-/// Catalogue entry.
-pub fn info(min_repeats: usize) -> RuleInfo {
-    RuleInfo {
-        id: ID,
-        family: "workload",
-        severity: Severity::Warning,
-        description: "the same statement with the same values repeated in a burst: keep the first result instead of asking again",
-        thresholds: vec![("min_repeats", min_repeats.to_string(), "repeats in one burst (--min-repeats)")],
-        enabled: true,
-    }
-}
+pub const ID: RuleId = RuleId::RedundantQuery;
 
 /// The finding for a pattern of identical repeats.
 pub fn finding(row: &BurstRow, location: Location, evidence: serde_json::Value) -> Finding {
     Finding {
-        rule: ID.to_string(),
+        rule: ID,
         severity: Severity::Warning,
         message: format!(
             "`{}` ran {} times with identical values in {} burst(s) (longest {}, {} session(s)): {} in all",
