@@ -19,7 +19,7 @@ fn main() {
         let target = dbkit::db::open_target(None, Some(&load)).await.expect("scratch cluster with fixtures/shop");
         println!("fixture: fixtures/shop loaded on a scratch cluster in {:.1} s", t.elapsed().as_secs_f64());
         let sql = std::fs::read_to_string(root.join("workload.sql")).expect("workload");
-        let workload = dbkit::ops::index::workload_from_sql(&sql);
+        let workload = dbkit::advise::WorkloadQuery::from_sql(&sql);
         let t = Instant::now();
         let report = dbkit::ops::index::advise(&target.spec, workload.clone(), &Default::default()).await.expect("advise");
         let advise_s = t.elapsed().as_secs_f64();

@@ -52,7 +52,7 @@ pub struct CheckConfig {
     /// Rule ids never reported: an alias of `[rules] disabled`, kept for existing files.
     pub exclude: Vec<RuleId>,
     /// `--fail-on` default for `dbkit check` (`info`, `warning`, `error`).
-    pub fail_on: Option<String>,
+    pub fail_on: Option<Severity>,
     /// Target PostgreSQL major version (default 15).
     pub pg_version: Option<u32>,
 }

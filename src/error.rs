@@ -28,9 +28,20 @@ pub enum Error {
     /// Table definition problems.
     #[error(transparent)]
     Table(#[from] crate::ddl::table::TableError),
+    /// Shard and routing map problems.
+    #[error(transparent)]
+    Map(#[from] crate::shard::map::MapError),
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),
+    /// A file that was read but holds something dbkit cannot use.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Reading or writing a file.
     #[error("{path}: {source}")]
     Io {

@@ -41,6 +41,7 @@
 
 pub mod advise;
 pub mod analyze;
+pub mod calendar;
 pub mod catalog;
 pub mod config;
 pub mod db;

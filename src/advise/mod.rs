@@ -21,6 +21,45 @@ pub struct WorkloadQuery {
     pub calls: u64,
 }
 
+impl WorkloadQuery {
+    /// The statements of a SQL file, one query per distinct shape, weighted by how often the
+    /// shape appears (the first text of each shape is kept).
+    pub fn from_sql(text: &str) -> Vec<WorkloadQuery> {
+        let sp = crate::sql::split(text);
+        let mut by_fp: std::collections::HashMap<u64, WorkloadQuery> = Default::default();
+        let mut order = Vec::new();
+        for s in &sp.statements {
+            let fp = crate::sql::fingerprint(s.text);
+            by_fp
+                .entry(fp.id)
+                .and_modify(|q| q.calls += 1)
+                .or_insert_with(|| {
+                    order.push(fp.id);
+                    WorkloadQuery {
+                        fingerprint: fp.hex(),
+                        sql: s.text.to_string(),
+                        calls: 1,
+                    }
+                });
+        }
+        order
+            .into_iter()
+            .filter_map(|id| by_fp.remove(&id))
+            .collect()
+    }
+
+    /// pg_stat_statements rows (live or exported), weighted by their calls.
+    pub fn from_pgss(rows: Vec<crate::workload::pgss::PgssRow>) -> Vec<WorkloadQuery> {
+        rows.into_iter()
+            .map(|r| WorkloadQuery {
+                fingerprint: crate::sql::fingerprint(&r.query).hex(),
+                sql: r.query,
+                calls: r.calls.max(1),
+            })
+            .collect()
+    }
+}
+
 /// What kind of candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,9 +1,8 @@
 //! `dbkit check`: migration safety (static rules).
 
-use super::{read_text, Ctx, Outcome};
-use anyhow::{bail, Context, Result};
+use super::{Ctx, Outcome};
+use anyhow::Result;
 use clap::Args;
-use dbkit::analyze::migration::report::CheckReport;
 
 /// Arguments of `dbkit check`.
 #[derive(Debug, Args)]
@@ -15,7 +14,7 @@ use dbkit::analyze::migration::report::CheckReport;
 Directories are read in name order; earlier files are the base of later ones (tables they create
 are new and empty). Files run in one transaction unless --no-transaction, a -- dbkit:no-transaction
 marker, or their own BEGIN/COMMIT. Silence a rule on a statement with -- dbkit:ignore rule-id
-[reason] on the line before it, or everywhere with [check] exclude = [...] in dbkit.toml.
+[reason] on the line before it, or everywhere with [rules] disabled = [...] in dbkit.toml.
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 a file could not be read or split.")]
 pub struct CheckArgs {
     /// Migration files or directories of .sql files.
@@ -50,124 +49,29 @@ pub struct CheckArgs {
     allow_side_effects: bool,
 }
 
-fn collect(paths: &[String]) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).with_context(|| p.clone())?;
-        if meta.is_dir() {
-            let mut files: Vec<String> = std::fs::read_dir(p)
-                .with_context(|| p.clone())?
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|x| x.extension().is_some_and(|e| e == "sql"))
-                .map(|x| x.display().to_string())
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// Run `dbkit check`.
 pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = ctx.config()?;
-    let pg = args.pg_version.or(cfg.check.pg_version).unwrap_or(15);
-    if let Some(f) = &cfg.check.fail_on {
-        ctx.set_default_fail_on(
-            f.parse()
-                .map_err(|e: String| anyhow::anyhow!("dbkit.toml [check] fail_on: {e}"))?,
-        );
+    if let Some(f) = cfg.check.fail_on {
+        ctx.set_default_fail_on(f);
     }
-    let mut files = Vec::new();
-    let paths = collect(&args.paths)?;
-    if paths.is_empty() {
-        bail!(
-            "nothing to check: no .sql files in {}",
-            args.paths.join(", ")
-        );
-    }
-    for f in paths {
-        let text = read_text(&f)?;
-        if let Some(p) = dbkit::sql::split(&text)
-            .statements
-            .iter()
-            .find_map(|s| s.problem.clone())
-        {
-            bail!("{f}: {p}: the file cannot be checked");
-        }
-        files.push((f, text));
-    }
-    let statements = files
-        .iter()
-        .map(|(_, t)| dbkit::sql::split(t).statements.len())
-        .sum();
-    let mut findings =
-        dbkit::analyze::migration::check(&files, pg, args.no_transaction, &cfg.disabled_rules());
-    if args.db.scratch || args.db.url.is_some() {
-        let base = collect(&args.base)?;
-        let workload = match &args.workload {
-            Some(w) if w.ends_with(".sql") => dbkit::ops::index::workload_from_sql(&read_text(w)?),
-            Some(w) => {
-                dbkit::workload::pgss::parse_export(&std::fs::read(w).with_context(|| w.clone())?)
-                    .with_context(|| w.clone())?
-                    .into_iter()
-                    .map(|r| dbkit::advise::WorkloadQuery {
-                        fingerprint: dbkit::sql::fingerprint(&r.query).hex(),
-                        sql: r.query,
-                        calls: r.calls.max(1),
-                    })
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        let opts = dbkit::ops::check::ObserveOptions {
-            commit: args.commit,
-            max_cost_increase: args.max_cost_increase.map(|p| p / 100.0),
-            config: cfg.clone(),
-            allow_side_effects: args.allow_side_effects,
-        };
-        let base = base
-            .iter()
-            .map(|b| Ok((b.clone(), read_text(b)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let rt = super::runtime()?;
-        let observed = rt.block_on(async {
-            let target = args.db.open().await?;
-            // A scratch cluster takes the base for good; a database of the user's only inside
-            // the check's transaction, rolled back with it.
-            let in_tx: &[(String, String)] = if target.scratch.is_some() {
-                let mut conn = dbkit::db::connect(&target.spec).await?;
-                for (b, text) in &base {
-                    dbkit::db::exec_script(&mut conn, b, text).await?;
-                }
-                dbkit::db::close(conn).await;
-                &[]
-            } else {
-                &base
-            };
-            let f =
-                dbkit::ops::check::observe(&target.spec, in_tx, &files, &workload, &opts).await?;
-            drop(target);
-            anyhow::Ok(f)
-        })?;
-        findings.extend(observed);
-    }
+    let req = dbkit::ops::check::CheckRequest {
+        paths: args.paths.clone(),
+        pg_version: args.pg_version,
+        no_transaction: args.no_transaction,
+        database: (args.db.scratch || args.db.url.is_some()).then(|| args.db.request()),
+        base: args.base.clone(),
+        workload: args.workload.clone(),
+        commit: args.commit,
+        max_cost_increase: args.max_cost_increase.map(|p| p / 100.0),
+        allow_side_effects: args.allow_side_effects,
+    };
+    let mut report = super::runtime()?.block_on(dbkit::ops::check::run(&req, &cfg))?;
     // In GitHub Actions, annotations are the default.
     let default = if std::env::var_os("GITHUB_ACTIONS").is_some() {
         dbkit::report::Format::Github
     } else {
         dbkit::report::Format::Table
     };
-    ctx.emit_as(
-        &mut CheckReport {
-            files: files.into_iter().map(|(f, _)| f).collect(),
-            statements,
-            pg_version: pg,
-            findings,
-        },
-        default,
-    )
+    ctx.emit_as(&mut report, default)
 }

@@ -3,8 +3,6 @@
 use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dbkit::analyze::index::report::IndexCheckReport;
-use dbkit::analyze::workload::top::{SortBy, Top};
 
 /// Arguments of `dbkit index`.
 #[derive(Debug, Args)]
@@ -69,44 +67,6 @@ at a time, with lock_timeout. Findings: missing-index.")]
     },
 }
 
-fn load_workload(path: &str) -> Result<Vec<dbkit::advise::WorkloadQuery>> {
-    if path.ends_with(".sql") {
-        return Ok(dbkit::ops::index::workload_from_sql(&super::read_text(
-            path,
-        )?));
-    }
-    // A log or a trace: the shapes with their calls and a real example each.
-    let scanned = dbkit::ops::workload::scan(
-        &[path.to_string()],
-        &Default::default(),
-        Top::default,
-        |t, _, e| t.add(e),
-    );
-    match scanned {
-        Ok(s) => {
-            let mut top = Top::default();
-            for p in s.parts {
-                top.merge(p);
-            }
-            let (rows, ..) = top.rows(SortBy::Total, usize::MAX);
-            Ok(rows
-                .into_iter()
-                .filter_map(|r| {
-                    r.example.map(|e| dbkit::advise::WorkloadQuery {
-                        fingerprint: r.fingerprint,
-                        sql: e.sql,
-                        calls: r.calls.max(1),
-                    })
-                })
-                .collect())
-        }
-        // Not a log: read it as SQL.
-        Err(_) => Ok(dbkit::ops::index::workload_from_sql(&super::read_text(
-            path,
-        )?)),
-    }
-}
-
 /// Run `dbkit index …`.
 pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = ctx.config()?;
@@ -128,7 +88,7 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
                 ..Default::default()
             };
             let file_workload = match workload {
-                Some(w) => Some(load_workload(w)?),
+                Some(w) => Some(dbkit::ops::workload::load_queries(w)?),
                 None => None,
             };
             let rt = runtime()?;
@@ -136,15 +96,9 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
                 let target = db.open().await?;
                 let wl = match file_workload {
                     Some(w) => w,
-                    None => dbkit::db::pg_stat_statements(&target.spec)
-                        .await?
-                        .into_iter()
-                        .map(|r| dbkit::advise::WorkloadQuery {
-                            fingerprint: dbkit::sql::fingerprint(&r.query).hex(),
-                            sql: r.query,
-                            calls: r.calls.max(1),
-                        })
-                        .collect(),
+                    None => dbkit::advise::WorkloadQuery::from_pgss(
+                        dbkit::db::pg_stat_statements(&target.spec).await?,
+                    ),
                 };
                 let report = dbkit::ops::index::advise(&target.spec, wl, &opts).await?;
                 if *apply {
@@ -173,16 +127,8 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
             ctx.emit(&mut report)
         }
         IndexCommand::Check { db } => {
-            let rt = runtime()?;
-            let cat = rt.block_on(async {
-                let target = db.open().await?;
-                let mut conn = dbkit::db::connect(&target.spec).await?;
-                let cat = dbkit::db::catalog::load(&mut conn).await?;
-                dbkit::db::close(conn).await;
-                drop(target);
-                anyhow::Ok(cat)
-            })?;
-            ctx.emit(&mut IndexCheckReport::build(&cat, &cfg))
+            let mut report = runtime()?.block_on(dbkit::ops::index::check(&db.request(), &cfg))?;
+            ctx.emit(&mut report)
         }
     }
 }

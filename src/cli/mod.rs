@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dbkit::report::{self, Format, RenderOptions};
 use dbkit::secret::MAX_MESSAGE;
 use dbkit::{Report, Severity};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -141,11 +141,18 @@ pub struct DbArgs {
 impl DbArgs {
     /// Resolve to a target (starting and loading a scratch cluster if asked).
     pub async fn open(&self) -> Result<dbkit::db::Target> {
-        let load = self.scratch.then(|| dbkit::db::ScratchLoad {
-            schema: self.schema.clone(),
-            seed: self.seed.clone(),
-        });
-        Ok(dbkit::db::open_target(self.url.as_deref(), load.as_ref()).await?)
+        Ok(self.request().open().await?)
+    }
+
+    /// The library's description of the same target.
+    pub fn request(&self) -> dbkit::db::TargetRequest {
+        dbkit::db::TargetRequest {
+            url: self.url.clone(),
+            scratch: self.scratch.then(|| dbkit::db::ScratchLoad {
+                schema: self.schema.clone(),
+                seed: self.seed.clone(),
+            }),
+        }
     }
 }
 
@@ -242,18 +249,7 @@ impl Ctx<'_> {
 /// Read a file (or stdin for `-`) as UTF-8 without a leading byte-order mark, with a clear error
 /// naming the position of bad bytes.
 pub fn read_text(path: &str) -> Result<String> {
-    let bytes = if path == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("reading stdin")?;
-        b
-    } else {
-        std::fs::read(path).with_context(|| format!("reading {path}"))?
-    };
-    Ok(dbkit::sql::span::check_utf8(&bytes)
-        .with_context(|| path.to_string())?
-        .to_string())
+    Ok(dbkit::ops::read_text(path)?)
 }
 
 /// A tokio runtime for commands that talk to databases.

@@ -1,9 +1,10 @@
 //! `dbkit partition create`: partition DDL, checked before it runs.
 
-use super::{read_text, Ctx, Outcome};
-use anyhow::{bail, Context, Result};
+use super::{Ctx, Outcome};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use dbkit::ddl::partition::{generate, Civil, Interval, PartitionOptions, Strategy};
+use dbkit::ddl::partition::Interval;
+use dbkit::ops::partition::TableSource;
 use dbkit::report::Format;
 
 /// Arguments of `dbkit partition`.
@@ -110,24 +111,6 @@ fn print_step(s: &dbkit::db::partitions::StepResult) {
     eprintln!("dbkit: {} {}{err}", s.status, s.partition);
 }
 
-fn retention_days(s: &str) -> Result<f64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .with_context(|| format!("--retention '{s}' is not like 90d"))?;
-    Ok(match unit {
-        "d" | "" => n,
-        "w" => n * 7.0,
-        "m" => n * 30.0,
-        "y" => n * 365.0,
-        other => bail!("--retention unit '{other}': use d, w, m or y"),
-    })
-}
-
 /// Options of `partition create`.
 #[derive(Debug, Args)]
 struct CreateOpts {
@@ -176,28 +159,6 @@ struct CreateOpts {
     /// Time zone of the boundaries for a timestamptz key (default UTC).
     #[arg(long)]
     timezone: Option<String>,
-}
-
-fn today() -> Civil {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let iso = dbkit::analyze::workload::top::iso(secs * 1000);
-    Civil::parse(&iso[..10]).unwrap_or(Civil {
-        y: 2024,
-        m: 1,
-        d: 1,
-        h: 0,
-    })
-}
-
-fn literal(v: &str) -> String {
-    let t = v.trim();
-    if t.parse::<f64>().is_ok() {
-        t.to_string()
-    } else {
-        dbkit::sql::ident::quote_literal(t)
-    }
 }
 
 /// Run `dbkit partition …`.
@@ -252,7 +213,10 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
         } => {
             let opts = dbkit::ddl::maintenance::MaintainOptions {
                 premake: *premake,
-                retention_days: retention.as_deref().map(retention_days).transpose()?,
+                retention_days: retention
+                    .as_deref()
+                    .map(dbkit::ddl::maintenance::retention_days)
+                    .transpose()?,
                 drop: retention_mode == "drop",
                 concurrent_detach: true,
                 timezone: timezone.clone(),
@@ -287,111 +251,25 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
 }
 
 fn create(ctx: &Ctx, o: &CreateOpts) -> Result<Outcome> {
-    let CreateOpts {
-        schema,
-        url,
-        table,
-        key,
-        interval,
-        step,
-        modulus,
-        list,
-        start,
-        end,
-        premake,
-        no_default,
-        subpartition_hash,
-        tablespace,
-        timezone,
-    } = o;
-    let def = match schema {
-        Some(schema) => {
-            let text = read_text(schema)?;
-            dbkit::ddl::table::find(&text, table).with_context(|| schema.clone())?
-        }
-        None => {
-            let rt = super::runtime()?;
-            rt.block_on(async {
-                let spec = dbkit::db::ConnSpec::resolve(url.as_deref())?;
-                let mut conn = dbkit::db::connect(&spec).await?;
-                let (s, t) = table.split_once('.').unwrap_or(("public", table.as_str()));
-                let src = dbkit::db::partitions::convert_source(&mut conn, s, t).await?;
-                dbkit::db::close(conn).await;
-                anyhow::Ok(dbkit::ddl::table::TableDef::from_source(&src))
-            })?
-        }
+    let req = dbkit::ops::partition::CreateRequest {
+        source: match &o.schema {
+            Some(f) => TableSource::Schema(f.into()),
+            None => TableSource::Live(o.url.clone()),
+        },
+        table: o.table.clone(),
+        key: o.key.clone(),
+        interval: o.interval.clone(),
+        step: o.step,
+        modulus: o.modulus,
+        list: o.list.clone(),
+        start: o.start.clone(),
+        end: o.end.clone(),
+        premake: o.premake,
+        default_partition: !o.no_default,
+        subpartition_hash: o.subpartition_hash.clone(),
+        tablespace: o.tablespace.clone(),
+        timezone: o.timezone.clone(),
     };
-    let strategy = if let Some(iv) = interval {
-        let iv: Interval = iv.parse()?;
-        let start = match start {
-            Some(s) => Civil::parse(s)?,
-            None => today(),
-        }
-        .floor(iv);
-        let end = match (end, premake) {
-            (Some(e), _) => Civil::parse(e)?,
-            (None, Some(n)) => (0..*n).fold(start, |c, _| c.next(iv)),
-            (None, None) => bail!("give --end or --premake"),
-        };
-        Strategy::TimeRange {
-            interval: iv,
-            start,
-            end,
-        }
-    } else if let Some(step) = step {
-        let start: i64 = start
-            .as_deref()
-            .unwrap_or("0")
-            .parse()
-            .context("--start must be an integer")?;
-        let end: i64 = match (end, premake) {
-            (Some(e), _) => e.parse().context("--end must be an integer")?,
-            (None, Some(n)) => start + step * *n as i64,
-            (None, None) => bail!("give --end or --premake"),
-        };
-        Strategy::IntRange {
-            step: *step,
-            start,
-            end,
-        }
-    } else if let Some(m) = modulus {
-        Strategy::Hash { modulus: *m }
-    } else if !list.is_empty() {
-        Strategy::List {
-            partitions: list
-                .iter()
-                .map(|l| match l.split_once('=') {
-                    Some((name, vals)) => (
-                        Some(name.trim().to_string()),
-                        vals.split(',').map(literal).collect(),
-                    ),
-                    None => (None, l.split(',').map(literal).collect()),
-                })
-                .collect(),
-        }
-    } else {
-        bail!("choose a strategy: --interval (time range), --step (integer range), --list or --modulus (hash)");
-    };
-    let sub_hash = match subpartition_hash {
-        Some(s) => {
-            let (col, n) = s
-                .rsplit_once(':')
-                .context("--subpartition-hash takes COLUMN:N")?;
-            Some((
-                col.to_string(),
-                n.parse().context("--subpartition-hash takes COLUMN:N")?,
-            ))
-        }
-        None => None,
-    };
-    let opts = PartitionOptions {
-        key: key.clone(),
-        strategy,
-        default: !no_default,
-        sub_hash,
-        tablespace: tablespace.clone(),
-        timezone: timezone.clone(),
-    };
-    let mut script = generate(&def, &opts)?;
+    let mut script = super::runtime()?.block_on(dbkit::ops::partition::create(&req))?;
     ctx.emit_as(&mut script, Format::Sql)
 }

@@ -5,9 +5,8 @@ use super::{read_text, Ctx, Outcome};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dbkit::report::Format;
-use dbkit::routing::export::{Endpoint, ExportReport, Tool};
+use dbkit::routing::export::Tool;
 use dbkit::routing::report::ClassifyReport;
-use dbkit::routing::RoutingMap;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit route`.
@@ -73,30 +72,11 @@ enum ToolArg {
     Haproxy,
 }
 
-/// Where a server of the map is: host, port, database and user from its URL (or the URL in its
-/// `url_env` variable), never its password.
-fn endpoint(s: &dbkit::routing::map::Server) -> Result<Endpoint> {
-    let spec = dbkit::db::ConnSpec::for_server(s.url.as_deref(), s.url_env.as_deref())
-        .map_err(|e| anyhow::anyhow!("server {:?}: {e}", s.name))?;
-    Ok(Endpoint {
-        name: s.name.clone(),
-        host: spec
-            .host
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("server {:?}: its URL names no host", s.name))?,
-        port: spec.port.unwrap_or(5432),
-        dbname: spec.dbname.clone(),
-        user: spec.user.clone(),
-        weight: s.weight,
-        zone: s.zone.clone(),
-    })
-}
-
 /// Run `dbkit route`.
 pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         RouteCommand::Probe { map } => {
-            let m = load(map)?;
+            let m = dbkit::ops::route::load_map(map)?;
             let mut report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
             ctx.emit(&mut report)
         }
@@ -106,41 +86,17 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
             listen_port,
             output,
         } => {
-            let m = load(map)?;
             let tool = match to {
                 ToolArg::Pgcat => Tool::Pgcat,
                 ToolArg::Pgdog => Tool::Pgdog,
                 ToolArg::Pgbouncer => Tool::Pgbouncer,
                 ToolArg::Haproxy => Tool::Haproxy,
             };
-            let primary = endpoint(&m.primary)?;
-            let replicas = m
-                .replicas
-                .iter()
-                .map(endpoint)
-                .collect::<Result<Vec<_>>>()?;
-            if tool != Tool::Pgbouncer {
-                if let Some(e) = std::iter::once(&primary)
-                    .chain(&replicas)
-                    .find(|e| e.host.starts_with('/'))
-                {
-                    anyhow::bail!(
-                        "server {:?} is a unix socket ({}), which {} cannot reach; give it a TCP host",
-                        e.name,
-                        e.host,
-                        tool.name()
-                    );
-                }
-            }
-            let port = listen_port.unwrap_or(tool.default_port());
-            let mut report = ExportReport::build(
-                &map.display().to_string(),
-                &m,
-                &primary,
-                &replicas,
+            let mut report = dbkit::ops::route::export(&dbkit::ops::route::ExportRequest {
+                map: map.clone(),
                 tool,
-                port,
-            );
+                listen_port: *listen_port,
+            })?;
             match output {
                 Some(out) => {
                     std::fs::write(out, &report.config)
@@ -160,18 +116,9 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
             file,
             one_session,
         } => {
-            let m = load(map)?;
+            let m = dbkit::ops::route::load_map(map)?;
             let text = read_text(file)?;
             ctx.emit(&mut ClassifyReport::build(&m, file, &text, *one_session))
         }
     }
-}
-
-/// Loads a routing map and refuses an invalid one.
-fn load(map: &std::path::Path) -> Result<RoutingMap> {
-    let m = RoutingMap::load(map)?;
-    if let Some(f) = m.validate().first() {
-        anyhow::bail!("{}: {} ({})", map.display(), f.message, f.rule);
-    }
-    Ok(m)
 }

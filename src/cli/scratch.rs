@@ -3,8 +3,6 @@
 use super::{runtime, Ctx, Outcome};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use dbkit::view::{Report, Table};
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -37,40 +35,6 @@ The cluster lives in a temp dir and is deleted when dbkit stops.")]
     },
 }
 
-/// What `dbkit scratch start` reports.
-#[derive(Debug, Serialize)]
-struct ScratchInfo {
-    url: String,
-    port: u16,
-    version: String,
-    data_dir: String,
-    pid: Option<u32>,
-    notes: Vec<String>,
-}
-
-impl Report for ScratchInfo {
-    fn kind(&self) -> &'static str {
-        "scratch"
-    }
-    fn summary(&self) -> String {
-        format!(
-            "scratch PostgreSQL {} at {} (Ctrl-C stops and deletes it)",
-            self.version, self.url
-        )
-    }
-    fn tables(&self) -> Vec<Table> {
-        vec![Table::properties(
-            "Scratch cluster",
-            [
-                ("url", self.url.clone()),
-                ("version", self.version.clone()),
-                ("data dir", self.data_dir.clone()),
-                ("pid", self.pid.map(|p| p.to_string()).unwrap_or_default()),
-            ],
-        )]
-    }
-}
-
 /// Run `dbkit scratch …`.
 pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
     let ScratchCommand::Start { schema, seed } = &args.command;
@@ -82,14 +46,7 @@ pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
         };
         let target = dbkit::db::open_target(None, Some(&load)).await?;
         let cluster = target.scratch.as_ref().context("no scratch cluster")?;
-        let mut info = ScratchInfo {
-            url: cluster.url(),
-            port: cluster.port(),
-            version: cluster.version().to_string(),
-            data_dir: cluster.data_dir().display().to_string(),
-            pid: cluster.pid(),
-            notes: cluster.notes().to_vec(),
-        };
+        let mut info = dbkit::db::scratch::ScratchInfo::of(cluster);
         ctx.emit(&mut info)?;
         std::io::stdout().flush().context("writing the report")?;
         // Ctrl-C or SIGTERM is the normal end: the interrupt cleanup stops the server, deletes

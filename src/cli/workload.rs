@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use dbkit::analyze::workload::bursts::{bursts, BurstOptions, Collector};
 use dbkit::analyze::workload::n_plus_one::NPlusOneReport;
 use dbkit::analyze::workload::top::{SortBy, Top, TopReport};
-use dbkit::ops::workload::{scan, ScanOptions};
+use dbkit::ops::workload::{scan_merged, ScanOptions};
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
@@ -123,34 +123,31 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             limit,
         } => {
             let mut top = Top::default();
-            let (format, stats, names) = if logs.is_empty()
-                || input.log_format == Some(LogFormatArg::Pgss)
-            {
-                let rows = if logs.is_empty() {
-                    let rt = runtime()?;
-                    rt.block_on(async {
-                        let target = db.open().await?;
-                        let rows = dbkit::db::pg_stat_statements(&target.spec).await?;
-                        drop(target);
-                        anyhow::Ok(rows)
-                    })?
+            let (format, stats, names) =
+                if logs.is_empty() || input.log_format == Some(LogFormatArg::Pgss) {
+                    let rows = if logs.is_empty() {
+                        let rt = runtime()?;
+                        rt.block_on(async {
+                            let target = db.open().await?;
+                            let rows = dbkit::db::pg_stat_statements(&target.spec).await?;
+                            drop(target);
+                            anyhow::Ok(rows)
+                        })?
+                    } else {
+                        dbkit::ops::workload::read_pgss_exports(logs)?
+                    };
+                    rows.iter().for_each(|r| top.add_pgss(r));
+                    let names = if logs.is_empty() {
+                        vec!["pg_stat_statements".to_string()]
+                    } else {
+                        logs.clone()
+                    };
+                    ("pg_stat_statements".to_string(), Default::default(), names)
                 } else {
-                    read_pgss_exports(logs)?
+                    let (t, stats, format) = scan_merged::<Top>(logs, &scan_options(input))?;
+                    top = t;
+                    (format.describe(), stats, logs.clone())
                 };
-                rows.iter().for_each(|r| top.add_pgss(r));
-                let names = if logs.is_empty() {
-                    vec!["pg_stat_statements".to_string()]
-                } else {
-                    logs.clone()
-                };
-                ("pg_stat_statements".to_string(), Default::default(), names)
-            } else {
-                let scanned = scan(logs, &scan_options(input), Top::default, |t, _, e| t.add(e))?;
-                for p in scanned.parts {
-                    top.merge(p);
-                }
-                (scanned.format.describe(), scanned.stats, logs.clone())
-            };
             let sort = match sort {
                 SortArg::Total => SortBy::Total,
                 SortArg::Mean => SortBy::Mean,
@@ -171,16 +168,8 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             if input.common.log_format == Some(LogFormatArg::Pgss) {
                 anyhow::bail!("pg_stat_statements has no sessions or order: n-plus-one needs a log or a trace");
             }
-            let scanned = scan(
-                &input.logs,
-                &scan_options(&input.common),
-                Collector::default,
-                |c, seq, e| c.add(seq, e),
-            )?;
-            let mut all = Collector::default();
-            for p in scanned.parts {
-                all.merge(p);
-            }
+            let (mut all, stats, format) =
+                scan_merged::<Collector>(&input.logs, &scan_options(&input.common))?;
             let t = ctx.config()?.rules.workload;
             let opts = BurstOptions {
                 window_ms: window.unwrap_or(t.window_ms),
@@ -190,28 +179,11 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             let found = bursts(&mut all, &opts);
             ctx.emit(&mut NPlusOneReport::build(
                 &input.logs,
-                scanned.format.describe(),
-                scanned.stats,
+                format.describe(),
+                stats,
                 &all,
                 found,
             ))
         }
     }
-}
-
-fn read_pgss_exports(files: &[String]) -> Result<Vec<dbkit::workload::pgss::PgssRow>> {
-    let mut all = Vec::new();
-    for f in files {
-        let bytes = if f == "-" {
-            let mut b = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-            b
-        } else {
-            std::fs::read(f).map_err(|e| anyhow::anyhow!("{f}: {e}"))?
-        };
-        all.extend(
-            dbkit::workload::pgss::parse_export(&bytes).map_err(|e| anyhow::anyhow!("{f}: {e}"))?,
-        );
-    }
-    Ok(all)
 }

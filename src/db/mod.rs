@@ -347,6 +347,23 @@ pub struct ScratchLoad {
     pub seed: Option<PathBuf>,
 }
 
+/// Which database a command works on: a user's (`url`, else `DATABASE_URL` or the libpq
+/// environment), or a scratch cluster started for the command and loaded with `scratch`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetRequest {
+    /// The connection string (`None`: the environment).
+    pub url: Option<String>,
+    /// Start a scratch cluster with these scripts instead.
+    pub scratch: Option<ScratchLoad>,
+}
+
+impl TargetRequest {
+    /// Connect (or start the scratch cluster).
+    pub async fn open(&self) -> Result<Target, crate::Error> {
+        open_target(self.url.as_deref(), self.scratch.as_ref()).await
+    }
+}
+
 /// A database to work on: a user's, or a scratch cluster kept alive as long as this value.
 #[derive(Debug)]
 pub struct Target {

@@ -774,3 +774,57 @@ fn sweep_stale() {
         let _ = fs::remove_dir_all(e.path());
     }
 }
+
+/// What `dbkit scratch start` reports about a running cluster.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScratchInfo {
+    /// Connection URL (no password: scratch clusters trust local connections).
+    pub url: String,
+    /// TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Server version.
+    pub version: String,
+    /// Data directory (deleted when the cluster stops).
+    pub data_dir: String,
+    /// The postmaster's pid.
+    pub pid: Option<u32>,
+    /// What start-up noticed (binaries chosen, settings).
+    pub notes: Vec<String>,
+}
+
+impl ScratchInfo {
+    /// The description of `cluster`.
+    pub fn of(cluster: &ScratchCluster) -> ScratchInfo {
+        ScratchInfo {
+            url: cluster.url(),
+            port: cluster.port(),
+            version: cluster.version().to_string(),
+            data_dir: cluster.data_dir().display().to_string(),
+            pid: cluster.pid(),
+            notes: cluster.notes().to_vec(),
+        }
+    }
+}
+
+impl crate::view::Report for ScratchInfo {
+    fn kind(&self) -> &'static str {
+        "scratch"
+    }
+    fn summary(&self) -> String {
+        format!(
+            "scratch PostgreSQL {} at {} (Ctrl-C stops and deletes it)",
+            self.version, self.url
+        )
+    }
+    fn tables(&self) -> Vec<crate::view::Table> {
+        vec![crate::view::Table::properties(
+            "Scratch cluster",
+            [
+                ("url", self.url.clone()),
+                ("version", self.version.clone()),
+                ("data dir", self.data_dir.clone()),
+                ("pid", self.pid.map(|p| p.to_string()).unwrap_or_default()),
+            ],
+        )]
+    }
+}

@@ -258,12 +258,51 @@ pub fn plan(
 }
 
 fn now_days(c: &Civil) -> i64 {
-    crate::workload::days_from_civil(c.y, c.m, c.d)
+    crate::calendar::days_from_civil(c.y, c.m, c.d)
+}
+
+/// A retention period as users write it (`90d`, `12w`, `6m` of 30 days, `1y` of 365 days; a
+/// bare number is days), in days.
+pub fn retention_days(s: &str) -> Result<f64, crate::ddl::partition::PartitionError> {
+    use crate::ddl::partition::PartitionError;
+    let t = s.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n > 0.0)
+        .ok_or_else(|| PartitionError::Invalid(format!("--retention '{t}' is not like 90d")))?;
+    Ok(match unit {
+        "d" | "" => n,
+        "w" => n * 7.0,
+        "m" => n * 30.0,
+        "y" => n * 365.0,
+        other => {
+            return Err(PartitionError::Invalid(format!(
+                "--retention unit '{other}': use d, w, m or y"
+            )))
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_periods() {
+        assert_eq!(retention_days("90d").unwrap(), 90.0);
+        assert_eq!(retention_days("12w").unwrap(), 84.0);
+        assert_eq!(retention_days(" 6m").unwrap(), 180.0);
+        assert_eq!(retention_days("1y").unwrap(), 365.0);
+        assert_eq!(retention_days("30").unwrap(), 30.0);
+        for bad in ["", "d", "0d", "90x", "-5d", "1e999d"] {
+            assert!(retention_days(bad).is_err(), "{bad}");
+        }
+    }
 
     fn table(bounds: &[(&str, &str)]) -> PartitionedTable {
         PartitionedTable {

@@ -5,9 +5,9 @@
 //! 63 bytes, and the checks PostgreSQL would fail on, said before anything runs.
 
 use super::table::TableDef;
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 use crate::sql::ident::{comment_text, quote_ident, quote_literal, quote_qualified};
 use crate::view::{Cell, Report, Table};
-use crate::workload::days_from_civil;
 use serde::Serialize;
 
 /// Partition DDL errors, each with the rule and the fix.
@@ -76,15 +76,6 @@ pub struct Civil {
     pub h: u32,
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 impl Civil {
     /// `YYYY-MM-DD` or `YYYY-MM-DD HH[:MM[:SS]]`.
     pub fn parse(s: &str) -> Result<Civil, PartitionError> {
@@ -120,16 +111,13 @@ impl Civil {
     }
 
     fn from_days(days: i64, h: u32) -> Civil {
-        // Reuse the ISO formatter's civil arithmetic.
-        let iso = crate::analyze::workload::top::iso(days * 86_400_000);
-        Civil::parse(&iso[..10])
-            .map(|c| Civil { h, ..c })
-            .unwrap_or(Civil {
-                y: 1970,
-                m: 1,
-                d: 1,
-                h,
-            })
+        let (y, m, d) = civil_from_days(days);
+        Civil { y, m, d, h }
+    }
+
+    /// Today (UTC), at hour 0.
+    pub fn today() -> Civil {
+        Civil::from_days(crate::calendar::today_days(), 0)
     }
 
     /// The start of the interval that contains this instant.

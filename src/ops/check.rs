@@ -26,6 +26,138 @@ pub struct ObserveOptions {
     pub allow_side_effects: bool,
 }
 
+/// What `dbkit check` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRequest {
+    /// Migration files, or directories whose `.sql` files are read in name order.
+    pub paths: Vec<String>,
+    /// Target PostgreSQL major version (`None`: dbkit.toml `[check] pg_version`, else 15).
+    pub pg_version: Option<u32>,
+    /// Files do not run in a transaction.
+    pub no_transaction: bool,
+    /// Also apply the migration on this database and observe it.
+    pub database: Option<crate::db::TargetRequest>,
+    /// Base schema files or directories applied on the database first.
+    pub base: Vec<String>,
+    /// Workload file planned before and after (see [`crate::ops::workload::load_queries`]).
+    pub workload: Option<String>,
+    /// Commit instead of rolling back.
+    pub commit: bool,
+    /// Cost increase that counts as a regression (0.2 = 20%); `None`: the configuration's.
+    pub max_cost_increase: Option<f64>,
+    /// Run statements whose effects survive the rollback.
+    pub allow_side_effects: bool,
+}
+
+/// Errors of a check request that are about its input.
+fn input(path: &str, message: impl Into<String>) -> crate::Error {
+    crate::Error::Input {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The `.sql` files named by `paths`: files as given, directories' `.sql` files in name order.
+pub fn migration_files(paths: &[String]) -> Result<Vec<String>, crate::Error> {
+    let io = |p: &String| {
+        let p = p.clone();
+        move |source| crate::Error::Io { path: p, source }
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(io(p))?;
+        if meta.is_dir() {
+            let mut files: Vec<String> = std::fs::read_dir(p)
+                .map_err(io(p))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|x| x.extension().is_some_and(|e| e == "sql"))
+                .map(|x| x.display().to_string())
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn read(path: &str) -> Result<String, crate::Error> {
+    crate::ops::explain::read_sql(std::path::Path::new(path))
+}
+
+/// `dbkit check`: the static rules over every migration file, and with a database the observed
+/// locks, rewrites, constraints and the plan gate. The configuration's disabled rules are not
+/// run; the caller applies the rest of it ([`Config::apply_to`]) to the report.
+pub async fn run(
+    req: &CheckRequest,
+    cfg: &Config,
+) -> Result<crate::analyze::migration::report::CheckReport, crate::Error> {
+    let pg = req.pg_version.or(cfg.check.pg_version).unwrap_or(15);
+    let paths = migration_files(&req.paths)?;
+    if paths.is_empty() {
+        return Err(input(
+            &req.paths.join(", "),
+            "nothing to check: no .sql files there",
+        ));
+    }
+    let mut files = Vec::new();
+    for f in paths {
+        let text = read(&f)?;
+        if let Some(p) = crate::sql::split(&text)
+            .statements
+            .iter()
+            .find_map(|s| s.problem.clone())
+        {
+            return Err(input(&f, format!("{p}: the file cannot be checked")));
+        }
+        files.push((f, text));
+    }
+    let statements = files
+        .iter()
+        .map(|(_, t)| crate::sql::split(t).statements.len())
+        .sum();
+    let mut findings =
+        crate::analyze::migration::check(&files, pg, req.no_transaction, &cfg.disabled_rules());
+    if let Some(db) = &req.database {
+        let workload = match &req.workload {
+            Some(w) => crate::ops::workload::load_queries(w)?,
+            None => Vec::new(),
+        };
+        let opts = ObserveOptions {
+            commit: req.commit,
+            max_cost_increase: req.max_cost_increase,
+            config: cfg.clone(),
+            allow_side_effects: req.allow_side_effects,
+        };
+        let base = migration_files(&req.base)?
+            .into_iter()
+            .map(|b| Ok((b.clone(), read(&b)?)))
+            .collect::<Result<Vec<_>, crate::Error>>()?;
+        let target = db.open().await?;
+        // A scratch cluster takes the base for good; a database of the user's only inside the
+        // check's transaction, rolled back with it.
+        let in_tx: &[(String, String)] = if target.scratch.is_some() {
+            let mut conn = crate::db::connect(&target.spec).await?;
+            for (b, text) in &base {
+                crate::db::exec_script(&mut conn, b, text).await?;
+            }
+            crate::db::close(conn).await;
+            &[]
+        } else {
+            &base
+        };
+        findings.extend(observe(&target.spec, in_tx, &files, &workload, &opts).await?);
+    }
+    Ok(crate::analyze::migration::report::CheckReport {
+        files: files.into_iter().map(|(f, _)| f).collect(),
+        statements,
+        pg_version: pg,
+        findings,
+    })
+}
+
 fn at(file: &str, line: usize, col: usize) -> Location {
     Location {
         file: Some(file.to_string()),

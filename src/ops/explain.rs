@@ -494,11 +494,7 @@ impl Report for ExplainReport {
     }
 }
 
-/// Read a SQL file for `--workload`/`--file`.
+/// Read a SQL file for `--workload`/`--file` ([`crate::ops::read_text`]).
 pub fn read_sql(path: &Path) -> Result<String, crate::Error> {
-    let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(crate::sql::span::check_utf8(&bytes)?.to_string())
+    crate::ops::read_text(&path.display().to_string())
 }

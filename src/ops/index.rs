@@ -106,29 +106,19 @@ pub struct AdviseReport {
     pub findings: Vec<Finding>,
 }
 
-/// Turn a SQL file, log shapes or pg_stat_statements rows into weighted queries.
-pub fn workload_from_sql(text: &str) -> Vec<WorkloadQuery> {
-    let sp = crate::sql::split(text);
-    let mut by_fp: HashMap<u64, WorkloadQuery> = HashMap::new();
-    let mut order = Vec::new();
-    for s in &sp.statements {
-        let fp = crate::sql::fingerprint(s.text);
-        by_fp
-            .entry(fp.id)
-            .and_modify(|q| q.calls += 1)
-            .or_insert_with(|| {
-                order.push(fp.id);
-                WorkloadQuery {
-                    fingerprint: fp.hex(),
-                    sql: s.text.to_string(),
-                    calls: 1,
-                }
-            });
-    }
-    order
-        .into_iter()
-        .filter_map(|id| by_fp.remove(&id))
-        .collect()
+/// `dbkit index check`: the catalog of the target read in one connection, and the index
+/// hygiene rules over it.
+pub async fn check(
+    target: &crate::db::TargetRequest,
+    cfg: &crate::config::Config,
+) -> Result<crate::analyze::index::report::IndexCheckReport, crate::Error> {
+    let target = target.open().await?;
+    let mut conn = crate::db::connect(&target.spec).await?;
+    let cat = crate::db::catalog::load(&mut conn).await;
+    crate::db::close(conn).await;
+    Ok(crate::analyze::index::report::IndexCheckReport::build(
+        &cat?, cfg,
+    ))
 }
 
 fn plannable(sql: &str) -> bool {

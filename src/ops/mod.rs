@@ -1,8 +1,34 @@
-//! Orchestration: L2 logic combined with L3 I/O (explain a workload; later: verify index
-//! advice, check a migration, move a shard). Progress goes through a callback, never stdout.
+//! Orchestration: L2 logic combined with L3 I/O, one module per command group, each with a
+//! request type and a function that returns the command's typed report (explain a workload,
+//! check migrations, advise and check indexes, create/convert/maintain partitions, export
+//! routing). Progress goes through a callback, never stdout.
 
 pub mod check;
 pub mod explain;
 pub mod index;
 pub mod partition;
+pub mod route;
 pub mod workload;
+
+/// The text of an input file (`-` is stdin): valid UTF-8 required (the error names the position
+/// of the first bad byte), a leading byte-order mark dropped.
+pub fn read_text(path: &str) -> Result<String, crate::Error> {
+    use std::io::Read;
+    let io = |source| crate::Error::Io {
+        path: path.to_string(),
+        source,
+    };
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).map_err(io)?;
+        b
+    } else {
+        std::fs::read(path).map_err(io)?
+    };
+    crate::sql::span::check_utf8(&bytes)
+        .map(str::to_string)
+        .map_err(|e| crate::Error::Input {
+            path: if path == "-" { "stdin" } else { path }.to_string(),
+            message: e.to_string(),
+        })
+}

@@ -347,3 +347,248 @@ fn render_steps<'a>(
     }
     s
 }
+
+/// Where `dbkit partition create` reads the table's definition.
+#[derive(Debug, Clone)]
+pub enum TableSource {
+    /// A file holding the table's `CREATE TABLE` (and its `CREATE INDEX` statements).
+    Schema(std::path::PathBuf),
+    /// A live database (`None`: `DATABASE_URL` or the libpq environment).
+    Live(Option<String>),
+}
+
+/// What `dbkit partition create` asks for: the options as a user writes them.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    /// Where the table's definition comes from.
+    pub source: TableSource,
+    /// The table (`schema.table` or `table`).
+    pub table: String,
+    /// The partition key column.
+    pub key: String,
+    /// RANGE on time: `hour`, `day`, `week`, `month`, `quarter`, `year`.
+    pub interval: Option<String>,
+    /// RANGE on an integer: the width of each partition.
+    pub step: Option<i64>,
+    /// HASH: the number of partitions.
+    pub modulus: Option<u32>,
+    /// LIST: each partition's values, comma-separated, optionally named `name=a,b`.
+    pub list: Vec<String>,
+    /// First partition's start (a date or a number); today / 0 when absent.
+    pub start: Option<String>,
+    /// End, exclusive.
+    pub end: Option<String>,
+    /// Number of partitions from the start, instead of an end.
+    pub premake: Option<u32>,
+    /// Create a DEFAULT partition.
+    pub default_partition: bool,
+    /// Second level: `COLUMN:N` hash partitions under each partition.
+    pub subpartition_hash: Option<String>,
+    /// Tablespace of the partitions.
+    pub tablespace: Option<String>,
+    /// Zone of the bounds of a timestamptz key.
+    pub timezone: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> crate::Error {
+    crate::ddl::partition::PartitionError::Invalid(message.into()).into()
+}
+
+/// A LIST value as SQL: numbers as they are, anything else as a quoted literal.
+fn list_literal(v: &str) -> String {
+    let t = v.trim();
+    if t.parse::<f64>().is_ok_and(f64::is_finite) {
+        t.to_string()
+    } else {
+        crate::sql::ident::quote_literal(t)
+    }
+}
+
+/// The partitioning strategy a request describes.
+pub fn strategy(req: &CreateRequest) -> Result<crate::ddl::partition::Strategy, crate::Error> {
+    use crate::ddl::partition::{Interval, Strategy};
+    if let Some(iv) = &req.interval {
+        let iv: Interval = iv.parse()?;
+        let start = match &req.start {
+            Some(s) => Civil::parse(s)?,
+            None => Civil::today(),
+        }
+        .floor(iv);
+        let end = match (&req.end, req.premake) {
+            (Some(e), _) => Civil::parse(e)?,
+            (None, Some(n)) => (0..n).fold(start, |c, _| c.next(iv)),
+            (None, None) => return Err(invalid("give --end or --premake")),
+        };
+        Ok(Strategy::TimeRange {
+            interval: iv,
+            start,
+            end,
+        })
+    } else if let Some(step) = req.step {
+        let int = |what: &str, v: &str| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| invalid(format!("--{what} must be an integer, not '{v}'")))
+        };
+        let start = req.start.as_deref().map_or(Ok(0), |s| int("start", s))?;
+        let end = match (&req.end, req.premake) {
+            (Some(e), _) => int("end", e)?,
+            (None, Some(n)) => step
+                .checked_mul(i64::from(n))
+                .and_then(|w| start.checked_add(w))
+                .ok_or_else(|| invalid("--start + --step × --premake is out of range"))?,
+            (None, None) => return Err(invalid("give --end or --premake")),
+        };
+        Ok(Strategy::IntRange { step, start, end })
+    } else if let Some(m) = req.modulus {
+        Ok(Strategy::Hash { modulus: m })
+    } else if !req.list.is_empty() {
+        Ok(Strategy::List {
+            partitions: req
+                .list
+                .iter()
+                .map(|l| match l.split_once('=') {
+                    Some((name, vals)) => (
+                        Some(name.trim().to_string()),
+                        vals.split(',').map(list_literal).collect(),
+                    ),
+                    None => (None, l.split(',').map(list_literal).collect()),
+                })
+                .collect(),
+        })
+    } else {
+        Err(invalid("choose a strategy: --interval (time range), --step (integer range), --list or --modulus (hash)"))
+    }
+}
+
+/// `dbkit partition create`: the table's definition (from the schema file or the live table),
+/// the strategy, and the generated, checked script. Nothing is run.
+pub async fn create(
+    req: &CreateRequest,
+) -> Result<crate::ddl::partition::PartitionScript, crate::Error> {
+    use crate::ddl::partition::{generate, PartitionOptions};
+    use crate::ddl::table::TableDef;
+    let def = match &req.source {
+        TableSource::Schema(path) => {
+            let text = crate::ops::explain::read_sql(path)?;
+            crate::ddl::table::find(&text, &req.table).map_err(|e| crate::Error::Input {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?
+        }
+        TableSource::Live(url) => {
+            let spec = ConnSpec::resolve(url.as_deref())?;
+            let mut conn = crate::db::connect(&spec).await?;
+            let (s, t) = req
+                .table
+                .split_once('.')
+                .unwrap_or(("public", req.table.as_str()));
+            let src = partitions::convert_source(&mut conn, s, t).await;
+            crate::db::close(conn).await;
+            TableDef::from_source(&src?)
+        }
+    };
+    let sub_hash = match &req.subpartition_hash {
+        Some(s) => {
+            let bad = || invalid(format!("--subpartition-hash takes COLUMN:N, not '{s}'"));
+            let (col, n) = s.rsplit_once(':').ok_or_else(bad)?;
+            Some((col.to_string(), n.parse().map_err(|_| bad())?))
+        }
+        None => None,
+    };
+    let opts = PartitionOptions {
+        key: req.key.clone(),
+        strategy: strategy(req)?,
+        default: req.default_partition,
+        sub_hash,
+        tablespace: req.tablespace.clone(),
+        timezone: req.timezone.clone(),
+    };
+    Ok(generate(&def, &opts)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ddl::partition::Strategy;
+
+    fn req() -> CreateRequest {
+        CreateRequest {
+            source: TableSource::Schema("t.sql".into()),
+            table: "t".into(),
+            key: "k".into(),
+            interval: None,
+            step: None,
+            modulus: None,
+            list: vec![],
+            start: None,
+            end: None,
+            premake: None,
+            default_partition: true,
+            subpartition_hash: None,
+            tablespace: None,
+            timezone: None,
+        }
+    }
+
+    #[test]
+    fn strategies_from_the_options_users_write() {
+        let r = CreateRequest {
+            interval: Some("month".into()),
+            start: Some("2024-01-15".into()),
+            premake: Some(3),
+            ..req()
+        };
+        match strategy(&r).unwrap() {
+            Strategy::TimeRange { start, end, .. } => {
+                assert_eq!((start.y, start.m, start.d), (2024, 1, 1));
+                assert_eq!((end.y, end.m, end.d), (2024, 4, 1));
+            }
+            s => panic!("{s:?}"),
+        }
+        // Without --start, today: a real date, never a made-up one.
+        let r = CreateRequest {
+            interval: Some("day".into()),
+            premake: Some(1),
+            ..req()
+        };
+        let Strategy::TimeRange { start, .. } = strategy(&r).unwrap() else {
+            panic!()
+        };
+        assert!(start.y >= 2025);
+        let r = CreateRequest {
+            list: vec!["a=1, x'y".into(), "inf,NaN".into()],
+            ..req()
+        };
+        let Strategy::List { partitions } = strategy(&r).unwrap() else {
+            panic!()
+        };
+        assert_eq!(partitions[0].0.as_deref(), Some("a"));
+        assert_eq!(partitions[0].1, vec!["1".to_string(), "'x''y'".to_string()]);
+        assert_eq!(
+            partitions[1].1,
+            vec!["'inf'".to_string(), "'NaN'".to_string()]
+        );
+        let r = CreateRequest {
+            step: Some(i64::MAX),
+            premake: Some(3),
+            ..req()
+        };
+        assert!(strategy(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("out of range"));
+        let e = strategy(&req()).unwrap_err().to_string();
+        assert!(e.contains("choose a strategy"), "{e}");
+        let r = CreateRequest {
+            step: Some(10),
+            start: Some("x".into()),
+            premake: Some(1),
+            ..req()
+        };
+        assert!(strategy(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("--start must be an integer"));
+    }
+}

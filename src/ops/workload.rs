@@ -420,6 +420,119 @@ fn fill(input: &mut Box<dyn Read + Send>, buf: &mut Vec<u8>, want: usize) -> std
     Ok(())
 }
 
+/// An aggregate a scan builds per worker and merges at the end.
+pub trait Aggregate: Default + Send {
+    /// Feed one event (`seq` is the block number, for aggregates that need log order).
+    fn add(&mut self, seq: u64, e: &Event<'_>);
+    /// Fold another worker's aggregate into this one.
+    fn merge(&mut self, other: Self);
+}
+
+impl Aggregate for crate::analyze::workload::top::Top {
+    fn add(&mut self, _seq: u64, e: &Event<'_>) {
+        crate::analyze::workload::top::Top::add(self, e)
+    }
+    fn merge(&mut self, other: Self) {
+        crate::analyze::workload::top::Top::merge(self, other)
+    }
+}
+
+impl Aggregate for crate::analyze::workload::bursts::Collector {
+    fn add(&mut self, seq: u64, e: &Event<'_>) {
+        crate::analyze::workload::bursts::Collector::add(self, seq, e)
+    }
+    fn merge(&mut self, other: Self) {
+        crate::analyze::workload::bursts::Collector::merge(self, other)
+    }
+}
+
+/// [`scan`] into one aggregate: the workers' parts merged.
+pub fn scan_merged<A: Aggregate>(
+    inputs: &[String],
+    opts: &ScanOptions,
+) -> Result<(A, ReadStats, LogFormat), crate::Error> {
+    let scanned = scan(inputs, opts, A::default, |a, seq, e| a.add(seq, e))?;
+    let mut all = A::default();
+    for p in scanned.parts {
+        all.merge(p);
+    }
+    Ok((all, scanned.stats, scanned.format))
+}
+
+/// The rows of pg_stat_statements exports (CSV with a header, or JSON arrays; gzip or zstd
+/// too; `-` is stdin), in order. An unreadable file is an error naming it.
+pub fn read_pgss_exports(
+    paths: &[String],
+) -> Result<Vec<crate::workload::pgss::PgssRow>, crate::Error> {
+    let mut all = Vec::new();
+    for path in paths {
+        let mut bytes = Vec::new();
+        open(path)?
+            .read_to_end(&mut bytes)
+            .map_err(|source| crate::Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        all.extend(crate::workload::pgss::parse_export(&bytes).map_err(|e| {
+            crate::Error::Input {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        })?);
+    }
+    Ok(all)
+}
+
+/// The weighted queries of a workload file, whatever it holds: a `.sql` file is SQL (each
+/// distinct shape weighted by its repeats); otherwise a server log or a trace gives its shapes
+/// with their calls and slowest real example, a pg_stat_statements export (CSV with a header,
+/// or a JSON array) its rows, and anything else is read as SQL. A file recognised as a log that
+/// then fails to read is an error, never a silent fallback.
+pub fn load_queries(path: &str) -> Result<Vec<crate::advise::WorkloadQuery>, crate::Error> {
+    use crate::advise::WorkloadQuery;
+    let read_sql = || -> Result<Vec<WorkloadQuery>, crate::Error> {
+        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.to_string(),
+            source,
+        })?;
+        Ok(WorkloadQuery::from_sql(crate::sql::span::check_utf8(
+            &bytes,
+        )?))
+    };
+    if path.ends_with(".sql") {
+        return read_sql();
+    }
+    // Sniff the decoded head (gzip, zstd and a BOM handled as for logs).
+    let mut head = Vec::new();
+    fill(&mut open(path)?, &mut head, 1 << 20).map_err(|source| crate::Error::Io {
+        path: path.to_string(),
+        source,
+    })?;
+    if detect(&head, &ScanOptions::default()).is_ok() {
+        let (top, ..) = scan_merged::<crate::analyze::workload::top::Top>(
+            &[path.to_string()],
+            &ScanOptions::default(),
+        )?;
+        let (rows, ..) = top.rows(crate::analyze::workload::top::SortBy::Total, usize::MAX);
+        return Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                r.example.map(|e| WorkloadQuery {
+                    fingerprint: r.fingerprint,
+                    sql: e.sql,
+                    calls: r.calls.max(1),
+                })
+            })
+            .collect());
+    }
+    if crate::workload::pgss::looks_like_export(&head) {
+        return Ok(WorkloadQuery::from_pgss(read_pgss_exports(&[
+            path.to_string()
+        ])?));
+    }
+    read_sql()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +565,51 @@ mod tests {
             cut_point(b"1,\"a\nb\",c\n2,\"x", &LogFormat::Csvlog, false),
             Some(10)
         );
+    }
+
+    #[test]
+    fn workload_files_are_read_whatever_they_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        };
+        let sql = w(
+            "q.sql",
+            "SELECT 1 FROM t WHERE a = 1;\nSELECT 1 FROM t WHERE a = 2;\nSELECT 2;\n",
+        );
+        let q = load_queries(&sql).unwrap();
+        assert_eq!(q.iter().map(|q| q.calls).collect::<Vec<_>>(), vec![2, 1]);
+        // SQL without the extension is still SQL.
+        let txt = w("q.txt", "SELECT 1 FROM t WHERE a = 1;\n");
+        assert_eq!(load_queries(&txt).unwrap().len(), 1);
+        let t = "2024-03-04 10:00:00.123 UTC";
+        let log = w(
+            "pg.log",
+            &format!(
+                "{t} [1] a@b LOG:  duration: 1.5 ms  statement: SELECT * FROM t WHERE a = 1\n\
+                 {t} [1] a@b LOG:  duration: 2.5 ms  statement: SELECT * FROM t WHERE a = 2\n\
+                 {t} [1] a@b LOG:  duration: 0.5 ms  statement: SELECT now()\n"
+            ),
+        );
+        let q = load_queries(&log).unwrap();
+        assert_eq!(q.len(), 2, "{q:?}");
+        assert_eq!(q[0].calls, 2);
+        assert!(q[0].sql.contains("a = 2"), "the slowest example: {q:?}");
+        let csv = w(
+            "pgss.csv",
+            "query,calls,total_exec_time\n\"SELECT * FROM t WHERE a = $1\",40,12.5\n",
+        );
+        let q = load_queries(&csv).unwrap();
+        assert_eq!((q.len(), q[0].calls), (1, 40));
+        let json = w("pgss.json", "[{\"query\": \"SELECT 1\", \"calls\": 3}]");
+        assert_eq!(load_queries(&json).unwrap()[0].calls, 3);
+        // A broken export is an error naming the file, not SQL.
+        let bad = w("bad.json", "[{\"query\": \"SELECT 1\", \"calls\": 3}");
+        let e = load_queries(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.json"), "{e}");
+        let missing = load_queries(&dir.path().join("nope.log").display().to_string());
+        assert!(missing.is_err());
     }
 }

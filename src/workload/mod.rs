@@ -131,16 +131,7 @@ impl ReadStats {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
+pub use crate::calendar::days_from_civil;
 
 /// Parse `YYYY-MM-DD HH:MM:SS[.fff]` (optionally followed by a zone, ignored: logs are read in
 /// their own zone) to epoch milliseconds. Returns the value and the bytes used.

@@ -34,6 +34,27 @@ fn column(names: &[String], wanted: &[&str]) -> Option<usize> {
         .find_map(|w| names.iter().position(|n| n == w))
 }
 
+/// Whether the start of a file looks like an export: a JSON array of objects, or a CSV header
+/// line naming `query` and `calls` columns.
+pub fn looks_like_export(head: &[u8]) -> bool {
+    let t = crate::sql::span::strip_bom(head).trim_ascii_start();
+    if let Some(rest) = t.strip_prefix(b"[") {
+        return rest.trim_ascii_start().starts_with(b"{")
+            || rest.trim_ascii_start().starts_with(b"]");
+    }
+    let first = t.split(|&b| b == b'\n').next().unwrap_or_default();
+    let names: Vec<String> = first
+        .split(|&b| b == b',')
+        .map(|f| {
+            String::from_utf8_lossy(f)
+                .trim()
+                .trim_matches('"')
+                .to_ascii_lowercase()
+        })
+        .collect();
+    column(&names, &["query"]).is_some() && column(&names, &["calls"]).is_some()
+}
+
 /// Read an export (CSV with a header, or a JSON array).
 pub fn parse_export(bytes: &[u8]) -> Result<Vec<PgssRow>, WorkloadError> {
     let bytes = crate::sql::span::strip_bom(bytes);
