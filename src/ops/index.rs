@@ -2,6 +2,8 @@
 //! chosen greedily for the largest weighted saving (calls × cost saved) under budgets; and
 //! `--apply`, which builds the chosen indexes concurrently, one at a time.
 
+pub use crate::advise::select::AdviseOptions;
+use crate::advise::select::{table_key, Observation, Selector};
 use crate::advise::{candidates, Candidate, WorkloadQuery};
 use crate::analyze::index::size;
 use crate::catalog::Catalog;
@@ -13,31 +15,6 @@ use crate::sql::extract::References;
 use crate::sql::{classify, StatementKind};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
-use std::collections::HashMap;
-
-/// Budgets and thresholds of the selection.
-#[derive(Debug, Clone)]
-pub struct AdviseOptions {
-    /// Indexes recommended at most.
-    pub max_indexes: usize,
-    /// Per table at most.
-    pub max_per_table: usize,
-    /// Total size of the recommended indexes at most, bytes.
-    pub max_size_bytes: Option<i64>,
-    /// A candidate must cut the workload's weighted cost by at least this share.
-    pub min_saving: f64,
-}
-
-impl Default for AdviseOptions {
-    fn default() -> Self {
-        AdviseOptions {
-            max_indexes: 10,
-            max_per_table: 3,
-            max_size_bytes: None,
-            min_saving: 0.005,
-        }
-    }
-}
 
 /// A query helped by a recommendation.
 #[derive(Debug, Clone, Serialize)]
@@ -154,10 +131,6 @@ fn cost_of(json: &str, uses: Option<&str>) -> Option<(f64, bool)> {
     Some((p.root.total_cost.unwrap_or(0.0), used))
 }
 
-fn table_key(c: &Candidate) -> String {
-    format!("{}.{}", c.spec.schema, c.spec.table)
-}
-
 /// The queries of the workload that read `table` (by the parsed references).
 fn touching(parsed: &[Option<References>], cat: &Catalog, table: &str) -> Vec<usize> {
     parsed
@@ -174,9 +147,6 @@ fn touching(parsed: &[Option<References>], cat: &Catalog, table: &str) -> Vec<us
         .map(|(i, _)| i)
         .collect()
 }
-
-/// A candidate's evaluation: weighted saving, (query, cost with it) per helped query, size.
-type Evaluation = (f64, Vec<(usize, f64)>, i64);
 
 /// Advise indexes for `workload` on the database at `spec`.
 pub async fn advise(
@@ -216,17 +186,8 @@ pub async fn advise(
         }
     }
     let before: Vec<Option<f64>> = current.clone();
-    let weighted = |costs: &[Option<f64>]| -> f64 {
-        costs
-            .iter()
-            .zip(&workload)
-            .map(|(c, q)| c.unwrap_or(0.0) * q.calls as f64)
-            .sum()
-    };
-    let cost_before = weighted(&before);
     let mut recommendations = Vec::new();
     let mut unverified = Vec::new();
-    let mut rejected = Vec::new();
     let (verifiable, heuristic): (Vec<Candidate>, Vec<Candidate>) = cands
         .into_iter()
         .partition(|c| c.unverifiable.is_none() && session.hypopg);
@@ -258,85 +219,59 @@ pub async fn advise(
             why: c.why.clone(),
         });
     }
-    // Greedy selection with re-evaluation of the candidates on the table just changed.
-    let mut remaining = verifiable;
-    let mut cache: HashMap<String, Evaluation> = HashMap::new();
-    let mut per_table: HashMap<String, usize> = HashMap::new();
-    let mut total_size = 0i64;
-    while recommendations.len() < opts.max_indexes && !remaining.is_empty() {
-        let mut best: Option<(usize, f64)> = None;
-        for (ci, c) in remaining.iter().enumerate() {
-            let key = c.spec.create_sql();
-            if !cache.contains_key(&key) {
-                let (oid, name) = match session.create(&c.spec.create_sql_plain()).await {
-                    Ok(x) => x,
-                    Err(e) => {
-                        cache.insert(key.clone(), (0.0, vec![], 0));
-                        rejected.push((
-                            c.spec.create_sql(),
-                            format!("HypoPG could not create it: {e}"),
-                        ));
-                        continue;
-                    }
-                };
-                let size_b = session.size(oid).await.unwrap_or(0);
-                let mut gains = Vec::new();
-                let mut saving = 0.0;
-                for qi in touching(&parsed, &cat, &table_key(c)) {
-                    let Some(cur) = current[qi] else { continue };
-                    let planned = match session.plan(&workload[qi].sql).await {
-                        Err(e) if e.is_fatal() => return Err(e.into()),
-                        other => other,
-                    };
-                    if let Ok(j) = planned {
-                        if let Some((cost, used)) = cost_of(&j, Some(&name)) {
-                            if used && cost < cur {
-                                saving += (cur - cost) * workload[qi].calls as f64;
-                                gains.push((qi, cost));
+    // Greedy selection (advise::select) with the costs HypoPG's hypothetical indexes give.
+    let write_ratio = verifiable
+        .iter()
+        .filter_map(|c| {
+            let t = cat.table(&table_key(c))?;
+            let reads = (t.seq_scan + t.idx_scan).max(1) as f64;
+            Some((
+                table_key(c),
+                t.writes() as f64 / (t.writes() as f64 + reads),
+            ))
+        })
+        .collect();
+    let mut sel = Selector::new(
+        verifiable,
+        workload.iter().map(|q| q.calls).collect(),
+        current,
+        write_ratio,
+        opts.clone(),
+    );
+    while sel.wants_more() {
+        for i in sel.pending() {
+            let c = sel.candidate(i).clone();
+            let obs = match session.create(&c.spec.create_sql_plain()).await {
+                Err(e) if e.is_fatal() => return Err(e.into()),
+                Err(e) => Observation::Failed(e.to_string()),
+                Ok((oid, name)) => {
+                    let size_bytes = session.size(oid).await.unwrap_or(0);
+                    let mut plans = Vec::new();
+                    for qi in touching(&parsed, &cat, &table_key(&c)) {
+                        if sel.current_cost(qi).is_none() {
+                            continue;
+                        }
+                        match session.plan(&workload[qi].sql).await {
+                            Err(e) if e.is_fatal() => return Err(e.into()),
+                            Err(_) => {}
+                            Ok(j) => {
+                                if let Some((cost, used)) = cost_of(&j, Some(&name)) {
+                                    plans.push((qi, cost, used));
+                                }
                             }
                         }
                     }
+                    session.drop_index(oid).await?;
+                    Observation::Planned { size_bytes, plans }
                 }
-                session.drop_index(oid).await?;
-                // Heavily written tables pay for every index on each write.
-                if let Some(t) = cat.table(&table_key(c)) {
-                    let reads = (t.seq_scan + t.idx_scan).max(1) as f64;
-                    let ratio = t.writes() as f64 / (t.writes() as f64 + reads);
-                    if ratio > 0.5 {
-                        saving *= 1.0 - ratio.min(0.9) * 0.5;
-                    }
-                }
-                cache.insert(key.clone(), (saving, gains, size_b));
-            }
-            let (saving, _, size_b) = &cache[&key];
-            let fits = per_table.get(&table_key(c)).copied().unwrap_or(0) < opts.max_per_table
-                && opts.max_size_bytes.is_none_or(|m| total_size + size_b <= m);
-            if fits && *saving > best.map_or(0.0, |b| b.1) {
-                best = Some((ci, *saving));
-            }
+            };
+            sel.observe(i, obs);
         }
-        let Some((ci, saving)) = best else { break };
-        if saving < cost_before * opts.min_saving {
-            break;
-        }
-        let c = remaining.remove(ci);
-        let key = c.spec.create_sql();
-        let (_, gains, size_b) = cache.remove(&key).unwrap_or_default();
+        let Some(chosen) = sel.pick() else { break };
+        let c = chosen.candidate;
         // Keep it (hypothetically) for the next rounds.
         session.create(&c.spec.create_sql_plain()).await?;
         let tk = table_key(&c);
-        *per_table.entry(tk.clone()).or_insert(0) += 1;
-        total_size += size_b;
-        for &(qi, cost) in &gains {
-            current[qi] = Some(cost);
-        }
-        // Candidates on this table must be re-evaluated against the new state.
-        cache.retain(|k, _| {
-            !k.contains(&format!(
-                " ON {} ",
-                crate::sql::ident::quote_qualified(&[&c.spec.schema, &c.spec.table])
-            ))
-        });
         let note = cat
             .table(&tk)
             .filter(|t| t.writes() > (t.seq_scan + t.idx_scan))
@@ -353,9 +288,10 @@ pub async fn advise(
             kind: c.kind,
             verified: true,
             note,
-            size_bytes: Some(size_b),
-            weighted_saving: saving,
-            queries: gains
+            size_bytes: Some(chosen.size_bytes),
+            weighted_saving: chosen.saving,
+            queries: chosen
+                .gains
                 .iter()
                 .map(|&(qi, cost)| QueryGain {
                     fingerprint: workload[qi].fingerprint.clone(),
@@ -368,22 +304,10 @@ pub async fn advise(
             why: c.why.clone(),
         });
     }
-    for c in remaining {
-        let key = c.spec.create_sql();
-        let reason = match cache.get(&key) {
-            Some((s, _, _)) if *s <= 0.0 => "no query's plan used it at a lower cost".to_string(),
-            Some((s, _, _)) => format!(
-                "a chosen index already serves its queries better (remaining saving {s:.0})"
-            ),
-            None => "budget reached".to_string(),
-        };
-        if !rejected.iter().any(|(d, _)| *d == key) {
-            rejected.push((key, reason));
-        }
-    }
+    let cost_before = sel.cost_before();
+    let (cost_after, _, rejected) = sel.finish();
     let hypopg = session.hypopg;
     session.close().await?;
-    let cost_after = weighted(&current);
     let findings = recommendations
         .iter()
         .map(|r| Finding {

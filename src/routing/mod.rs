@@ -1,6 +1,7 @@
 //! Read routing for a primary with streaming replicas: the routing map ([`map`]) and the
 //! statement router ([`route`]), and the report of `route classify` ([`report`]).
 
+pub mod admission;
 pub mod export;
 pub mod map;
 pub mod report;
