@@ -34,6 +34,10 @@ pub enum Error {
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),
+    /// A step of dbkit's own failed (a worker that panicked, a result that could not be
+    /// collected): the run stops instead of reporting partial results.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A file that was read but holds something dbkit cannot use.
     #[error("{path}: {message}")]
     Input {

@@ -280,7 +280,7 @@ fn weighted(costs: &[Option<f64>], calls: &[u64]) -> f64 {
 mod tests {
     use super::*;
     use crate::advise::CandidateKind;
-    use crate::ddl::index::{IndexSpec, Key, KeySpec};
+    use crate::ddl::index::{IndexSpec, Key};
 
     fn keys_text(c: &Candidate) -> String {
         c.spec
@@ -295,14 +295,7 @@ mod tests {
 
     fn cand(table: &str, cols: &[&str]) -> Candidate {
         Candidate {
-            spec: IndexSpec {
-                schema: "public".into(),
-                table: table.into(),
-                method: "btree".into(),
-                keys: cols.iter().map(|c| KeySpec::column(c)).collect(),
-                include: vec![],
-                predicate: None,
-            },
+            spec: IndexSpec::btree("public", table, cols),
             kind: CandidateKind::Btree,
             why: vec![],
             queries: vec![],
@@ -412,49 +405,28 @@ mod tests {
 
     #[test]
     fn budgets_bound_the_choice() {
-        let all = || vec![cand("t", &["a"]), cand("t", &["a", "c"]), cand("u", &["b"])];
+        let choose = |opts: AdviseOptions, sizes: &HashMap<String, i64>| {
+            let all = vec![cand("t", &["a"]), cand("t", &["a", "c"]), cand("u", &["b"])];
+            names(&run(&table(), all, vec![10, 10, 1], HashMap::new(), opts, sizes).0)
+        };
         let one = AdviseOptions {
             max_indexes: 1,
             ..Default::default()
         };
-        let (chosen, ..) = run(
-            &table(),
-            all(),
-            vec![10, 10, 1],
-            HashMap::new(),
-            one,
-            &HashMap::new(),
-        );
-        assert_eq!(names(&chosen), vec!["a, c"]);
+        assert_eq!(choose(one, &HashMap::new()), vec!["a, c"]);
         // The composite is too large: the smaller index on a is the best that fits.
         let sizes = HashMap::from([("a, c".to_string(), 1 << 30), ("a".to_string(), 1 << 20)]);
         let small = AdviseOptions {
             max_size_bytes: Some(100 << 20),
             ..Default::default()
         };
-        let (chosen, ..) = run(
-            &table(),
-            all(),
-            vec![10, 10, 1],
-            HashMap::new(),
-            small,
-            &sizes,
-        );
-        assert_eq!(names(&chosen), vec!["a", "b"]);
+        assert_eq!(choose(small, &sizes), vec!["a", "b"]);
         // A saving below min_saving of the workload is not worth an index.
         let picky = AdviseOptions {
             min_saving: 0.5,
             ..Default::default()
         };
-        let (chosen, ..) = run(
-            &table(),
-            all(),
-            vec![10, 10, 1],
-            HashMap::new(),
-            picky,
-            &HashMap::new(),
-        );
-        assert_eq!(names(&chosen), vec!["a, c"]);
+        assert_eq!(choose(picky, &HashMap::new()), vec!["a, c"]);
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
     let failed: Vec<String> = report
         .statements
         .iter()
-        .filter(|s| s.status == "error")
+        .filter(|s| s.status == dbkit::ops::explain::ItemStatus::Error)
         .map(|s| format!("line {}", s.line))
         .collect();
     if !failed.is_empty() {

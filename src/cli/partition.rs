@@ -194,7 +194,10 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 drop(target);
                 anyhow::Ok(r)
             })?;
-            let failed = report.results.iter().any(|r| r.status == "failed");
+            let failed = report
+                .results
+                .iter()
+                .any(|r| r.status == dbkit::db::partitions::StepStatus::Failed);
             let outcome = ctx.emit(&mut report)?;
             if failed {
                 bail!("a conversion step failed (see the report); run again to resume");
@@ -240,7 +243,7 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
                 .tables
                 .iter()
                 .flat_map(|t| &t.results)
-                .any(|r| r.status == "failed");
+                .any(|r| r.status == dbkit::db::partitions::StepStatus::Failed);
             let outcome = ctx.emit(&mut report)?;
             if failed {
                 bail!("a maintenance step failed (see the report)");

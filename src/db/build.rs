@@ -11,12 +11,34 @@ use serde::Serialize;
 pub struct Applied {
     /// The statement.
     pub ddl: String,
-    /// `built`, `failed` (its invalid leftover was dropped) or `error`.
-    pub status: &'static str,
+    /// What happened.
+    pub status: BuildStatus,
     /// Seconds it took.
     pub seconds: f64,
     /// The error, if any.
     pub error: Option<String>,
+}
+
+/// What happened to one index build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildStatus {
+    /// Built and valid.
+    Built,
+    /// The build failed; its invalid leftover was dropped.
+    Failed,
+    /// The statement could not run at all.
+    Error,
+}
+
+impl std::fmt::Display for BuildStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BuildStatus::Built => "built",
+            BuildStatus::Failed => "failed",
+            BuildStatus::Error => "error",
+        })
+    }
 }
 
 /// Build `specs` in order, reporting each through `progress`.
@@ -55,7 +77,7 @@ pub async fn build_indexes(
         let a = match (res, invalid) {
             (Ok(_), false) => Applied {
                 ddl,
-                status: "built",
+                status: BuildStatus::Built,
                 seconds,
                 error: None,
             },
@@ -67,14 +89,14 @@ pub async fn build_indexes(
                 );
                 Applied {
                     ddl,
-                    status: "failed",
+                    status: BuildStatus::Failed,
                     seconds,
                     error: Some(format!("{why}; the invalid index was dropped")),
                 }
             }
             (Err(e), false) => Applied {
                 ddl,
-                status: "error",
+                status: BuildStatus::Error,
                 seconds,
                 error: Some(sqlx_message(&e)),
             },

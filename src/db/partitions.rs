@@ -153,12 +153,41 @@ pub async fn may_maintain(
 pub struct StepResult {
     /// The partition.
     pub partition: String,
-    /// `done` or `failed`.
-    pub status: &'static str,
+    /// What happened.
+    pub status: StepStatus,
     /// Tries it took.
     pub tries: u32,
     /// The error, if it failed.
     pub error: Option<String>,
+}
+
+/// What happened to a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// It ran.
+    Done,
+    /// Its done-check said it had run before (a resumed run).
+    AlreadyDone,
+    /// It failed (the error says why); the run stopped there.
+    Failed,
+}
+
+impl StepStatus {
+    /// As shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::AlreadyDone => "already done",
+            StepStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Run steps in order with `lock_timeout`, retrying a step up to 3 times when a lock is not
@@ -213,19 +242,19 @@ pub async fn run_steps(
         let res = match result {
             Ok(()) => StepResult {
                 partition: s.partition.clone(),
-                status: "done",
+                status: StepStatus::Done,
                 tries,
                 error: None,
             },
             Err(e) => StepResult {
                 partition: s.partition.clone(),
-                status: "failed",
+                status: StepStatus::Failed,
                 tries,
                 error: Some(sqlx_message(&e)),
             },
         };
         progress(&res);
-        let failed = res.status == "failed";
+        let failed = res.status == StepStatus::Failed;
         out.push(res);
         if failed {
             break;
@@ -384,7 +413,7 @@ pub async fn run_convert(
         if done {
             let r = StepResult {
                 partition: s.name.clone(),
-                status: "already done",
+                status: StepStatus::AlreadyDone,
                 tries: 0,
                 error: None,
             };
@@ -393,7 +422,7 @@ pub async fn run_convert(
             continue;
         }
         let r = run_steps(conn, std::slice::from_ref(st), lock_timeout, progress).await?;
-        let failed = r.iter().any(|x| x.status == "failed");
+        let failed = r.iter().any(|x| x.status == StepStatus::Failed);
         out.extend(r);
         if failed {
             break;

@@ -152,6 +152,18 @@ impl IndexSpec {
         s
     }
 
+    /// A plain btree on columns, ascending, no INCLUDE, no predicate.
+    pub fn btree(schema: &str, table: &str, cols: &[&str]) -> IndexSpec {
+        IndexSpec {
+            schema: schema.into(),
+            table: table.into(),
+            method: "btree".into(),
+            keys: cols.iter().map(|c| KeySpec::column(c)).collect(),
+            include: vec![],
+            predicate: None,
+        }
+    }
+
     /// `CREATE INDEX CONCURRENTLY IF NOT EXISTS …;`
     pub fn create_sql(&self) -> String {
         self.create_sql_named(&self.name())
@@ -180,14 +192,7 @@ mod tests {
     use super::*;
 
     fn spec(table: &str, cols: &[&str]) -> IndexSpec {
-        IndexSpec {
-            schema: "public".into(),
-            table: table.into(),
-            method: "btree".into(),
-            keys: cols.iter().map(|c| KeySpec::column(c)).collect(),
-            include: vec![],
-            predicate: None,
-        }
+        IndexSpec::btree("public", table, cols)
     }
 
     #[test]

@@ -27,6 +27,30 @@ impl Progress for NoProgress {
     fn update(&self, _: usize, _: usize, _: &str) {}
 }
 
+/// What happened to one statement of an explain run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemStatus {
+    /// Explained.
+    Ok,
+    /// Not explained: EXPLAIN cannot take it (DDL, utility, transaction control); the reason
+    /// is in `error`.
+    Skipped,
+    /// Explaining it failed (the server's error is in `error`).
+    Error,
+}
+
+impl ItemStatus {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Ok => "ok",
+            ItemStatus::Skipped => "skipped",
+            ItemStatus::Error => "error",
+        }
+    }
+}
+
 /// One explained statement.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExplainItem {
@@ -40,8 +64,8 @@ pub struct ExplainItem {
     pub fingerprint: String,
     /// The command (`SELECT`, `UPDATE`…).
     pub command: String,
-    /// `ok`, `error` or `skipped`.
-    pub status: &'static str,
+    /// What happened.
+    pub status: ItemStatus,
     /// Why it failed or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -222,21 +246,26 @@ pub async fn run(
     // Run the workers concurrently on this task (they borrow the progress reporter).
     join_all(workers_futs).await;
     progress.finish();
-    if let Some(e) = fatal.into_inner().ok().flatten() {
-        return Err(e);
+    match fatal.into_inner() {
+        Ok(Some(e)) => return Err(e),
+        Ok(None) => {}
+        Err(_) => return Err(crate::Error::Internal("an explain worker panicked".into())),
     }
-    let mut items = Arc::try_unwrap(results)
-        .map_err(|_| ())
-        .ok()
-        .and_then(|m| m.into_inner().ok())
-        .unwrap_or_default();
+    let mut items = match Arc::try_unwrap(results).map(Mutex::into_inner) {
+        Ok(Ok(items)) => items,
+        _ => {
+            return Err(crate::Error::Internal(
+                "the explain results could not be collected (a worker panicked)".into(),
+            ))
+        }
+    };
     for it in &mut items {
         finish_item(it, &job);
     }
     items.sort_by(|a, b| {
         let key = |i: &ExplainItem| {
             (
-                i.status != "ok",
+                i.status != ItemStatus::Ok,
                 -(i.execution_ms.or(i.total_cost).unwrap_or(0.0)),
             )
         };
@@ -366,7 +395,7 @@ fn to_item(raw: Raw) -> ExplainItem {
         line,
         fingerprint: fp.hex(),
         command,
-        status: "ok",
+        status: ItemStatus::Ok,
         error: None,
         mode: None,
         execution_ms: None,
@@ -383,7 +412,11 @@ fn to_item(raw: Raw) -> ExplainItem {
             item.plan = serde_json::from_str(&e.json).ok();
         }
         Err(msg) => {
-            item.status = if skipped { "skipped" } else { "error" };
+            item.status = if skipped {
+                ItemStatus::Skipped
+            } else {
+                ItemStatus::Error
+            };
             item.error = Some(msg);
         }
     }
@@ -407,7 +440,7 @@ fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
             }
         }
         Err(e) => {
-            item.status = "error";
+            item.status = ItemStatus::Error;
             item.error = Some(e.to_string());
         }
     }
@@ -428,7 +461,11 @@ impl Report for ExplainReport {
         "explain"
     }
     fn summary(&self) -> String {
-        let ok = self.statements.iter().filter(|s| s.status == "ok").count();
+        let ok = self
+            .statements
+            .iter()
+            .filter(|s| s.status == ItemStatus::Ok)
+            .count();
         // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0 ms".
         let total: f64 = self
             .statements
@@ -452,10 +489,14 @@ impl Report for ExplainReport {
             &["#", "line", "time", "cost", "findings", "statement"],
         );
         for s in &self.statements {
-            let findings = if s.status != "ok" {
+            let findings = if s.status != ItemStatus::Ok {
                 Cell::toned(
-                    format!("{}: {}", s.status, s.error.as_deref().unwrap_or("")),
-                    if s.status == "error" {
+                    format!(
+                        "{}: {}",
+                        s.status.as_str(),
+                        s.error.as_deref().unwrap_or("")
+                    ),
+                    if s.status == ItemStatus::Error {
                         Tone::Bad
                     } else {
                         Tone::Dim

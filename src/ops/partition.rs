@@ -128,7 +128,7 @@ impl Report for MaintainReport {
             .tables
             .iter()
             .flat_map(|t| &t.results)
-            .filter(|r| r.status == "failed")
+            .filter(|r| r.status == partitions::StepStatus::Failed)
             .count();
         format!(
             "{} partitioned table(s), {steps} step(s) {} at {} {}{}{}",
@@ -170,7 +170,7 @@ impl Report for MaintainReport {
             for (i, s) in tp.steps.iter().enumerate() {
                 let status = tp.results.get(i).map(|r| match &r.error {
                     Some(e) => Cell::toned(format!("failed: {e}"), Tone::Bad),
-                    None => Cell::toned(r.status, Tone::Good),
+                    None => Cell::toned(r.status.as_str(), Tone::Good),
                 });
                 t.row(vec![
                     Cell::text(tp.table.clone()),
@@ -266,7 +266,10 @@ impl Report for ConvertReport {
         "partition-convert"
     }
     fn summary(&self) -> String {
-        let failed = self.results.iter().any(|r| r.status == "failed");
+        let failed = self
+            .results
+            .iter()
+            .any(|r| r.status == partitions::StepStatus::Failed);
         format!(
             "{}: {} step(s) to a partitioned table (the old table keeps everything before {}); {}",
             self.plan.table,
@@ -290,7 +293,7 @@ impl Report for ConvertReport {
                 .find(|r| r.partition == s.name)
                 .map(|r| match &r.error {
                     Some(e) => Cell::toned(format!("failed: {e}"), Tone::Bad),
-                    None => Cell::toned(r.status, Tone::Good),
+                    None => Cell::toned(r.status.as_str(), Tone::Good),
                 });
             t.row(vec![
                 Cell::num(i + 1),

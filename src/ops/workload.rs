@@ -360,7 +360,21 @@ where
             }
             drop(tx);
             seq_base = seq;
-            let aggs: Vec<A> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+            // A worker that panicked lost its counts: the scan fails rather than report less.
+            let mut aggs: Vec<A> = Vec::new();
+            for h in handles {
+                aggs.push(h.join().map_err(|e| {
+                    let why = e
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| e.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_string());
+                    crate::Error::Input {
+                        path: path.clone(),
+                        message: format!("a reader thread failed ({why}); nothing is reported rather than partial counts"),
+                    }
+                })?);
+            }
             if let Ok(mut w) = worker_stats.lock() {
                 w.skipped_lines += skipped;
                 w.lines += skipped;
