@@ -30,7 +30,7 @@ pub enum Error {
     Table(#[from] crate::ddl::table::TableError),
     /// Shard and routing map problems.
     #[error(transparent)]
-    Map(#[from] crate::shard::map::MapError),
+    Map(#[from] crate::mapfile::MapError),
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),

@@ -12,7 +12,7 @@
 //! | layer | modules | owns |
 //! |---|---|---|
 //! | L0 | [`error`], [`config`], [`finding`], [`calendar`], [`secret`], [`view`] | errors; dbkit.toml, applied to every command's findings ([`config::Config::apply`]); the shared finding shape and the rule registry ([`RuleId`]: every rule of every family, with its family, severity, thresholds and explanation); calendar arithmetic; secrets kept out of messages; the renderer-neutral report view |
-//! | L1 | [`catalog`] | tables, columns, indexes, foreign keys and their statistics |
+//! | L1 | [`catalog`], [`mapfile`] | tables, columns, indexes, foreign keys and their statistics; reading shard and routing map files |
 //! | L1 | [`sql`], [`plan`], [`workload`] | splitting, parsing, fingerprints, classification, references; the EXPLAIN model (JSON and text); query-log and trace readers |
 //! | L1/L2 | [`shard`], [`routing`] | the PostgreSQL-compatible shard hash, shard maps and the rebalance planner; routing maps, the statement router and replica admission ([`routing::admission`]) |
 //! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates and their selection under budgets ([`advise::select`], over costs a caller supplies); DDL generation |
@@ -49,6 +49,7 @@ pub mod ddl;
 pub mod error;
 pub mod finding;
 pub mod fuzzing;
+pub mod mapfile;
 pub mod ops;
 pub mod plan;
 pub mod report;

@@ -143,6 +143,33 @@ pub trait Report: Serialize {
     }
 }
 
+/// `100000` as `100,000`.
+pub fn fmt_n(v: f64) -> String {
+    let n = v.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Milliseconds for messages: `12.3 ms`.
+pub fn fmt_ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else {
+        format!("{v:.1} ms")
+    }
+}
+
 /// Bytes for people: `8.0 MB`, `1.2 GB`, `3 kB` (decimal units).
 pub fn human_bytes(b: f64) -> String {
     if b >= 1e12 {

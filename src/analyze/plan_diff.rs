@@ -2,10 +2,11 @@
 //! join methods per set of joined relations, cost and time deltas, and findings that appeared or
 //! went away. The CI regression gate builds on [`diff`] and [`PlanDiff::regressions`].
 
-use super::plan::{analyze, fmt_ms};
+use super::plan::analyze;
 use crate::config::Config;
 use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::plan::{Node, Plan};
+use crate::view::fmt_ms;
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -18,38 +18,7 @@ use super::partition::{partition_name, Civil, Interval};
 use crate::sql::ident::{quote_ident, quote_literal, quote_qualified};
 use serde::Serialize;
 
-/// What the catalog says about the table to convert.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ConvertSource {
-    /// Schema.
-    pub schema: String,
-    /// Table.
-    pub table: String,
-    /// Columns: name, type, NOT NULL, default expression, identity.
-    pub columns: Vec<(String, String, bool, Option<String>, bool)>,
-    /// Primary key columns.
-    pub primary_key: Vec<String>,
-    /// The primary key constraint's name.
-    pub primary_key_name: Option<String>,
-    /// Unique constraints (name, columns) other than the primary key.
-    pub unique: Vec<(String, Vec<String>)>,
-    /// CHECK constraints: (name, definition as `CHECK (…)`).
-    pub checks: Vec<(String, String)>,
-    /// Other indexes: (name, definition as `pg_get_indexdef` prints it).
-    pub indexes: Vec<(String, String)>,
-    /// Sequences owned by a column: (sequence, column).
-    pub sequences: Vec<(String, String)>,
-    /// Foreign keys that reference the table: (constraint, referencing table).
-    pub referenced_by: Vec<(String, String)>,
-    /// Views on the table: (schema.view, definition).
-    pub views: Vec<(String, String)>,
-    /// Row triggers: (name, definition).
-    pub triggers: Vec<(String, String)>,
-    /// Whether it is already partitioned.
-    pub partitioned: bool,
-    /// Estimated rows.
-    pub rows: f64,
-}
+pub use super::table::ConvertSource;
 
 /// One step of the conversion.
 #[derive(Debug, Clone, Serialize)]

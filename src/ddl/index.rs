@@ -137,7 +137,7 @@ impl IndexSpec {
         let mut s = format!(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {} ({})",
             quote_ident(name),
-            quote_qualified(&[&self.schema, &self.table]),
+            self.relation_sql(),
             self.method,
             keys.join(", ")
         );
@@ -150,6 +150,16 @@ impl IndexSpec {
         }
         s.push(';');
         s
+    }
+
+    /// The table, schema-qualified when the schema is known (an empty schema: as the search
+    /// path finds it, as in a plan read without VERBOSE).
+    pub fn relation_sql(&self) -> String {
+        if self.schema.is_empty() {
+            quote_ident(&self.table)
+        } else {
+            quote_qualified(&[&self.schema, &self.table])
+        }
     }
 
     /// A plain btree on columns, ascending, no INCLUDE, no predicate.

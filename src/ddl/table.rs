@@ -238,7 +238,7 @@ fn from_ast(ct: &CreateTable, parts: Vec<String>, sql: &str) -> TableDef {
 
 impl TableDef {
     /// A definition rebuilt from a live table's catalog entries (for `--url` input).
-    pub fn from_source(src: &crate::ddl::convert::ConvertSource) -> TableDef {
+    pub fn from_source(src: &ConvertSource) -> TableDef {
         use crate::sql::ident::{quote_ident, quote_qualified};
         let mut parts: Vec<String> = src
             .columns
@@ -297,6 +297,40 @@ impl TableDef {
             indexes: Vec::new(),
         }
     }
+}
+
+/// What the catalog says about a live table (read by `db::partitions::convert_source`): what
+/// `partition create --url` and `partition convert` build from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConvertSource {
+    /// Schema.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Columns: name, type, NOT NULL, default expression, identity.
+    pub columns: Vec<(String, String, bool, Option<String>, bool)>,
+    /// Primary key columns.
+    pub primary_key: Vec<String>,
+    /// The primary key constraint's name.
+    pub primary_key_name: Option<String>,
+    /// Unique constraints (name, columns) other than the primary key.
+    pub unique: Vec<(String, Vec<String>)>,
+    /// CHECK constraints: (name, definition as `CHECK (…)`).
+    pub checks: Vec<(String, String)>,
+    /// Other indexes: (name, definition as `pg_get_indexdef` prints it).
+    pub indexes: Vec<(String, String)>,
+    /// Sequences owned by a column: (sequence, column).
+    pub sequences: Vec<(String, String)>,
+    /// Foreign keys that reference the table: (constraint, referencing table).
+    pub referenced_by: Vec<(String, String)>,
+    /// Views on the table: (schema.view, definition).
+    pub views: Vec<(String, String)>,
+    /// Row triggers: (name, definition).
+    pub triggers: Vec<(String, String)>,
+    /// Whether it is already partitioned.
+    pub partitioned: bool,
+    /// Estimated rows.
+    pub rows: f64,
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! `dbkit explain`: explain one statement or a whole workload file with bounded concurrency,
 //! run the plan rules on each plan, and rank the statements by time.
 
-use crate::analyze::plan::{analyze, fmt_ms};
+use crate::analyze::plan::analyze;
 use crate::config::Config;
 use crate::db::explain::{explain, ExplainOptions};
 use crate::db::{connect, ConnSpec, DbError};
 use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::sql::{classify, split, StatementKind};
+use crate::view::fmt_ms;
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -90,13 +90,13 @@ pub struct RoutingMap {
 
 impl RoutingMap {
     /// Reads a map from TOML or JSON text (JSON when it starts with `{`).
-    pub fn parse(text: &str, path: &str) -> Result<RoutingMap, crate::shard::map::MapError> {
-        crate::shard::map::parse_file(text, path)
+    pub fn parse(text: &str, path: &str) -> Result<RoutingMap, crate::mapfile::MapError> {
+        crate::mapfile::parse_file(text, path)
     }
 
     /// Reads a map file.
-    pub fn load(path: &std::path::Path) -> Result<RoutingMap, crate::shard::map::MapError> {
-        let (text, p) = crate::shard::map::read_file(path)?;
+    pub fn load(path: &std::path::Path) -> Result<RoutingMap, crate::mapfile::MapError> {
+        let (text, p) = crate::mapfile::read_file(path)?;
         Self::parse(&text, &p)
     }
 

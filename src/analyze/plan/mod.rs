@@ -134,32 +134,7 @@ pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
     out
 }
 
-/// `100000` as `100,000`.
-pub fn fmt_n(v: f64) -> String {
-    let n = v.round() as i64;
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-/// Milliseconds for messages: `12.3 ms`.
-pub fn fmt_ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else {
-        format!("{v:.1} ms")
-    }
-}
+pub use crate::view::{fmt_ms, fmt_n};
 
 /// The relation a node scans, quoted for SQL (`public.orders`).
 pub fn relation_sql(n: &Node) -> Option<String> {
@@ -194,17 +169,16 @@ pub fn filter_columns(filter: &str) -> Vec<String> {
     eq
 }
 
-/// `CREATE INDEX CONCURRENTLY ON rel (cols)` for a node's relation, when both are known.
+/// The `CREATE INDEX` (dbkit's one generator, [`crate::ddl::index::IndexSpec`]) of a btree on
+/// `cols` of a node's relation, when both are known.
 pub fn index_ddl(n: &Node, cols: &[String]) -> Option<String> {
     if cols.is_empty() {
         return None;
     }
-    let rel = relation_sql(n)?;
-    let cols: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
-    Some(format!(
-        "CREATE INDEX CONCURRENTLY ON {rel} ({});",
-        cols.join(", ")
-    ))
+    let table = n.relation_name.as_deref()?;
+    let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let schema = n.schema.as_deref().unwrap_or("");
+    Some(crate::ddl::index::IndexSpec::btree(schema, table, &cols).create_sql())
 }
 
 /// A `work_mem` setting that fits `kb` kilobytes of data (rounded up to a power of two in MB).

@@ -80,7 +80,7 @@ mod tests {
             .suggestion
             .as_deref()
             .unwrap()
-            .ends_with("CREATE INDEX CONCURRENTLY ON public.orders (status);"));
+            .ends_with("CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_status_idx ON public.orders USING btree (status);"));
         assert_eq!(s[0].evidence["rows_scanned"], 100000.0);
     }
 

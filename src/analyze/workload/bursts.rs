@@ -8,6 +8,7 @@
 use crate::sql::fingerprint::{fnv1a64, Normalizer};
 use crate::sql::lexer::{Lexer, TokenKind};
 use crate::workload::{Event, EventKind};
+use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 /// One query, compactly.
@@ -249,6 +250,33 @@ fn scan_scope(ev: &[Compact], o: &BurstOptions, out: &mut Vec<Burst>) {
             k += 1;
         }
     }
+}
+
+/// One pattern in the report: a shape looped after the same parent, in one or many bursts.
+#[derive(Debug, Clone, Serialize)]
+pub struct BurstRow {
+    /// `n-plus-one` or `redundant-query`.
+    pub rule: crate::finding::RuleId,
+    /// Fingerprint id of the looped shape.
+    pub fingerprint: String,
+    /// The looped shape.
+    pub query: String,
+    /// The query before the bursts (the same for the whole pattern).
+    pub parent: Option<String>,
+    /// Bursts of this pattern.
+    pub bursts: usize,
+    /// Repeats over all bursts.
+    pub repeats: usize,
+    /// The longest burst.
+    pub max_burst: usize,
+    /// Sessions (or traces) it was seen in.
+    pub sessions: usize,
+    /// One of them.
+    pub example_session: String,
+    /// Total time of the repeats, ms.
+    pub total_ms: f64,
+    /// Time batching would save (all but one query per burst), ms.
+    pub wasted_ms: f64,
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! application loop that should be one batched query (`= ANY($1)`) or a join with its parent.
 //! Also builds the report of `dbkit workload n-plus-one`, which carries `redundant-query` too.
 
-use super::bursts::{Burst, Collector};
+use super::bursts::{Burst, BurstRow, Collector};
 use super::redundant_query;
-use crate::analyze::plan::{fmt_ms, fmt_n};
 use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::sql::extract::{extract, Operand};
+use crate::view::{fmt_ms, fmt_n};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 
@@ -80,33 +80,6 @@ fn join_with_parent(parent: &str, child_table: &str, column: &str) -> Option<Str
         }
     }
     None
-}
-
-/// One pattern in the report: a shape looped after the same parent, in one or many bursts.
-#[derive(Debug, Clone, Serialize)]
-pub struct BurstRow {
-    /// `n-plus-one` or `redundant-query`.
-    pub rule: RuleId,
-    /// Fingerprint id of the looped shape.
-    pub fingerprint: String,
-    /// The looped shape.
-    pub query: String,
-    /// The query before the bursts (the same for the whole pattern).
-    pub parent: Option<String>,
-    /// Bursts of this pattern.
-    pub bursts: usize,
-    /// Repeats over all bursts.
-    pub repeats: usize,
-    /// The longest burst.
-    pub max_burst: usize,
-    /// Sessions (or traces) it was seen in.
-    pub sessions: usize,
-    /// One of them.
-    pub example_session: String,
-    /// Total time of the repeats, ms.
-    pub total_ms: f64,
-    /// Time batching would save (all but one query per burst), ms.
-    pub wasted_ms: f64,
 }
 
 /// `dbkit workload n-plus-one`.

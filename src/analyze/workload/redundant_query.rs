@@ -1,9 +1,9 @@
 //! `redundant-query`: the same statement with the same values run again and again in a burst —
 //! the application asks for what it already has.
 
-use super::n_plus_one::BurstRow;
-use crate::analyze::plan::{fmt_ms, fmt_n};
+use super::bursts::BurstRow;
 use crate::finding::{Finding, Location, RuleId, Severity};
+use crate::view::{fmt_ms, fmt_n};
 
 /// The rule's id.
 pub const ID: RuleId = RuleId::RedundantQuery;

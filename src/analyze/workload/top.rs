@@ -470,7 +470,7 @@ impl crate::view::Report for TopReport {
     }
     fn tables(&self) -> Vec<crate::view::Table> {
         use crate::view::{Cell, Table};
-        let ms = |v: Option<f64>| v.map(crate::analyze::plan::fmt_ms).unwrap_or_default();
+        let ms = |v: Option<f64>| v.map(crate::view::fmt_ms).unwrap_or_default();
         let mut t = Table::new(
             format!("Top shapes by {}", self.sort),
             &[
@@ -499,8 +499,8 @@ impl crate::view::Report for TopReport {
             };
             t.row(vec![
                 Cell::text(r.fingerprint.clone()),
-                Cell::num(crate::analyze::plan::fmt_n(r.calls as f64)),
-                Cell::num(crate::analyze::plan::fmt_ms(r.total_ms)),
+                Cell::num(crate::view::fmt_n(r.calls as f64)),
+                Cell::num(crate::view::fmt_ms(r.total_ms)),
                 Cell::num(format!("{:.1}%", r.share * 100.0)),
                 Cell::num(ms(r.mean_ms)),
                 Cell::num(ms(r.p95_ms)),
