@@ -256,13 +256,32 @@ pub fn log_input(data: &[u8]) {
     });
 }
 
-/// dbkit.toml: thresholds, disabled rules, check settings.
+/// dbkit.toml: thresholds, disabled rules, severities, path ignores (their globs matched
+/// against a few paths), check settings; and every rule id read back from text.
 pub fn config_toml(data: &[u8]) {
     let Ok(text) = crate::sql::span::check_utf8(data) else {
         return;
     };
+    let _ = text.trim().parse::<crate::finding::RuleId>();
     if let Ok(cfg) = crate::config::Config::from_toml(text, "dbkit.toml") {
         let _ = crate::analyze::catalogue(&cfg, None);
+        let mut findings: Vec<crate::finding::Finding> = [
+            "migrations/legacy/2019/01_init.sql",
+            "./a/b/c.sql",
+            "",
+            "x",
+        ]
+        .iter()
+        .map(|file| {
+            crate::finding::Finding::new(crate::finding::RuleId::DropTable, "m").at(
+                crate::finding::Location {
+                    file: Some(file.to_string()),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+        cfg.apply(&mut findings);
     }
 }
 
