@@ -13,7 +13,7 @@ fn main() {
     };
     println!("map   shards  nodes  time      moves  moved GB  bound GB  over bound  greedy GB  greedy moves  balanced");
     for seed in 1..=5u64 {
-        let map = random_map(seed, 1_000, 100_000);
+        let map = random_map(seed, 1_000, 100_000).expect("a valid random map");
         let t = Instant::now();
         let p = plan(&map, &opts);
         let secs = t.elapsed().as_secs_f64();

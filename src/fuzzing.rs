@@ -265,22 +265,18 @@ pub fn config_toml(data: &[u8]) {
     let _ = text.trim().parse::<crate::finding::RuleId>();
     if let Ok(cfg) = crate::config::Config::from_toml(text, "dbkit.toml") {
         let _ = crate::analyze::catalogue(&cfg, None);
-        let mut findings: Vec<crate::finding::Finding> = [
-            "migrations/legacy/2019/01_init.sql",
-            "./a/b/c.sql",
-            "",
-            "x",
-        ]
-        .iter()
-        .map(|file| {
-            crate::finding::Finding::new(crate::finding::RuleId::DropTable, "m").at(
-                crate::finding::Location {
-                    file: Some(file.to_string()),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
+        let mut findings: Vec<crate::finding::Finding> =
+            ["migrations/legacy/2019/01_init.sql", "./a/b/c.sql", "", "x"]
+                .iter()
+                .map(|file| {
+                    crate::finding::Finding::new(crate::finding::RuleId::DropTable, "m").at(
+                        crate::finding::Location {
+                            file: Some(file.to_string()),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect();
         cfg.apply(&mut findings);
     }
 }

@@ -39,6 +39,9 @@
 //! `finding` and `view` sit in L0 beside `error` because every rule family (L2) and every report
 //! (L1 to L4) produces them, and `report` (L3) renders them.
 
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod advise;
 pub mod analyze;
 pub mod calendar;

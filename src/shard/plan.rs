@@ -830,7 +830,11 @@ const RETRY_SPLITS: usize = 8;
 /// A deterministic random shard map for tests and benchmarks: `nodes` nodes (a tenth of them
 /// with weight 2), `shards` hash shards with sizes spread over two orders of magnitude,
 /// placed unevenly.
-pub fn random_map(seed: u64, nodes: usize, shards: usize) -> ShardMap {
+pub fn random_map(
+    seed: u64,
+    nodes: usize,
+    shards: usize,
+) -> Result<ShardMap, crate::mapfile::MapError> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {
         x ^= x << 13;
@@ -853,7 +857,7 @@ pub fn random_map(seed: u64, nodes: usize, shards: usize) -> ShardMap {
             "[[shards]]\nid = {s}\nnode = \"n{node}\"\nhash = {{ modulus = {modulus}, remainder = {s} }}\nbytes = {bytes}\n"
         ));
     }
-    ShardMap::parse(&text, "random").expect("a valid random map")
+    ShardMap::parse(&text, "random")
 }
 
 #[cfg(test)]
@@ -881,7 +885,7 @@ mod tests {
     #[test]
     fn random_maps_balance_near_the_lower_bound_and_no_worse_than_greedy() {
         for seed in 1..=20 {
-            let map = random_map(seed, 12, 400);
+            let map = random_map(seed, 12, 400).unwrap();
             let p = plan(&map, &opts(0.1));
             assert!(p.balanced, "seed {seed}: {:?}", p.nodes);
             assert!(p.moved + 1.0 >= p.lower_bound, "seed {seed}");
@@ -910,7 +914,7 @@ mod tests {
 
     #[test]
     fn draining_empties_the_node_and_adding_fills_the_new_one() {
-        let map = random_map(7, 6, 300);
+        let map = random_map(7, 6, 300).unwrap();
         let p = plan(
             &map,
             &PlanOptions {
@@ -1029,7 +1033,7 @@ mod tests {
 
     #[test]
     fn plans_are_deterministic() {
-        let map = random_map(3, 10, 500);
+        let map = random_map(3, 10, 500).unwrap();
         let a = plan(&map, &opts(0.05));
         let b = plan(&map, &opts(0.05));
         assert_eq!(a.moves, b.moves);
