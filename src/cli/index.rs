@@ -81,50 +81,34 @@ pub fn run(args: &IndexArgs, ctx: &Ctx) -> Result<Outcome> {
             apply,
             lock_timeout,
         } => {
-            let opts = dbkit::ops::index::AdviseOptions {
-                max_indexes: *max_indexes,
-                max_per_table: *max_per_table,
-                max_size_bytes: max_size_mb.map(|m| (m * 1_048_576.0) as i64),
-                ..Default::default()
+            let req = dbkit::ops::index::AdviseRequest {
+                target: db.request(),
+                workload: workload.clone(),
+                options: dbkit::ops::index::AdviseOptions {
+                    max_indexes: *max_indexes,
+                    max_per_table: *max_per_table,
+                    max_size_bytes: max_size_mb.map(|m| (m * 1_048_576.0) as i64),
+                    ..Default::default()
+                },
+                apply: apply.then(|| lock_timeout.clone()),
             };
-            let file_workload = match workload {
-                Some(w) => Some(dbkit::ops::workload::load_queries(w)?),
-                None => None,
+            let progress = |a: &dbkit::db::build::Applied| {
+                let err = a.error.as_deref().map(|e| format!(": {e}"));
+                eprintln!(
+                    "dbkit: {} {} ({:.1} s){}",
+                    a.status,
+                    a.ddl,
+                    a.seconds,
+                    err.unwrap_or_default()
+                );
             };
-            let rt = runtime()?;
-            let mut report = rt.block_on(async {
-                let target = db.open().await?;
-                let wl = match file_workload {
-                    Some(w) => w,
-                    None => dbkit::advise::WorkloadQuery::from_pgss(
-                        dbkit::db::pg_stat_statements(&target.spec).await?,
-                    ),
-                };
-                let report = dbkit::ops::index::advise(&target.spec, wl, &opts).await?;
-                if *apply {
-                    dbkit::ops::index::apply(
-                        &target.spec,
-                        &report.recommendations,
-                        lock_timeout,
-                        &|a| {
-                            eprintln!(
-                                "dbkit: {} {} ({:.1} s){}",
-                                a.status,
-                                a.ddl,
-                                a.seconds,
-                                a.error
-                                    .as_deref()
-                                    .map(|e| format!(": {e}"))
-                                    .unwrap_or_default()
-                            );
-                        },
-                    )
-                    .await?;
-                }
-                drop(target);
-                anyhow::Ok(report)
-            })?;
-            ctx.emit(&mut report)
+            let mut report = runtime()?.block_on(dbkit::ops::index::run_advise(&req, &progress))?;
+            let failed = report.apply_failed();
+            let outcome = ctx.emit(&mut report)?;
+            if failed {
+                anyhow::bail!("an index build failed (see the report)");
+            }
+            Ok(outcome)
         }
         IndexCommand::Check { db } => {
             let mut report = runtime()?.block_on(dbkit::ops::index::check(&db.request(), &cfg))?;

@@ -3,10 +3,9 @@
 use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use dbkit::analyze::workload::bursts::{bursts, BurstOptions, Collector};
-use dbkit::analyze::workload::n_plus_one::NPlusOneReport;
-use dbkit::analyze::workload::top::{SortBy, Top, TopReport};
-use dbkit::ops::workload::{scan_merged, ScanOptions};
+use dbkit::analyze::workload::bursts::BurstOptions;
+use dbkit::analyze::workload::top::SortBy;
+use dbkit::ops::workload::{ScanOptions, TopRequest, TopSource};
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
@@ -122,32 +121,13 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             sort,
             limit,
         } => {
-            let mut top = Top::default();
-            let (format, stats, names) =
-                if logs.is_empty() || input.log_format == Some(LogFormatArg::Pgss) {
-                    let rows = if logs.is_empty() {
-                        let rt = runtime()?;
-                        rt.block_on(async {
-                            let target = db.open().await?;
-                            let rows = dbkit::db::pg_stat_statements(&target.spec).await?;
-                            drop(target);
-                            anyhow::Ok(rows)
-                        })?
-                    } else {
-                        dbkit::ops::workload::read_pgss_exports(logs)?
-                    };
-                    rows.iter().for_each(|r| top.add_pgss(r));
-                    let names = if logs.is_empty() {
-                        vec!["pg_stat_statements".to_string()]
-                    } else {
-                        logs.clone()
-                    };
-                    ("pg_stat_statements".to_string(), Default::default(), names)
-                } else {
-                    let (t, stats, format) = scan_merged::<Top>(logs, &scan_options(input))?;
-                    top = t;
-                    (format.describe(), stats, logs.clone())
-                };
+            let source = if logs.is_empty() {
+                TopSource::Live(db.request())
+            } else if input.log_format == Some(LogFormatArg::Pgss) {
+                TopSource::PgssExports(logs.clone())
+            } else {
+                TopSource::Logs(logs.clone(), scan_options(input))
+            };
             let sort = match sort {
                 SortArg::Total => SortBy::Total,
                 SortArg::Mean => SortBy::Mean,
@@ -155,9 +135,12 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
                 SortArg::P95 => SortBy::P95,
                 SortArg::Errors => SortBy::Errors,
             };
-            ctx.emit(&mut TopReport::build(
-                &names, format, stats, &top, sort, *limit,
-            ))
+            let req = TopRequest {
+                source,
+                sort,
+                limit: *limit,
+            };
+            ctx.emit(&mut runtime()?.block_on(dbkit::ops::workload::top(&req))?)
         }
         WorkloadCommand::NPlusOne {
             input,
@@ -168,22 +151,17 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             if input.common.log_format == Some(LogFormatArg::Pgss) {
                 anyhow::bail!("pg_stat_statements has no sessions or order: n-plus-one needs a log or a trace");
             }
-            let (mut all, stats, format) =
-                scan_merged::<Collector>(&input.logs, &scan_options(&input.common))?;
             let t = ctx.config()?.rules.workload;
             let opts = BurstOptions {
                 window_ms: window.unwrap_or(t.window_ms),
                 tolerance: tolerance.unwrap_or(t.tolerance),
                 min_repeats: min_repeats.unwrap_or(t.min_repeats).max(2),
             };
-            let found = bursts(&mut all, &opts);
-            ctx.emit(&mut NPlusOneReport::build(
+            ctx.emit(&mut dbkit::ops::workload::n_plus_one(
                 &input.logs,
-                format.describe(),
-                stats,
-                &all,
-                found,
-            ))
+                &scan_options(&input.common),
+                &opts,
+            )?)
         }
     }
 }

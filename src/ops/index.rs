@@ -81,6 +81,60 @@ pub struct AdviseReport {
     pub errors: Vec<(String, String)>,
     /// One `missing-index` finding per recommendation.
     pub findings: Vec<Finding>,
+    /// With `--apply`: what happened to each build.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<crate::db::build::Applied>,
+}
+
+impl AdviseReport {
+    /// Whether an `--apply` build did not end with a valid index.
+    pub fn apply_failed(&self) -> bool {
+        self.applied
+            .iter()
+            .any(|a| a.status != crate::db::build::BuildStatus::Built)
+    }
+}
+
+/// What `dbkit index advise` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AdviseRequest {
+    /// The database.
+    pub target: crate::db::TargetRequest,
+    /// A workload file ([`crate::ops::workload::load_queries`]); `None`: the server's
+    /// pg_stat_statements.
+    pub workload: Option<String>,
+    /// Budgets.
+    pub options: AdviseOptions,
+    /// Build the verified indexes with this `lock_timeout` (`--apply`).
+    pub apply: Option<String>,
+}
+
+/// `dbkit index advise`: the workload (from a file or pg_stat_statements), the verified
+/// advice, and with `apply` the builds, each reported through `progress` as it ends.
+pub async fn run_advise(
+    req: &AdviseRequest,
+    progress: &dyn Fn(&crate::db::build::Applied),
+) -> Result<AdviseReport, crate::Error> {
+    let file_workload = match &req.workload {
+        Some(w) => Some(crate::ops::workload::load_queries(w)?),
+        None => None,
+    };
+    let target = req.target.open().await?;
+    let workload = match file_workload {
+        Some(w) => w,
+        None => WorkloadQuery::from_pgss(crate::db::pg_stat_statements(&target.spec).await?),
+    };
+    let mut report = advise(&target.spec, workload, &req.options).await?;
+    if let Some(lock_timeout) = &req.apply {
+        report.applied = apply(
+            &target.spec,
+            &report.recommendations,
+            lock_timeout,
+            progress,
+        )
+        .await?;
+    }
+    Ok(report)
 }
 
 /// `dbkit index check`: the catalog of the target read in one connection, and the index
@@ -338,6 +392,7 @@ pub async fn advise(
         rejected,
         errors,
         findings,
+        applied: Vec::new(),
     })
 }
 

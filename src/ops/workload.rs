@@ -473,6 +473,84 @@ pub fn scan_merged<A: Aggregate>(
     Ok((all, scanned.stats, scanned.format))
 }
 
+/// Where `dbkit workload top` reads.
+#[derive(Debug, Clone)]
+pub enum TopSource {
+    /// Server logs or traces (gzip or zstd too; `-` is stdin), read with these options.
+    Logs(Vec<String>, ScanOptions),
+    /// pg_stat_statements exports (CSV with a header, or JSON arrays).
+    PgssExports(Vec<String>),
+    /// The live pg_stat_statements view of a database.
+    Live(crate::db::TargetRequest),
+}
+
+/// What `dbkit workload top` asks for.
+#[derive(Debug, Clone)]
+pub struct TopRequest {
+    /// The input.
+    pub source: TopSource,
+    /// Order of the shapes.
+    pub sort: crate::analyze::workload::top::SortBy,
+    /// Shapes to list.
+    pub limit: usize,
+}
+
+/// `dbkit workload top`: the costliest query shapes of logs, exports or a live server.
+pub async fn top(
+    req: &TopRequest,
+) -> Result<crate::analyze::workload::top::TopReport, crate::Error> {
+    use crate::analyze::workload::top::{Top, TopReport};
+    let pgss = |rows: Vec<crate::workload::pgss::PgssRow>| {
+        let mut top = Top::default();
+        rows.iter().for_each(|r| top.add_pgss(r));
+        top
+    };
+    let (top, format, stats, names) = match &req.source {
+        TopSource::Logs(logs, opts) => {
+            let (top, stats, format) = scan_merged::<Top>(logs, opts)?;
+            (top, format.describe(), stats, logs.clone())
+        }
+        TopSource::PgssExports(files) => (
+            pgss(read_pgss_exports(files)?),
+            "pg_stat_statements".to_string(),
+            ReadStats::default(),
+            files.clone(),
+        ),
+        TopSource::Live(target) => {
+            let target = target.open().await?;
+            let rows = crate::db::pg_stat_statements(&target.spec).await?;
+            (
+                pgss(rows),
+                "pg_stat_statements".to_string(),
+                ReadStats::default(),
+                vec!["pg_stat_statements".to_string()],
+            )
+        }
+    };
+    Ok(TopReport::build(
+        &names, format, stats, &top, req.sort, req.limit,
+    ))
+}
+
+/// `dbkit workload n-plus-one`: the logs read in session order, bursts of one shape found
+/// under `opts`, and the N+1 and redundant-query patterns with their rewrites.
+pub fn n_plus_one(
+    logs: &[String],
+    scan: &ScanOptions,
+    opts: &crate::analyze::workload::bursts::BurstOptions,
+) -> Result<crate::analyze::workload::n_plus_one::NPlusOneReport, crate::Error> {
+    use crate::analyze::workload::bursts::{bursts, Collector};
+    let (mut all, stats, format) = scan_merged::<Collector>(logs, scan)?;
+    let found = bursts(&mut all, opts);
+    Ok(crate::analyze::workload::n_plus_one::NPlusOneReport::build(
+        logs,
+        format.describe(),
+        stats,
+        &all,
+        found,
+    ))
+}
+
 /// The rows of pg_stat_statements exports (CSV with a header, or JSON arrays; gzip or zstd
 /// too; `-` is stdin), in order. An unreadable file is an error naming it.
 pub fn read_pgss_exports(
