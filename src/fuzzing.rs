@@ -251,7 +251,7 @@ pub fn log_input(data: &[u8]) {
         return;
     };
     let mut stats = crate::workload::ReadStats::default();
-    let _ = crate::ops::workload::parse_block(&format, &buf, &mut stats, &mut |e| {
+    let _ = crate::workload::chunk::parse_block(&format, &buf, &mut stats, &mut |e| {
         let _ = crate::sql::fingerprint(&e.sql);
     });
 }

@@ -4,53 +4,13 @@
 //! per-thread aggregates, and what pairs across block edges is joined in order afterwards.
 //! Memory stays at a few blocks per thread, whatever the log's size.
 
-use crate::workload::prefix::{split_level, Prefix};
-use crate::workload::stderr::{ChunkEdges, PendingStatement};
-use crate::workload::{csvlog, jsonlog, stderr, trace, Event, ReadStats, WorkloadError};
-use std::collections::HashMap;
+use crate::workload::stderr::ChunkEdges;
+use crate::workload::{Event, ReadStats};
 use std::io::Read;
 use std::sync::{mpsc, Arc, Mutex};
 
-/// A log format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogFormat {
-    /// stderr with this prefix.
-    Stderr(Prefix),
-    /// csvlog.
-    Csvlog,
-    /// jsonlog.
-    Jsonlog,
-    /// Application trace JSON lines.
-    Trace,
-}
-
-impl LogFormat {
-    /// A short name for reports.
-    pub fn describe(&self) -> String {
-        match self {
-            LogFormat::Stderr(p) => format!("stderr (log_line_prefix '{}')", p.text()),
-            LogFormat::Csvlog => "csvlog".to_string(),
-            LogFormat::Jsonlog => "jsonlog".to_string(),
-            LogFormat::Trace => "trace JSON lines".to_string(),
-        }
-    }
-}
-
-/// How to read.
-#[derive(Debug, Clone, Default)]
-pub struct ScanOptions {
-    /// `stderr`, `csvlog`, `jsonlog` or `trace`; detected when `None`.
-    pub format: Option<String>,
-    /// `log_line_prefix` for stderr logs; detected when `None`.
-    pub prefix: Option<String>,
-    /// Worker threads (0: all cores).
-    pub threads: usize,
-}
-
-/// Block size handed to a worker.
-pub const BLOCK: usize = 4 << 20;
-/// An entry longer than this is skipped (counted), so one huge line cannot exhaust memory.
-pub const MAX_ENTRY: usize = 16 << 20;
+use crate::workload::chunk::{cut_point, join_edges, parse_block};
+pub use crate::workload::chunk::{detect, LogFormat, ScanOptions, BLOCK, MAX_ENTRY};
 
 /// Open an input: `-` is stdin; gzip and zstd are recognised by their magic bytes.
 pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
@@ -118,122 +78,6 @@ fn skip_bom(mut r: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>
     Ok(Box::new(
         std::io::Cursor::new(head[..keep].to_vec()).chain(r),
     ))
-}
-
-/// Decide the format from the first bytes (and `--format`/`--prefix`).
-pub fn detect(sample: &[u8], opts: &ScanOptions) -> Result<LogFormat, WorkloadError> {
-    match opts.format.as_deref() {
-        Some("csvlog") => return Ok(LogFormat::Csvlog),
-        Some("jsonlog") => return Ok(LogFormat::Jsonlog),
-        Some("trace") => return Ok(LogFormat::Trace),
-        Some("stderr") | None => {}
-        Some(other) => {
-            return Err(WorkloadError::UnknownFormat(format!(
-                "unknown --format '{other}' (expected stderr, csvlog, jsonlog or trace)"
-            )))
-        }
-    }
-    if let Some(p) = &opts.prefix {
-        return Ok(LogFormat::Stderr(Prefix::parse(p)?));
-    }
-    if opts.format.is_none() {
-        let first = sample
-            .split(|&b| b == b'\n')
-            .find(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
-            .unwrap_or(b"");
-        let t = first.trim_ascii_start();
-        if t.starts_with(b"{") {
-            let probe = String::from_utf8_lossy(&t[..t.len().min(4096)]);
-            return Ok(if probe.contains("\"error_severity\"") {
-                LogFormat::Jsonlog
-            } else {
-                LogFormat::Trace
-            });
-        }
-        if crate::workload::parse_timestamp(t)
-            .is_some_and(|(_, used)| t[used..].iter().take(8).any(|&b| b == b','))
-        {
-            return Ok(LogFormat::Csvlog);
-        }
-    }
-    Ok(LogFormat::Stderr(Prefix::detect(sample)?))
-}
-
-const CONT_LEVELS: &[&str] = &[
-    "DETAIL",
-    "STATEMENT",
-    "HINT",
-    "CONTEXT",
-    "QUERY",
-    "LOCATION",
-];
-
-/// Where to cut `buf` so the first part ends at an entry boundary (`None`: no boundary yet).
-fn cut_point(buf: &[u8], format: &LogFormat, eof: bool) -> Option<usize> {
-    if eof {
-        return Some(buf.len());
-    }
-    match format {
-        LogFormat::Stderr(prefix) => {
-            // Scan back over line starts; a boundary is a line that starts a new entry.
-            let mut end = buf.len();
-            while let Some(nl) = buf[..end].iter().rposition(|&b| b == b'\n') {
-                let start = nl + 1;
-                let line_end = buf[start..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(buf.len(), |p| start + p);
-                let line = &buf[start..line_end];
-                let is_cont = line.first() == Some(&b'\t')
-                    || match prefix.match_line(line) {
-                        Some((_, at)) => {
-                            split_level(&line[at..]).is_some_and(|(l, _)| CONT_LEVELS.contains(&l))
-                        }
-                        // An incomplete last line cannot be judged; cut before the line above.
-                        None => line_end == buf.len(),
-                    };
-                if !is_cont && start > 0 {
-                    return Some(start);
-                }
-                end = nl;
-            }
-            None
-        }
-        LogFormat::Csvlog => {
-            // Forward: the last newline outside quotes (the block starts at a record boundary).
-            let mut quoted = false;
-            let mut last = None;
-            for (i, &b) in buf.iter().enumerate() {
-                match b {
-                    b'"' => quoted = !quoted,
-                    b'\n' if !quoted => last = Some(i + 1),
-                    _ => {}
-                }
-            }
-            last
-        }
-        LogFormat::Jsonlog | LogFormat::Trace => {
-            buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1)
-        }
-    }
-}
-
-/// Parse one block with the format's reader.
-pub(crate) fn parse_block(
-    format: &LogFormat,
-    block: &[u8],
-    stats: &mut ReadStats,
-    sink: &mut dyn FnMut(Event<'_>),
-) -> ChunkEdges {
-    match format {
-        LogFormat::Stderr(p) => stderr::read_chunk(p, block, stats, sink),
-        LogFormat::Csvlog => csvlog::read_chunk(block, stats, sink),
-        LogFormat::Jsonlog => jsonlog::read_chunk(block, stats, sink),
-        LogFormat::Trace => {
-            trace::read_chunk(block, stats, sink);
-            ChunkEdges::default()
-        }
-    }
 }
 
 /// The result of a scan: one aggregate per worker (and one for the edges), counters, format.
@@ -382,33 +226,17 @@ where
             Ok(aggs)
         });
         let mut aggs = result?;
-        stats.add(&worker_stats.into_inner().unwrap_or_default());
+        stats.add(
+            &worker_stats
+                .into_inner()
+                .map_err(|_| crate::Error::Internal("a reader thread panicked".into()))?,
+        );
         // Join statements and durations across block edges, in order.
-        let mut edges = edges.into_inner().unwrap_or_default();
-        edges.sort_by_key(|(seq, _)| *seq);
+        let edges = edges
+            .into_inner()
+            .map_err(|_| crate::Error::Internal("a reader thread panicked".into()))?;
         let mut joined = new();
-        let mut pending: HashMap<String, (u64, PendingStatement)> = HashMap::new();
-        for (seq, e) in edges {
-            for (session, dur) in &e.head_durations {
-                match pending.remove(session) {
-                    Some((s, p)) => add(&mut joined, s, &p.into_event(Some(*dur))),
-                    None => stats.other_entries += 1,
-                }
-            }
-            for session in &e.touched {
-                if let Some((s, p)) = pending.remove(session) {
-                    add(&mut joined, s, &p.into_event(None));
-                }
-            }
-            for p in e.tail_statements {
-                if let Some((s, old)) = pending.insert(p.session.clone(), (seq, p)) {
-                    add(&mut joined, s, &old.into_event(None));
-                }
-            }
-        }
-        for (_, (s, p)) in pending {
-            add(&mut joined, s, &p.into_event(None));
-        }
+        join_edges(edges, &mut stats, &mut |seq, e| add(&mut joined, seq, e));
         aggs.push(joined);
         parts.extend(aggs);
         first_format.get_or_insert(format);
@@ -628,36 +456,6 @@ pub fn load_queries(path: &str) -> Result<Vec<crate::advise::WorkloadQuery>, cra
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cuts_never_split_an_entry() {
-        let p = Prefix::parse("%m [%p] %q%u@%d ").unwrap();
-        let f = LogFormat::Stderr(p);
-        let t = "2024-03-04 10:00:00.123 UTC";
-        let log = format!(
-            "{t} [1] a@b LOG:  duration: 1 ms  statement: SELECT 1\n{t} [2] a@b ERROR:  x\n{t} [2] a@b STATEMENT:  SELECT 2\n\tFROM t\n{t} [3] a@b LOG:  dur"
-        );
-        let cut = cut_point(log.as_bytes(), &f, false).unwrap();
-        assert!(
-            log[cut..].starts_with(&format!("{t} [3] a@b LOG")),
-            "the partial line is carried"
-        );
-        let log = format!("{t} [1] a@b LOG:  duration: 1 ms  statement: SELECT 1\n{t} [2] a@b ERROR:  x\n{t} [2] a@b STATEMENT:  SELECT 2\n\tFROM t\n\tWHE");
-        let cut = cut_point(log.as_bytes(), &f, false).unwrap();
-        assert!(
-            log[cut..].starts_with(&format!("{t} [2] a@b ERROR")),
-            "{}",
-            &log[cut..]
-        );
-        assert_eq!(
-            cut_point(b"{\"a\":1}\n{\"b\"", &LogFormat::Trace, false),
-            Some(8)
-        );
-        assert_eq!(
-            cut_point(b"1,\"a\nb\",c\n2,\"x", &LogFormat::Csvlog, false),
-            Some(10)
-        );
-    }
 
     #[test]
     fn workload_files_are_read_whatever_they_hold() {

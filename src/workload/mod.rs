@@ -3,6 +3,7 @@
 //! JSON lines ([`trace`]). Readers take bytes and call a sink per event, borrowing the SQL where
 //! they can, so a log of any size streams through without being held in memory.
 
+pub mod chunk;
 pub mod csvlog;
 pub mod jsonlog;
 pub mod pgss;
