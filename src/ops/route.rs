@@ -23,17 +23,17 @@ pub fn load_map(path: &Path) -> Result<RoutingMap, crate::Error> {
     Ok(m)
 }
 
-/// Where a server of the map is: host, port, database and user from its URL (or the URL in its
-/// `url_env` variable), never its password.
-pub fn endpoint(s: &Server) -> Result<Endpoint, String> {
+/// Where a server of the map at `map` is: host, port, database and user from its URL (or the
+/// URL in its `url_env` variable), never its password.
+pub fn endpoint(map: &Path, s: &Server) -> Result<Endpoint, crate::Error> {
     let spec = crate::db::ConnSpec::for_server(s.url.as_deref(), s.url_env.as_deref())
-        .map_err(|e| format!("server {:?}: {e}", s.name))?;
+        .map_err(|e| input(map, format!("server {:?}: {e}", s.name)))?;
     Ok(Endpoint {
         name: s.name.clone(),
         host: spec
             .host
             .clone()
-            .ok_or_else(|| format!("server {:?}: its URL names no host", s.name))?,
+            .ok_or_else(|| input(map, format!("server {:?}: its URL names no host", s.name)))?,
         port: spec.port.unwrap_or(5432),
         dbname: spec.dbname.clone(),
         user: spec.user.clone(),
@@ -57,13 +57,12 @@ pub struct ExportRequest {
 /// refused for the tools that only speak TCP (everything but PgBouncer).
 pub fn export(req: &ExportRequest) -> Result<ExportReport, crate::Error> {
     let m = load_map(&req.map)?;
-    let primary = endpoint(&m.primary).map_err(|e| input(&req.map, e))?;
+    let primary = endpoint(&req.map, &m.primary)?;
     let replicas = m
         .replicas
         .iter()
-        .map(endpoint)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| input(&req.map, e))?;
+        .map(|r| endpoint(&req.map, r))
+        .collect::<Result<Vec<_>, _>>()?;
     if req.tool != Tool::Pgbouncer {
         if let Some(e) = std::iter::once(&primary)
             .chain(&replicas)

@@ -25,6 +25,10 @@ pub use split::{split, RawStatement, Split};
 /// Errors of the SQL layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SqlError {
+    /// A statement the parser cannot read (or will not: over dbkit's size or nesting bounds),
+    /// with the parser's message.
+    #[error("{0}")]
+    Parse(String),
     /// The input is not UTF-8.
     #[error("input is not valid UTF-8 at line {line}, column {column} (byte offset {offset})")]
     InvalidUtf8 {

@@ -44,19 +44,19 @@ pub fn nesting_depth(sql: &str) -> usize {
 }
 
 /// Parse one statement's text. The error is the parser's message.
-pub fn parse_statement(sql: &str) -> Result<Statement, String> {
+pub fn parse_statement(sql: &str) -> Result<Statement, super::SqlError> {
     if sql.len() > MAX_PARSE_BYTES {
-        return Err(format!(
+        return Err(super::SqlError::Parse(format!(
             "statement is {} bytes, over the {} byte limit for a full parse; fingerprinted and classified from its tokens",
             sql.len(),
             MAX_PARSE_BYTES
-        ));
+        )));
     }
     let depth = nesting_depth(sql);
     if depth > MAX_NESTING {
-        return Err(format!(
+        return Err(super::SqlError::Parse(format!(
             "brackets nest {depth} levels deep, over the limit of {MAX_NESTING} for a full parse; fingerprinted and classified from its tokens"
-        ));
+        )));
     }
     let dialect = PostgreSqlDialect {};
     let result = std::panic::catch_unwind(|| {
@@ -68,11 +68,15 @@ pub fn parse_statement(sql: &str) -> Result<Statement, String> {
     match result {
         Ok(Ok(mut stmts)) => match stmts.len() {
             1 => Ok(stmts.remove(0)),
-            0 => Err("no statement".to_string()),
-            n => Err(format!("expected one statement, found {n}")),
+            0 => Err(super::SqlError::Parse("no statement".to_string())),
+            n => Err(super::SqlError::Parse(format!(
+                "expected one statement, found {n}"
+            ))),
         },
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the SQL parser failed on this statement".to_string()),
+        Ok(Err(e)) => Err(super::SqlError::Parse(e.to_string())),
+        Err(_) => Err(super::SqlError::Parse(
+            "the SQL parser failed on this statement".to_string(),
+        )),
     }
 }
 
@@ -139,7 +143,7 @@ pub fn analyze(src: &str) -> (Vec<AnalyzedStatement<'_>>, Vec<SplitNote>) {
             let classification = classify(raw.text);
             let (ast, parse_error) = match parse_statement(raw.text) {
                 Ok(ast) => (Some(ast), None),
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(e.to_string())),
             };
             let references = ast.as_ref().map(extract);
             AnalyzedStatement {
@@ -188,11 +192,11 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let sql = format!("select {}1{}", "(".repeat(5000), ")".repeat(5000));
-        let err = parse_statement(&sql).unwrap_err();
+        let err = parse_statement(&sql).unwrap_err().to_string();
         assert!(err.contains("5000 levels deep"), "{err}");
         // Nesting sqlparser counts but brackets do not show (unary minus) hits its own limit.
         let sql = format!("select {}1", "- ".repeat(500));
-        let err = parse_statement(&sql).unwrap_err();
+        let err = parse_statement(&sql).unwrap_err().to_string();
         assert!(err.contains("recursion"), "{err}");
     }
 
@@ -218,7 +222,7 @@ mod tests {
             format!("SELECT 1 FROM {}t{}", "(".repeat(1000), ")".repeat(1000)),
             format!("SELECT {}1{}", "ARRAY[".repeat(1000), "]".repeat(1000)),
         ] {
-            let err = parse_statement(&shape).unwrap_err();
+            let err = parse_statement(&shape).unwrap_err().to_string();
             assert!(err.contains("levels deep"), "{err}");
         }
     }
@@ -259,7 +263,7 @@ mod tests {
     #[test]
     fn oversized_statements_skip_the_parser() {
         let sql = format!("select '{}'", "x".repeat(MAX_PARSE_BYTES));
-        let err = parse_statement(&sql).unwrap_err();
+        let err = parse_statement(&sql).unwrap_err().to_string();
         assert!(err.contains("byte limit"));
     }
 }
