@@ -16,6 +16,7 @@ pub enum Severity {
     /// Worth knowing; never fails a run by default.
     Info,
     /// Likely a problem.
+    #[serde(alias = "warn")]
     Warning,
     /// A problem.
     Error,
