@@ -73,15 +73,15 @@ impl ConnSpec {
     /// The connection of a server named in a map: the URL in its `url_env` variable, else its
     /// `url`, the libpq environment filling the rest (a password from `PGPASSWORD` or
     /// `.pgpass`). The error names what is missing and never holds the URL.
-    pub fn for_server(url: Option<&str>, url_env: Option<&str>) -> Result<ConnSpec, String> {
+    pub fn for_server(url: Option<&str>, url_env: Option<&str>) -> Result<ConnSpec, DbError> {
+        let bad = |reason: String| DbError::BadUrl { reason };
         let url = match (url, url_env) {
-            (_, Some(var)) => {
-                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?
-            }
+            (_, Some(var)) => std::env::var(var)
+                .map_err(|_| bad(format!("environment variable {var} is not set")))?,
             (Some(u), None) => u.to_string(),
-            (None, None) => return Err("no url or url_env".into()),
+            (None, None) => return Err(bad("no url or url_env".into())),
         };
-        ConnSpec::resolve(Some(&url)).map_err(|e| e.to_string())
+        ConnSpec::resolve(Some(&url))
     }
 
     /// [`ConnSpec::resolve`] with an explicit environment (for tests).

@@ -16,7 +16,8 @@ pub fn parse_lsn(s: &str) -> Option<u64> {
 }
 
 async fn look(server: &Server) -> Result<Observed, String> {
-    let spec = ConnSpec::for_server(server.url.as_deref(), server.url_env.as_deref())?;
+    let spec = ConnSpec::for_server(server.url.as_deref(), server.url_env.as_deref())
+        .map_err(|e| e.to_string())?;
     let mut c = connect(&spec).await.map_err(|e| e.to_string())?;
     let row: (bool, Option<String>, Option<f64>, bool) = sqlx::query_as(
         "SELECT pg_is_in_recovery(),

@@ -193,7 +193,8 @@ pub async fn inspect(map: &ShardMap, path: &str, opts: &InspectOptions) -> Inspe
             None => ConnSpec::for_server(
                 node.and_then(|n| n.url.as_deref()),
                 node.and_then(|n| n.url_env.as_deref()),
-            ),
+            )
+            .map_err(|e| e.to_string()),
         };
         let opts = opts.clone();
         tasks.spawn(async move {

@@ -40,18 +40,23 @@ pub enum KeyKind {
     Uuid,
 }
 
+/// A key type dbkit cannot hash, or a value that is not a key of its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);
+
 impl KeyKind {
     /// The kind of a PostgreSQL type name (`int`, `integer`, `int4`, `smallint`, `bigint`,
     /// `int8`, `text`, `varchar`, `uuid`…), or why it is not supported.
-    pub fn of(type_name: &str) -> Result<KeyKind, String> {
+    pub fn of(type_name: &str) -> Result<KeyKind, KeyError> {
         match type_name.trim().to_ascii_lowercase().as_str() {
             "int" | "integer" | "int4" | "smallint" | "int2" | "serial" => Ok(KeyKind::Int4),
             "bigint" | "int8" | "bigserial" => Ok(KeyKind::Int8),
             "text" | "varchar" | "character varying" => Ok(KeyKind::Text),
             "uuid" => Ok(KeyKind::Uuid),
-            other => Err(format!(
+            other => Err(KeyError(format!(
                 "shard keys of type {other:?} are not supported (int, bigint, text, uuid are)"
-            )),
+            ))),
         }
     }
 }
@@ -59,13 +64,13 @@ impl KeyKind {
 impl KeyValue {
     /// Parses `text` as a key of the named PostgreSQL type (`int`, `integer`, `int4`,
     /// `smallint`, `int2`, `bigint`, `int8`, `text`, `varchar`, `uuid`).
-    pub fn parse(type_name: &str, text: &str) -> Result<KeyValue, String> {
+    pub fn parse(type_name: &str, text: &str) -> Result<KeyValue, KeyError> {
         let kind = KeyKind::of(type_name)?;
         let bad = || {
-            format!(
+            KeyError(format!(
                 "{text:?} is not a valid {} key",
                 type_name.trim().to_ascii_lowercase()
-            )
+            ))
         };
         match kind {
             KeyKind::Int4 => text
@@ -274,6 +279,7 @@ mod tests {
         assert!(KeyValue::parse("uuid", "not-a-uuid").is_err());
         assert!(KeyValue::parse("numeric", "1")
             .unwrap_err()
+            .0
             .contains("not supported"));
     }
 

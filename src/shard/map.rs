@@ -255,7 +255,8 @@ impl ShardMap {
     }
 
     fn locate_in(&self, key: &str, ring: Option<&Ring>) -> Result<Vec<KeyLocation>, MapError> {
-        let kv = KeyValue::parse(&self.sharding.key_type, key).map_err(MapError::Key)?;
+        let kv = KeyValue::parse(&self.sharding.key_type, key)
+            .map_err(|e| MapError::Key(e.to_string()))?;
         let row = hash::row_hash(std::slice::from_ref(&kv));
         let found: Vec<&Shard> = match self.sharding.method {
             Method::Hash => self
