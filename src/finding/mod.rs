@@ -1,6 +1,6 @@
 //! The finding shape every rule family emits, severities with their ordering for `--fail-on`,
 //! and the rule registry: every finding names a [`RuleId`], a typed id registered in
-//! [`rules`](self::rules) with its family, default severity, thresholds and explanation, so a
+//! one table (`finding/rules.rs`) with its family, default severity, thresholds and explanation, so a
 //! finding from an unregistered rule cannot be built.
 
 mod rules;
