@@ -184,10 +184,12 @@ pub fn index_ddl(n: &Node, cols: &[String]) -> Option<String> {
 /// A `work_mem` setting that fits `kb` kilobytes of data (rounded up to a power of two in MB).
 pub fn work_mem_for(kb: f64) -> String {
     let mb = (kb / 1024.0).max(1.0);
-    let mut p = 1u64;
-    while (p as f64) < mb {
-        p *= 2;
-    }
+    // Bounded: a plan may claim any size (fuzzing found `Disk: 9423333333333333333333kB`, whose
+    // doubling loop once wrapped to 0 and never ended). Past 2 TB the figure means nothing.
+    let p = (0..=21)
+        .map(|e| 1u64 << e)
+        .find(|&p| p as f64 >= mb)
+        .unwrap_or(1 << 21);
     format!("{p}MB")
 }
 
@@ -219,6 +221,10 @@ mod tests {
         assert_eq!(fmt_n(999.0), "999");
         assert_eq!(work_mem_for(4128.0), "8MB");
         assert_eq!(work_mem_for(100.0), "1MB");
+        // Absurd sizes end (they once looped forever) and are capped.
+        assert_eq!(work_mem_for(9.4e26), "2097152MB");
+        assert_eq!(work_mem_for(f64::INFINITY), "2097152MB");
+        assert_eq!(work_mem_for(f64::NAN), "1MB");
         assert_eq!(
             filter_columns(
                 "((created_at < (now() - '2 days'::interval)) AND (status = 'pending'::text))"
