@@ -240,8 +240,15 @@ impl Config {
 
     /// A threshold's value as configured (`section`/`key` as the registry names them).
     pub fn threshold(&self, section: &str, key: &str) -> Option<String> {
-        let v = serde_json::to_value(&self.rules).ok()?;
-        let v = v.get(section)?.get(key)?;
+        // Only the section's table (not the whole [rules], whose ignore list may be long).
+        let v = match section {
+            "plan" => serde_json::to_value(&self.rules.plan),
+            "index" => serde_json::to_value(&self.rules.index),
+            "workload" => serde_json::to_value(&self.rules.workload),
+            _ => return None,
+        }
+        .ok()?;
+        let v = v.get(key)?;
         Some(match v {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
