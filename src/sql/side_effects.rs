@@ -288,8 +288,12 @@ fn scan_text(sql: &str, body: bool, out: &mut Calls, depth: usize) {
         }
         let name = match kind {
             TokenKind::Word => lw,
-            TokenKind::QuotedIdent if text.len() >= 2 => {
-                text[1..text.len() - 1].replace("\"\"", "\"")
+            TokenKind::QuotedIdent => {
+                let inner = text.strip_prefix('"').unwrap_or(text);
+                inner
+                    .strip_suffix('"')
+                    .unwrap_or(inner)
+                    .replace("\"\"", "\"")
             }
             _ => continue,
         };
@@ -387,8 +391,8 @@ fn string_content(kind: TokenKind, text: &str) -> &str {
             let close = text.len().saturating_sub(tag_end);
             text.get(tag_end..close.max(tag_end)).unwrap_or("")
         }
-        _ if text.len() >= 2 => &text[1..text.len() - 1],
-        _ => "",
+        // Without the quotes; an unterminated token may end inside a multi-byte character.
+        _ => text.get(1..text.len().saturating_sub(1)).unwrap_or(""),
     }
 }
 

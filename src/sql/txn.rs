@@ -55,8 +55,12 @@ impl TxnControl {
 fn name_of(kind: TokenKind, text: &str) -> Option<String> {
     match kind {
         TokenKind::Word => Some(text.to_ascii_lowercase()),
-        TokenKind::QuotedIdent if text.len() >= 2 && text.starts_with('"') => {
-            Some(text[1..text.len() - 1].replace("\"\"", "\""))
+        TokenKind::QuotedIdent => {
+            // An unterminated identifier (to the end of the input) has no closing quote, and
+            // its last character may be several bytes long (fuzzing found one ending in a BOM).
+            let inner = text.strip_prefix('"')?;
+            let inner = inner.strip_suffix('"').unwrap_or(inner);
+            Some(inner.replace("\"\"", "\""))
         }
         _ => None,
     }
@@ -263,6 +267,19 @@ impl TxnModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unterminated_identifier_ending_in_a_multibyte_character() {
+        // Found by fuzzing: the name was cut one byte before its end, inside the character.
+        assert_eq!(
+            transaction_control("savepoint \"ab\u{feff}"),
+            Some(TxnControl::Savepoint("ab\u{feff}".into()))
+        );
+        assert_eq!(
+            transaction_control("release \""),
+            Some(TxnControl::Release(String::new()))
+        );
+    }
 
     #[test]
     fn every_spelling_is_recognised() {
