@@ -83,10 +83,6 @@ pub fn migration_files(paths: &[String]) -> Result<Vec<String>, crate::Error> {
     Ok(out)
 }
 
-fn read(path: &str) -> Result<String, crate::Error> {
-    crate::ops::explain::read_sql(std::path::Path::new(path))
-}
-
 /// `dbkit check`: the static rules over every migration file, and with a database the observed
 /// locks, rewrites, constraints and the plan gate. The configuration's disabled rules are not
 /// run; the caller applies the rest of it ([`Config::apply_to`]) to the report.
@@ -104,7 +100,7 @@ pub async fn run(
     }
     let mut files = Vec::new();
     for f in paths {
-        let text = read(&f)?;
+        let text = crate::ops::read_text(&f)?;
         if let Some(p) = crate::sql::split(&text)
             .statements
             .iter()
@@ -133,7 +129,7 @@ pub async fn run(
         };
         let base = migration_files(&req.base)?
             .into_iter()
-            .map(|b| Ok((b.clone(), read(&b)?)))
+            .map(|b| Ok((b.clone(), crate::ops::read_text(&b)?)))
             .collect::<Result<Vec<_>, crate::Error>>()?;
         let target = db.open().await?;
         // A scratch cluster takes the base for good; a database of the user's only inside the

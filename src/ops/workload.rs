@@ -410,15 +410,7 @@ pub fn read_pgss_exports(
 /// then fails to read is an error, never a silent fallback.
 pub fn load_queries(path: &str) -> Result<Vec<crate::advise::WorkloadQuery>, crate::Error> {
     use crate::advise::WorkloadQuery;
-    let read_sql = || -> Result<Vec<WorkloadQuery>, crate::Error> {
-        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
-            path: path.to_string(),
-            source,
-        })?;
-        Ok(WorkloadQuery::from_sql(crate::sql::span::check_utf8(
-            &bytes,
-        )?))
-    };
+    let read_sql = || Ok(WorkloadQuery::from_sql(&crate::ops::read_text(path)?));
     if path.ends_with(".sql") {
         return read_sql();
     }
