@@ -33,7 +33,8 @@ pub struct CheckArgs {
     /// A base schema (file or directory) to apply on the database first.
     #[arg(long, value_name = "FILE|DIR")]
     base: Vec<String>,
-    /// Workload queries (a .sql file, or a pg_stat_statements export) to plan before and after.
+    /// Workload queries (a .sql file, a server log or trace, or a pg_stat_statements export) to
+    /// plan before and after.
     #[arg(long, value_name = "FILE")]
     workload: Option<String>,
     /// Commit the migration on the database (default: roll back).
