@@ -14,12 +14,55 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The regression rule's id.
 pub const RULE_ID: RuleId = RuleId::PlanRegression;
 
+/// What kind of difference a [`Change`] is (serialized as the kebab-case names reports show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    /// A relation is read by another scan type.
+    ScanChanged,
+    /// An index the before plan used is not used any more.
+    IndexUnused,
+    /// An index is used that was not before.
+    IndexUsed,
+    /// Two relations are joined by another method.
+    JoinChanged,
+    /// A relation appears only in the after plan.
+    RelationAdded,
+    /// A relation appears only in the before plan.
+    RelationRemoved,
+    /// The total estimated cost changed.
+    Cost,
+    /// The execution time changed.
+    Time,
+}
+
+impl ChangeKind {
+    /// The name reports show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::ScanChanged => "scan-changed",
+            ChangeKind::IndexUnused => "index-unused",
+            ChangeKind::IndexUsed => "index-used",
+            ChangeKind::JoinChanged => "join-changed",
+            ChangeKind::RelationAdded => "relation-added",
+            ChangeKind::RelationRemoved => "relation-removed",
+            ChangeKind::Cost => "cost",
+            ChangeKind::Time => "time",
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One difference between the plans.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    /// `scan-changed`, `index-unused`, `index-used`, `join-changed`, `relation-added`,
-    /// `relation-removed`, `cost`, `time`.
-    pub kind: &'static str,
+    /// What kind of difference.
+    pub kind: ChangeKind,
     /// The relation (or joined relations) concerned.
     pub subject: String,
     /// Before.
@@ -130,7 +173,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
     for (rel, b_nodes) in &sb {
         let Some(a_nodes) = sa.get(rel) else {
             changes.push(Change {
-                kind: "relation-removed",
+                kind: ChangeKind::RelationRemoved,
                 subject: rel.clone(),
                 before: b_nodes[0].node_type.clone(),
                 after: String::new(),
@@ -141,7 +184,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
         let (b, a) = (b_nodes[0], a_nodes[0]);
         if b.node_type != a.node_type {
             changes.push(Change {
-                kind: "scan-changed",
+                kind: ChangeKind::ScanChanged,
                 subject: rel.clone(),
                 before: b.label(),
                 after: a.label(),
@@ -153,7 +196,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
         let ia: BTreeSet<String> = a_nodes.iter().flat_map(|n| indexes(n)).collect();
         for gone in ib.difference(&ia) {
             changes.push(Change {
-                kind: "index-unused",
+                kind: ChangeKind::IndexUnused,
                 subject: rel.clone(),
                 before: gone.clone(),
                 after: String::new(),
@@ -162,7 +205,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
         }
         for new in ia.difference(&ib) {
             changes.push(Change {
-                kind: "index-used",
+                kind: ChangeKind::IndexUsed,
                 subject: rel.clone(),
                 before: String::new(),
                 after: new.clone(),
@@ -173,7 +216,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
     for (rel, a_nodes) in &sa {
         if !sb.contains_key(rel) {
             changes.push(Change {
-                kind: "relation-added",
+                kind: ChangeKind::RelationAdded,
                 subject: rel.clone(),
                 before: String::new(),
                 after: a_nodes[0].node_type.clone(),
@@ -186,7 +229,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
         if let Some(a) = ja.get(rels) {
             if a != b {
                 changes.push(Change {
-                    kind: "join-changed",
+                    kind: ChangeKind::JoinChanged,
                     subject: rels.clone(),
                     before: b.clone(),
                     after: a.clone(),
@@ -200,7 +243,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
     if let (Some(cb), Some(ca)) = (cb, ca) {
         if cb > 0.0 && ca / cb >= t.diff_cost_ratio {
             changes.push(Change {
-                kind: "cost",
+                kind: ChangeKind::Cost,
                 subject: "total cost".to_string(),
                 before: format!("{cb:.0}"),
                 after: format!("{ca:.0}"),
@@ -212,7 +255,7 @@ pub fn diff(before: &Plan, after: &Plan, cfg: &Config) -> PlanDiff {
     if let (Some(tb), Some(ta)) = (tb, ta) {
         if tb > 0.0 && ta / tb >= t.diff_time_ratio {
             changes.push(Change {
-                kind: "time",
+                kind: ChangeKind::Time,
                 subject: "execution time".to_string(),
                 before: fmt_ms(tb),
                 after: fmt_ms(ta),
@@ -273,7 +316,7 @@ impl PlanDiffReport {
                 rule: RULE_ID,
                 severity: Severity::Error,
                 message: match c.kind {
-                    "index-unused" => format!("{}: index {} is no longer used", c.subject, c.before),
+                    ChangeKind::IndexUnused => format!("{}: index {} is no longer used", c.subject, c.before),
                     _ => format!("{}: {} became {}", c.subject, c.before, c.after),
                 },
                 location: Location { file: Some(after_name.to_string()), node: Some(c.subject.clone()), ..Default::default() },
@@ -324,7 +367,7 @@ impl Report for PlanDiffReport {
         );
         for c in &self.diff.changes {
             t.row(vec![
-                Cell::text(c.kind),
+                Cell::text(c.kind.as_str()),
                 Cell::text(c.subject.clone()),
                 Cell::text(c.before.clone()),
                 Cell::text(c.after.clone()),
@@ -367,7 +410,11 @@ mod tests {
     #[test]
     fn index_scan_to_seq_scan_is_a_regression() {
         let d = diff(&p(BEFORE), &p(AFTER), &Config::default());
-        let kinds: Vec<(&str, bool)> = d.changes.iter().map(|c| (c.kind, c.regression)).collect();
+        let kinds: Vec<(&str, bool)> = d
+            .changes
+            .iter()
+            .map(|c| (c.kind.as_str(), c.regression))
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -4,7 +4,7 @@ use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dbkit::db::explain::ExplainOptions;
-use dbkit::ops::explain::{read_sql, ExplainJob, Progress};
+use dbkit::ops::explain::{explain, ExplainRequest, Progress, SqlSource};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,51 +107,38 @@ impl Progress for Bar {
 /// Run `dbkit explain`.
 pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = ctx.config()?;
-    let (name, sql) = match (&args.sql, &args.file, &args.workload) {
-        (Some(s), _, _) => ("(command line)".to_string(), s.clone()),
-        (None, Some(f), _) | (None, None, Some(f)) => (f.display().to_string(), read_sql(f)?),
+    let source = match (&args.sql, &args.file, &args.workload) {
+        (Some(s), _, _) => SqlSource::Text(s.clone()),
+        (None, Some(f), _) | (None, None, Some(f)) => SqlSource::File(f.clone()),
         (None, None, None) => bail!("give the SQL to explain, --file FILE or --workload FILE"),
     };
-    let options = ExplainOptions {
-        analyze: !args.no_analyze,
-        timeout: args.timeout,
-        params: args.params.clone(),
-        allow_side_effects: args.allow_side_effects,
+    let req = ExplainRequest {
+        target: args.db.request(),
+        source,
+        options: ExplainOptions {
+            analyze: !args.no_analyze,
+            timeout: args.timeout,
+            params: args.params.clone(),
+            allow_side_effects: args.allow_side_effects,
+        },
+        concurrency: args.concurrency,
+        save: args.save.clone(),
     };
-    let rt = runtime()?;
-    let mut report = rt.block_on(async {
-        let target = args.db.open().await?;
-        let job = ExplainJob {
-            spec: &target.spec,
-            file: &name,
-            sql: &sql,
-            options,
-            concurrency: args.concurrency,
-            save: args.save.clone(),
-            config: &cfg,
-        };
-        let bar = Bar {
-            enabled: std::io::stderr().is_terminal(),
-        };
-        let report = dbkit::ops::explain::run(job, &bar)
-            .await
-            .context("explain")?;
-        drop(target);
-        anyhow::Ok(report)
-    })?;
+    let bar = Bar {
+        enabled: std::io::stderr().is_terminal(),
+    };
+    let mut report = runtime()?
+        .block_on(explain(&req, &cfg, &bar))
+        .context("explain")?;
     let outcome = ctx.emit(&mut report)?;
     // A statement that failed on the server is a runtime error: exit 2 after the report.
-    let failed: Vec<String> = report
-        .statements
-        .iter()
-        .filter(|s| s.status == dbkit::ops::explain::ItemStatus::Error)
-        .map(|s| format!("line {}", s.line))
-        .collect();
+    let failed = report.failed_lines();
     if !failed.is_empty() {
+        let lines: Vec<String> = failed.iter().map(|l| format!("line {l}")).collect();
         bail!(
             "{} statement(s) failed ({}); their errors are in the report",
             failed.len(),
-            failed.join(", ")
+            lines.join(", ")
         );
     }
     Ok(outcome)

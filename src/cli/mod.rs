@@ -139,11 +139,6 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Resolve to a target (starting and loading a scratch cluster if asked).
-    pub async fn open(&self) -> Result<dbkit::db::Target> {
-        Ok(self.request().open().await?)
-    }
-
     /// The library's description of the same target.
     pub fn request(&self) -> dbkit::db::TargetRequest {
         dbkit::db::TargetRequest {
@@ -244,12 +239,6 @@ impl Ctx<'_> {
             Outcome::Ok
         })
     }
-}
-
-/// Read a file (or stdin for `-`) as UTF-8 without a leading byte-order mark, with a clear error
-/// naming the position of bad bytes.
-pub fn read_text(path: &str) -> Result<String> {
-    Ok(dbkit::ops::read_text(path)?)
 }
 
 /// A tokio runtime for commands that talk to databases.

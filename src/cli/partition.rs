@@ -4,7 +4,8 @@ use super::{Ctx, Outcome};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use dbkit::ddl::partition::Interval;
-use dbkit::ops::partition::TableSource;
+use dbkit::ddl::maintenance::{retention_days, MaintainOptions};
+use dbkit::ops::partition::{convert, maintain, ConvertRequest, MaintainRequest, TableSource};
 use dbkit::report::Format;
 
 /// Arguments of `dbkit partition`.
@@ -87,8 +88,8 @@ transaction that attaches it. Preflight warns about long transactions and missin
         #[arg(long)]
         retention: Option<String>,
         /// What to do with expired partitions.
-        #[arg(long, default_value = "detach", value_parser = ["detach", "drop"])]
-        retention_mode: String,
+        #[arg(long, value_enum, default_value_t = RetentionMode::Detach)]
+        retention_mode: RetentionMode,
         /// The zone the tables' bounds are in (timestamptz keys).
         #[arg(long, default_value = "UTC")]
         timezone: String,
@@ -102,6 +103,15 @@ transaction that attaches it. Preflight warns about long transactions and missin
 }
 
 /// Each step's outcome on stderr as it happens.
+/// What retention does with a partition past it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RetentionMode {
+    /// Detach it and keep the table.
+    Detach,
+    /// Drop it.
+    Drop,
+}
+
 fn print_step(s: &dbkit::db::partitions::StepResult) {
     let err = s
         .error
@@ -175,31 +185,19 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
             execute,
             lock_timeout,
         } => {
-            let iv: Interval = interval.parse()?;
-            let rt = super::runtime()?;
-            let mut report = rt.block_on(async {
-                let target = db.open().await?;
-                let r = dbkit::ops::partition::convert(
-                    &target.spec,
-                    table,
-                    key,
-                    iv,
-                    *premake,
-                    timezone,
-                    *execute,
-                    lock_timeout,
-                    &print_step,
-                )
-                .await?;
-                drop(target);
-                anyhow::Ok(r)
-            })?;
-            let failed = report
-                .results
-                .iter()
-                .any(|r| r.status == dbkit::db::partitions::StepStatus::Failed);
+            let req = ConvertRequest {
+                target: db.request(),
+                table: table.clone(),
+                key: key.clone(),
+                interval: interval.parse::<Interval>()?,
+                premake: *premake,
+                timezone: timezone.clone(),
+                execute: *execute,
+                lock_timeout: lock_timeout.clone(),
+            };
+            let mut report = super::runtime()?.block_on(convert(&req, &print_step))?;
             let outcome = ctx.emit(&mut report)?;
-            if failed {
+            if report.failed() {
                 bail!("a conversion step failed (see the report); run again to resume");
             }
             Ok(outcome)
@@ -214,38 +212,22 @@ pub fn run(args: &PartitionArgs, ctx: &Ctx) -> Result<Outcome> {
             execute,
             lock_timeout,
         } => {
-            let opts = dbkit::ddl::maintenance::MaintainOptions {
-                premake: *premake,
-                retention_days: retention
-                    .as_deref()
-                    .map(dbkit::ddl::maintenance::retention_days)
-                    .transpose()?,
-                drop: retention_mode == "drop",
-                concurrent_detach: true,
-                timezone: timezone.clone(),
+            let req = MaintainRequest {
+                target: db.request(),
+                table: table.clone(),
+                options: MaintainOptions {
+                    premake: *premake,
+                    retention_days: retention.as_deref().map(retention_days).transpose()?,
+                    drop: matches!(retention_mode, RetentionMode::Drop),
+                    concurrent_detach: true,
+                    timezone: timezone.clone(),
+                },
+                execute: *execute,
+                lock_timeout: lock_timeout.clone(),
             };
-            let rt = super::runtime()?;
-            let mut report = rt.block_on(async {
-                let target = db.open().await?;
-                let r = dbkit::ops::partition::maintain(
-                    &target.spec,
-                    table.as_deref(),
-                    &opts,
-                    *execute,
-                    lock_timeout,
-                    &print_step,
-                )
-                .await?;
-                drop(target);
-                anyhow::Ok(r)
-            })?;
-            let failed = report
-                .tables
-                .iter()
-                .flat_map(|t| &t.results)
-                .any(|r| r.status == dbkit::db::partitions::StepStatus::Failed);
+            let mut report = super::runtime()?.block_on(maintain(&req, &print_step))?;
             let outcome = ctx.emit(&mut report)?;
-            if failed {
+            if report.failed() {
                 bail!("a maintenance step failed (see the report)");
             }
             Ok(outcome)

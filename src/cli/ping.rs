@@ -18,12 +18,6 @@ pub struct PingArgs {
 
 /// Run `dbkit ping`.
 pub fn run(args: &PingArgs, ctx: &Ctx) -> Result<Outcome> {
-    let rt = runtime()?;
-    let mut info = rt.block_on(async {
-        let target = args.db.open().await?;
-        let info = dbkit::db::ping(&target.spec).await?;
-        drop(target);
-        anyhow::Ok(info)
-    })?;
+    let mut info = runtime()?.block_on(dbkit::ops::ping(&args.db.request()))?;
     ctx.emit(&mut info)
 }

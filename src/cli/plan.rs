@@ -1,10 +1,9 @@
 //! `dbkit plan analyze|show`: read plans people already have.
 
-use super::{read_text, Ctx, Outcome};
-use anyhow::{Context, Result};
+use super::{Ctx, Outcome};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use dbkit::analyze::plan::report::{PlanAnalyzeReport, PlanShowReport};
-use dbkit::analyze::plan_diff::PlanDiffReport;
+use dbkit::ops::plan;
 
 /// Arguments of `dbkit plan`.
 #[derive(Debug, Args)]
@@ -50,39 +49,12 @@ enum PlanCommand {
     },
 }
 
-fn read_plans(file: &str) -> Result<Vec<dbkit::plan::Plan>> {
-    let text = read_text(file)?;
-    dbkit::plan::parse(&text).with_context(|| file.to_string())
-}
-
 /// Run `dbkit plan …`.
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = ctx.config()?;
     match &args.command {
-        PlanCommand::Analyze { files } => {
-            let inputs = files
-                .iter()
-                .map(|f| Ok((f.clone(), read_plans(f)?)))
-                .collect::<Result<Vec<_>>>()?;
-            ctx.emit(&mut PlanAnalyzeReport::build(&inputs, &cfg))
-        }
-        PlanCommand::Diff { before, after } => {
-            let b = read_plans(before)?;
-            let a = read_plans(after)?;
-            let (Some(bp), Some(ap)) = (b.first(), a.first()) else {
-                anyhow::bail!("no plan in {before} or {after}");
-            };
-            ctx.emit(&mut PlanDiffReport::build(before, bp, after, ap, &cfg))
-        }
-        PlanCommand::Show { file, index } => {
-            let plans = read_plans(file)?;
-            let plan = plans.get(index.saturating_sub(1)).with_context(|| {
-                format!(
-                    "{file} holds {} plan(s); --index {index} is out of range",
-                    plans.len()
-                )
-            })?;
-            ctx.emit(&mut PlanShowReport::build(file, plan, &cfg))
-        }
+        PlanCommand::Analyze { files } => ctx.emit(&mut plan::analyze(files, &cfg)?),
+        PlanCommand::Diff { before, after } => ctx.emit(&mut plan::diff(before, after, &cfg)?),
+        PlanCommand::Show { file, index } => ctx.emit(&mut plan::show(file, *index, &cfg)?),
     }
 }

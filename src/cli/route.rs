@@ -1,12 +1,12 @@
 //! `dbkit route`: replica routing maps — probe the servers, classify statements, export the
 //! map as a pooler's or proxy's configuration.
 
-use super::{read_text, Ctx, Outcome};
-use anyhow::{Context, Result};
+use super::{runtime, Ctx, Outcome};
+use anyhow::Result;
 use clap::{Args, Subcommand};
+use dbkit::ops::route;
 use dbkit::report::Format;
 use dbkit::routing::export::Tool;
-use dbkit::routing::report::ClassifyReport;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit route`.
@@ -75,11 +75,7 @@ enum ToolArg {
 /// Run `dbkit route`.
 pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        RouteCommand::Probe { map } => {
-            let m = dbkit::ops::route::load_map(map)?;
-            let mut report = super::runtime()?.block_on(dbkit::db::replication::probe(&m));
-            ctx.emit(&mut report)
-        }
+        RouteCommand::Probe { map } => ctx.emit(&mut runtime()?.block_on(route::probe(map))?),
         RouteCommand::Export {
             map,
             to,
@@ -92,33 +88,24 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
                 ToolArg::Pgbouncer => Tool::Pgbouncer,
                 ToolArg::Haproxy => Tool::Haproxy,
             };
-            let mut report = dbkit::ops::route::export(&dbkit::ops::route::ExportRequest {
+            let mut report = route::export(&route::ExportRequest {
                 map: map.clone(),
                 tool,
                 listen_port: *listen_port,
+                output: output.clone(),
             })?;
-            match output {
-                Some(out) => {
-                    std::fs::write(out, &report.config)
-                        .with_context(|| format!("writing {}", out.display()))?;
-                    ctx.emit(&mut report)
-                }
-                None => {
-                    for f in &report.findings {
-                        eprintln!("note: {}", f.message);
-                    }
-                    ctx.emit_as(&mut report, Format::Sql)
-                }
+            if output.is_some() {
+                return ctx.emit(&mut report);
             }
+            for f in &report.findings {
+                eprintln!("note: {}", f.message);
+            }
+            ctx.emit_as(&mut report, Format::Sql)
         }
         RouteCommand::Classify {
             map,
             file,
             one_session,
-        } => {
-            let m = dbkit::ops::route::load_map(map)?;
-            let text = read_text(file)?;
-            ctx.emit(&mut ClassifyReport::build(&m, file, &text, *one_session))
-        }
+        } => ctx.emit(&mut route::classify(map, file, *one_session)?),
     }
 }

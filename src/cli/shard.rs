@@ -1,12 +1,11 @@
 //! `dbkit shard`: locate keys, validate shard maps, inspect the live nodes, plan rebalances.
 
 use super::{Ctx, Outcome};
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use dbkit::db::shards::InspectOptions;
-use dbkit::shard::plan::{plan, PlanOptions, Strategy};
-use dbkit::shard::report::{LocateReport, PlanReport, ValidateReport};
-use dbkit::shard::ShardMap;
+use dbkit::ops::shard;
+use dbkit::shard::plan::Strategy;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Arguments of `dbkit shard`.
@@ -102,38 +101,10 @@ enum StrategyArg {
 
 /// Loads a map, refusing an invalid one (run `shard validate` for the findings) or a bad
 /// threshold.
-fn load_valid(map: &std::path::Path, threshold: f64) -> Result<ShardMap> {
-    let m = ShardMap::load(map)?;
-    if !(threshold.is_finite() && threshold >= 0.0) {
-        anyhow::bail!("--threshold must be a non-negative number, got {threshold}");
-    }
-    if let Some(f) = m
-        .validate()
-        .iter()
-        .find(|f| f.severity == dbkit::Severity::Error)
-    {
-        anyhow::bail!(
-            "{}: the map is not valid ({}: {}); run dbkit shard validate",
-            map.display(),
-            f.rule,
-            f.message
-        );
-    }
-    Ok(m)
-}
-
-/// Run `dbkit shard`.
+/// Run `dbkit shard …`.
 pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        ShardCommand::Locate { map, keys } => {
-            let m = ShardMap::load(map)?;
-            let locations = m.locate_all(keys)?;
-            ctx.emit(&mut LocateReport {
-                map: map.display().to_string(),
-                version: m.version,
-                locations,
-            })
-        }
+        ShardCommand::Locate { map, keys } => ctx.emit(&mut shard::locate(map, keys)?),
         ShardCommand::Plan {
             map,
             strategy,
@@ -142,29 +113,8 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             add,
             write_map,
         } => {
-            let m = load_valid(map, *threshold)?;
-            for d in drain {
-                if !m.nodes.iter().any(|n| &n.name == d) {
-                    anyhow::bail!("--drain {d}: the map has no such node");
-                }
-            }
-            let mut added = Vec::new();
-            for a in add {
-                let (name, weight) = match a.rsplit_once(':') {
-                    Some((n, w)) => (
-                        n,
-                        w.parse::<f64>()
-                            .ok()
-                            .filter(|w| w.is_finite() && *w > 0.0)
-                            .ok_or_else(|| {
-                                anyhow::anyhow!("--add {a}: the weight must be a positive number")
-                            })?,
-                    ),
-                    None => (a.as_str(), 1.0),
-                };
-                added.push((name.to_string(), weight));
-            }
-            let opts = PlanOptions {
+            let req = shard::PlanRequest {
+                map: map.clone(),
                 strategy: match strategy {
                     StrategyArg::Size => Strategy::BySize,
                     StrategyArg::Count => Strategy::ByCount,
@@ -172,19 +122,13 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 },
                 threshold: *threshold,
                 drain: drain.clone(),
-                add: added,
+                add: add
+                    .iter()
+                    .map(|a| shard::parse_added_node(a).map_err(|e| anyhow!("--add {e}")))
+                    .collect::<Result<_>>()?,
+                write_map: write_map.clone(),
             };
-            let p = plan(&m, &opts);
-            if let Some(out) = write_map {
-                std::fs::write(out, p.new_map.to_toml())
-                    .with_context(|| format!("writing {}", out.display()))?;
-            }
-            ctx.emit(&mut PlanReport {
-                map: map.display().to_string(),
-                version: m.version,
-                new_version: p.new_map.version,
-                plan: p,
-            })
+            ctx.emit(&mut shard::plan(&req)?)
         }
         ShardCommand::Inspect {
             map,
@@ -194,35 +138,23 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             timeout,
             write_map,
         } => {
-            let m = load_valid(map, *threshold)?;
-            let mut by_node = std::collections::BTreeMap::new();
+            let mut by_node = BTreeMap::new();
             for u in urls {
                 let Some((node, url)) = u.split_once('=') else {
-                    anyhow::bail!("--url-per-node expects NODE=URL");
+                    bail!("--url-per-node expects NODE=URL");
                 };
-                if !m.nodes.iter().any(|n| n.name == node) {
-                    anyhow::bail!("--url-per-node {node}=…: the map has no such node");
-                }
                 by_node.insert(node.to_string(), url.to_string());
             }
-            let opts = InspectOptions {
+            let req = shard::InspectRequest {
+                map: map.clone(),
                 urls: by_node,
+                threshold: *threshold,
                 sample_rows: *sample_rows,
                 timeout: *timeout,
-                threshold: *threshold,
+                write_map: write_map.clone(),
             };
-            let path = map.display().to_string();
-            let mut report =
-                super::runtime()?.block_on(dbkit::db::shards::inspect(&m, &path, &opts));
-            if let Some(out) = write_map {
-                std::fs::write(out, report.filled.to_toml())
-                    .with_context(|| format!("writing {}", out.display()))?;
-            }
-            ctx.emit(&mut report)
+            ctx.emit(&mut super::runtime()?.block_on(shard::inspect(&req))?)
         }
-        ShardCommand::Validate { map } => {
-            let m = ShardMap::load(map)?;
-            ctx.emit(&mut ValidateReport::build(&map.display().to_string(), &m))
-        }
+        ShardCommand::Validate { map } => ctx.emit(&mut shard::validate(map)?),
     }
 }

@@ -1,9 +1,9 @@
 //! `dbkit sql split|parse|fingerprint|classify [FILE|-]`.
 
-use super::{read_text, Ctx, Outcome};
+use super::{Ctx, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dbkit::sql::report::{ClassifyReport, FingerprintReport, ParseReport, SplitReport};
+use dbkit::ops::sql;
 
 /// Arguments of `dbkit sql`.
 #[derive(Debug, Args)]
@@ -47,13 +47,9 @@ struct FileArg {
 /// Run `dbkit sql …`.
 pub fn run(args: &SqlArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
-        SqlCommand::Split(f) => ctx.emit(&mut SplitReport::build(&f.file, &read_text(&f.file)?)),
-        SqlCommand::Parse(f) => ctx.emit(&mut ParseReport::build(&f.file, &read_text(&f.file)?)),
-        SqlCommand::Fingerprint(f) => {
-            ctx.emit(&mut FingerprintReport::build(&f.file, &read_text(&f.file)?))
-        }
-        SqlCommand::Classify(f) => {
-            ctx.emit(&mut ClassifyReport::build(&f.file, &read_text(&f.file)?))
-        }
+        SqlCommand::Split(f) => ctx.emit(&mut sql::split(&f.file)?),
+        SqlCommand::Parse(f) => ctx.emit(&mut sql::parse(&f.file)?),
+        SqlCommand::Fingerprint(f) => ctx.emit(&mut sql::fingerprint(&f.file)?),
+        SqlCommand::Classify(f) => ctx.emit(&mut sql::classify(&f.file)?),
     }
 }

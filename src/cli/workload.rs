@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use dbkit::analyze::workload::bursts::BurstOptions;
 use dbkit::analyze::workload::top::SortBy;
-use dbkit::ops::workload::{ScanOptions, TopRequest, TopSource};
+use dbkit::ops::workload::{FormatName, ScanOptions, TopRequest, TopSource};
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
@@ -105,7 +105,13 @@ enum WorkloadCommand {
 
 fn scan_options(i: &InputOptions) -> ScanOptions {
     ScanOptions {
-        format: i.log_format.map(|f| format!("{f:?}").to_lowercase()),
+        format: i.log_format.and_then(|f| match f {
+            LogFormatArg::Stderr => Some(FormatName::Stderr),
+            LogFormatArg::Csvlog => Some(FormatName::Csvlog),
+            LogFormatArg::Jsonlog => Some(FormatName::Jsonlog),
+            LogFormatArg::Trace => Some(FormatName::Trace),
+            LogFormatArg::Pgss => None,
+        }),
         prefix: i.prefix.clone(),
         threads: i.threads,
     }

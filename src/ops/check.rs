@@ -3,7 +3,7 @@
 //! and after to catch plan regressions and broken queries. Rolled back unless asked to commit.
 
 use crate::advise::WorkloadQuery;
-use crate::analyze::plan_diff::diff;
+use crate::analyze::plan_diff::{diff, ChangeKind};
 use crate::config::Config;
 use crate::db::hypo::HypoSession;
 use crate::db::ConnSpec;
@@ -368,12 +368,12 @@ pub async fn observe(
                 let d = diff(b, &a, &cfg);
                 // A join method change counts when it made the query costlier.
                 let costlier = matches!((d.cost_before, d.cost_after), (Some(x), Some(y)) if y > x);
-                for c in d.changes.iter().filter(|c| c.regression || (c.kind == "join-changed" && costlier)) {
+                for c in d.changes.iter().filter(|c| c.regression || (c.kind == ChangeKind::JoinChanged && costlier)) {
                     out.push(Finding {
                         rule: RuleId::PlanRegression,
                         severity: Severity::Error,
                         message: match c.kind {
-                            "index-unused" => format!("`{short}`: index {} on {} is no longer used", c.before, c.subject),
+                            ChangeKind::IndexUnused => format!("`{short}`: index {} on {} is no longer used", c.before, c.subject),
                             _ => format!("`{short}`: {} {} became {}", c.subject, c.before, c.after),
                         },
                         location: Location { node: Some(format!("workload query {}", i + 1)), ..Default::default() },

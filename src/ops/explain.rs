@@ -3,8 +3,8 @@
 
 use crate::analyze::plan::analyze;
 use crate::config::Config;
-use crate::db::explain::{explain, ExplainOptions};
-use crate::db::{connect, ConnSpec, DbError};
+use crate::db::explain::ExplainOptions;
+use crate::db::{connect, ConnSpec, DbError, TargetRequest};
 use crate::finding::RuleId;
 use crate::finding::{Finding, Location, Severity};
 use crate::sql::{classify, split, StatementKind};
@@ -137,6 +137,56 @@ fn not_explainable(sql: &str) -> Option<String> {
     })
 }
 
+/// Where the SQL to explain comes from.
+#[derive(Debug, Clone)]
+pub enum SqlSource {
+    /// Text given directly (named "(command line)" in locations).
+    Text(String),
+    /// A file of one or many statements (`-` is stdin).
+    File(PathBuf),
+}
+
+/// A whole `dbkit explain` run: the database, the SQL and how to explain it.
+#[derive(Debug, Clone)]
+pub struct ExplainRequest {
+    /// The database (a scratch cluster is started and loaded when asked).
+    pub target: TargetRequest,
+    /// The statement(s).
+    pub source: SqlSource,
+    /// EXPLAIN options.
+    pub options: ExplainOptions,
+    /// Connections used at once.
+    pub concurrency: usize,
+    /// Save each plan's JSON here.
+    pub save: Option<PathBuf>,
+}
+
+/// Open the target, read the SQL and explain every statement ([`run`]); a scratch cluster is
+/// stopped when the report is ready.
+pub async fn explain(
+    req: &ExplainRequest,
+    config: &Config,
+    progress: &dyn Progress,
+) -> Result<ExplainReport, crate::Error> {
+    let (file, sql) = match &req.source {
+        SqlSource::Text(s) => ("(command line)".to_string(), s.clone()),
+        SqlSource::File(f) => (f.display().to_string(), read_sql(f)?),
+    };
+    let target = req.target.open().await?;
+    let job = ExplainJob {
+        spec: &target.spec,
+        file: &file,
+        sql: &sql,
+        options: req.options.clone(),
+        concurrency: req.concurrency,
+        save: req.save.clone(),
+        config,
+    };
+    let report = run(job, progress).await;
+    drop(target);
+    report
+}
+
 /// Explain every statement of the job.
 pub async fn run(
     job: ExplainJob<'_>,
@@ -206,7 +256,7 @@ pub async fn run(
                                 guard_side_effects(&mut conn, &raw.text, &opts, job.file, line)
                                     .await?;
                             raw.findings = findings;
-                            explain(&mut conn, &raw.text, &o).await
+                            crate::db::explain::explain(&mut conn, &raw.text, &o).await
                         }
                         .await;
                         match outcome {
@@ -454,6 +504,17 @@ fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
             Ok(()) => item.saved = Some(path.display().to_string()),
             Err(e) => item.error = Some(format!("saving {}: {e}", path.display())),
         }
+    }
+}
+
+impl ExplainReport {
+    /// The lines of the statements that failed on the server (a run with any is exit 2).
+    pub fn failed_lines(&self) -> Vec<usize> {
+        self.statements
+            .iter()
+            .filter(|s| s.status == ItemStatus::Error)
+            .map(|s| s.line)
+            .collect()
     }
 }
 

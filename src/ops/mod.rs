@@ -7,8 +7,20 @@ pub mod check;
 pub mod explain;
 pub mod index;
 pub mod partition;
+pub mod plan;
 pub mod route;
+pub mod shard;
+pub mod sql;
 pub mod workload;
+
+/// `dbkit ping`: connect to the target (starting a scratch cluster if asked) and describe the
+/// server.
+pub async fn ping(req: &crate::db::TargetRequest) -> Result<crate::db::ServerInfo, crate::Error> {
+    let target = req.open().await?;
+    let info = crate::db::ping(&target.spec).await;
+    drop(target);
+    Ok(info?)
+}
 
 /// The text of an input file (`-` is stdin): valid UTF-8 required (the error names the position
 /// of the first bad byte), a leading byte-order mark dropped.

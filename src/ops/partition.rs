@@ -2,7 +2,7 @@
 //! run the preflight checks, and (with `--execute`) apply the steps.
 
 use crate::db::partitions::{self, StepResult};
-use crate::db::ConnSpec;
+use crate::db::{ConnSpec, TargetRequest};
 use crate::ddl::maintenance::{plan, MaintainOptions, Step};
 use crate::ddl::partition::Civil;
 use crate::view::{Cell, Report, Table, Tone};
@@ -38,8 +38,52 @@ pub struct MaintainReport {
     pub warnings: Vec<String>,
 }
 
-/// Plan (and with `execute`, apply) maintenance on every partitioned table, or only `only`.
+/// `dbkit partition maintain`: where, which tables, what to keep, and whether to apply it.
+#[derive(Debug, Clone)]
+pub struct MaintainRequest {
+    /// The database.
+    pub target: TargetRequest,
+    /// Only this table (`schema.name` or `name`); every partitioned table when `None`.
+    pub table: Option<String>,
+    /// Premake, retention and time zone.
+    pub options: MaintainOptions,
+    /// Apply the steps (without it, only the plan).
+    pub execute: bool,
+    /// `lock_timeout` for each step (`5s`).
+    pub lock_timeout: String,
+}
+
+impl MaintainReport {
+    /// Whether an applied step failed (the run is then exit 2).
+    pub fn failed(&self) -> bool {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.results)
+            .any(|r| r.status == partitions::StepStatus::Failed)
+    }
+}
+
+/// Plan (and with `execute`, apply) maintenance on every partitioned table, or only the one
+/// asked for; `progress` hears each applied step.
 pub async fn maintain(
+    req: &MaintainRequest,
+    progress: &dyn Fn(&StepResult),
+) -> Result<MaintainReport, crate::Error> {
+    let target = req.target.open().await?;
+    let report = maintain_on(
+        &target.spec,
+        req.table.as_deref(),
+        &req.options,
+        req.execute,
+        &req.lock_timeout,
+        progress,
+    )
+    .await;
+    drop(target);
+    report
+}
+
+async fn maintain_on(
     spec: &ConnSpec,
     only: Option<&str>,
     o: &MaintainOptions,
@@ -222,19 +266,62 @@ pub struct ConvertReport {
     pub warnings: Vec<String>,
 }
 
-/// Plan (and with `execute`, run or resume) the conversion of `table` into time partitions.
-#[allow(clippy::too_many_arguments)]
+/// `dbkit partition convert`: the table, its key and interval, and whether to run it.
+#[derive(Debug, Clone)]
+pub struct ConvertRequest {
+    /// The database.
+    pub target: TargetRequest,
+    /// `schema.name` or `name` (public).
+    pub table: String,
+    /// The partition key column.
+    pub key: String,
+    /// The partitions' width.
+    pub interval: crate::ddl::partition::Interval,
+    /// Future partitions to create ahead of now.
+    pub premake: u32,
+    /// Time zone of the bounds.
+    pub timezone: String,
+    /// Run (or resume) the conversion (without it, only the plan).
+    pub execute: bool,
+    /// `lock_timeout` for each step (`5s`).
+    pub lock_timeout: String,
+}
+
+impl ConvertReport {
+    /// Whether an executed step failed (the run is then exit 2; running again resumes).
+    pub fn failed(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| r.status == partitions::StepStatus::Failed)
+    }
+}
+
+/// Plan (and with `execute`, run or resume) the conversion of a table into time partitions;
+/// `progress` hears each executed step.
 pub async fn convert(
-    spec: &ConnSpec,
-    table: &str,
-    key: &str,
-    interval: crate::ddl::partition::Interval,
-    premake: u32,
-    timezone: &str,
-    execute: bool,
-    lock_timeout: &str,
+    req: &ConvertRequest,
     progress: &dyn Fn(&StepResult),
 ) -> Result<ConvertReport, crate::Error> {
+    let target = req.target.open().await?;
+    let report = convert_on(&target.spec, req, progress).await;
+    drop(target);
+    report
+}
+
+async fn convert_on(
+    spec: &ConnSpec,
+    req: &ConvertRequest,
+    progress: &dyn Fn(&StepResult),
+) -> Result<ConvertReport, crate::Error> {
+    let (table, key, interval, premake, timezone, execute, lock_timeout) = (
+        req.table.as_str(),
+        req.key.as_str(),
+        req.interval,
+        req.premake,
+        req.timezone.as_str(),
+        req.execute,
+        req.lock_timeout.as_str(),
+    );
     let (schema, name) = table.split_once('.').unwrap_or(("public", table));
     let mut conn = crate::db::connect(spec).await?;
     partitions::set_timezone(&mut conn, timezone).await?;

@@ -3,6 +3,7 @@
 //! pooler's or proxy's configuration with what that tool can reach.
 
 use crate::routing::export::{Endpoint, ExportReport, Tool};
+use crate::routing::report::{ClassifyReport, ProbeReport};
 use crate::routing::map::Server;
 use crate::routing::RoutingMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ pub struct ExportRequest {
     pub tool: Tool,
     /// The port the tool listens on (its usual port when `None`).
     pub listen_port: Option<u16>,
+    /// Write the configuration to this file (the report then says what maps to what).
+    pub output: Option<PathBuf>,
 }
 
 /// `dbkit route export`: the configuration and what maps to what. A server on a unix socket is
@@ -79,12 +82,34 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport, crate::Error> {
             ));
         }
     }
-    Ok(ExportReport::build(
+    let report = ExportReport::build(
         &req.map.display().to_string(),
         &m,
         &primary,
         &replicas,
         req.tool,
         req.listen_port.unwrap_or(req.tool.default_port()),
-    ))
+    );
+    if let Some(out) = &req.output {
+        std::fs::write(out, &report.config).map_err(|source| crate::Error::Io {
+            path: out.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(report)
+}
+
+/// `dbkit route probe`: every server of the map observed (role, lag, reachability) and the
+/// routing decision the admission policy makes from it.
+pub async fn probe(map: &Path) -> Result<ProbeReport, crate::Error> {
+    let m = load_map(map)?;
+    Ok(crate::db::replication::probe(&m).await)
+}
+
+/// `dbkit route classify`: where each statement of a SQL file goes under the map, statement by
+/// statement or as one session (`one_session`: transactions and session state pin it).
+pub fn classify(map: &Path, file: &str, one_session: bool) -> Result<ClassifyReport, crate::Error> {
+    let m = load_map(map)?;
+    let text = crate::ops::read_text(file)?;
+    Ok(ClassifyReport::build(&m, file, &text, one_session))
 }

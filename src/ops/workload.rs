@@ -10,7 +10,7 @@ use std::io::Read;
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::workload::chunk::{cut_point, join_edges, parse_block};
-pub use crate::workload::chunk::{detect, LogFormat, ScanOptions, BLOCK, MAX_ENTRY};
+pub use crate::workload::chunk::{detect, FormatName, LogFormat, ScanOptions, BLOCK, MAX_ENTRY};
 
 /// Open an input: `-` is stdin; gzip and zstd are recognised by their magic bytes.
 pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
@@ -104,6 +104,12 @@ where
     N: Fn() -> A + Sync,
     F: Fn(&mut A, u64, &Event<'_>) + Sync,
 {
+    if inputs.is_empty() {
+        return Err(crate::Error::Input {
+            path: "(no input)".to_string(),
+            message: "no log or trace to read".to_string(),
+        });
+    }
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -244,7 +250,8 @@ where
     Ok(Scanned {
         parts,
         stats,
-        format: first_format.unwrap_or(LogFormat::Trace),
+        format: first_format
+            .ok_or_else(|| crate::Error::Internal("no input was read".to_string()))?,
     })
 }
 

@@ -3,7 +3,7 @@
 //! limits. A pure function: `db::replication::probe` gathers the observations.
 
 use crate::routing::map::Policy;
-use crate::routing::report::ServerStatus;
+use crate::routing::report::{ServerRole, ServerStatus};
 
 /// What a probe saw on one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +34,15 @@ pub fn admit(
         .and_then(|s| s.lsn);
     let mut out = Vec::new();
     for (i, (name, r)) in names.iter().zip(seen).enumerate() {
-        let configured = if i == 0 { "primary" } else { "replica" };
+        let configured = if i == 0 {
+            ServerRole::Primary
+        } else {
+            ServerRole::Replica
+        };
         let status = match r {
             Err(e) => ServerStatus {
                 name: name.to_string(),
-                configured: configured.into(),
+                configured,
                 role: None,
                 lsn: None,
                 lag_bytes: None,
@@ -48,7 +52,11 @@ pub fn admit(
                 reason: format!("unreachable: {e}"),
             },
             Ok(s) => {
-                let role = if s.in_recovery { "replica" } else { "primary" };
+                let role = if s.in_recovery {
+                    ServerRole::Replica
+                } else {
+                    ServerRole::Primary
+                };
                 let lag_bytes = if s.in_recovery {
                     primary_lsn.zip(s.lsn).map(|(p, r)| p.saturating_sub(r))
                 } else {
@@ -101,8 +109,8 @@ pub fn admit(
                 };
                 ServerStatus {
                     name: name.to_string(),
-                    configured: configured.into(),
-                    role: Some(role.into()),
+                    configured,
+                    role: Some(role),
                     lsn: s
                         .lsn
                         .map(|l| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF)),

@@ -107,15 +107,35 @@ impl Report for ClassifyReport {
     }
 }
 
+/// A server's role: in the map, or as found (`pg_is_in_recovery()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerRole {
+    /// Takes writes (not in recovery).
+    Primary,
+    /// A standby (in recovery).
+    Replica,
+}
+
+impl ServerRole {
+    /// `primary` or `replica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerRole::Primary => "primary",
+            ServerRole::Replica => "replica",
+        }
+    }
+}
+
 /// One server as `route probe` found it.
 #[derive(Debug, Serialize)]
 pub struct ServerStatus {
     /// Name.
     pub name: String,
     /// Its role in the map.
-    pub configured: String,
-    /// Its role found (`primary`, `replica`), when reachable.
-    pub role: Option<String>,
+    pub configured: ServerRole,
+    /// Its role found, when reachable.
+    pub role: Option<ServerRole>,
     /// Primary: current WAL LSN; replica: last replayed LSN.
     pub lsn: Option<String>,
     /// Replica: bytes of WAL behind the primary.
@@ -160,11 +180,12 @@ impl ProbeReport {
         };
         use crate::finding::Severity;
         for s in &servers {
-            match (s.configured.as_str(), s.role.as_deref()) {
+            use ServerRole::{Primary, Replica};
+            match (s.configured, s.role) {
                 (_, None) => add(RuleId::RouteServerUnreachable, Severity::Error, s, format!("{}: {}", s.name, s.reason)),
-                ("primary", Some("replica")) => add(RuleId::RoutePrimaryInRecovery, Severity::Error, s, format!("{} is configured as the primary but is in recovery (a replica); update the map", s.name)),
-                ("replica", Some("primary")) => add(RuleId::RouteReplicaNotInRecovery, Severity::Error, s, format!("{} is configured as a replica but is not in recovery", s.name)),
-                ("replica", Some("replica")) if !s.in_pool => add(RuleId::RouteReplicaLagging, Severity::Warning, s, format!("{} is excluded from reads: {}", s.name, s.reason)),
+                (Primary, Some(Replica)) => add(RuleId::RoutePrimaryInRecovery, Severity::Error, s, format!("{} is configured as the primary but is in recovery (a replica); update the map", s.name)),
+                (Replica, Some(Primary)) => add(RuleId::RouteReplicaNotInRecovery, Severity::Error, s, format!("{} is configured as a replica but is not in recovery", s.name)),
+                (Replica, Some(Replica)) if !s.in_pool => add(RuleId::RouteReplicaLagging, Severity::Warning, s, format!("{} is excluded from reads: {}", s.name, s.reason)),
                 _ => {}
             }
         }
@@ -184,7 +205,7 @@ impl Report for ProbeReport {
         let reads = self
             .servers
             .iter()
-            .filter(|s| s.in_pool && s.role.as_deref() == Some("replica"))
+            .filter(|s| s.in_pool && s.role == Some(ServerRole::Replica))
             .count();
         format!(
             "{}: {} server(s), {} replica(s) taking reads",
@@ -211,8 +232,8 @@ impl Report for ProbeReport {
         for s in &self.servers {
             t.row(vec![
                 Cell::text(s.name.clone()),
-                Cell::text(s.configured.clone()),
-                Cell::text(s.role.clone().unwrap_or_else(|| "?".into())),
+                Cell::text(s.configured.as_str()),
+                Cell::text(s.role.map_or("?", ServerRole::as_str)),
                 Cell::text(s.lsn.clone().unwrap_or_default()),
                 Cell::text(opt(s.lag_bytes)),
                 Cell::text(opt(s.lag_ms)),

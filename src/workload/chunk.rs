@@ -35,11 +35,25 @@ impl LogFormat {
     }
 }
 
+/// A log format a user can name (`--log-format`); the stderr prefix is separate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatName {
+    /// stderr (`log_destination = stderr`), with a `log_line_prefix`.
+    Stderr,
+    /// csvlog.
+    Csvlog,
+    /// jsonlog (PostgreSQL 15+).
+    Jsonlog,
+    /// Application trace JSON lines.
+    Trace,
+}
+
 /// How to read.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
-    /// `stderr`, `csvlog`, `jsonlog` or `trace`; detected when `None`.
-    pub format: Option<String>,
+    /// The format; detected when `None`.
+    pub format: Option<FormatName>,
     /// `log_line_prefix` for stderr logs; detected when `None`.
     pub prefix: Option<String>,
     /// Worker threads (0: all cores).
@@ -53,16 +67,11 @@ pub const MAX_ENTRY: usize = 16 << 20;
 
 /// Decide the format from the first bytes (and `--format`/`--prefix`).
 pub fn detect(sample: &[u8], opts: &ScanOptions) -> Result<LogFormat, WorkloadError> {
-    match opts.format.as_deref() {
-        Some("csvlog") => return Ok(LogFormat::Csvlog),
-        Some("jsonlog") => return Ok(LogFormat::Jsonlog),
-        Some("trace") => return Ok(LogFormat::Trace),
-        Some("stderr") | None => {}
-        Some(other) => {
-            return Err(WorkloadError::UnknownFormat(format!(
-                "unknown --format '{other}' (expected stderr, csvlog, jsonlog or trace)"
-            )))
-        }
+    match opts.format {
+        Some(FormatName::Csvlog) => return Ok(LogFormat::Csvlog),
+        Some(FormatName::Jsonlog) => return Ok(LogFormat::Jsonlog),
+        Some(FormatName::Trace) => return Ok(LogFormat::Trace),
+        Some(FormatName::Stderr) | None => {}
     }
     if let Some(p) = &opts.prefix {
         return Ok(LogFormat::Stderr(Prefix::parse(p)?));

@@ -1,0 +1,226 @@
+//! `dbkit shard`: locate keys, validate a map, plan a rebalance, inspect the live nodes. Each
+//! subcommand is a request and a function returning its report; maps are loaded and checked
+//! here, and `--write-map` files are written here, so a Rust caller gets what the CLI gets.
+
+use crate::db::shards::InspectOptions;
+use crate::shard::inspect::InspectReport;
+use crate::shard::plan::{PlanOptions, Strategy};
+use crate::shard::report::{LocateReport, PlanReport, ValidateReport};
+use crate::shard::ShardMap;
+use crate::Severity;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn input(path: &Path, message: String) -> crate::Error {
+    crate::Error::Input {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+fn write_map(path: &Path, map: &ShardMap) -> Result<(), crate::Error> {
+    std::fs::write(path, map.to_toml()).map_err(|source| crate::Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Load a shard map and refuse one that is not valid (its first error, with the rule id), or a
+/// threshold that is not a non-negative number.
+pub fn load_valid(map: &Path, threshold: f64) -> Result<ShardMap, crate::Error> {
+    let m = ShardMap::load(map)?;
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        return Err(input(
+            map,
+            format!("the threshold must be a non-negative number, got {threshold}"),
+        ));
+    }
+    if let Some(f) = m
+        .validate()
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+    {
+        return Err(input(
+            map,
+            format!(
+                "the map is not valid ({}: {}); run dbkit shard validate",
+                f.rule, f.message
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+fn require_node(m: &ShardMap, map: &Path, node: &str, what: &str) -> Result<(), crate::Error> {
+    if m.nodes.iter().any(|n| n.name == node) {
+        Ok(())
+    } else {
+        Err(input(
+            map,
+            format!("{what} {node:?}: the map has no such node"),
+        ))
+    }
+}
+
+/// `dbkit shard locate`: which shard and node hold each key.
+pub fn locate(map: &Path, keys: &[String]) -> Result<LocateReport, crate::Error> {
+    let m = ShardMap::load(map)?;
+    let locations = m.locate_all(keys)?;
+    Ok(LocateReport {
+        map: map.display().to_string(),
+        version: m.version,
+        locations,
+    })
+}
+
+/// `dbkit shard validate`: every problem of a map (a map that does not load is an error).
+pub fn validate(map: &Path) -> Result<ValidateReport, crate::Error> {
+    let m = ShardMap::load(map)?;
+    Ok(ValidateReport::build(&map.display().to_string(), &m))
+}
+
+/// A node to add to a plan: `NAME` (weight 1) or `NAME:WEIGHT` with a positive weight.
+pub fn parse_added_node(text: &str) -> Result<(String, f64), String> {
+    match text.rsplit_once(':') {
+        Some((name, w)) => match w.parse::<f64>() {
+            Ok(w) if w.is_finite() && w > 0.0 && !name.is_empty() => Ok((name.to_string(), w)),
+            _ => Err(format!(
+                "{text}: expected NAME or NAME:WEIGHT with a positive weight"
+            )),
+        },
+        None if text.is_empty() => Err("a node name is empty".to_string()),
+        None => Ok((text.to_string(), 1.0)),
+    }
+}
+
+/// What `dbkit shard plan` asks for.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// The map to rebalance.
+    pub map: PathBuf,
+    /// What to balance.
+    pub strategy: Strategy,
+    /// Allowed deviation from a node's target.
+    pub threshold: f64,
+    /// Nodes to empty.
+    pub drain: Vec<String>,
+    /// Nodes to add, with their weights.
+    pub add: Vec<(String, f64)>,
+    /// Write the map after the moves here.
+    pub write_map: Option<PathBuf>,
+}
+
+/// `dbkit shard plan`: the moves (and splits) that bring every node within the threshold of its
+/// target; the new map is written when asked.
+pub fn plan(req: &PlanRequest) -> Result<PlanReport, crate::Error> {
+    let m = load_valid(&req.map, req.threshold)?;
+    for d in &req.drain {
+        require_node(&m, &req.map, d, "drain")?;
+    }
+    let opts = PlanOptions {
+        strategy: req.strategy,
+        threshold: req.threshold,
+        drain: req.drain.clone(),
+        add: req.add.clone(),
+    };
+    let p = crate::shard::plan::plan(&m, &opts);
+    if let Some(out) = &req.write_map {
+        write_map(out, &p.new_map)?;
+    }
+    Ok(PlanReport {
+        map: req.map.display().to_string(),
+        version: m.version,
+        new_version: p.new_map.version,
+        plan: p,
+    })
+}
+
+/// What `dbkit shard inspect` asks for.
+#[derive(Debug, Clone)]
+pub struct InspectRequest {
+    /// The map the nodes should match.
+    pub map: PathBuf,
+    /// Connection strings per node name, over the map's.
+    pub urls: BTreeMap<String, String>,
+    /// Allowed deviation from a node's target.
+    pub threshold: f64,
+    /// Keys sampled from a plain table holding several shards.
+    pub sample_rows: u64,
+    /// Statement timeout on every node.
+    pub timeout: Duration,
+    /// Write the map with the live sizes here.
+    pub write_map: Option<PathBuf>,
+}
+
+/// `dbkit shard inspect`: read every node (read-only) and compare what it holds with the map;
+/// the map with live sizes is written when asked.
+pub async fn inspect(req: &InspectRequest) -> Result<InspectReport, crate::Error> {
+    let m = load_valid(&req.map, req.threshold)?;
+    for node in req.urls.keys() {
+        require_node(&m, &req.map, node, "a URL for node")?;
+    }
+    let opts = InspectOptions {
+        urls: req.urls.clone(),
+        sample_rows: req.sample_rows,
+        timeout: req.timeout,
+        threshold: req.threshold,
+    };
+    let report = crate::db::shards::inspect(&m, &req.map.display().to_string(), &opts).await;
+    if let Some(out) = &req.write_map {
+        write_map(out, &report.filled)?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_nodes() {
+        assert_eq!(parse_added_node("d"), Ok(("d".to_string(), 1.0)));
+        assert_eq!(parse_added_node("d:2.5"), Ok(("d".to_string(), 2.5)));
+        assert_eq!(
+            parse_added_node("host:5432:3"),
+            Ok(("host:5432".to_string(), 3.0))
+        );
+        for bad in ["x:-1", "x:0", "x:NaN", "x:inf", "x:", ":2", ""] {
+            assert!(parse_added_node(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plans_from_the_shipped_map() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let map = root.join("fixtures/shardmaps/shop.toml");
+        let dir = std::env::temp_dir().join(format!("dbkit-ops-shard-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("new.toml");
+        let req = PlanRequest {
+            map: map.clone(),
+            strategy: Strategy::BySize,
+            threshold: 0.1,
+            drain: vec![],
+            add: vec![("shard-z".to_string(), 1.0)],
+            write_map: Some(out.clone()),
+        };
+        let r = plan(&req).unwrap();
+        assert_eq!(r.new_version, r.version + 1);
+        let written = ShardMap::load(&out).unwrap();
+        assert!(written.nodes.iter().any(|n| n.name == "shard-z"));
+        let bad = PlanRequest {
+            drain: vec!["nope".to_string()],
+            write_map: None,
+            ..req.clone()
+        };
+        assert!(plan(&bad).unwrap_err().to_string().contains("no such node"));
+        let neg = PlanRequest {
+            threshold: -1.0,
+            write_map: None,
+            ..req
+        };
+        assert!(plan(&neg).unwrap_err().to_string().contains("non-negative"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
