@@ -74,7 +74,7 @@ fn the_diff_pair_regresses() {
         &plan("diff-after.json"),
         &Config::default(),
     );
-    let kinds: Vec<&str> = d.regressions().map(|c| c.kind).collect();
+    let kinds: Vec<&str> = d.regressions().map(|c| c.kind.as_str()).collect();
     assert!(
         kinds.contains(&"scan-changed") && kinds.contains(&"index-unused"),
         "{kinds:?}"

@@ -4,7 +4,7 @@
 //! variants where they fit. Pure: the catalog and the parsed queries in, candidates out; the
 //! verification with hypothetical indexes lives in `ops::index`.
 
-pub mod select;
+pub(crate) mod select;
 
 use crate::catalog::{Catalog, Table};
 use crate::ddl::index::{IndexSpec, Key, KeySpec};

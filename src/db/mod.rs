@@ -1,16 +1,16 @@
-//! Talking to PostgreSQL: the only module that uses sqlx. Connection settings ([`conn`]),
+//! Talking to PostgreSQL: the only module that uses sqlx. Connection settings (`conn`),
 //! throw-away clusters ([`scratch`]), running scripts, and server information.
 
 pub mod build;
-pub mod catalog;
-pub mod conn;
+pub(crate) mod catalog;
+pub(crate) mod conn;
 pub mod explain;
-pub mod hypo;
+pub(crate) mod hypo;
 pub mod partitions;
 pub mod reaper;
 pub mod replication;
 pub mod scratch;
-pub mod shards;
+pub(crate) mod shards;
 pub mod tx;
 
 pub use conn::{ConnSpec, Secret};

@@ -38,7 +38,7 @@ async fn look(server: &Server) -> Result<Observed, String> {
 }
 
 /// Connects to every server of `map` (primary first), observes them, and lets the routing
-/// policy decide which replicas may take reads now ([`crate::routing::admission::admit`]).
+/// policy decide which replicas may take reads now (`crate::routing::admission::admit`).
 pub async fn probe(map: &RoutingMap) -> ProbeReport {
     let servers: Vec<&Server> = map.servers().collect();
     let mut seen = Vec::new();

@@ -74,9 +74,4 @@ impl Guarded {
         exec(conn, "COMMIT").await.map_err(q("COMMIT"))?;
         Ok(())
     }
-
-    /// The transaction's virtual id (`3/1234`).
-    pub fn id(&self) -> &str {
-        &self.vxid
-    }
 }

@@ -6,8 +6,8 @@
 //! continuation marks, `(1 row)` footer), and the text format psql prints by default. Unknown
 //! fields are ignored; fields a version does not have are `None`.
 
-pub mod json;
-pub mod text;
+pub(crate) mod json;
+pub(crate) mod text;
 
 use serde::Serialize;
 

@@ -94,7 +94,7 @@ pub struct RenderOptions {
     pub terminal: bool,
 }
 
-pub mod ci;
+pub(crate) mod ci;
 
 /// The built-in templates, embedded at build time.
 const TEMPLATES: &[(&str, &str)] = &[

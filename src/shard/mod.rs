@@ -1,11 +1,11 @@
 //! Sharding: the PostgreSQL-compatible key hash ([`hash`]), the shard map with key lookup and
 //! validation ([`map`]), the rebalance planner ([`plan`]) with range split points
-//! ([`midpoint`]), what the live nodes hold ([`inspect`]), and the reports ([`report`]).
+//! (`midpoint`), what the live nodes hold ([`inspect`]), and the reports ([`report`]).
 
 pub mod hash;
 pub mod inspect;
 pub mod map;
-pub mod midpoint;
+pub(crate) mod midpoint;
 pub mod plan;
 pub mod report;
 

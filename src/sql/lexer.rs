@@ -132,7 +132,6 @@ impl Token {
 /// An iterator of tokens over a string.
 #[derive(Debug, Clone)]
 pub struct Lexer<'a> {
-    src: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -141,15 +140,9 @@ impl<'a> Lexer<'a> {
     /// A lexer at the start of `src`.
     pub fn new(src: &'a str) -> Self {
         Lexer {
-            src,
             bytes: src.as_bytes(),
             pos: 0,
         }
-    }
-
-    /// The input.
-    pub fn source(&self) -> &'a str {
-        self.src
     }
 
     fn peek(&self, off: usize) -> u8 {

@@ -4,12 +4,12 @@
 //! Everything here is synchronous and pure; readers take `&str` (see [`span::check_utf8`] for
 //! bytes).
 
-pub mod bound;
+pub(crate) mod bound;
 pub mod classify;
 pub mod extract;
 pub mod fingerprint;
 pub mod ident;
-pub mod lexer;
+pub(crate) mod lexer;
 pub mod parse;
 pub mod report;
 pub mod side_effects;

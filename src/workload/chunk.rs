@@ -190,18 +190,18 @@ pub fn join_edges(
     for (seq, e) in edges {
         for (session, dur) in &e.head_durations {
             match pending.remove(session) {
-                Some((s, p)) => add(s, &p.into_event(Some(*dur))),
+                Some((s, p)) => add(s, &p.to_event(Some(*dur))),
                 None => stats.other_entries += 1,
             }
         }
         for session in &e.touched {
             if let Some((s, p)) = pending.remove(session) {
-                add(s, &p.into_event(None));
+                add(s, &p.to_event(None));
             }
         }
         for p in e.tail_statements {
             if let Some((s, old)) = pending.insert(p.session.clone(), (seq, p)) {
-                add(s, &old.into_event(None));
+                add(s, &old.to_event(None));
             }
         }
     }
@@ -209,7 +209,7 @@ pub fn join_edges(
     let mut rest: Vec<(u64, PendingStatement)> = pending.into_values().collect();
     rest.sort_by_key(|(s, _)| *s);
     for (s, p) in rest {
-        add(s, &p.into_event(None));
+        add(s, &p.to_event(None));
     }
 }
 

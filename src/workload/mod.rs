@@ -1,15 +1,15 @@
 //! Query-log events and their readers: PostgreSQL stderr logs with any `log_line_prefix`
-//! ([`prefix`], [`stderr`]), csvlog and jsonlog ([`csvlog`], [`jsonlog`]), application trace
-//! JSON lines ([`trace`]). Readers take bytes and call a sink per event, borrowing the SQL where
+//! ([`prefix`], `stderr`), csvlog and jsonlog (`csvlog`, `jsonlog`), application trace
+//! JSON lines (`trace`). Readers take bytes and call a sink per event, borrowing the SQL where
 //! they can, so a log of any size streams through without being held in memory.
 
-pub mod chunk;
-pub mod csvlog;
-pub mod jsonlog;
+pub(crate) mod chunk;
+pub(crate) mod csvlog;
+pub(crate) mod jsonlog;
 pub mod pgss;
 pub mod prefix;
-pub mod stderr;
-pub mod trace;
+pub(crate) mod stderr;
+pub(crate) mod trace;
 
 use std::borrow::Cow;
 

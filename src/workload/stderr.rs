@@ -32,7 +32,7 @@ pub struct PendingStatement {
 
 impl PendingStatement {
     /// As an event with the given duration.
-    pub fn into_event(&self, duration_ms: Option<f64>) -> Event<'_> {
+    pub fn to_event(&self, duration_ms: Option<f64>) -> Event<'_> {
         let mut e = Event::query(
             self.ts_ms,
             duration_ms,
@@ -220,7 +220,7 @@ impl State {
     /// Emit what is held (an execute without parameters).
     pub(crate) fn flush(&mut self, sink: &mut dyn FnMut(Event<'_>)) {
         if let Some((p, dur)) = self.execute.take() {
-            sink(p.into_event(Some(dur)));
+            sink(p.to_event(Some(dur)));
         }
         self.error = None;
     }
@@ -296,7 +296,7 @@ impl State {
                 if let Some(params) = e.msg.strip_prefix(b"parameters: ") {
                     match self.execute.take() {
                         Some((p, dur)) if p.session == session => {
-                            let mut ev = p.into_event(Some(dur));
+                            let mut ev = p.to_event(Some(dur));
                             ev.params = Some(entry_sql(params, &e.cont));
                             sink(ev);
                         }
@@ -307,7 +307,7 @@ impl State {
             }
             "STATEMENT" => {
                 if let Some(p) = self.error.take().filter(|p| p.session == session) {
-                    let mut ev = p.into_event(None);
+                    let mut ev = p.to_event(None);
                     ev.kind = EventKind::Error;
                     ev.error = Some(Cow::Borrowed(&p.sql));
                     ev.sql = entry_sql(e.msg, &e.cont);
@@ -346,7 +346,7 @@ impl State {
             if after.is_empty() {
                 // log_duration: pairs with this session's pending statement.
                 match self.pending.remove(session) {
-                    Some(p) => sink(p.into_event(Some(dur))),
+                    Some(p) => sink(p.to_event(Some(dur))),
                     None if !self.seen_sessions.contains(session) => {
                         edges.head_durations.push((session.to_string(), dur))
                     }
@@ -383,7 +383,7 @@ impl State {
             let p = held(&e, session, entry_sql(sql, &e.cont).into_owned());
             if let Some(prev) = self.pending.insert(session.to_string(), p) {
                 // The previous statement never got a duration (log_duration off).
-                sink(prev.into_event(None));
+                sink(prev.to_event(None));
             } else {
                 self.pending_order.push(session.to_string());
             }

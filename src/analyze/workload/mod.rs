@@ -1,8 +1,8 @@
 //! Workload analysis over query events: per-shape statistics ([`top`]) and the workload rule
 //! family: bursts of one shape in one session ([`bursts`]) found as [`n_plus_one`] loops or
-//! [`redundant_query`] repeats.
+//! `redundant_query` repeats.
 
 pub mod bursts;
 pub mod n_plus_one;
-pub mod redundant_query;
+pub(crate) mod redundant_query;
 pub mod top;
