@@ -21,7 +21,10 @@ pub struct Column {
     pub null_frac: Option<f64>,
 }
 
-/// A table (or partitioned table).
+/// A table (or partitioned table) as the planner sees it: size, rows, scan and write counts, and
+/// per-column statistics, which index advice and hygiene read. Its definition (defaults,
+/// constraints, owned sequences) is [`crate::ddl::table::TableDef`] from a schema file and
+/// [`crate::ddl::table::ConvertSource`] from a live catalog, which share one column model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Table {
     /// Schema.

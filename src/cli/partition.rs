@@ -3,8 +3,8 @@
 use super::{Ctx, Outcome};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use dbkit::ddl::partition::Interval;
 use dbkit::ddl::maintenance::{retention_days, MaintainOptions};
+use dbkit::ddl::partition::Interval;
 use dbkit::ops::partition::{convert, maintain, ConvertRequest, MaintainRequest, TableSource};
 use dbkit::report::Format;
 

@@ -269,6 +269,7 @@ pub async fn convert_source(
     schema: &str,
     table: &str,
 ) -> Result<crate::ddl::convert::ConvertSource, DbError> {
+    use crate::ddl::table::{ColumnDef, ForeignKeyRef, NamedDef, OwnedSequence, UniqueKey};
     let e = q("reading the table to convert");
     let reg = crate::sql::ident::quote_qualified(&[schema, table]);
     let oid: Option<i64> = sqlx::query_scalar("SELECT to_regclass($1)::oid::int8")
@@ -304,7 +305,13 @@ pub async fn convert_source(
     .await
     .map_err(&e)?
     {
-        src.columns.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?, r.try_get(2).map_err(&e)?, r.try_get(3).map_err(&e)?, r.try_get(4).map_err(&e)?));
+        src.columns.push(ColumnDef {
+            name: r.try_get(0).map_err(&e)?,
+            type_name: r.try_get(1).map_err(&e)?,
+            not_null: r.try_get(2).map_err(&e)?,
+            default: r.try_get(3).map_err(&e)?,
+            identity: r.try_get(4).map_err(&e)?,
+        });
     }
     for r in sqlx::query(
         "SELECT con.contype::text, con.conname::text,
@@ -322,7 +329,10 @@ pub async fn convert_source(
             src.primary_key = cols;
             src.primary_key_name = Some(r.try_get(1).map_err(&e)?);
         } else {
-            src.unique.push((r.try_get(1).map_err(&e)?, cols));
+            src.unique.push(UniqueKey {
+                name: r.try_get(1).map_err(&e)?,
+                columns: cols,
+            });
         }
     }
     for r in sqlx::query("SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::oid AND contype = 'c'")
@@ -331,7 +341,10 @@ pub async fn convert_source(
         .await
         .map_err(&e)?
     {
-        src.checks.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.checks.push(NamedDef {
+            name: r.try_get(0).map_err(&e)?,
+            definition: r.try_get(1).map_err(&e)?,
+        });
     }
     for r in sqlx::query(
         "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -342,7 +355,10 @@ pub async fn convert_source(
     .await
     .map_err(&e)?
     {
-        src.indexes.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.indexes.push(NamedDef {
+            name: r.try_get(0).map_err(&e)?,
+            definition: r.try_get(1).map_err(&e)?,
+        });
     }
     for r in sqlx::query(
         "SELECT s.oid::regclass::text, a.attname::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
@@ -354,7 +370,10 @@ pub async fn convert_source(
     .await
     .map_err(&e)?
     {
-        src.sequences.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.sequences.push(OwnedSequence {
+            sequence: r.try_get(0).map_err(&e)?,
+            column: r.try_get(1).map_err(&e)?,
+        });
     }
     for r in sqlx::query("SELECT conname::text, conrelid::regclass::text FROM pg_constraint WHERE confrelid = $1::oid AND contype = 'f'")
         .bind(oid)
@@ -362,7 +381,10 @@ pub async fn convert_source(
         .await
         .map_err(&e)?
     {
-        src.referenced_by.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.referenced_by.push(ForeignKeyRef {
+            constraint: r.try_get(0).map_err(&e)?,
+            table: r.try_get(1).map_err(&e)?,
+        });
     }
     for r in sqlx::query(
         "SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid) FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
@@ -373,7 +395,10 @@ pub async fn convert_source(
     .await
     .map_err(&e)?
     {
-        src.views.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.views.push(NamedDef {
+            name: r.try_get(0).map_err(&e)?,
+            definition: r.try_get(1).map_err(&e)?,
+        });
     }
     for r in sqlx::query("SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1::oid AND NOT tgisinternal")
         .bind(oid)
@@ -381,7 +406,10 @@ pub async fn convert_source(
         .await
         .map_err(&e)?
     {
-        src.triggers.push((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?));
+        src.triggers.push(NamedDef {
+            name: r.try_get(0).map_err(&e)?,
+            definition: r.try_get(1).map_err(&e)?,
+        });
     }
     Ok(src)
 }

@@ -14,7 +14,7 @@
 //! Every step comes with a query that says whether it is already done, so a run that stopped
 //! resumes where it was.
 
-use super::partition::{partition_name, Civil, Interval};
+use super::partition::{partition_name, Civil, Interval, PartitionError};
 use crate::sql::ident::{quote_ident, quote_literal, quote_qualified};
 use serde::Serialize;
 
@@ -57,44 +57,45 @@ pub fn plan(
     premake: u32,
     now: Civil,
     timezone: &str,
-) -> Result<ConvertPlan, String> {
+) -> Result<ConvertPlan, PartitionError> {
     if src.partitioned {
-        return Err(format!(
+        return Err(PartitionError::Invalid(format!(
             "{}.{} is already partitioned",
             src.schema, src.table
-        ));
+        )));
     }
-    let Some(col) = src.columns.iter().find(|c| c.0 == key) else {
-        return Err(format!(
+    let Some(col) = src.columns.iter().find(|c| c.name == key) else {
+        return Err(PartitionError::Invalid(format!(
             "{}.{} has no column {}",
             src.schema,
             src.table,
             quote_ident(key)
-        ));
+        )));
     };
-    let ty = col.1.to_lowercase();
+    let ty = col.type_name.to_lowercase();
     let tz = ty.contains("with time zone");
     if !(ty == "date" || ty.starts_with("timestamp")) {
-        return Err(format!(
+        return Err(PartitionError::Invalid(format!(
             "the key {} is {}: convert partitions by time (date or timestamp)",
             quote_ident(key),
-            col.1
-        ));
+            col.type_name
+        )));
     }
-    if let Some(id) = src.columns.iter().find(|c| c.4) {
-        return Err(format!(
+    if let Some(id) = src.columns.iter().find(|c| c.identity) {
+        return Err(PartitionError::Invalid(format!(
             "column {} is GENERATED AS IDENTITY, which partitioned tables do not allow before PostgreSQL 17 — make it a sequence default first (ALTER TABLE … ALTER COLUMN {} DROP IDENTITY, CREATE SEQUENCE, SET DEFAULT nextval(…))",
-            quote_ident(&id.0),
-            quote_ident(&id.0)
-        ));
+            quote_ident(&id.name),
+            quote_ident(&id.name)
+        )));
     }
-    for (name, cols) in &src.unique {
-        if !cols.iter().any(|c| c == key) {
-            return Err(format!(
-                "unique constraint {name} ({}) does not include {}: every unique constraint of a partitioned table must contain the partition key — add it to the constraint first",
-                cols.join(", "),
+    for u in &src.unique {
+        if !u.columns.iter().any(|c| c == key) {
+            return Err(PartitionError::Invalid(format!(
+                "unique constraint {} ({}) does not include {}: every unique constraint of a partitioned table must contain the partition key — add it to the constraint first",
+                u.name,
+                u.columns.join(", "),
                 quote_ident(key)
-            ));
+            )));
         }
     }
     let t = quote_qualified(&[&src.schema, &src.table]);
@@ -128,22 +129,22 @@ pub fn plan(
     }
     let pk_changes = pk != src.primary_key;
     if pk_changes && !src.referenced_by.is_empty() {
-        return Err(format!(
+        return Err(PartitionError::Invalid(format!(
             "the primary key ({}) must become ({}) to include the partition key, but foreign keys reference it ({}): drop them first and re-create them against the new key after the conversion",
             src.primary_key.join(", "),
             pk.join(", "),
-            src.referenced_by.iter().map(|(n, t)| format!("{n} on {t}")).collect::<Vec<_>>().join(", ")
-        ));
+            src.referenced_by.iter().map(|f| format!("{} on {}", f.constraint, f.table)).collect::<Vec<_>>().join(", ")
+        )));
     }
     let cols: Vec<String> = src
         .columns
         .iter()
-        .map(|(n, ty, nn, def, _)| {
-            let mut s = format!("{} {ty}", quote_ident(n));
-            if *nn {
+        .map(|c| {
+            let mut s = format!("{} {}", quote_ident(&c.name), c.type_name);
+            if c.not_null {
                 s.push_str(" NOT NULL");
             }
-            if let Some(d) = def {
+            if let Some(d) = &c.default {
                 s.push_str(&format!(" DEFAULT {d}"));
             }
             s
@@ -157,10 +158,11 @@ pub fn plan(
                     .join(", ")
             )
         }))
-        .chain(src.unique.iter().map(|(_, c)| {
+        .chain(src.unique.iter().map(|u| {
             format!(
                 "UNIQUE ({})",
-                c.iter()
+                u.columns
+                    .iter()
                     .map(|x| quote_ident(x))
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -169,7 +171,7 @@ pub fn plan(
         .chain(
             src.checks
                 .iter()
-                .map(|(n, def)| format!("CONSTRAINT {} {def}", quote_ident(n))),
+                .map(|c| format!("CONSTRAINT {} {}", quote_ident(&c.name), c.definition)),
         )
         .collect();
     let mut steps = vec![ConvertStep {
@@ -185,7 +187,8 @@ pub fn plan(
     let parent_indexes: Vec<String> = src
         .indexes
         .iter()
-        .filter_map(|(name, def)| {
+        .filter_map(|ix| {
+            let (name, def) = (&ix.name, &ix.definition);
             let at = def.find(&on_old)?;
             let new_idx = partition_name(name, "p");
             Some(format!(
@@ -291,17 +294,19 @@ pub fn plan(
     swap.push(format!(
         "ALTER TABLE {t} ATTACH PARTITION {legacy} FOR VALUES FROM (MINVALUE) TO ({b})"
     ));
-    for (seq, column) in &src.sequences {
+    for o in &src.sequences {
         swap.push(format!(
-            "ALTER SEQUENCE {seq} OWNED BY {t}.{}",
-            quote_ident(column)
+            "ALTER SEQUENCE {} OWNED BY {t}.{}",
+            o.sequence,
+            quote_ident(&o.column)
         ));
     }
     let mut notes = Vec::new();
-    for (view, def) in &src.views {
+    for v in &src.views {
+        let view = &v.name;
         swap.push(format!(
             "CREATE OR REPLACE VIEW {view} AS {}",
-            def.trim().trim_end_matches(';')
+            v.definition.trim().trim_end_matches(';')
         ));
         notes.push(format!(
             "view {view} is re-created in the swap so that it reads the partitioned table"
@@ -324,15 +329,17 @@ pub fn plan(
         transaction: false,
         done_check: format!("SELECT NOT ({})", con_check.trim_start_matches("SELECT ")),
     });
-    for (fk, from) in &src.referenced_by {
+    for f in &src.referenced_by {
+        let (fk, from) = (&f.constraint, &f.table);
         notes.push(format!(
             "foreign key {fk} on {from} keeps referencing the old table, now partition {legacy}: rows of newer partitions are not covered. Re-point it to {t} (which needs a unique key it can reference: ({}))",
             pk.join(", ")
         ));
     }
-    for (name, def) in &src.triggers {
+    for tr in &src.triggers {
         notes.push(format!(
-            "row trigger {name} stays on {legacy} only; create it on {t} too: {def}"
+            "row trigger {} stays on {legacy} only; create it on {t} too: {}",
+            tr.name, tr.definition
         ));
     }
     notes.push(format!(
@@ -349,43 +356,56 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ddl::table::{ColumnDef, ForeignKeyRef, NamedDef, OwnedSequence, UniqueKey};
+
+    fn col(name: &str, type_name: &str, not_null: bool, default: Option<&str>) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            type_name: type_name.into(),
+            not_null,
+            default: default.map(str::to_string),
+            identity: false,
+        }
+    }
+
+    fn named(name: &str, definition: &str) -> NamedDef {
+        NamedDef {
+            name: name.into(),
+            definition: definition.into(),
+        }
+    }
 
     fn src() -> ConvertSource {
         ConvertSource {
             schema: "public".into(),
             table: "readings".into(),
             columns: vec![
-                (
-                    "id".into(),
-                    "bigint".into(),
+                col(
+                    "id",
+                    "bigint",
                     true,
-                    Some("nextval('readings_id_seq'::regclass)".into()),
-                    false,
+                    Some("nextval('readings_id_seq'::regclass)"),
                 ),
-                (
-                    "at".into(),
-                    "timestamp with time zone".into(),
-                    true,
-                    None,
-                    false,
-                ),
-                ("value".into(), "integer".into(), false, None, false),
+                col("at", "timestamp with time zone", true, None),
+                col("value", "integer", false, None),
             ],
             primary_key: vec!["id".into()],
             primary_key_name: Some("readings_pkey".into()),
-            sequences: vec![("public.readings_id_seq".into(), "id".into())],
-            indexes: vec![(
-                "readings_value_idx".into(),
-                "CREATE INDEX readings_value_idx ON public.readings USING btree (value)".into(),
+            sequences: vec![OwnedSequence {
+                sequence: "public.readings_id_seq".into(),
+                column: "id".into(),
+            }],
+            indexes: vec![named(
+                "readings_value_idx",
+                "CREATE INDEX readings_value_idx ON public.readings USING btree (value)",
             )],
-            checks: vec![("positive".into(), "CHECK ((value > 0))".into())],
+            checks: vec![named("positive", "CHECK ((value > 0))")],
             referenced_by: vec![],
-            triggers: vec![(
-                "audit".into(),
-                "CREATE TRIGGER audit AFTER INSERT ON readings FOR EACH ROW EXECUTE FUNCTION f()"
-                    .into(),
+            triggers: vec![named(
+                "audit",
+                "CREATE TRIGGER audit AFTER INSERT ON readings FOR EACH ROW EXECUTE FUNCTION f()",
             )],
-            views: vec![("public.recent".into(), "SELECT * FROM readings".into())],
+            views: vec![named("public.recent", "SELECT * FROM readings")],
             ..Default::default()
         }
     }
@@ -440,7 +460,10 @@ mod tests {
     #[test]
     fn refusals() {
         let mut fk = src();
-        fk.referenced_by = vec![("alerts_reading_fk".into(), "public.alerts".into())];
+        fk.referenced_by = vec![ForeignKeyRef {
+            constraint: "alerts_reading_fk".into(),
+            table: "public.alerts".into(),
+        }];
         assert!(plan(
             &fk,
             "at",
@@ -450,9 +473,13 @@ mod tests {
             "UTC"
         )
         .unwrap_err()
+        .to_string()
         .contains("alerts_reading_fk"));
         let mut s = src();
-        s.unique = vec![("readings_value_key".into(), vec!["value".into()])];
+        s.unique = vec![UniqueKey {
+            name: "readings_value_key".into(),
+            columns: vec!["value".into()],
+        }];
         assert!(plan(
             &s,
             "at",
@@ -462,6 +489,7 @@ mod tests {
             "UTC"
         )
         .unwrap_err()
+        .to_string()
         .contains("must contain the partition key"));
         assert!(plan(
             &src(),
@@ -472,6 +500,7 @@ mod tests {
             "UTC"
         )
         .unwrap_err()
+        .to_string()
         .contains("by time"));
     }
 }

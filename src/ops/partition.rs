@@ -327,8 +327,7 @@ async fn convert_on(
     partitions::set_timezone(&mut conn, timezone).await?;
     let now = Civil::parse(&partitions::now(&mut conn).await?).map_err(crate::Error::Partition)?;
     let src = partitions::convert_source(&mut conn, schema, name).await?;
-    let plan = crate::ddl::convert::plan(&src, key, interval, premake, now, timezone)
-        .map_err(|m| crate::Error::Partition(crate::ddl::partition::PartitionError::Invalid(m)))?;
+    let plan = crate::ddl::convert::plan(&src, key, interval, premake, now, timezone)?;
     let mut warnings = Vec::new();
     for (pid, age, query) in partitions::long_transactions(&mut conn, 5).await? {
         warnings.push(format!("transaction of pid {pid} has been open {:.0} min ({query}): the swap would wait for it", age / 60.0));

@@ -3,8 +3,8 @@
 //! pooler's or proxy's configuration with what that tool can reach.
 
 use crate::routing::export::{Endpoint, ExportReport, Tool};
-use crate::routing::report::{ClassifyReport, ProbeReport};
 use crate::routing::map::Server;
+use crate::routing::report::{ClassifyReport, ProbeReport};
 use crate::routing::RoutingMap;
 use std::path::{Path, PathBuf};
 

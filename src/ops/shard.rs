@@ -36,11 +36,7 @@ pub fn load_valid(map: &Path, threshold: f64) -> Result<ShardMap, crate::Error> 
             format!("the threshold must be a non-negative number, got {threshold}"),
         ));
     }
-    if let Some(f) = m
-        .validate()
-        .iter()
-        .find(|f| f.severity == Severity::Error)
-    {
+    if let Some(f) = m.validate().iter().find(|f| f.severity == Severity::Error) {
         return Err(input(
             map,
             format!(
@@ -81,15 +77,17 @@ pub fn validate(map: &Path) -> Result<ValidateReport, crate::Error> {
 }
 
 /// A node to add to a plan: `NAME` (weight 1) or `NAME:WEIGHT` with a positive weight.
-pub fn parse_added_node(text: &str) -> Result<(String, f64), String> {
+pub fn parse_added_node(text: &str) -> Result<(String, f64), crate::Error> {
+    let bad = |message: &str| crate::Error::Input {
+        path: text.to_string(),
+        message: message.to_string(),
+    };
     match text.rsplit_once(':') {
         Some((name, w)) => match w.parse::<f64>() {
             Ok(w) if w.is_finite() && w > 0.0 && !name.is_empty() => Ok((name.to_string(), w)),
-            _ => Err(format!(
-                "{text}: expected NAME or NAME:WEIGHT with a positive weight"
-            )),
+            _ => Err(bad("expected NAME or NAME:WEIGHT with a positive weight")),
         },
-        None if text.is_empty() => Err("a node name is empty".to_string()),
+        None if text.is_empty() => Err(bad("a node name is empty")),
         None => Ok((text.to_string(), 1.0)),
     }
 }
@@ -179,11 +177,11 @@ mod tests {
 
     #[test]
     fn added_nodes() {
-        assert_eq!(parse_added_node("d"), Ok(("d".to_string(), 1.0)));
-        assert_eq!(parse_added_node("d:2.5"), Ok(("d".to_string(), 2.5)));
+        assert_eq!(parse_added_node("d").unwrap(), ("d".to_string(), 1.0));
+        assert_eq!(parse_added_node("d:2.5").unwrap(), ("d".to_string(), 2.5));
         assert_eq!(
-            parse_added_node("host:5432:3"),
-            Ok(("host:5432".to_string(), 3.0))
+            parse_added_node("host:5432:3").unwrap(),
+            ("host:5432".to_string(), 3.0)
         );
         for bad in ["x:-1", "x:0", "x:NaN", "x:inf", "x:", ":2", ""] {
             assert!(parse_added_node(bad).is_err(), "{bad}");

@@ -14,7 +14,10 @@ pub fn parse(file: &str) -> Result<ParseReport, crate::Error> {
 
 /// `dbkit sql fingerprint`: the normalized shape and stable id of each statement.
 pub fn fingerprint(file: &str) -> Result<FingerprintReport, crate::Error> {
-    Ok(FingerprintReport::build(file, &crate::ops::read_text(file)?))
+    Ok(FingerprintReport::build(
+        file,
+        &crate::ops::read_text(file)?,
+    ))
 }
 
 /// `dbkit sql classify`: read, write, DDL or other, and whether it needs the primary.
