@@ -1,7 +1,8 @@
 //! The CLI only maps arguments: `src/cli` uses the public library API and nothing else that
-//! talks to a database or writes SQL. This test reads the source: no sqlx, no connection or
-//! script handling, and no SQL in string literals outside help texts (`after_help` examples and
-//! doc comments, which users read).
+//! talks to a database or writes SQL. This test reads the source: no sqlx, no connection,
+//! target or script handling, no input reading or output-file writing (the `ops` request does
+//! both), and no SQL in string literals outside help texts (`after_help` examples and doc
+//! comments, which users read).
 
 use std::path::Path;
 
@@ -86,7 +87,15 @@ const FORBIDDEN: &[&str] = &[
     "catalog::load",
     "PgConnection",
     "std::fs::read(",
+    "std::fs::write",
     ".merge(",
+    "open_target",
+    ".open()",
+    "check_alive",
+    "db::ping",
+    "db::shards",
+    "db::replication",
+    "plan::parse",
 ];
 
 #[test]

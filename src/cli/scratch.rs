@@ -38,25 +38,18 @@ The cluster lives in a temp dir and is deleted when dbkit stops.")]
 /// Run `dbkit scratch …`.
 pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
     let ScratchCommand::Start { schema, seed } = &args.command;
-    let rt = runtime()?;
-    rt.block_on(async {
+    runtime()?.block_on(async {
         let load = dbkit::db::ScratchLoad {
             schema: schema.clone(),
             seed: seed.clone(),
         };
-        let target = dbkit::db::open_target(None, Some(&load)).await?;
-        let cluster = target.scratch.as_ref().context("no scratch cluster")?;
-        let mut info = dbkit::db::scratch::ScratchInfo::of(cluster);
-        ctx.emit(&mut info)?;
+        let started = dbkit::ops::scratch::start(&load).await?;
+        ctx.emit(&mut started.info())?;
         std::io::stdout().flush().context("writing the report")?;
         // Ctrl-C or SIGTERM is the normal end: the interrupt cleanup stops the server, deletes
         // its directory and exits 0. Until then, watch the server.
         dbkit::db::reaper::set_interrupt_exit_code(0);
-        let mut target = target;
-        let cluster = target.scratch.as_mut().context("no scratch cluster")?;
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            cluster.check_alive()?;
-        }
+        started.watch().await?;
+        Ok(Outcome::Ok)
     })
 }

@@ -2,6 +2,25 @@
 //! request type and a function that returns the command's typed report (explain a workload,
 //! check migrations, advise and check indexes, create/convert/maintain partitions, export
 //! routing). Progress goes through a callback, never stdout.
+//!
+//! What `dbkit shard plan --map fixtures/shardmaps/shop.toml --add shard-d` prints, from Rust:
+//!
+//! ```
+//! use dbkit::ops::shard::{plan, PlanRequest};
+//! use dbkit::shard::plan::Strategy;
+//!
+//! let report = plan(&PlanRequest {
+//!     map: "fixtures/shardmaps/shop.toml".into(),
+//!     strategy: Strategy::BySize,
+//!     threshold: 0.1,
+//!     drain: vec![],
+//!     add: vec![("shard-d".to_string(), 1.0)],
+//!     write_map: None,
+//! })?;
+//! assert!(report.plan.moves.iter().any(|m| m.to == "shard-d"));
+//! assert_eq!(report.new_version, report.version + 1);
+//! # Ok::<(), dbkit::Error>(())
+//! ```
 
 pub mod check;
 pub mod explain;
@@ -9,6 +28,7 @@ pub mod index;
 pub mod partition;
 pub mod plan;
 pub mod route;
+pub mod scratch;
 pub mod shard;
 pub mod sql;
 pub mod workload;
