@@ -7,9 +7,11 @@ use clap::Args;
 /// Arguments of `dbkit check`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  dbkit check fixtures/migrations/bad/
-  dbkit check migrations/ --pg-version 12 --fail-on warning
-  dbkit check db/migrate/0042_add_index.sql --format json
+  dbkit check fixtures/migrations/ok/
+  dbkit check fixtures/migrations/bad/                    # exit 1
+  dbkit check fixtures/migrations/ok/ --pg-version 12 --fail-on warning
+  dbkit check fixtures/migrations/bad/001_blocking_index.sql \\
+      --format json                                       # exit 1
 
 Directories are read in name order; earlier files are the base of later ones (tables they create
 are new and empty). Files run in one transaction unless --no-transaction, a -- dbkit:no-transaction

@@ -12,11 +12,14 @@ use std::time::Duration;
 /// Arguments of `dbkit explain`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  dbkit explain --scratch --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql \\
-      --workload fixtures/shop/workload.sql
-  dbkit explain \"SELECT * FROM orders WHERE user_id = 42\" --url postgres://app@db/shop
-  dbkit explain \"SELECT * FROM orders WHERE id = \\$1\" --param 7 --url postgres://app@db/shop
-  dbkit explain --file q.sql --no-analyze --save plans/
+  dbkit explain --scratch --schema fixtures/shop/schema.sql \\
+      --seed fixtures/shop/seed.sql --workload fixtures/shop/workload.sql
+  dbkit explain \"SELECT * FROM orders WHERE user_id = 42\" \\
+      --url postgres://app@db/shop
+  dbkit explain \"SELECT * FROM orders WHERE id = \\$1\" --param 7 \\
+      --url postgres://app@db/shop
+  dbkit explain --file fixtures/shop/workload.sql --no-analyze --save plans/ \\
+      --scratch --schema fixtures/shop/schema.sql
 
 Every statement runs inside a transaction that is always rolled back, with statement_timeout set.
 Statements whose effects a rollback does not undo (setval, dblink, pg_stat_reset, slots…) are only

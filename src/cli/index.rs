@@ -6,9 +6,9 @@ use clap::{Args, Subcommand};
 
 /// Arguments of `dbkit index`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  dbkit index check --url postgres://app@db/shop\n  dbkit index check --scratch --schema fixtures/shop/schema.sql --format json"
-)]
+#[command(after_help = "Examples:
+  dbkit index check --url postgres://app@db/shop
+  dbkit index check --scratch --schema fixtures/shop/schema.sql --format json")]
 pub struct IndexArgs {
     #[command(subcommand)]
     command: IndexCommand,
@@ -18,9 +18,10 @@ pub struct IndexArgs {
 enum IndexCommand {
     /// Findings on existing indexes: duplicate, redundant, unused, invalid, and foreign keys
     /// without an index.
-    #[command(
-        after_help = "Example:\n  dbkit index check --url postgres://app@db/shop --fail-on warning\n\nFindings: duplicate-index, redundant-index, unused-index, invalid-index, fk-missing-index."
-    )]
+    #[command(after_help = "Example:
+  dbkit index check --url postgres://app@db/shop --fail-on warning
+
+Findings: duplicate-index, redundant-index, unused-index, invalid-index, fk-missing-index.")]
     Check {
         #[command(flatten)]
         db: DbArgs,
@@ -28,9 +29,10 @@ enum IndexCommand {
     /// Recommend the indexes that pay for themselves across a workload, verified with
     /// hypothetical indexes (HypoPG), as safe DDL.
     #[command(after_help = "Examples:
-  dbkit index advise --scratch --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql \\
-      --workload fixtures/shop/workload.sql
-  dbkit index advise --url postgres://app@db/shop --workload postgresql.log --max-indexes 5
+  dbkit index advise --scratch --schema fixtures/shop/schema.sql \\
+      --seed fixtures/shop/seed.sql --workload fixtures/shop/workload.sql
+  dbkit index advise --url postgres://app@db/shop --workload postgresql.log \\
+      --max-indexes 5
   dbkit index advise --url postgres://app@db/shop --from-pg-stat-statements
   dbkit index advise --url postgres://app@db/shop --workload q.sql --apply
 

@@ -32,7 +32,8 @@ use std::process::ExitCode;
 #[command(after_help = "Examples:
   dbkit sql fingerprint fixtures/shop/workload.sql
   dbkit sql classify fixtures/shop/workload.sql --format json
-  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql
+  dbkit scratch start --schema fixtures/shop/schema.sql \\
+      --seed fixtures/shop/seed.sql
   dbkit ping --url postgres://app@db.internal:5432/shop
 
 Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or runtime error.")]

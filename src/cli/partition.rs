@@ -10,9 +10,10 @@ use dbkit::report::Format;
 
 /// Arguments of `dbkit partition`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Example:\n  dbkit partition create --schema fixtures/partition/events.sql --table events --key created_at --interval month --start 2024-01-01 --premake 12"
-)]
+#[command(after_help = "Example:
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key created_at --interval month --start 2024-01-01 \\
+      --premake 12")]
 pub struct PartitionArgs {
     #[command(subcommand)]
     command: PartitionCommand,
@@ -23,15 +24,21 @@ enum PartitionCommand {
     /// Print the DDL that partitions a table (no database needed): RANGE by time or integer,
     /// LIST, HASH, or range/list then hash. The script is idempotent (IF NOT EXISTS).
     #[command(after_help = "Examples:
-  dbkit partition create --schema fixtures/partition/events.sql --table events --key created_at \\
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key created_at \\
       --interval month --start 2024-01-01 --end 2025-01-01
-  dbkit partition create --schema fixtures/partition/events.sql --table events --key created_at \\
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key created_at \\
       --interval day --start 2024-03-01 --premake 30 --timezone Europe/Berlin
-  dbkit partition create --schema fixtures/partition/events.sql --table events --key tenant_id --modulus 8
-  dbkit partition create --schema fixtures/partition/events.sql --table events --key kind \\
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key tenant_id --modulus 8
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key kind \\
       --list 'clicks=click,tap' --list 'views=view' --format json
-  dbkit partition create --schema fixtures/partition/events.sql --table events --key created_at \\
-      --interval year --start 2024-01-01 --end 2026-01-01 --subpartition-hash tenant_id:4
+  dbkit partition create --schema fixtures/partition/events.sql \\
+      --table events --key created_at \\
+      --interval year --start 2024-01-01 --end 2026-01-01 \\
+      --subpartition-hash tenant_id:4
 
 The default output is the SQL script (--format sql); --format json lists every partition's bounds.")]
     Create(CreateOpts),
@@ -39,8 +46,10 @@ The default output is the SQL script (--format sql); --format json lists every p
     /// becomes the first partition (no copy), behind a validated CHECK; the swap is one short
     /// transaction. Prints the plan; --execute runs it, and resumes a run that stopped.
     #[command(after_help = "Examples:
-  dbkit partition convert --url postgres://app@db/shop --table readings --key at --interval month
-  dbkit partition convert --url postgres://app@db/shop --table readings --key at --interval month --execute")]
+  dbkit partition convert --url postgres://app@db/shop \\
+      --table readings --key at --interval month
+  dbkit partition convert --url postgres://app@db/shop \\
+      --table readings --key at --interval month --execute")]
     Convert {
         #[command(flatten)]
         db: super::DbArgs,
@@ -70,8 +79,9 @@ The default output is the SQL script (--format sql); --format json lists every p
     /// detach or drop expired ones (retention, never the last). Dry run by default.
     #[command(after_help = "Examples:
   dbkit partition maintain --url postgres://app@db/shop --premake 4
-  dbkit partition maintain --url postgres://app@db/shop --table events --retention 90d --retention-mode drop --execute
-  dbkit partition maintain --url postgres://app@db/shop --format sql      # the steps as a script
+  dbkit partition maintain --url postgres://app@db/shop --table events \\
+      --retention 90d --retention-mode drop --execute
+  dbkit partition maintain --url postgres://app@db/shop --format sql
 
 Rows already in the DEFAULT partition that belong to a new partition are moved into it in the
 transaction that attaches it. Preflight warns about long transactions and missing ownership.")]

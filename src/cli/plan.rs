@@ -7,9 +7,9 @@ use dbkit::ops::plan;
 
 /// Arguments of `dbkit plan`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  dbkit plan analyze fixtures/plans/*.json\n  dbkit plan show fixtures/plans/seq-scan-filter.json"
-)]
+#[command(after_help = "Examples:
+  dbkit plan analyze fixtures/plans/*.json                # exit 1
+  dbkit plan show fixtures/plans/seq-scan-filter.json")]
 pub struct PlanArgs {
     #[command(subcommand)]
     command: PlanCommand,
@@ -18,9 +18,11 @@ pub struct PlanArgs {
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
     /// Run the plan rules over EXPLAIN output (JSON, as psql prints it, or text format).
-    #[command(
-        after_help = "Examples:\n  dbkit plan analyze fixtures/plans/*.json --fail-on warning\n  psql -XAtc 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT …' | dbkit plan analyze -"
-    )]
+    #[command(after_help = "Examples:
+  dbkit plan analyze fixtures/plans/*.json --fail-on warning       # exit 1
+  dbkit plan analyze fixtures/plans/ok-seq-scan-filter.json
+  psql -XAtc 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT …' \\
+      | dbkit plan analyze -")]
     Analyze {
         /// Plan files; `-` reads stdin.
         #[arg(required = true)]
@@ -38,9 +40,11 @@ enum PlanCommand {
     },
     /// Compare two plans of the same query: scan and join changes, indexes no longer used,
     /// cost and time deltas, new findings. Regressions are `plan-regression` errors.
-    #[command(
-        after_help = "Example:\n  dbkit plan diff fixtures/plans/diff-before.json fixtures/plans/diff-after.json\n\nExit 1 when the after plan regressed (see --fail-on)."
-    )]
+    #[command(after_help = "Example:
+  dbkit plan diff fixtures/plans/diff-before.json \\
+      fixtures/plans/diff-after.json                    # exit 1: it regressed
+
+Exit 1 when the after plan regressed (see --fail-on).")]
     Diff {
         /// The plan before the change.
         before: String,

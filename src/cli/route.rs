@@ -27,9 +27,9 @@ enum RouteCommand {
         map: PathBuf,
     },
     /// Route each statement of a file in order: primary or replica pool, and why.
-    #[command(
-        after_help = "Example:\n  dbkit route classify --map fixtures/routing/shop.toml fixtures/routing/session.sql"
-    )]
+    #[command(after_help = "Example:
+  dbkit route classify --map fixtures/routing/shop.toml \\
+      fixtures/routing/session.sql")]
     Classify {
         /// The routing map (TOML or JSON).
         #[arg(long, value_name = "FILE")]
@@ -44,9 +44,15 @@ enum RouteCommand {
     },
     /// Write the map as a PgCat, PgDog, PgBouncer or HAProxy configuration, as far as each can
     /// express it; what it cannot is listed in the file and on stderr. No passwords are written.
-    #[command(
-        after_help = "Examples:\n  SHOP_PG3_URL=postgres://app@10.0.3.20:5432/shop dbkit route export --map fixtures/routing/shop.toml --to pgdog > pgdog.toml\n  dbkit route export --map shop.toml --to haproxy --listen-port 5000 --output haproxy.cfg"
-    )]
+    #[command(after_help = "Examples:
+  SHOP_PG3_URL=postgres://app@10.0.3.20:5432/shop \\
+      dbkit route export --map fixtures/routing/shop.toml --to pgdog \\
+      > pgdog.toml
+  SHOP_PG3_URL=postgres://app@10.0.3.20:5432/shop \\
+      dbkit route export --map fixtures/routing/shop.toml --to haproxy \\
+      --listen-port 5000 --output haproxy.cfg
+
+A server whose URL comes from a variable (url_env) needs that variable set.")]
     Export {
         /// The routing map (TOML or JSON).
         #[arg(long, value_name = "FILE")]

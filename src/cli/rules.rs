@@ -7,9 +7,11 @@ use dbkit::{Family, RuleId};
 
 /// Arguments of `dbkit rules`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  dbkit rules\n  dbkit rules --family migration\n  dbkit rules explain set-not-null\n  dbkit rules --format json | jq '.rules[] | select(.family == \"plan\") | .id'"
-)]
+#[command(after_help = "Examples:
+  dbkit rules
+  dbkit rules --family migration
+  dbkit rules explain set-not-null
+  dbkit rules --format json | jq '.rules[] | select(.family == \"plan\") | .id'")]
 pub struct RulesArgs {
     /// Only the rules of this family (sql, safety, plan, plan-diff, index, migration, workload,
     /// shard, routing).

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 /// Arguments of `dbkit scratch`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Example:\n  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql"
-)]
+#[command(after_help = "Example:
+  dbkit scratch start --schema fixtures/shop/schema.sql \\
+      --seed fixtures/shop/seed.sql")]
 pub struct ScratchArgs {
     #[command(subcommand)]
     command: ScratchCommand,
@@ -20,7 +20,8 @@ pub struct ScratchArgs {
 enum ScratchCommand {
     /// Start a throw-away cluster, print its URL, and keep it until Ctrl-C.
     #[command(after_help = "Example:
-  dbkit scratch start --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql
+  dbkit scratch start --schema fixtures/shop/schema.sql \\
+      --seed fixtures/shop/seed.sql
   # in another terminal:
   psql postgres://postgres@127.0.0.1:PORT/postgres
 

@@ -31,9 +31,10 @@ enum ShardCommand {
     },
     /// Plan a rebalance: ordered shard moves (and splits) within a threshold of each node's
     /// capacity-weighted target, colocation kept, as few bytes moved as possible.
-    #[command(
-        after_help = "Examples:\n  dbkit shard plan --map fixtures/shardmaps/shop.toml\n  dbkit shard plan --map fixtures/shardmaps/shop.toml --add shard-d --drain shard-a --write-map new.toml"
-    )]
+    #[command(after_help = "Examples:
+  dbkit shard plan --map fixtures/shardmaps/shop.toml
+  dbkit shard plan --map fixtures/shardmaps/shop.toml \\
+      --add shard-d --drain shard-a --write-map new.toml")]
     Plan {
         /// The shard map (TOML or JSON).
         #[arg(long, value_name = "FILE")]
@@ -57,9 +58,11 @@ enum ShardCommand {
     /// Read the live nodes: each shard's size and rows (its partition, its `{table}_{id}`
     /// table, or its sampled share of a plain table), the balance per node, and data the map
     /// does not expect. Read-only.
-    #[command(
-        after_help = "Examples:\n  dbkit shard inspect --map fixtures/shardmaps/shop.toml\n  dbkit shard inspect --map shop.toml --url-per-node shard-a=postgres://app@localhost:6432/shop --write-map live.toml"
-    )]
+    #[command(after_help = "Examples:
+  dbkit shard inspect --map fixtures/shardmaps/shop.toml
+  dbkit shard inspect --map fixtures/shardmaps/shop.toml \\
+      --url-per-node shard-a=postgres://app@localhost:6432/shop \\
+      --write-map live.toml")]
     Inspect {
         /// The shard map (TOML or JSON).
         #[arg(long, value_name = "FILE")]

@@ -18,14 +18,16 @@ pub struct SqlArgs {
 #[derive(Debug, Subcommand)]
 enum SqlCommand {
     /// Split a file into statements with exact line:column spans.
-    #[command(
-        after_help = "Example:\n  dbkit sql split fixtures/sql/mixed.sql\n  cat q.sql | dbkit sql split - --format json"
-    )]
+    #[command(after_help = "Example:
+  dbkit sql split fixtures/sql/mixed.sql
+  cat fixtures/sql/mixed.sql | dbkit sql split - --format json")]
     Split(FileArg),
     /// Parse each statement (PostgreSQL dialect); list tables, columns and predicates.
-    #[command(
-        after_help = "Example:\n  dbkit sql parse fixtures/shop/workload.sql --format json | jq '.statements[0].references'\n\nFindings: sql-parse-error (warning) per statement that does not parse, sql-lex-error (error) for unterminated quotes."
-    )]
+    #[command(after_help = "Example:
+  dbkit sql parse fixtures/shop/workload.sql --format json \\
+      | jq '.statements[0].references'
+
+Findings: sql-parse-error (warning) per statement that does not parse, sql-lex-error (error) for unterminated quotes.")]
     Parse(FileArg),
     /// Fingerprint each statement and group the statements by shape.
     #[command(

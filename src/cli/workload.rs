@@ -9,9 +9,9 @@ use dbkit::ops::workload::{FormatName, ScanOptions, TopRequest, TopSource};
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  dbkit workload top fixtures/logs/app.log\n  dbkit workload top postgresql.csv.gz --sort p95 --limit 10"
-)]
+#[command(after_help = "Examples:
+  dbkit workload top fixtures/logs/app.log
+  dbkit workload top fixtures/logs/app.log.zst --sort p95 --limit 10")]
 pub struct WorkloadArgs {
     #[command(subcommand)]
     command: WorkloadCommand,
@@ -61,9 +61,14 @@ enum SortArg {
 #[derive(Debug, Subcommand)]
 enum WorkloadCommand {
     /// The query shapes that cost the most: calls, total/mean/percentiles, errors, examples.
-    #[command(
-        after_help = "Examples:\n  dbkit workload top fixtures/logs/app.log --sort total --limit 20\n  dbkit workload top big.log.zst --format json | jq '.shapes[0]'\n  dbkit workload top --url postgres://app@db/shop      # live pg_stat_statements\n  dbkit workload top pgss.csv --log-format pgss        # an export (CSV with header or JSON)"
-    )]
+    #[command(after_help = "Examples:
+  dbkit workload top fixtures/logs/app.log --sort total --limit 20
+  dbkit workload top fixtures/logs/app.log.zst --format json | jq '.shapes[0]'
+  dbkit workload top --url postgres://app@db/shop   # live pg_stat_statements
+  dbkit workload top fixtures/logs/pgss.csv --log-format pgss   # an export
+
+Logs may be gzip or zstd compressed. A pg_stat_statements export is CSV with a header or a JSON
+array (--log-format pgss).")]
     Top {
         /// Log files (stderr, csvlog, jsonlog, trace JSON lines, pg_stat_statements exports;
         /// gzip or zstd too); `-` is stdin. None with --url/--scratch: pg_stat_statements live.
@@ -84,7 +89,12 @@ enum WorkloadCommand {
     /// redundant repeats, with the batched rewrite.
     #[command(
         name = "n-plus-one",
-        after_help = "Example:\n  dbkit workload n-plus-one fixtures/logs/app.log\n  dbkit workload n-plus-one traces.jsonl --log-format trace --min-repeats 10\n\nFindings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fail CI)."
+        after_help = "Examples:
+  dbkit workload n-plus-one fixtures/logs/app.log
+  dbkit workload n-plus-one fixtures/logs/traces.jsonl --log-format trace \\
+      --min-repeats 10
+
+Findings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fail CI)."
     )]
     NPlusOne {
         #[command(flatten)]
