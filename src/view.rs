@@ -136,6 +136,12 @@ pub trait Report: Serialize {
         &[]
     }
 
+    /// Whether [`Report::tables`] already shows every finding (with its severity and fix), so
+    /// renderers add no separate list of findings: each finding is shown once.
+    fn lists_findings(&self) -> bool {
+        false
+    }
+
     /// The findings, to apply the configuration to (`Config::apply_to`). `None` for commands
     /// without findings.
     fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
@@ -161,12 +167,28 @@ pub fn fmt_n(v: f64) -> String {
     }
 }
 
-/// Milliseconds for messages: `12.3 ms`.
+/// A duration in milliseconds in the unit that reads best: `850 µs`, `4.2 ms`, `312 ms`,
+/// `2.35 s`, `4.5 min`, `2.1 h`; never `-0.0` (a negative or NaN value reads `0 ms`).
 pub fn fmt_ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else {
+    if v.is_nan() || v <= 0.0 || v.is_infinite() {
+        return if v == f64::INFINITY {
+            "∞".to_string()
+        } else {
+            "0 ms".to_string()
+        };
+    }
+    if v < 1.0 {
+        format!("{:.0} µs", v * 1000.0)
+    } else if v < 100.0 {
         format!("{v:.1} ms")
+    } else if v < 1000.0 {
+        format!("{v:.0} ms")
+    } else if v < 60_000.0 {
+        format!("{:.2} s", v / 1000.0)
+    } else if v < 3_600_000.0 {
+        format!("{:.1} min", v / 60_000.0)
+    } else {
+        format!("{:.1} h", v / 3_600_000.0)
     }
 }
 
@@ -178,7 +200,40 @@ pub fn human_bytes(b: f64) -> String {
         format!("{:.1} GB", b / 1e9)
     } else if b >= 1e6 {
         format!("{:.1} MB", b / 1e6)
-    } else {
+    } else if b >= 1e3 {
         format!("{:.0} kB", b / 1e3)
+    } else if b > 0.0 {
+        format!("{b:.0} B")
+    } else {
+        "0 B".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_their_best_unit() {
+        assert_eq!(fmt_ms(-0.0), "0 ms");
+        assert_eq!(fmt_ms(-3.0), "0 ms");
+        assert_eq!(fmt_ms(f64::NAN), "0 ms");
+        assert_eq!(fmt_ms(0.85), "850 µs");
+        assert_eq!(fmt_ms(4.21), "4.2 ms");
+        assert_eq!(fmt_ms(312.4), "312 ms");
+        assert_eq!(fmt_ms(2345.0), "2.35 s");
+        assert_eq!(fmt_ms(270_000.0), "4.5 min");
+        assert_eq!(fmt_ms(7_560_000.0), "2.1 h");
+    }
+
+    #[test]
+    fn bytes_and_counts() {
+        assert_eq!(human_bytes(0.0), "0 B");
+        assert_eq!(human_bytes(512.0), "512 B");
+        assert_eq!(human_bytes(64_000.0), "64 kB");
+        assert_eq!(human_bytes(8.0e6), "8.0 MB");
+        assert_eq!(human_bytes(1.2e9), "1.2 GB");
+        assert_eq!(fmt_n(100_000.0), "100,000");
+        assert_eq!(fmt_n(-1234.0), "-1,234");
     }
 }

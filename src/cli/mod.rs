@@ -62,6 +62,9 @@ pub struct GlobalArgs {
     /// A dbkit.toml with rule thresholds (default: ./dbkit.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Width of tables in columns (default: the terminal's, else COLUMNS, else 120).
+    #[arg(long, global = true, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(20..))]
+    width: Option<u16>,
     /// More logging on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -221,6 +224,12 @@ impl Ctx<'_> {
             color: self.color(),
             template: self.global.template.clone(),
             terminal: std::io::stdout().is_terminal(),
+            width: self.global.width.or_else(|| {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse::<u16>().ok())
+                    .filter(|&c| c >= 20)
+            }),
         };
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());

@@ -255,8 +255,10 @@ impl Report for ServerInfo {
     }
     fn summary(&self) -> String {
         format!(
-            "connected to {} in {:.1} ms; SELECT 1 took {:.2} ms",
-            self.target, self.connect_ms, self.latency_ms
+            "connected to {} in {}; SELECT 1 took {}",
+            self.target,
+            crate::view::fmt_ms(self.connect_ms),
+            crate::view::fmt_ms(self.latency_ms)
         )
     }
     fn tables(&self) -> Vec<Table> {
@@ -281,8 +283,8 @@ impl Report for ServerInfo {
                         "primary".into()
                     },
                 ),
-                ("connect", format!("{:.1} ms", self.connect_ms)),
-                ("SELECT 1", format!("{:.2} ms", self.latency_ms)),
+                ("connect", crate::view::fmt_ms(self.connect_ms)),
+                ("SELECT 1", crate::view::fmt_ms(self.latency_ms)),
                 ("extensions", ext),
             ],
         )]

@@ -90,8 +90,29 @@ pub struct RenderOptions {
     pub color: bool,
     /// A template file to use instead of the built-in one (markdown and text).
     pub template: Option<PathBuf>,
-    /// Output goes to a terminal: tables wrap to its width.
+    /// Output goes to a terminal: tables fit its width unless `width` is given.
     pub terminal: bool,
+    /// The width tables must fit (`--width`, `COLUMNS`); when `None`, the terminal's width on a
+    /// terminal, else [`DEFAULT_WIDTH`].
+    pub width: Option<u16>,
+}
+
+/// The width of tables written to a file or a pipe, when none is given.
+pub const DEFAULT_WIDTH: u16 = 120;
+
+/// A cell wraps over at most this many lines in a table; the rest is cut with `…` (the JSON
+/// format has every value whole).
+pub const MAX_CELL_LINES: usize = 6;
+
+impl RenderOptions {
+    /// The width tables are laid out to.
+    pub fn table_width(&self) -> u16 {
+        let detected = || comfy_table::Table::new().width();
+        self.width
+            .or_else(|| if self.terminal { detected() } else { None })
+            .unwrap_or(DEFAULT_WIDTH)
+            .max(20)
+    }
 }
 
 pub(crate) mod ci;
@@ -224,9 +245,10 @@ fn findings_table(findings: &[Finding]) -> Table {
 
 fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
     let mut tables = report.tables();
-    if !report.findings().is_empty() {
+    if !report.findings().is_empty() && !report.lists_findings() {
         tables.push(findings_table(report.findings()));
     }
+    let width = opts.table_width();
     let mut s = String::new();
     for t in &tables {
         let title = if opts.color {
@@ -247,9 +269,9 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
         } else {
             ct.force_no_tty();
         }
-        if opts.terminal {
-            ct.set_content_arrangement(ContentArrangement::Dynamic);
-        }
+        ct.set_content_arrangement(ContentArrangement::Dynamic);
+        ct.set_width(width);
+        ct.set_truncation_indicator("…");
         ct.set_header(t.headers.iter().map(|h| {
             let c = comfy_table::Cell::new(h);
             if opts.color {
@@ -258,8 +280,9 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
                 c
             }
         }));
+        ct.set_constraints(keep_whole(t, width));
         for row in &t.rows {
-            ct.add_row(row.iter().map(|c| {
+            let mut r = comfy_table::Row::from(row.iter().map(|c| {
                 let mut cell = comfy_table::Cell::new(&c.text);
                 if c.numeric {
                     cell = cell.set_alignment(CellAlignment::Right);
@@ -271,6 +294,8 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
                 }
                 cell
             }));
+            r.max_height(MAX_CELL_LINES);
+            ct.add_row(r);
         }
         s.push_str(&ct.to_string());
         s.push_str("\n\n");
@@ -278,6 +303,96 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
     s.push_str(&report.summary());
     s.push('\n');
     s
+}
+
+/// Columns of short single words (ids, rule names, numbers, durations) keep their width while
+/// the table shrinks, narrowest first, as long as every other column keeps room to wrap in; the
+/// space left is shared by the other columns in proportion to their longest content, so a
+/// message gets more room than a lock name.
+fn keep_whole(t: &crate::view::Table, width: u16) -> Vec<comfy_table::ColumnConstraint> {
+    use comfy_table::{ColumnConstraint, Width};
+    const SHORT: usize = 32;
+    const FREE_MIN: usize = 14;
+    let longest: Vec<usize> = (0..t.headers.len())
+        .map(|i| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.text.chars().count())
+                .chain(std::iter::once(t.headers[i].chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let one_word: Vec<bool> = (0..t.headers.len())
+        .map(|i| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .all(|c| !c.text.chars().any(char::is_whitespace) || looks_numeric(&c.text))
+                && longest[i] <= SHORT
+        })
+        .collect();
+    let others = one_word.iter().filter(|&&w| !w).count();
+    let width = usize::from(width);
+    let mut budget = width.saturating_sub(1 + others * (FREE_MIN + 3));
+    let mut order: Vec<(usize, usize)> = (0..t.headers.len())
+        .filter(|&i| one_word[i])
+        .map(|i| (longest[i] + 3, i))
+        .collect();
+    order.sort();
+    let mut keep = vec![false; t.headers.len()];
+    let mut kept = 0;
+    for (w, i) in order {
+        if w > budget {
+            break;
+        }
+        budget -= w;
+        kept += w;
+        keep[i] = true;
+    }
+    let rest: Vec<usize> = (0..t.headers.len()).filter(|&i| !keep[i]).collect();
+    let room = width.saturating_sub(1 + kept + 3 * rest.len());
+    let total: usize = rest
+        .iter()
+        .map(|&i| longest[i].min(200))
+        .sum::<usize>()
+        .max(1);
+    let mut lower = vec![0usize; t.headers.len()];
+    for &i in &rest {
+        lower[i] = (room * longest[i].min(200) / total).clamp(3, longest[i].max(3));
+    }
+    // Never ask for more than the room: take the excess from the widest lower bounds.
+    while rest.iter().map(|&i| lower[i]).sum::<usize>() > room {
+        let Some(&i) = rest
+            .iter()
+            .filter(|&&i| lower[i] > 3)
+            .max_by_key(|&&i| lower[i])
+        else {
+            break;
+        };
+        lower[i] -= 1;
+    }
+    (0..t.headers.len())
+        .map(|i| {
+            if keep[i] {
+                ColumnConstraint::ContentWidth
+            } else {
+                let l = u16::try_from(lower[i]).unwrap_or(u16::MAX);
+                ColumnConstraint::LowerBoundary(Width::Fixed(l))
+            }
+        })
+        .collect()
+}
+
+/// `12 ms`, `1.2 MB`, `3,400`: a figure with its unit, which should not wrap either.
+fn looks_numeric(text: &str) -> bool {
+    let mut parts = text.split_whitespace();
+    let first = parts.next().unwrap_or("");
+    let unit = parts.next();
+    parts.next().is_none()
+        && first.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        && unit.is_none_or(|u| u.len() <= 4)
 }
 
 #[derive(Serialize)]
@@ -395,6 +510,7 @@ fn render_template<R: Report>(
     ctx.insert("summary", &report.summary());
     ctx.insert("tables", &views);
     ctx.insert("findings", report.findings());
+    ctx.insert("lists_findings", &report.lists_findings());
     ctx.insert("color", &color);
     let s = tera.render(name, &ctx).map_err(terr)?;
     // Padding leaves trailing spaces; drop them.

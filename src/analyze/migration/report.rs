@@ -36,24 +36,34 @@ impl Report for CheckReport {
             self.findings.len() - e
         )
     }
+    /// One table per file with findings, in file order: where, severity, rule, lock, what and
+    /// the safe alternative.
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("Migration findings", &["at", "rule", "lock", "message"]);
+        let mut tables: Vec<Table> = Vec::new();
         for f in &self.findings {
+            let file = f.location.file.as_deref().unwrap_or("(input)");
+            if tables.last().is_none_or(|t| t.title != file) {
+                tables.push(Table::new(
+                    file,
+                    &["at", "severity", "rule", "lock", "message", "fix"],
+                ));
+            }
+            let Some(t) = tables.last_mut() else { continue };
             t.row(vec![
                 Cell::text(format!(
-                    "{}:{}:{}",
-                    f.location.file.as_deref().unwrap_or(""),
+                    "{}:{}",
                     f.location.line.unwrap_or(0),
                     f.location.column.unwrap_or(0)
                 )),
                 Cell::toned(
-                    f.rule.as_str(),
+                    f.severity.as_str(),
                     if f.severity == crate::Severity::Error {
                         Tone::Bad
                     } else {
                         Tone::Warn
                     },
                 ),
+                Cell::text(f.rule.as_str()),
                 Cell::text(
                     f.evidence
                         .get("lock")
@@ -62,9 +72,16 @@ impl Report for CheckReport {
                         .to_string(),
                 ),
                 Cell::text(f.message.clone()),
+                Cell::text(f.suggestion.clone().unwrap_or_default()),
             ]);
         }
-        vec![t]
+        if tables.is_empty() {
+            tables.push(Table::new("Findings", &["at", "rule", "message"]));
+        }
+        tables
+    }
+    fn lists_findings(&self) -> bool {
+        true
     }
     fn findings(&self) -> &[Finding] {
         &self.findings

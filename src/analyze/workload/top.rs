@@ -458,14 +458,14 @@ impl crate::view::Report for TopReport {
     }
     fn summary(&self) -> String {
         format!(
-            "{} queries ({} shapes), {} errors, {:.1} s in all, from {} ({} lines, {} skipped)",
-            self.total_queries,
-            self.shapes_total,
-            self.total_errors,
-            self.total_ms / 1000.0,
+            "{} queries ({} shapes), {} errors, {} in all, from {} ({} lines, {} skipped)",
+            crate::view::fmt_n(self.total_queries as f64),
+            crate::view::fmt_n(self.shapes_total as f64),
+            crate::view::fmt_n(self.total_errors as f64),
+            crate::view::fmt_ms(self.total_ms),
             self.format,
-            self.read.lines,
-            self.read.skipped_lines
+            crate::view::fmt_n(self.read.lines as f64),
+            crate::view::fmt_n(self.read.skipped_lines as f64)
         )
     }
     fn tables(&self) -> Vec<crate::view::Table> {
@@ -492,8 +492,8 @@ impl crate::view::Report for TopReport {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            let q = if q.chars().count() > 90 {
-                q.chars().take(89).collect::<String>() + "…"
+            let q = if q.chars().count() > 300 {
+                q.chars().take(299).collect::<String>() + "…"
             } else {
                 q
             };
@@ -506,7 +506,7 @@ impl crate::view::Report for TopReport {
                 Cell::num(ms(r.p95_ms)),
                 Cell::num(ms(r.p99_ms)),
                 Cell::num(ms(r.max_ms)),
-                Cell::num(r.errors),
+                Cell::num(crate::view::fmt_n(r.errors as f64)),
                 Cell::text(q),
             ]);
         }
