@@ -189,7 +189,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Read {
             path: path.to_string(),
-            message: crate::secret::safe_message(&e.to_string()).replace('\n', " "),
+            message: crate::secret::safe_message(e.to_string().trim_end()),
         })
     }
 

@@ -260,7 +260,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, color: ColorArg) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -272,7 +272,22 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_target(verbose >= 2)
+        .with_ansi(stderr_color(color))
         .try_init();
+}
+
+/// Colour on stderr (logs): `--color always`, or `auto` with stderr a terminal and `NO_COLOR`
+/// unset and `TERM` not `dumb`.
+fn stderr_color(color: ColorArg) -> bool {
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -290,7 +305,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn error_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let text = cause.to_string().replace('\n', " ");
+        let text = cause.to_string();
+        // A diagram that points at the input (TOML's `|` and `^` lines) keeps its lines.
+        let text = if text.contains("\n  |") || text.contains("\n   |") {
+            text.trim_end().to_string()
+        } else {
+            text.replace('\n', " ")
+        };
         if parts.last().is_some_and(|p| p.ends_with(&text)) {
             continue;
         }
@@ -306,7 +327,7 @@ pub fn main() -> ExitCode {
         eprintln!("dbkit: warning: cannot take interrupts for cleanup: {e}");
     }
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    init_logging(cli.global.verbose, cli.global.color);
     let ctx = Ctx {
         global: &cli.global,
         default_fail_on: std::cell::Cell::new(Severity::Error),
@@ -334,7 +355,15 @@ pub fn main() -> ExitCode {
             // Errors may quote input: secrets are masked and long input cut, whatever the path.
             let mut stderr = std::io::stderr();
             if cli.global.verbose > 0 {
-                let text = dbkit::secret::safe_message_with(&format!("{e:?}"), MAX_MESSAGE);
+                // Every cause on its own line (no backtrace: that is for dbkit's developers).
+                let mut text = String::new();
+                for (i, cause) in e.chain().enumerate() {
+                    if i > 0 {
+                        text.push_str("\n  caused by: ");
+                    }
+                    text.push_str(cause.to_string().trim_end());
+                }
+                let text = dbkit::secret::safe_message_with(&text, MAX_MESSAGE);
                 let _ = writeln!(stderr, "dbkit: error: {text}");
             } else {
                 let line = dbkit::secret::safe_message_with(&error_line(&e), MAX_MESSAGE);

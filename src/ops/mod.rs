@@ -57,6 +57,7 @@ pub fn read_text(path: &str) -> Result<String, crate::Error> {
     } else {
         std::fs::read(path).map_err(io)?
     };
+    tracing::info!(path, bytes = bytes.len(), "read");
     crate::sql::span::check_utf8(&bytes)
         .map(str::to_string)
         .map_err(|e| crate::Error::Input {
