@@ -30,9 +30,17 @@ fn config_errors_keep_their_diagram() {
     let (code, err) = run(dir.path(), &["check", "m.sql"], &[]);
     assert_eq!(code, Some(2));
     let lines: Vec<&str> = err.lines().collect();
-    assert!(lines[0].contains("dbkit.toml") && lines[0].contains("line 2"), "{err}");
+    assert!(
+        lines[0].contains("dbkit.toml") && lines[0].contains("line 2"),
+        "{err}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("2 | disabled")), "{err}");
-    assert!(lines.iter().any(|l| l.trim_start().starts_with("|") && l.contains('^')), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("|") && l.contains('^')),
+        "{err}"
+    );
     assert!(err.contains("did you mean drop-table?"), "{err}");
 }
 
@@ -57,13 +65,29 @@ fn a_missing_file_is_said_once() {
 #[test]
 fn logs_have_no_colour_codes_off_a_terminal() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let args = ["-vv", "plan", "analyze", "fixtures/plans/ok-seq-scan-filter.json"];
+    let args = [
+        "-vv",
+        "plan",
+        "analyze",
+        "fixtures/plans/ok-seq-scan-filter.json",
+    ];
     let (_, err) = run(root, &args, &[]);
-    assert!(err.contains("INFO") && err.contains("ok-seq-scan-filter.json"), "{err}");
+    assert!(
+        err.contains("INFO") && err.contains("ok-seq-scan-filter.json"),
+        "{err}"
+    );
     assert!(!err.contains('\u{1b}'), "{err:?}");
-    let (_, err) = run(root, &["--color", "never", "-v", "sql", "split", "nope.sql"], &[]);
+    let (_, err) = run(
+        root,
+        &["--color", "never", "-v", "sql", "split", "nope.sql"],
+        &[],
+    );
     assert!(!err.contains('\u{1b}'), "{err:?}");
     // Verbose errors list their causes, never a backtrace.
-    let (_, err) = run(root, &["-v", "sql", "split", "nope.sql"], &[("RUST_BACKTRACE", "1")]);
+    let (_, err) = run(
+        root,
+        &["-v", "sql", "split", "nope.sql"],
+        &[("RUST_BACKTRACE", "1")],
+    );
     assert!(!err.contains("backtrace"), "{err}");
 }

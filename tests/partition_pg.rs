@@ -629,3 +629,101 @@ fn create_reads_a_live_table_definition() {
         "\"Sensor Data_p20240304\""
     );
 }
+
+/// Identity columns are allowed on partitioned tables (PostgreSQL 10+): `create` keeps them with
+/// a note, and `convert` carries one over so new rows continue after the old ids.
+#[test]
+fn identity_columns_are_kept_and_continue() {
+    let pg = Pg::new();
+    pg.exec(
+        "CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL, note text, PRIMARY KEY (id, at));
+         INSERT INTO tickets (at, note) SELECT now() - (g % 90) * interval '1 day', 'n' || g FROM generate_series(1, 5000) g;",
+    );
+    let url = pg.cluster.url();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // create from the live definition: accepted, the identity kept, the note given.
+    let (code, out, err) = run(&[
+        "partition",
+        "create",
+        "--url",
+        &url,
+        "--table",
+        "tickets",
+        "--key",
+        "at",
+        "--interval",
+        "month",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-03-01",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v.to_string().contains("IDENTITY"), "{v:#}");
+    assert!(v["notes"].to_string().contains("identity column"), "{v:#}");
+    // convert --execute: every row kept, new ids after the old ones, all distinct.
+    let (code, out, err) = run(&[
+        "partition",
+        "convert",
+        "--url",
+        &url,
+        "--table",
+        "tickets",
+        "--key",
+        "at",
+        "--interval",
+        "month",
+        "--execute",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["plan"]["notes"].to_string().contains("identity column"),
+        "{v:#}"
+    );
+    let (kind, rows, new_id, distinct): (String, i64, i64, i64) = pg.rt.block_on(async {
+        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
+            .await
+            .unwrap();
+        let kind: String = sqlx::query_scalar(
+            "SELECT relkind::text FROM pg_class WHERE oid = 'tickets'::regclass",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        let new_id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (at, note) VALUES (now(), 'after') RETURNING id",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        let (rows, distinct): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(DISTINCT id) FROM tickets")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        (kind, rows, new_id, distinct)
+    });
+    assert_eq!(kind, "p");
+    assert_eq!(rows, 5001);
+    assert_eq!(distinct, rows, "no id was given twice");
+    assert!(
+        new_id > 5000,
+        "new ids continue after the old ones: {new_id}"
+    );
+}

@@ -335,9 +335,11 @@ impl TableDef {
             unique: src.unique.iter().map(|u| u.columns.clone()).collect(),
             columns_end: sql.len(),
             sql,
+            // Identity sequences come with their columns; only the others are created first.
             preamble: src
                 .sequences
                 .iter()
+                .filter(|o| !src.columns.iter().any(|c| c.identity && c.name == o.column))
                 .map(|o| format!("CREATE SEQUENCE IF NOT EXISTS {};", o.sequence))
                 .collect(),
             indexes: Vec::new(),
