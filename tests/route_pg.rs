@@ -165,3 +165,48 @@ fn probe_and_read_your_writes_on_a_streaming_replica() {
         }
     });
 }
+
+/// Why a server is out reads as advice: no driver source locations, and the fix for a TLS
+/// mismatch or a refused connection.
+#[test]
+fn unreachable_servers_say_why_in_plain_words() {
+    let pg =
+        ScratchCluster::start().unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
+    let tls = pg.url().replace("sslmode=disable", "sslmode=require");
+    let tls = if tls.contains("sslmode=require") {
+        tls
+    } else {
+        format!("{tls}?sslmode=require")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let map_path = dir.path().join("r.toml");
+    std::fs::write(
+        &map_path,
+        format!(
+            "cluster = \"t\"\n[primary]\nname = \"p\"\nurl = \"{}\"\n[[replicas]]\nname = \"tls\"\nurl = \"{tls}\"\n[[replicas]]\nname = \"closed\"\nurl = \"postgres://postgres@127.0.0.1:1/postgres\"\n[policy]\nmax_lag_bytes = 1024\nmax_lag_ms = 60000\n",
+            pg.url()
+        ),
+    )
+    .unwrap();
+    let v = probe(&map_path);
+    let reason = |name: &str| -> String {
+        v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason("tls").contains("does not speak TLS") && reason("tls").contains("sslmode"),
+        "{v:#}"
+    );
+    assert!(reason("closed").contains("nothing listens there"), "{v:#}");
+    for s in v["servers"].as_array().unwrap() {
+        let r = s["reason"].as_str().unwrap();
+        assert!(!r.contains("::") && !r.contains(".rs:"), "{r}");
+    }
+}

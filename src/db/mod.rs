@@ -140,11 +140,59 @@ pub(crate) fn sqlx_message(e: &sqlx::Error) -> String {
             }
             m
         }
-        sqlx::Error::Io(io) => io.to_string(),
-        sqlx::Error::Tls(t) => format!("TLS: {t}"),
+        sqlx::Error::Io(io) => readable(&io.to_string()),
+        sqlx::Error::Tls(t) => readable(&format!("TLS: {t}")),
         sqlx::Error::PoolTimedOut => "timed out".to_string(),
-        other => other.to_string(),
+        other => readable(&other.to_string()),
     }
+}
+
+/// A driver message as a DBA reads it: no Rust source locations (`sqlx_postgres::x::y:95`),
+/// and what to do for the common connection failures.
+fn readable(message: &str) -> String {
+    let words: Vec<&str> = message
+        .split(' ')
+        .filter(|w| !is_source_location(w.trim_matches(|c: char| "()[],;".contains(c))))
+        .collect();
+    let m = words
+        .join(" ")
+        .trim()
+        .trim_end_matches(':')
+        .trim()
+        .to_string();
+    let hint = if m.contains("does not support TLS") {
+        Some("the server does not speak TLS: use sslmode=prefer, or sslmode=disable on a trusted network")
+    } else if m.contains("Connection refused") {
+        Some("nothing listens there: is the server running, and are host and port right?")
+    } else if m.contains("failed to lookup address") || m.contains("Name or service not known") {
+        Some("the host name does not resolve")
+    } else if m.contains("certificate") && m.contains("TLS") {
+        Some("the server's certificate is not trusted: give sslrootcert, or sslmode=require to skip verification")
+    } else {
+        None
+    };
+    match hint {
+        Some(h) => format!("{h} ({m})"),
+        None => m,
+    }
+}
+
+/// `sqlx_postgres::connection::tls:95` or `src/foo.rs:12:5`: where in a library an error was
+/// made, which means nothing to a user.
+fn is_source_location(w: &str) -> bool {
+    let Some((path, line)) = w.rsplit_once(':') else {
+        return false;
+    };
+    let line_ok = !line.is_empty() && line.chars().all(|c| c.is_ascii_digit());
+    let path = path.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':');
+    line_ok
+        && ((path.contains("::")
+            && path.split("::").all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }))
+            || path.ends_with(".rs"))
 }
 
 /// Connect, with the spec's timeout (or [`CONNECT_TIMEOUT`]).
@@ -416,4 +464,26 @@ pub async fn open_target(
         spec,
         scratch: Some(cluster),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_messages_read_as_advice() {
+        assert_eq!(
+            readable("error occurred while attempting to establish a TLS connection: server does not support TLS sqlx_postgres::connection::tls:95"),
+            "the server does not speak TLS: use sslmode=prefer, or sslmode=disable on a trusted network (error occurred while attempting to establish a TLS connection: server does not support TLS)"
+        );
+        assert!(readable("Connection refused (os error 111)").starts_with("nothing listens there"));
+        assert_eq!(
+            readable("role \"x\" does not exist"),
+            "role \"x\" does not exist"
+        );
+        assert!(!readable("bad thing at src/db/mod.rs:12:5").contains(".rs"));
+        assert!(is_source_location("sqlx_core::net::socket:3"));
+        assert!(!is_source_location("127.0.0.1:5432"));
+        assert!(!is_source_location("host:5432"));
+    }
 }

@@ -120,18 +120,61 @@ pub struct ExplainJob<'a> {
     pub config: &'a Config,
 }
 
+/// `CREATE [TEMP|UNLOGGED] TABLE … AS query` or `CREATE MATERIALIZED VIEW … AS query`: the
+/// DDL EXPLAIN takes. The `AS` is the first one outside parentheses, followed by a query.
+fn is_create_as(sql: &str) -> bool {
+    use crate::sql::lexer::{Lexer, TokenKind};
+    let mut words = Vec::new();
+    let mut depth = 0usize;
+    let mut after_as = false;
+    for t in Lexer::new(sql) {
+        match t.kind {
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment => continue,
+            TokenKind::LParen if after_as => return true,
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => depth = depth.saturating_sub(1),
+            TokenKind::Word => {
+                let w = t.text(sql).to_ascii_lowercase();
+                if after_as {
+                    return matches!(
+                        w.as_str(),
+                        "select" | "with" | "values" | "table" | "execute"
+                    );
+                }
+                if depth == 0 && w == "as" {
+                    let head: Vec<&str> = words.iter().map(String::as_str).collect();
+                    let creates = head.first() == Some(&"create")
+                        && (head.contains(&"table")
+                            || head.windows(2).any(|p| p == ["materialized", "view"]));
+                    if !creates {
+                        return false;
+                    }
+                    after_as = true;
+                    continue;
+                }
+                if words.len() < 8 {
+                    words.push(w);
+                }
+            }
+            _ if after_as => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Why EXPLAIN cannot take a statement, if it cannot.
 fn not_explainable(sql: &str) -> Option<String> {
     let c = classify(sql);
     let ok = match c.kind {
         StatementKind::Read => c.command != "COPY TO",
         StatementKind::Write => c.command != "TRUNCATE" && c.command != "COPY FROM",
-        StatementKind::Ddl => c.command == "SELECT INTO",
+        StatementKind::Ddl => c.command == "SELECT INTO" || is_create_as(sql),
         _ => matches!(c.command.as_str(), "EXECUTE" | "DECLARE"),
     };
     (!ok).then(|| {
         format!(
-            "EXPLAIN cannot take {} statements (only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, EXECUTE, DECLARE, CREATE TABLE AS)",
+            "EXPLAIN cannot take {} statements (only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, EXECUTE, DECLARE, CREATE TABLE AS, CREATE MATERIALIZED VIEW AS)",
             if c.command.is_empty() { "empty" } else { &c.command }
         )
     })
@@ -600,4 +643,33 @@ impl Report for ExplainReport {
 /// Read a SQL file for `--workload`/`--file` ([`crate::ops::read_text`]).
 pub fn read_sql(path: &Path) -> Result<String, crate::Error> {
     crate::ops::read_text(&path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_table_as_is_explainable_other_ddl_is_not() {
+        for ok in [
+            "CREATE TABLE t AS SELECT 1",
+            "create temp table if not exists \"T x\" (a) with (fillfactor = 70) as (select 1)",
+            "CREATE UNLOGGED TABLE t AS WITH x AS (SELECT 1) SELECT * FROM x",
+            "CREATE MATERIALIZED VIEW mv AS VALUES (1)",
+            "CREATE TABLE t AS TABLE other",
+            "SELECT 1",
+        ] {
+            assert_eq!(not_explainable(ok), None, "{ok}");
+        }
+        for bad in [
+            "CREATE TABLE t (a int)",
+            "CREATE TABLE t (a int CHECK (a > 0)) ",
+            "CREATE VIEW v AS SELECT 1",
+            "ALTER TABLE t ADD COLUMN a int",
+            "TRUNCATE t",
+        ] {
+            let why = not_explainable(bad).unwrap_or_else(|| panic!("{bad}"));
+            assert!(why.starts_with("EXPLAIN cannot take"), "{why}");
+        }
+    }
 }
