@@ -108,7 +108,7 @@ fn inspect_reads_partitions_plain_tables_and_shard_tables() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut map = String::from(
-        "version = 3\n[tables]\norders = \"customer_id\"\n\
+        "# The test's map: this comment survives --write-map.\nversion = 3\n[tables]\norders = \"customer_id\"\n\
          [[nodes]]\nname = \"a\"\nurl = \"postgres://postgres@127.0.0.1:1/postgres\"\n\
          [[nodes]]\nname = \"b\"\n",
     );
@@ -146,7 +146,26 @@ fn inspect_reads_partitions_plain_tables_and_shard_tables() {
             .env_remove("PGPASSWORD");
         cmd.output().unwrap()
     };
-    let out = run("json", &["--write-map", live_path.to_str().unwrap(), "-vv"]);
+    // Node d cannot be read: the map is not written from partial data unless asked.
+    let out = run("json", &["--write-map", live_path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not written")
+            && stderr.contains("(d)")
+            && stderr.contains("--allow-partial"),
+        "{stderr}"
+    );
+    assert!(!live_path.exists());
+    let out = run(
+        "json",
+        &[
+            "--write-map",
+            live_path.to_str().unwrap(),
+            "--allow-partial",
+            "-vv",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -224,6 +243,12 @@ fn inspect_reads_partitions_plain_tables_and_shard_tables() {
     // --write-map: version bumped, live sizes filled in, shard 0 found.
     let live = dbkit::shard::ShardMap::load(&live_path).unwrap();
     assert_eq!(live.version, 4);
+    let live_text = std::fs::read_to_string(&live_path).unwrap();
+    assert!(
+        live_text
+            .starts_with("# The test's map: this comment survives --write-map.\nversion = 4\n"),
+        "{live_text}"
+    );
     assert_eq!(live.shards[0].bytes, shard(0)["bytes"].as_u64());
     assert_eq!(live.shards[2].rows, Some(count(2)));
     // ... which `shard plan` takes as it is.

@@ -79,9 +79,14 @@ enum ShardCommand {
         /// statement_timeout on every node: 30s, 500ms, 2m.
         #[arg(long, default_value = "30s", value_parser = super::explain::parse_duration)]
         timeout: std::time::Duration,
-        /// Write the map with live sizes and rows (version bumped) to this file.
+        /// Write the map with live sizes and rows (version bumped) to this file, keeping its
+        /// comments and layout; only when every node was read.
         #[arg(long, value_name = "FILE")]
         write_map: Option<PathBuf>,
+        /// With --write-map: write it even when some nodes could not be read (their shards keep
+        /// the map's sizes).
+        #[arg(long, requires = "write_map")]
+        allow_partial: bool,
     },
     /// Overlapping or missing key space, unknown nodes, broken colocation, secrets in URLs.
     #[command(after_help = "Example:\n  dbkit shard validate --map fixtures/shardmaps/shop.toml")]
@@ -140,6 +145,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             sample_rows,
             timeout,
             write_map,
+            allow_partial,
         } => {
             let mut by_node = BTreeMap::new();
             for u in urls {
@@ -155,8 +161,14 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 sample_rows: *sample_rows,
                 timeout: *timeout,
                 write_map: write_map.clone(),
+                allow_partial: *allow_partial,
             };
-            ctx.emit(&mut super::runtime()?.block_on(shard::inspect(&req))?)
+            let mut report = super::runtime()?.block_on(shard::inspect(&req))?;
+            let outcome = ctx.emit(&mut report)?;
+            if let Some(why) = &report.write_refused {
+                bail!("{why}");
+            }
+            Ok(outcome)
         }
         ShardCommand::Validate { map } => ctx.emit(&mut shard::validate(map)?),
     }

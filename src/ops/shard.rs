@@ -19,8 +19,20 @@ fn input(path: &Path, message: String) -> crate::Error {
     }
 }
 
-fn write_map(path: &Path, map: &ShardMap) -> Result<(), crate::Error> {
-    std::fs::write(path, map.to_toml()).map_err(|source| crate::Error::Io {
+/// Write `map` to `path`, keeping the comments and layout of the map file it came from
+/// (`from`) when that is TOML; JSON when `path` ends in `.json`.
+fn write_map(path: &Path, from: &Path, map: &ShardMap) -> Result<(), crate::Error> {
+    let is_json = |p: &Path| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    };
+    let original = if is_json(from) {
+        None
+    } else {
+        std::fs::read_to_string(from).ok()
+    };
+    let text = crate::shard::write::render(map, original.as_deref(), is_json(path));
+    std::fs::write(path, text).map_err(|source| crate::Error::Io {
         path: path.display().to_string(),
         source,
     })
@@ -124,7 +136,7 @@ pub fn plan(req: &PlanRequest) -> Result<PlanReport, crate::Error> {
     };
     let p = crate::shard::plan::plan(&m, &opts);
     if let Some(out) = &req.write_map {
-        write_map(out, &p.new_map)?;
+        write_map(out, &req.map, &p.new_map)?;
     }
     Ok(PlanReport {
         map: req.map.display().to_string(),
@@ -149,10 +161,13 @@ pub struct InspectRequest {
     pub timeout: Duration,
     /// Write the map with the live sizes here.
     pub write_map: Option<PathBuf>,
+    /// Write it even when some nodes could not be read (their shards keep the map's sizes).
+    pub allow_partial: bool,
 }
 
 /// `dbkit shard inspect`: read every node (read-only) and compare what it holds with the map;
-/// the map with live sizes is written when asked.
+/// the map with live sizes is written when asked, and only when every node was read (or
+/// `allow_partial`): otherwise the report says why in `write_refused`.
 pub async fn inspect(req: &InspectRequest) -> Result<InspectReport, crate::Error> {
     let m = load_valid(&req.map, req.threshold)?;
     for node in req.urls.keys() {
@@ -164,9 +179,25 @@ pub async fn inspect(req: &InspectRequest) -> Result<InspectReport, crate::Error
         timeout: req.timeout,
         threshold: req.threshold,
     };
-    let report = crate::db::shards::inspect(&m, &req.map.display().to_string(), &opts).await;
+    let mut report = crate::db::shards::inspect(&m, &req.map.display().to_string(), &opts).await;
     if let Some(out) = &req.write_map {
-        write_map(out, &report.filled)?;
+        let unread: Vec<&str> = report
+            .nodes
+            .iter()
+            .filter(|n| !n.reachable)
+            .map(|n| n.node.as_str())
+            .collect();
+        if unread.is_empty() || req.allow_partial {
+            write_map(out, &req.map, &report.filled)?;
+        } else {
+            report.write_refused = Some(format!(
+                "{} not written: {} of {} node(s) could not be read ({}); their sizes would be the map's old ones. Fix their URLs (--url-per-node), or pass --allow-partial to write what was read",
+                out.display(),
+                unread.len(),
+                report.nodes.len(),
+                unread.join(", ")
+            ));
+        }
     }
     Ok(report)
 }

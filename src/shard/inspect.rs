@@ -152,6 +152,9 @@ pub struct InspectReport {
     /// The map with live sizes and rows filled in, version bumped (`--write-map`).
     #[serde(skip)]
     pub filled: ShardMap,
+    /// Why the filled map was not written although asked (nodes that could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_refused: Option<String>,
 }
 
 /// Map sizes further than this from the live ones are called drifted.
@@ -399,6 +402,7 @@ impl InspectReport {
             nodes,
             findings,
             filled,
+            write_refused: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod map;
 pub(crate) mod midpoint;
 pub mod plan;
 pub mod report;
+pub mod write;
 
 pub use hash::{partition_remainder, KeyValue};
 pub use map::{KeyLocation, ShardMap};
