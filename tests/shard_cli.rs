@@ -182,3 +182,64 @@ fn plan_refuses_an_invalid_map_and_bad_options() {
     assert_eq!(code, Some(2));
     assert!(err.contains("positive"), "{err}");
 }
+
+#[test]
+fn init_writes_a_first_map_that_plans_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.toml");
+    let o = out.to_str().unwrap();
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "init",
+        "--nodes",
+        "a,b,c",
+        "--shards",
+        "64",
+        "--tables",
+        "customers=id,orders=customer_id",
+        "--output",
+        o,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let m = dbkit::shard::ShardMap::load(&out).unwrap();
+    assert_eq!((m.version, m.nodes.len(), m.shards.len()), (1, 3, 64));
+    // The new map locates keys and plans an added node.
+    let (code, stdout, err) = dbkit(&["shard", "locate", "--map", o, "42", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(stdout.contains("\"shard\""), "{stdout}");
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "plan",
+        "--map",
+        o,
+        "--strategy",
+        "by-count",
+        "--add",
+        "d",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    // A second init on the same file is refused and the map is unchanged.
+    let before = std::fs::read_to_string(&out).unwrap();
+    let (code, _, err) = dbkit(&[
+        "shard", "init", "--nodes", "x", "--shards", "2", "--output", o,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("never overwrites"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+    // A range map of integers needs the range to split.
+    let r = dir.path().join("r.toml");
+    let (code, _, err) = dbkit(&[
+        "shard",
+        "init",
+        "--nodes",
+        "a,b",
+        "--shards",
+        "4",
+        "--method",
+        "range",
+        "--output",
+        r.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--key-range"), "{err}");
+}

@@ -1,7 +1,7 @@
 //! `dbkit shard`: locate keys, validate shard maps, inspect the live nodes, plan rebalances.
 
 use super::{Ctx, Outcome};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use dbkit::ops::shard;
 use dbkit::shard::plan::Strategy;
@@ -17,6 +17,39 @@ pub struct ShardArgs {
 
 #[derive(Debug, Subcommand)]
 enum ShardCommand {
+    /// Write a first shard map: N shards dealt round-robin to the nodes, by hash (PostgreSQL's
+    /// PARTITION BY HASH with modulus N) or by key range.
+    #[command(after_help = "Examples:
+  dbkit shard init --nodes a,b,c --shards 64 \\
+      --tables customers=id,orders=customer_id --output shop-map.toml
+  dbkit shard init --nodes a,b --shards 8 --method range \\
+      --key-range 0..10000000 --tables accounts=id --output accounts-map.toml
+
+Nodes get no URL: add url = \"postgres://…\" (no password) or url_env to each in the file.
+The file must not exist yet.")]
+    Init {
+        /// Node names, comma-separated (or repeat the flag).
+        #[arg(long, value_delimiter = ',', required = true)]
+        nodes: Vec<String>,
+        /// Number of shards.
+        #[arg(long)]
+        shards: u64,
+        /// Hash or range.
+        #[arg(long, value_enum, default_value_t = MethodArg::Hash)]
+        method: MethodArg,
+        /// The shard key's type: int, bigint, text or uuid.
+        #[arg(long, default_value = "bigint")]
+        key_type: String,
+        /// Range maps of integers: the keys to split in equal slices, FROM..TO.
+        #[arg(long, value_name = "FROM..TO", value_parser = parse_key_range)]
+        key_range: Option<(i64, i64)>,
+        /// Sharded tables and their key column: TABLE=COLUMN, comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = parse_table_key)]
+        tables: Vec<(String, String)>,
+        /// The file to write (TOML; JSON when it ends in .json).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Which shard and node each key lives on.
     #[command(
         after_help = "Example:\n  dbkit shard locate --map fixtures/shardmaps/shop.toml 42 1001"
@@ -34,7 +67,9 @@ enum ShardCommand {
     #[command(after_help = "Examples:
   dbkit shard plan --map fixtures/shardmaps/shop.toml
   dbkit shard plan --map fixtures/shardmaps/shop.toml \\
-      --add shard-d --drain shard-a --write-map new.toml")]
+      --add shard-d --drain shard-a --write-map new.toml
+  dbkit shard plan --map fixtures/shardmaps/shop.toml --no-split \\
+      --add name=shard-d,url=postgres://app@10.0.4.10/shop,zone=eu-west-1d")]
     Plan {
         /// The shard map (TOML or JSON).
         #[arg(long, value_name = "FILE")]
@@ -48,10 +83,14 @@ enum ShardCommand {
         /// Empty this node (repeatable).
         #[arg(long, value_name = "NODE")]
         drain: Vec<String>,
-        /// Add a node, optionally with a weight: `NAME` or `NAME:2` (repeatable).
-        #[arg(long, value_name = "NODE[:WEIGHT]")]
+        /// Add a node (repeatable): `NAME`, `NAME:WEIGHT`, or
+        /// `name=NAME,url=URL,zone=ZONE,weight=W` (also `url_env=VAR`).
+        #[arg(long, value_name = "NODE")]
         add: Vec<String>,
-        /// Write the map after the plan (version bumped) to this file.
+        /// Plan moves only, never shard splits.
+        #[arg(long)]
+        no_split: bool,
+        /// Write the map after the plan (version bumped) to this file, keeping its comments.
         #[arg(long, value_name = "FILE")]
         write_map: Option<PathBuf>,
     },
@@ -98,6 +137,33 @@ enum ShardCommand {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MethodArg {
+    Hash,
+    Range,
+}
+
+fn parse_key_range(s: &str) -> Result<(i64, i64), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("{s:?}: expected FROM..TO"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("{v:?} is not an integer"))
+    };
+    Ok((n(a)?, n(b)?))
+}
+
+fn parse_table_key(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((t, c)) if !t.trim().is_empty() && !c.trim().is_empty() => {
+            Ok((t.trim().to_string(), c.trim().to_string()))
+        }
+        _ => Err(format!("{s:?}: expected TABLE=COLUMN")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum StrategyArg {
     #[value(name = "by-size")]
     Size,
@@ -112,6 +178,40 @@ enum StrategyArg {
 /// Run `dbkit shard …`.
 pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
+        ShardCommand::Init {
+            nodes,
+            shards,
+            method,
+            key_type,
+            key_range,
+            tables,
+            output,
+        } => {
+            let nodes = nodes
+                .iter()
+                .map(|n| {
+                    shard::parse_added_node(n).map(|mut n| {
+                        n.state = dbkit::shard::map::NodeState::Active;
+                        n
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let req = shard::InitRequest {
+                options: dbkit::shard::init::InitOptions {
+                    nodes,
+                    shards: *shards,
+                    method: match method {
+                        MethodArg::Hash => dbkit::shard::map::Method::Hash,
+                        MethodArg::Range => dbkit::shard::map::Method::Range,
+                    },
+                    key_type: key_type.clone(),
+                    key_range: *key_range,
+                    tables: tables.clone(),
+                },
+                output: output.clone(),
+            };
+            ctx.emit(&mut shard::init(&req)?)
+        }
         ShardCommand::Locate { map, keys } => ctx.emit(&mut shard::locate(map, keys)?),
         ShardCommand::Plan {
             map,
@@ -119,6 +219,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             threshold,
             drain,
             add,
+            no_split,
             write_map,
         } => {
             let req = shard::PlanRequest {
@@ -132,8 +233,9 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
                 drain: drain.clone(),
                 add: add
                     .iter()
-                    .map(|a| shard::parse_added_node(a).map_err(|e| anyhow!("--add {e}")))
-                    .collect::<Result<_>>()?,
+                    .map(|a| shard::parse_added_node(a))
+                    .collect::<Result<_, _>>()?,
+                no_split: *no_split,
                 write_map: write_map.clone(),
             };
             ctx.emit(&mut shard::plan(&req)?)

@@ -4,6 +4,7 @@
 
 use crate::db::shards::InspectOptions;
 use crate::shard::inspect::InspectReport;
+use crate::shard::map::{Node, NodeState};
 use crate::shard::plan::{PlanOptions, Strategy};
 use crate::shard::report::{LocateReport, PlanReport, ValidateReport};
 use crate::shard::ShardMap;
@@ -88,20 +89,110 @@ pub fn validate(map: &Path) -> Result<ValidateReport, crate::Error> {
     Ok(ValidateReport::build(&map.display().to_string(), &m))
 }
 
-/// A node to add to a plan: `NAME` (weight 1) or `NAME:WEIGHT` with a positive weight.
-pub fn parse_added_node(text: &str) -> Result<(String, f64), crate::Error> {
-    let bad = |message: &str| crate::Error::Input {
-        path: text.to_string(),
-        message: message.to_string(),
+/// A node to add to a plan: `NAME`, `NAME:WEIGHT`, or `name=NAME,url=URL,url_env=VAR,
+/// zone=ZONE,weight=W` (any of the keys but `name`; a URL must not hold a password).
+pub fn parse_added_node(text: &str) -> Result<Node, crate::Error> {
+    let bad = |message: String| crate::Error::Input {
+        path: format!("--add {text}"),
+        message,
     };
-    match text.rsplit_once(':') {
-        Some((name, w)) => match w.parse::<f64>() {
-            Ok(w) if w.is_finite() && w > 0.0 && !name.is_empty() => Ok((name.to_string(), w)),
-            _ => Err(bad("expected NAME or NAME:WEIGHT with a positive weight")),
-        },
-        None if text.is_empty() => Err(bad("a node name is empty")),
-        None => Ok((text.to_string(), 1.0)),
+    let mut node = Node {
+        name: String::new(),
+        url: None,
+        url_env: None,
+        weight: 1.0,
+        zone: None,
+        state: NodeState::New,
+    };
+    let weight = |w: &str| match w.trim().parse::<f64>() {
+        Ok(w) if w.is_finite() && w > 0.0 => Ok(w),
+        _ => Err(bad(format!(
+            "the weight must be a positive number, not {w:?}"
+        ))),
+    };
+    if text.contains('=') {
+        for part in text.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| bad(format!("{part:?} is not KEY=VALUE")))?;
+            let v = v.trim().to_string();
+            match k.trim() {
+                "name" => node.name = v,
+                "url" => node.url = Some(v),
+                "url_env" => node.url_env = Some(v),
+                "zone" => node.zone = Some(v),
+                "weight" => node.weight = weight(&v)?,
+                other => {
+                    return Err(bad(format!(
+                        "unknown key {other:?} (name, url, url_env, zone, weight)"
+                    )))
+                }
+            }
+        }
+        if let Some(u) = &node.url {
+            if crate::shard::map::has_password(u) {
+                return Err(bad(
+                    "the URL holds a password: maps must not; use url_env or PGPASSWORD/.pgpass"
+                        .to_string(),
+                ));
+            }
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((name, w)) => {
+                node.name = name.to_string();
+                node.weight = weight(w)?;
+            }
+            None => node.name = text.to_string(),
+        }
     }
+    if node.name.is_empty() {
+        return Err(bad("the node needs a name".to_string()));
+    }
+    Ok(node)
+}
+
+/// What `dbkit shard init` asks for.
+#[derive(Debug, Clone)]
+pub struct InitRequest {
+    /// The map's shape.
+    pub options: crate::shard::init::InitOptions,
+    /// Where to write it (refused when the file exists).
+    pub output: PathBuf,
+}
+
+/// `dbkit shard init`: a first map, checked by the map's own validation, written to a new file;
+/// the report is that validation.
+pub fn init(req: &InitRequest) -> Result<ValidateReport, crate::Error> {
+    let m =
+        crate::shard::init::build(&req.options).map_err(|e| input(&req.output, e.to_string()))?;
+    let json = req
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let text = crate::shard::write::render(&m, None, json);
+    let io = |source| crate::Error::Io {
+        path: req.output.display().to_string(),
+        source,
+    };
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&req.output)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                input(
+                    &req.output,
+                    "the file exists: shard init never overwrites a map (remove it, or pick another --output)"
+                        .to_string(),
+                )
+            } else {
+                io(e)
+            }
+        })?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    Ok(ValidateReport::build(&req.output.display().to_string(), &m))
 }
 
 /// What `dbkit shard plan` asks for.
@@ -115,8 +206,10 @@ pub struct PlanRequest {
     pub threshold: f64,
     /// Nodes to empty.
     pub drain: Vec<String>,
-    /// Nodes to add, with their weights.
-    pub add: Vec<(String, f64)>,
+    /// Nodes to add.
+    pub add: Vec<Node>,
+    /// Moves only, never splits.
+    pub no_split: bool,
     /// Write the map after the moves here.
     pub write_map: Option<PathBuf>,
 }
@@ -133,6 +226,7 @@ pub fn plan(req: &PlanRequest) -> Result<PlanReport, crate::Error> {
         threshold: req.threshold,
         drain: req.drain.clone(),
         add: req.add.clone(),
+        no_split: req.no_split,
     };
     let p = crate::shard::plan::plan(&m, &opts);
     if let Some(out) = &req.write_map {
@@ -208,13 +302,34 @@ mod tests {
 
     #[test]
     fn added_nodes() {
-        assert_eq!(parse_added_node("d").unwrap(), ("d".to_string(), 1.0));
-        assert_eq!(parse_added_node("d:2.5").unwrap(), ("d".to_string(), 2.5));
-        assert_eq!(
-            parse_added_node("host:5432:3").unwrap(),
-            ("host:5432".to_string(), 3.0)
-        );
-        for bad in ["x:-1", "x:0", "x:NaN", "x:inf", "x:", ":2", ""] {
+        let n = |t: &str| {
+            let n = parse_added_node(t).unwrap();
+            (n.name, n.weight)
+        };
+        assert_eq!(n("d"), ("d".to_string(), 1.0));
+        assert_eq!(n("d:2.5"), ("d".to_string(), 2.5));
+        assert_eq!(n("host:5432:3"), ("host:5432".to_string(), 3.0));
+        let full = parse_added_node(
+            "name=shard-d,url=postgres://app@10.0.4.10/shop,zone=eu-west-1d,weight=2",
+        )
+        .unwrap();
+        assert_eq!(full.url.as_deref(), Some("postgres://app@10.0.4.10/shop"));
+        assert_eq!(full.zone.as_deref(), Some("eu-west-1d"));
+        assert_eq!(full.weight, 2.0);
+        assert_eq!(full.state, NodeState::New);
+        for bad in [
+            "x:-1",
+            "x:0",
+            "x:NaN",
+            "x:inf",
+            "x:",
+            ":2",
+            "",
+            "name=d,colour=red",
+            "url=postgres://a@b/c",
+            "name=d,url=postgres://app:s3cret@h/db",
+            "name=d,weight=0",
+        ] {
             assert!(parse_added_node(bad).is_err(), "{bad}");
         }
     }
@@ -231,7 +346,8 @@ mod tests {
             strategy: Strategy::BySize,
             threshold: 0.1,
             drain: vec![],
-            add: vec![("shard-z".to_string(), 1.0)],
+            add: vec![parse_added_node("shard-z").unwrap()],
+            no_split: false,
             write_map: Some(out.clone()),
         };
         let r = plan(&req).unwrap();

@@ -3,6 +3,7 @@
 //! (`midpoint`), what the live nodes hold ([`inspect`]), and the reports ([`report`]).
 
 pub mod hash;
+pub mod init;
 pub mod inspect;
 pub mod map;
 pub(crate) mod midpoint;

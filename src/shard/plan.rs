@@ -38,8 +38,10 @@ pub struct PlanOptions {
     pub threshold: f64,
     /// Nodes to empty (in addition to those marked draining in the map).
     pub drain: Vec<String>,
-    /// Nodes to add (name, weight).
-    pub add: Vec<(String, f64)>,
+    /// Nodes to add (their state becomes `new`).
+    pub add: Vec<super::map::Node>,
+    /// Plan moves only, never splits.
+    pub no_split: bool,
 }
 
 /// One shard group move.
@@ -259,17 +261,21 @@ fn cover(cands: &[(usize, f64)], need: f64) -> Vec<usize> {
 
 /// Plans a rebalance of `map`.
 pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
+    // Moves first: a split is planned only when moves alone cannot reach the threshold.
+    let moves_only = plan_with(map, opts, false);
+    if moves_only.balanced || opts.no_split {
+        return moves_only;
+    }
+    plan_with(map, opts, true)
+}
+
+fn plan_with(map: &ShardMap, opts: &PlanOptions, may_split: bool) -> Plan {
     let mut map = map.clone();
-    for (name, w) in &opts.add {
-        if !map.nodes.iter().any(|n| &n.name == name) {
-            map.nodes.push(super::map::Node {
-                name: name.clone(),
-                url: None,
-                url_env: None,
-                weight: *w,
-                zone: None,
-                state: NodeState::New,
-            });
+    for node in &opts.add {
+        if !map.nodes.iter().any(|n| n.name == node.name) {
+            let mut node = node.clone();
+            node.state = NodeState::New;
+            map.nodes.push(node);
         }
     }
     for n in &mut map.nodes {
@@ -300,7 +306,7 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
     let total_w: f64 = weight.iter().sum();
     let total: f64 = gs.iter().map(|g| g.weight).sum();
     let mut splits: Vec<Split> = Vec::new();
-    if total_w > 0.0 && opts.strategy != Strategy::ByCount {
+    if may_split && total_w > 0.0 && opts.strategy != Strategy::ByCount {
         let max_upper = weight.iter().cloned().fold(0.0, f64::max) / total_w
             * total
             * (1.0 + opts.threshold.max(0.0));
@@ -342,7 +348,11 @@ pub fn plan(map: &ShardMap, opts: &PlanOptions) -> Plan {
         for retry in 0..=RETRY_SPLITS {
             shed(&mut st, &mut gs, &mut moves);
             fill(&mut st, &mut gs, &mut moves);
-            if st.balanced() || retry == RETRY_SPLITS || opts.strategy == Strategy::ByCount {
+            if st.balanced()
+                || !may_split
+                || retry == RETRY_SPLITS
+                || opts.strategy == Strategy::ByCount
+            {
                 break;
             }
             let Some(heaviest) = (0..gs0.len())
@@ -913,6 +923,47 @@ mod tests {
     }
 
     #[test]
+    fn adding_a_node_moves_shards_and_splits_only_when_moves_cannot_balance() {
+        let mut text = String::from("version = 1\n[sharding]\nmethod = \"hash\"\n[[nodes]]\nname = \"a\"\n[[nodes]]\nname = \"b\"\n");
+        for id in 0..6 {
+            let node = if id < 3 { "a" } else { "b" };
+            text.push_str(&format!("[[shards]]\nid = {id}\nnode = \"{node}\"\nhash = {{ modulus = 6, remainder = {id} }}\nbytes = 1000\n"));
+        }
+        let map = ShardMap::parse(&text, "m.toml").unwrap();
+        let c = crate::shard::map::Node {
+            name: "c".into(),
+            url: Some("postgres://app@c/shop".into()),
+            url_env: None,
+            weight: 1.0,
+            zone: Some("z3".into()),
+            state: NodeState::Active,
+        };
+        let o = PlanOptions {
+            threshold: 0.1,
+            add: vec![c],
+            ..Default::default()
+        };
+        let p = plan(&map, &o);
+        assert!(p.balanced && p.splits.is_empty(), "{p:?}");
+        assert_eq!(p.moves.len(), 2, "{:?}", p.moves);
+        let added = p.new_map.nodes.iter().find(|n| n.name == "c").unwrap();
+        assert_eq!(added.zone.as_deref(), Some("z3"));
+        assert_eq!(added.state, NodeState::New);
+        // A hot shard cannot be balanced by moves: a split, unless --no-split.
+        let hot = text.replacen("bytes = 1000", "bytes = 9000", 1);
+        let map = ShardMap::parse(&hot, "m.toml").unwrap();
+        assert!(!plan(&map, &o).splits.is_empty());
+        let p = plan(
+            &map,
+            &PlanOptions {
+                no_split: true,
+                ..o
+            },
+        );
+        assert!(p.splits.is_empty() && !p.balanced);
+    }
+
+    #[test]
     fn draining_empties_the_node_and_adding_fills_the_new_one() {
         let map = random_map(7, 6, 300).unwrap();
         let p = plan(
@@ -920,7 +971,14 @@ mod tests {
             &PlanOptions {
                 threshold: 0.1,
                 drain: vec!["n0".into()],
-                add: vec![("n9".into(), 1.0)],
+                add: vec![crate::shard::map::Node {
+                    name: "n9".into(),
+                    url: None,
+                    url_env: None,
+                    weight: 1.0,
+                    zone: None,
+                    state: NodeState::New,
+                }],
                 ..Default::default()
             },
         );
