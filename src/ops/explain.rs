@@ -607,13 +607,11 @@ impl Report for ExplainReport {
                         Tone::Dim
                     },
                 )
+            } else if s.findings.is_empty() {
+                Cell::toned("-", Tone::Good)
             } else {
-                let ids: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
-                if ids.is_empty() {
-                    Cell::toned("-", Tone::Good)
-                } else {
-                    Cell::toned(ids.join(", "), Tone::Warn)
-                }
+                // A count: the findings themselves are listed once, below, by statement.
+                Cell::toned(s.findings.len().to_string(), Tone::Warn)
             };
             let one_line: String = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
             let short: String = if one_line.chars().count() > 80 {

@@ -300,9 +300,28 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
         s.push_str(&ct.to_string());
         s.push_str("\n\n");
     }
-    s.push_str(&report.summary());
+    s.push_str(&wrap(&report.summary(), usize::from(width)));
     s.push('\n');
     s
+}
+
+/// `text` wrapped at spaces to lines of at most `width` characters (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0usize;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if line > 0 && line + 1 + w > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += w;
+    }
+    out
 }
 
 /// Columns of short single words (ids, rule names, numbers, durations) keep their width while
@@ -312,7 +331,7 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
 fn keep_whole(t: &crate::view::Table, width: u16) -> Vec<comfy_table::ColumnConstraint> {
     use comfy_table::{ColumnConstraint, Width};
     const SHORT: usize = 32;
-    const FREE_MIN: usize = 14;
+    const FREE_MIN: usize = 10;
     let longest: Vec<usize> = (0..t.headers.len())
         .map(|i| {
             t.rows
