@@ -24,7 +24,7 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
     let words: Vec<&str> = cmd.split_whitespace().collect();
     let has = |w: &str| words.contains(&w);
     let after_dbkit = |sub: &str| cmd.contains(&format!("dbkit {sub}"));
-    if after_dbkit("scratch start") {
+    if after_dbkit("scratch start") && !has("--keep") {
         return Some("runs until Ctrl-C (tests/scratch_interrupt_pg.rs covers it)");
     }
     if has("--scratch") {
@@ -252,6 +252,7 @@ fn run(cmd: &str, dir: &Path, bin_dir: &Path, limit: Duration) -> (Option<i32>, 
         .arg(cmd)
         .current_dir(dir)
         .env("PATH", path)
+        .env("DBKIT_SCRATCH_REGISTRY", dir.join(".kept"))
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST")
         .env("NO_COLOR", "1")
@@ -340,6 +341,27 @@ fn every_example_runs_as_written() {
                 ex.source, ex.command, ex.expect
             ));
         }
+    }
+    // Clusters an example kept and no example stopped are stopped here, and that fails.
+    let kept: Vec<String> = std::fs::read_dir(work.path().join(".kept"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            n.strip_suffix(".json").map(str::to_string)
+        })
+        .collect();
+    for name in kept {
+        run(
+            &format!("dbkit scratch stop {name}"),
+            work.path(),
+            &bin_dir,
+            Duration::from_secs(60),
+        );
+        problems.push(format!(
+            "an example kept cluster {name} running and no example stopped it"
+        ));
     }
     eprintln!(
         "ran {ran} examples; {} need a server of the user's or run until interrupted:\n{}",

@@ -150,6 +150,7 @@ impl DbArgs {
             scratch: self.scratch.then(|| dbkit::db::ScratchLoad {
                 schema: self.schema.clone(),
                 seed: self.seed.clone(),
+                port: None,
             }),
         }
     }

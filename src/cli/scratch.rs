@@ -1,4 +1,4 @@
-//! `dbkit scratch start`: a throw-away cluster until Ctrl-C.
+//! `dbkit scratch start|list|stop`: throw-away clusters, until Ctrl-C or kept between commands.
 
 use super::{runtime, Ctx, Outcome};
 use anyhow::{Context, Result};
@@ -18,14 +18,19 @@ pub struct ScratchArgs {
 
 #[derive(Debug, Subcommand)]
 enum ScratchCommand {
-    /// Start a throw-away cluster, print its URL, and keep it until Ctrl-C.
-    #[command(after_help = "Example:
+    /// Start a throw-away cluster, print its URL, and keep it until Ctrl-C (or, with --keep,
+    /// until `dbkit scratch stop NAME`).
+    #[command(after_help = "Examples:
   dbkit scratch start --schema fixtures/shop/schema.sql \\
       --seed fixtures/shop/seed.sql
   # in another terminal:
   psql postgres://postgres@127.0.0.1:PORT/postgres
+  dbkit scratch start --keep --name shop \\
+      --schema fixtures/shop/schema.sql --seed fixtures/shop/seed.sql
+  dbkit scratch list
+  dbkit scratch stop shop
 
-The cluster lives in a temp dir and is deleted when dbkit stops.")]
+The cluster lives in a temp dir and is deleted when it stops.")]
     Start {
         /// A schema script to load.
         #[arg(long, value_name = "FILE")]
@@ -33,20 +38,62 @@ The cluster lives in a temp dir and is deleted when dbkit stops.")]
         /// A data script to load after the schema.
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
+        /// Listen on this port (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        /// A name for the cluster (`scratch list`, `scratch stop NAME`).
+        #[arg(long, default_value = "scratch")]
+        name: String,
+        /// Return once the cluster is ready and keep it running in the background until
+        /// `dbkit scratch stop NAME`.
+        #[arg(long)]
+        keep: bool,
+        /// Internal: this process is the detached owner of a kept cluster.
+        #[arg(long, hide = true)]
+        owner: bool,
+    },
+    /// List the clusters started with --keep.
+    List,
+    /// Stop a cluster started with --keep, and delete it.
+    Stop {
+        /// Its name.
+        name: String,
     },
 }
 
 /// Run `dbkit scratch …`.
 pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
-    let ScratchCommand::Start { schema, seed } = &args.command;
+    use dbkit::ops::scratch;
+    let (schema, seed, port, name, keep, owner) = match &args.command {
+        ScratchCommand::List => return ctx.emit(&mut scratch::list()),
+        ScratchCommand::Stop { name } => return ctx.emit(&mut scratch::stop(name)?),
+        ScratchCommand::Start {
+            schema,
+            seed,
+            port,
+            name,
+            keep,
+            owner,
+        } => (schema, seed, port, name, *keep, *owner),
+    };
+    let load = dbkit::db::ScratchLoad {
+        schema: schema.clone(),
+        seed: seed.clone(),
+        port: *port,
+    };
+    if keep {
+        let exe = std::env::current_exe().context("finding the dbkit binary")?;
+        return ctx.emit(&mut scratch::list_of(scratch::keep(&exe, name, &load)?));
+    }
+    scratch::check_name(name)?;
     runtime()?.block_on(async {
-        let load = dbkit::db::ScratchLoad {
-            schema: schema.clone(),
-            seed: seed.clone(),
-        };
-        let started = dbkit::ops::scratch::start(&load).await?;
-        ctx.emit(&mut started.info())?;
-        std::io::stdout().flush().context("writing the report")?;
+        let started = scratch::start(&load).await?;
+        if owner {
+            scratch::register(name, &started)?;
+        } else {
+            ctx.emit(&mut started.info())?;
+            std::io::stdout().flush().context("writing the report")?;
+        }
         // Ctrl-C or SIGTERM is the normal end: the interrupt cleanup stops the server, deletes
         // its directory and exits 0. Until then, watch the server.
         dbkit::db::reaper::set_interrupt_exit_code(0);

@@ -257,6 +257,9 @@ pub struct ServerInfo {
     pub connect_ms: f64,
     /// Installed extensions (name and version).
     pub extensions: Vec<(String, String)>,
+    /// With `--scratch`: milliseconds to start the cluster and load its scripts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scratch_start_ms: Option<f64>,
 }
 
 /// Connect and describe the server.
@@ -292,6 +295,7 @@ pub async fn ping(spec: &ConnSpec) -> Result<ServerInfo, DbError> {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(q)?,
+        scratch_start_ms: None,
     };
     let _ = conn.close().await;
     Ok(info)
@@ -302,8 +306,12 @@ impl Report for ServerInfo {
         "ping"
     }
     fn summary(&self) -> String {
+        let started = self
+            .scratch_start_ms
+            .map(|ms| format!(" (scratch cluster started in {})", crate::view::fmt_ms(ms)))
+            .unwrap_or_default();
         format!(
-            "connected to {} in {}; SELECT 1 took {}",
+            "connected to {}{started} in {}; SELECT 1 took {}",
             self.target,
             crate::view::fmt_ms(self.connect_ms),
             crate::view::fmt_ms(self.latency_ms)
@@ -395,6 +403,8 @@ pub struct ScratchLoad {
     pub schema: Option<PathBuf>,
     /// A data script, run second.
     pub seed: Option<PathBuf>,
+    /// Listen on this port instead of a free one.
+    pub port: Option<u16>,
 }
 
 /// Which database a command works on: a user's (`url`, else `DATABASE_URL` or the libpq
@@ -434,7 +444,12 @@ pub async fn open_target(
             scratch: None,
         });
     };
-    let cluster = tokio::task::spawn_blocking(ScratchCluster::start)
+    let opts = scratch::ScratchOptions {
+        port: load.port,
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let cluster = tokio::task::spawn_blocking(move || ScratchCluster::start_with(opts))
         .await
         .map_err(|e| scratch::ScratchError::Step {
             step: "starting".to_string(),
@@ -457,8 +472,20 @@ pub async fn open_target(
             source,
         })?;
         let text = crate::sql::span::check_utf8(&bytes)?;
-        exec_script(&mut conn, &path.display().to_string(), text).await?;
+        let t = Instant::now();
+        let n = exec_script(&mut conn, &path.display().to_string(), text).await?;
+        tracing::info!(
+            file = %path.display(),
+            statements = n,
+            ms = t.elapsed().as_millis() as u64,
+            "loaded into the scratch cluster"
+        );
     }
+    tracing::info!(
+        port = cluster.port(),
+        ms = t0.elapsed().as_millis() as u64,
+        "scratch cluster ready"
+    );
     let _ = conn.close().await;
     Ok(Target {
         spec,

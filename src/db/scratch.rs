@@ -57,6 +57,8 @@ pub struct ScratchOptions {
     pub password: Option<String>,
     /// Use these binaries instead of searching.
     pub bin_dir: Option<PathBuf>,
+    /// Listen on this port (an error when it is taken) instead of a free one.
+    pub port: Option<u16>,
 }
 
 /// A running throw-away cluster. Stopped and deleted on drop.
@@ -202,7 +204,19 @@ impl ScratchCluster {
             password: opts.password.clone(),
             notes,
         };
-        cluster.start_on_a_free_port(run_as)?;
+        match opts.port {
+            Some(port) => match cluster.launch(port, run_as) {
+                Ok(()) => {}
+                Err(LaunchError::PortTaken) => {
+                    return Err(step(
+                        "starting postgres",
+                        format!("cannot listen on 127.0.0.1 port {port} (taken, or reserved): pick another --port, or leave it out"),
+                    ))
+                }
+                Err(LaunchError::Other(e)) => return Err(e),
+            },
+            None => cluster.start_on_a_free_port(run_as)?,
+        }
         Ok(cluster)
     }
 

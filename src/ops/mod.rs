@@ -36,10 +36,18 @@ pub mod workload;
 /// `dbkit ping`: connect to the target (starting a scratch cluster if asked) and describe the
 /// server.
 pub async fn ping(req: &crate::db::TargetRequest) -> Result<crate::db::ServerInfo, crate::Error> {
+    let t0 = std::time::Instant::now();
     let target = req.open().await?;
+    let started = target
+        .scratch
+        .as_ref()
+        .map(|_| t0.elapsed().as_secs_f64() * 1000.0);
     let info = crate::db::ping(&target.spec).await;
     drop(target);
-    Ok(info?)
+    Ok(crate::db::ServerInfo {
+        scratch_start_ms: started,
+        ..info?
+    })
 }
 
 /// The text of an input file (`-` is stdin): valid UTF-8 required (the error names the position
