@@ -269,6 +269,7 @@ fn the_shop_fixture_loads_and_its_workload_runs() {
     let load = db::ScratchLoad {
         schema: Some(root.join("schema.sql")),
         seed: Some(root.join("seed.sql")),
+        port: None,
     };
     rt().block_on(async {
         let target = db::open_target(None, Some(&load)).await.unwrap();
