@@ -243,6 +243,13 @@ fn unknown_rule_ids_in_dbkit_toml_are_errors_naming_the_closest() {
         let (code, out, err) = dbkit(&["check", &m, "--config", &cfg]);
         assert_eq!(code, Some(2), "{name}: {out}{err}");
         assert!(err.contains(want), "{name}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+        // One error: its first line names the file and place, then TOML's caret diagram.
+        let lines: Vec<&str> = err.trim().lines().collect();
+        assert!(
+            lines[0].starts_with("dbkit: error: ") && lines[0].contains(name),
+            "{name}: {err}"
+        );
+        assert_eq!(err.matches("dbkit: error").count(), 1, "{name}: {err}");
+        assert!(lines.len() <= 6, "{name}: {err}");
     }
 }

@@ -5,7 +5,9 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use dbkit::analyze::workload::bursts::BurstOptions;
 use dbkit::analyze::workload::top::SortBy;
-use dbkit::ops::workload::{FormatName, ScanOptions, TopRequest, TopSource};
+use dbkit::ops::workload::{FormatName, ScanOptions, ScanProgress, TopRequest, TopSource};
+use dbkit::view::{fmt_ms, human_bytes};
+use std::io::{IsTerminal, Write};
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
@@ -113,8 +115,61 @@ Findings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fa
     },
 }
 
+/// A line on stderr, on a terminal only: how much of a log was read, how fast, and how long
+/// is left.
+struct ReadLine {
+    start: std::time::Instant,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ScanProgress for ReadLine {
+    fn read(&self, path: &str, read: u64, total: Option<u64>) {
+        let now = std::time::Instant::now();
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.is_some_and(|l| now.duration_since(l).as_millis() < 100) {
+            return;
+        }
+        *last = Some(now);
+        let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
+        let rate = read as f64 / secs;
+        let of = match total {
+            Some(t) if t > 0 => {
+                let left = (t.saturating_sub(read)) as f64 / rate.max(1.0);
+                format!(
+                    " of {} ({:.0}%), {} left",
+                    human_bytes(t as f64),
+                    read as f64 * 100.0 / t as f64,
+                    fmt_ms(left * 1000.0)
+                )
+            }
+            _ => String::new(),
+        };
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kreading {path}: {}{of}, {}/s",
+            human_bytes(read as f64),
+            human_bytes(rate)
+        );
+        let _ = err.flush();
+    }
+    fn done(&self) {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
 fn scan_options(i: &InputOptions) -> ScanOptions {
+    let progress: Option<std::sync::Arc<dyn ScanProgress>> =
+        std::io::stderr().is_terminal().then(|| {
+            std::sync::Arc::new(ReadLine {
+                start: std::time::Instant::now(),
+                last: std::sync::Mutex::new(None),
+            }) as std::sync::Arc<dyn ScanProgress>
+        });
     ScanOptions {
+        progress,
         format: i.log_format.and_then(|f| match f {
             LogFormatArg::Stderr => Some(FormatName::Stderr),
             LogFormatArg::Csvlog => Some(FormatName::Csvlog),

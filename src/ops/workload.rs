@@ -10,20 +10,57 @@ use std::io::Read;
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::workload::chunk::{cut_point, join_edges, parse_block};
-pub use crate::workload::chunk::{detect, FormatName, LogFormat, ScanOptions, BLOCK, MAX_ENTRY};
+pub use crate::workload::chunk::{
+    detect, FormatName, LogFormat, ScanOptions, ScanProgress, BLOCK, MAX_ENTRY,
+};
 
 /// Open an input: `-` is stdin; gzip and zstd are recognised by their magic bytes.
 pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
+    Ok(open_counted(path)?.0)
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An opened input: the decoded stream, the count of bytes read from it as stored, and its
+/// stored size when known.
+type Counting = (
+    Box<dyn Read + Send>,
+    Arc<std::sync::atomic::AtomicU64>,
+    Option<u64>,
+);
+
+/// [`open`], with the count of bytes read from the file as stored and its size when known.
+fn open_counted(path: &str) -> Result<Counting, crate::Error> {
     let io = |source| crate::Error::Io {
         path: path.to_string(),
         source,
     };
-    let raw: Box<dyn Read + Send> = if path == "-" {
-        Box::new(std::io::stdin())
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (raw, total): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
-        Box::new(std::fs::File::open(path).map_err(io)?)
+        let f = std::fs::File::open(path).map_err(io)?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), len)
     };
-    decode(raw, path)
+    let counted = Box::new(Counted {
+        inner: raw,
+        count: Arc::clone(&count),
+    });
+    Ok((decode(counted, path)?, count, total))
 }
 
 /// The decoded stream of an input: gzip and zstd recognised by their magic bytes, a leading
@@ -119,8 +156,17 @@ where
     let mut stats = ReadStats::default();
     let mut first_format = None;
     let mut seq_base = 0u64;
+    let report = |path: &str, count: &std::sync::atomic::AtomicU64, total: Option<u64>| {
+        if let Some(p) = &opts.progress {
+            p.read(
+                path,
+                count.load(std::sync::atomic::Ordering::Relaxed),
+                total,
+            );
+        }
+    };
     for path in inputs {
-        let mut input = open(path)?;
+        let (mut input, count, total) = open_counted(path)?;
         let io = |source| crate::Error::Io {
             path: path.clone(),
             source,
@@ -180,6 +226,7 @@ where
                             break;
                         }
                         seq += 1;
+                        report(path, &count, total);
                     }
                     None if buf.len() > MAX_ENTRY => {
                         // One entry larger than MAX_ENTRY: drop it through its end of line.
@@ -246,6 +293,9 @@ where
         aggs.push(joined);
         parts.extend(aggs);
         first_format.get_or_insert(format);
+    }
+    if let Some(p) = &opts.progress {
+        p.done();
     }
     Ok(Scanned {
         parts,
@@ -455,6 +505,58 @@ pub fn load_queries(path: &str) -> Result<Vec<crate::advise::WorkloadQuery>, cra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default)]
+    struct Heard {
+        reads: Mutex<Vec<(String, u64, Option<u64>)>>,
+        done: std::sync::atomic::AtomicBool,
+    }
+
+    impl ScanProgress for Heard {
+        fn read(&self, path: &str, read: u64, total: Option<u64>) {
+            self.reads
+                .lock()
+                .unwrap()
+                .push((path.to_string(), read, total));
+        }
+        fn done(&self) {
+            self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_scan_says_how_far_it_read_in_stored_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = "2024-03-04 10:00:00.123 UTC";
+        let mut log = String::new();
+        // Over two blocks, so progress is heard more than once.
+        let mut i = 0;
+        while log.len() < BLOCK * 2 + 1000 {
+            log.push_str(&format!(
+                "{t} [1] a@b LOG:  duration: 1.5 ms  statement: SELECT * FROM t WHERE a = {i}\n"
+            ));
+            i += 1;
+        }
+        let path = dir.path().join("pg.log");
+        std::fs::write(&path, &log).unwrap();
+        let heard = Arc::new(Heard::default());
+        let opts = ScanOptions {
+            progress: Some(heard.clone() as Arc<dyn ScanProgress>),
+            threads: 2,
+            ..Default::default()
+        };
+        let p = path.display().to_string();
+        let (_, stats, _) =
+            scan_merged::<crate::analyze::workload::top::Top>(std::slice::from_ref(&p), &opts)
+                .unwrap();
+        assert_eq!(stats.lines as usize, i);
+        let reads = heard.reads.lock().unwrap();
+        assert!(reads.len() >= 2, "{reads:?}");
+        let last = reads.last().unwrap();
+        assert_eq!(last, &(p, log.len() as u64, Some(log.len() as u64)));
+        assert!(reads.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert!(heard.done.load(std::sync::atomic::Ordering::Relaxed));
+    }
 
     #[test]
     fn workload_files_are_read_whatever_they_hold() {

@@ -49,8 +49,17 @@ pub enum FormatName {
     Trace,
 }
 
+/// Hears how far a log scan has read (the CLI draws a line on a terminal).
+pub trait ScanProgress: Send + Sync {
+    /// `read` bytes of the input `path` (as stored: compressed bytes for a compressed log) of
+    /// `total` when its size is known.
+    fn read(&self, path: &str, read: u64, total: Option<u64>);
+    /// The scan is over.
+    fn done(&self) {}
+}
+
 /// How to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ScanOptions {
     /// The format; detected when `None`.
     pub format: Option<FormatName>,
@@ -58,6 +67,19 @@ pub struct ScanOptions {
     pub prefix: Option<String>,
     /// Worker threads (0: all cores).
     pub threads: usize,
+    /// Told after each block.
+    pub progress: Option<std::sync::Arc<dyn ScanProgress>>,
+}
+
+impl std::fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("format", &self.format)
+            .field("prefix", &self.prefix)
+            .field("threads", &self.threads)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Block size handed to a worker.
