@@ -16,6 +16,10 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Rows; each has as many cells as there are headers.
     pub rows: Vec<Vec<Cell>>,
+    /// Columns a narrow table may leave out, the first left out first (their values are in
+    /// the JSON format).
+    #[serde(skip)]
+    pub droppable: Vec<String>,
 }
 
 impl Table {
@@ -25,7 +29,30 @@ impl Table {
             title: title.into(),
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
+            droppable: Vec::new(),
         }
+    }
+
+    /// Let a narrow table leave out these columns (by header), the first first.
+    pub fn droppable(mut self, headers: &[&str]) -> Self {
+        self.droppable = headers.iter().map(|h| h.to_string()).collect();
+        self
+    }
+
+    /// The table without the column `header`.
+    pub fn without(&self, header: &str) -> Table {
+        let Some(i) = self.headers.iter().position(|h| h == header) else {
+            return self.clone();
+        };
+        let mut t = self.clone();
+        t.headers.remove(i);
+        for r in &mut t.rows {
+            if i < r.len() {
+                r.remove(i);
+            }
+        }
+        t.droppable.retain(|h| h != header);
+        t
     }
 
     /// Append a row.

@@ -14,7 +14,8 @@
 //!     strategy: Strategy::BySize,
 //!     threshold: 0.1,
 //!     drain: vec![],
-//!     add: vec![("shard-d".to_string(), 1.0)],
+//!     add: vec![dbkit::ops::shard::parse_added_node("shard-d")?],
+//!     no_split: false,
 //!     write_map: None,
 //! })?;
 //! assert!(report.plan.moves.iter().any(|m| m.to == "shard-d"));

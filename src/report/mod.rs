@@ -262,6 +262,17 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
             s.push_str("  (none)\n\n");
             continue;
         }
+        // Too narrow for every column whole: leave out the columns the report lets go.
+        let mut t = t.clone();
+        let mut left_out = Vec::new();
+        while !comfortable(&t, width) {
+            let Some(h) = t.droppable.first().cloned() else {
+                break;
+            };
+            t = t.without(&h);
+            left_out.push(h);
+        }
+        let t = &t;
         let mut ct = comfy_table::Table::new();
         ct.load_preset(presets::UTF8_FULL_CONDENSED);
         if opts.color {
@@ -298,6 +309,16 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
             ct.add_row(r);
         }
         s.push_str(&ct.to_string());
+        if !left_out.is_empty() {
+            s.push('\n');
+            s.push_str(&wrap(
+                &format!(
+                    "({} left out at {width} columns: --width or --format json shows them)",
+                    left_out.join(", ")
+                ),
+                usize::from(width),
+            ));
+        }
         s.push_str("\n\n");
     }
     s.push_str(&wrap(&report.summary(), usize::from(width)));
@@ -330,31 +351,13 @@ fn wrap(text: &str, width: usize) -> String {
 /// message gets more room than a lock name.
 fn keep_whole(t: &crate::view::Table, width: u16) -> Vec<comfy_table::ColumnConstraint> {
     use comfy_table::{ColumnConstraint, Width};
-    const SHORT: usize = 32;
     const FREE_MIN: usize = 10;
-    let longest: Vec<usize> = (0..t.headers.len())
-        .map(|i| {
-            t.rows
-                .iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.text.chars().count())
-                .chain(std::iter::once(t.headers[i].chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let one_word: Vec<bool> = (0..t.headers.len())
-        .map(|i| {
-            t.rows
-                .iter()
-                .filter_map(|r| r.get(i))
-                .all(|c| !c.text.chars().any(char::is_whitespace) || looks_numeric(&c.text))
-                && longest[i] <= SHORT
-        })
-        .collect();
-    let others = one_word.iter().filter(|&&w| !w).count();
+    let (longest, one_word) = shapes(t);
+    // Keep the narrowest one-word columns while the columns left still get room: text
+    // columns FREE_MIN, other one-word columns ONE_WORD_MIN (plus borders).
+    const ONE_WORD_MIN: usize = 4;
     let width = usize::from(width);
-    let mut budget = width.saturating_sub(1 + others * (FREE_MIN + 3));
+    let free = one_word.iter().filter(|&&w| !w).count();
     let mut order: Vec<(usize, usize)> = (0..t.headers.len())
         .filter(|&i| one_word[i])
         .map(|i| (longest[i] + 3, i))
@@ -362,11 +365,13 @@ fn keep_whole(t: &crate::view::Table, width: u16) -> Vec<comfy_table::ColumnCons
     order.sort();
     let mut keep = vec![false; t.headers.len()];
     let mut kept = 0;
+    let mut words_left = order.len();
     for (w, i) in order {
-        if w > budget {
+        words_left -= 1;
+        let rest = free * (FREE_MIN + 3) + words_left * (ONE_WORD_MIN + 3);
+        if kept + w + rest + 1 > width {
             break;
         }
-        budget -= w;
         kept += w;
         keep[i] = true;
     }
@@ -402,6 +407,43 @@ fn keep_whole(t: &crate::view::Table, width: u16) -> Vec<comfy_table::ColumnCons
             }
         })
         .collect()
+}
+
+/// Each column's longest content (header included), and whether every cell of it is one short
+/// word (or a figure with its unit) that should not wrap.
+fn shapes(t: &crate::view::Table) -> (Vec<usize>, Vec<bool>) {
+    const SHORT: usize = 32;
+    let longest: Vec<usize> = (0..t.headers.len())
+        .map(|i| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.text.chars().count())
+                .chain(std::iter::once(t.headers[i].chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let one_word: Vec<bool> = (0..t.headers.len())
+        .map(|i| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .all(|c| !c.text.chars().any(char::is_whitespace) || looks_numeric(&c.text))
+                && longest[i] <= SHORT
+        })
+        .collect();
+    (longest, one_word)
+}
+
+/// Whether `t` fits `width` with every one-word column whole and room for the text columns.
+fn comfortable(t: &crate::view::Table, width: u16) -> bool {
+    let (longest, one_word) = shapes(t);
+    let need: usize = (0..t.headers.len())
+        .map(|i| if one_word[i] { longest[i] + 3 } else { 10 + 3 })
+        .sum::<usize>()
+        + 1;
+    need <= usize::from(width)
 }
 
 /// `12 ms`, `1.2 MB`, `3,400`: a figure with its unit, which should not wrap either.

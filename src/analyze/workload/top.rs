@@ -485,7 +485,8 @@ impl crate::view::Report for TopReport {
                 "errors",
                 "query",
             ],
-        );
+        )
+        .droppable(&["p99", "max", "share", "errors", "p95", "fingerprint"]);
         for r in &self.shapes {
             let q: String = r
                 .normalized
