@@ -338,7 +338,10 @@ pub struct UnknownName {
 
 impl UnknownName {
     fn new(what: &'static str, name: &str, known: impl Iterator<Item = &'static str>) -> Self {
+        let len = name.chars().take(64).count();
+        // The distance is at least the difference in length: skip names that cannot be close.
         let closest = known
+            .filter(|k| len.abs_diff(k.len()) <= 3.max(k.len() / 4))
             .map(|k| (edit_distance(name, k), k))
             .filter(|(d, k)| *d <= 3.max(k.len() / 4))
             .min_by_key(|(d, _)| *d)
