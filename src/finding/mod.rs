@@ -371,6 +371,57 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// One finding for a rule that fires again and again for the same cause: within a file, a
+/// finding with the same rule, message and suggestion as that rule's previous finding there is
+/// folded into it (its message says at which other lines; `evidence.also_at` lists them).
+/// Order is kept; findings without a file are left alone.
+pub fn collapse_repeats(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut also: Vec<Vec<usize>> = Vec::new();
+    let mut last: std::collections::HashMap<(String, RuleId), usize> =
+        std::collections::HashMap::new();
+    for f in findings {
+        let Some(file) = f.location.file.clone() else {
+            out.push(f);
+            also.push(Vec::new());
+            continue;
+        };
+        let key = (file, f.rule);
+        if let Some(&i) = last.get(&key) {
+            let prev = &out[i];
+            if prev.message == f.message
+                && prev.suggestion == f.suggestion
+                && prev.severity == f.severity
+                && f.location.line.is_some()
+            {
+                also[i].extend(f.location.line);
+                continue;
+            }
+        }
+        last.insert(key, out.len());
+        out.push(f);
+        also.push(Vec::new());
+    }
+    for (f, lines) in out.iter_mut().zip(also) {
+        if lines.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        f.message = format!(
+            "{} (also at line{} {})",
+            f.message,
+            if lines.len() > 1 { "s" } else { "" },
+            list.join(", ")
+        );
+        if let serde_json::Value::Object(m) = &mut f.evidence {
+            m.insert("also_at".to_string(), serde_json::json!(lines));
+        } else if f.evidence.is_null() {
+            f.evidence = serde_json::json!({ "also_at": lines });
+        }
+    }
+    out
+}
+
 /// The most severe finding's severity, if any.
 pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()
@@ -379,6 +430,42 @@ pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeats_fold_into_one_finding() {
+        let f = |rule: RuleId, line: usize, msg: &str| {
+            Finding::new(rule, msg).at(Location {
+                file: Some("m.sql".to_string()),
+                line: Some(line),
+                ..Default::default()
+            })
+        };
+        let out = collapse_repeats(vec![
+            f(RuleId::MissingLockTimeout, 1, "on a"),
+            f(RuleId::MissingLockTimeout, 2, "on a"),
+            f(RuleId::DropTable, 2, "drop"),
+            f(RuleId::MissingLockTimeout, 3, "on b"),
+            f(RuleId::MissingLockTimeout, 4, "on b"),
+            f(RuleId::MissingLockTimeout, 5, "on b"),
+        ]);
+        let got: Vec<(RuleId, Option<usize>, &str)> = out
+            .iter()
+            .map(|f| (f.rule, f.location.line, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (RuleId::MissingLockTimeout, Some(1), "on a (also at line 2)"),
+                (RuleId::DropTable, Some(2), "drop"),
+                (
+                    RuleId::MissingLockTimeout,
+                    Some(3),
+                    "on b (also at lines 4, 5)"
+                ),
+            ]
+        );
+        assert_eq!(out[2].evidence["also_at"], serde_json::json!([4, 5]));
+    }
 
     #[test]
     fn severities_order_and_parse() {

@@ -150,7 +150,8 @@ pub async fn run(
         files: files.into_iter().map(|(f, _)| f).collect(),
         statements,
         pg_version: pg,
-        findings,
+        // A rule that fires on statement after statement for the same cause is one finding.
+        findings: crate::finding::collapse_repeats(findings),
     })
 }
 
