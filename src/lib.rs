@@ -66,5 +66,15 @@ pub mod view;
 pub mod workload;
 
 pub use error::Error;
+
+/// The tracing target of progress events: `done` of `total` steps of `what` finished, the next
+/// under way (`done == total` ends it). The CLI draws them as one line on a terminal; a program can subscribe to them like
+/// any tracing event.
+pub const PROGRESS_TARGET: &str = "dbkit::progress";
+
+/// Report progress of a long step (a debug event on [`PROGRESS_TARGET`]).
+pub fn progress(what: &str, done: usize, total: usize) {
+    tracing::debug!(target: "dbkit::progress", what, done, total);
+}
 pub use finding::{Family, Finding, Location, RuleId, Severity};
 pub use view::Report;

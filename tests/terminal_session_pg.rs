@@ -127,6 +127,11 @@ fn reports_fit_a_100_column_terminal_and_show_each_finding_once() {
                 ));
             }
         }
+        // The progress line (loading the seed, planning) is cleared once its step is done.
+        assert!(
+            !screen.contains(", statement "),
+            "{args:?}: a progress line was left:\n{screen}"
+        );
         assert!(
             screen.lines().any(|l| l.starts_with('┌')),
             "{args:?}: no table on the screen:\n{screen}"

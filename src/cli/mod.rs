@@ -262,19 +262,98 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn init_logging(verbose: u8, color: ColorArg) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("DBKIT_LOG").unwrap_or_else(|_| format!("{level},sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
+    // Progress events are drawn, not logged (unless DBKIT_LOG asks for them).
+    let filter = std::env::var("DBKIT_LOG")
+        .unwrap_or_else(|_| format!("{level},sqlx=warn,dbkit::progress=off"));
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_target(verbose >= 2)
         .with_ansi(stderr_color(color))
+        .with_filter(tracing_subscriber::EnvFilter::new(filter));
+    let progress = std::io::stderr().is_terminal().then(|| ProgressLine {
+        last: std::sync::Mutex::new(None),
+    });
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(
+            progress.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target() == dbkit::PROGRESS_TARGET
+            })),
+        )
         .try_init();
+}
+
+/// Draws the library's progress events as one line on stderr (a terminal only), at most ten
+/// times a second, and clears it when a step is done.
+struct ProgressLine {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+#[derive(Default)]
+struct ProgressFields {
+    what: String,
+    done: u64,
+    total: u64,
+}
+
+impl tracing::field::Visit for ProgressFields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        match field.name() {
+            "done" => self.done = value,
+            "total" => self.total = value,
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "what" {
+            self.what = value.to_string();
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "what" {
+            self.what = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLine {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut f = ProgressFields::default();
+        event.record(&mut f);
+        let mut err = std::io::stderr();
+        if f.total > 0 && f.done >= f.total {
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            if let Ok(mut last) = self.last.lock() {
+                *last = None;
+            }
+            return;
+        }
+        let now = std::time::Instant::now();
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.is_some_and(|l| now.duration_since(l).as_millis() < 100) {
+            return;
+        }
+        *last = Some(now);
+        let what: String = f.what.chars().take(60).collect();
+        let _ = write!(err, "\r\x1b[2K{what} {} of {}", f.done + 1, f.total);
+        let _ = err.flush();
+    }
 }
 
 /// Colour on stderr (logs): `--color always`, or `auto` with stderr a terminal and `NO_COLOR`

@@ -228,12 +228,16 @@ pub async fn close(conn: PgConnection) {
 /// friends work), stopping at the first error, which names `file:line`. Returns the count.
 pub async fn exec_script(conn: &mut PgConnection, file: &str, sql: &str) -> Result<usize, DbError> {
     let sp = crate::sql::split(sql);
-    for s in &sp.statements {
+    let total = sp.statements.len();
+    let what = format!("running {file}, statement");
+    for (i, s) in sp.statements.iter().enumerate() {
+        crate::progress(&what, i, total);
         exec(conn, s.text)
             .await
             .map_err(|e| query_error(&format!("{file}:{}", s.span.start.line), &e))?;
     }
-    Ok(sp.statements.len())
+    crate::progress(&what, total, total);
+    Ok(total)
 }
 
 /// What `dbkit ping` reports.

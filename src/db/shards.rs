@@ -180,6 +180,7 @@ pub async fn observe(req: &NodeRequest, spec: &ConnSpec, opts: &InspectOptions) 
         live.error = Some(spec.scrub(&e.to_string()));
         live.tables.clear();
     }
+    tracing::info!(node = %live.node, read = live.error.is_none(), "node inspected");
     live
 }
 

@@ -209,7 +209,13 @@ pub async fn advise(
     opts: &AdviseOptions,
 ) -> Result<AdviseReport, crate::Error> {
     let mut conn = crate::db::connect(spec).await?;
+    let t = std::time::Instant::now();
     let cat = crate::db::catalog::load(&mut conn).await?;
+    tracing::info!(
+        tables = cat.tables.len(),
+        ms = t.elapsed().as_millis() as u64,
+        "catalog read"
+    );
     crate::db::close(conn).await;
     let parsed: Vec<Option<References>> = workload
         .iter()
@@ -224,11 +230,17 @@ pub async fn advise(
         })
         .collect();
     let cands = candidates(&cat, &workload, &parsed);
+    tracing::info!(
+        queries = workload.len(),
+        candidates = cands.len(),
+        "verifying index candidates with hypothetical indexes"
+    );
     let mut session = HypoSession::open(spec).await?;
     // Baseline costs.
     let mut current: Vec<Option<f64>> = vec![None; workload.len()];
     let mut errors = Vec::new();
     for (i, q) in workload.iter().enumerate() {
+        crate::progress("planning the workload, query", i, workload.len());
         if parsed[i].is_none() {
             continue;
         }
@@ -239,6 +251,11 @@ pub async fn advise(
             Err(e) => errors.push((short(&q.sql), e.to_string())),
         }
     }
+    crate::progress(
+        "planning the workload, query",
+        workload.len(),
+        workload.len(),
+    );
     let before: Vec<Option<f64>> = current.clone();
     let mut recommendations = Vec::new();
     let mut unverified = Vec::new();
