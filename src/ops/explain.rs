@@ -623,7 +623,7 @@ impl Report for ExplainReport {
                 Cell::num(s.index + 1),
                 Cell::num(s.line),
                 Cell::num(s.execution_ms.map(fmt_ms).unwrap_or_default()),
-                Cell::num(s.total_cost.map(|c| format!("{c:.0}")).unwrap_or_default()),
+                Cell::num(s.total_cost.map(crate::view::fmt_n).unwrap_or_default()),
                 findings,
                 Cell::text(short),
             ]);

@@ -491,11 +491,11 @@ impl Report for AdviseReport {
             0.0
         };
         format!(
-            "{} recommended index(es){}: weighted cost {:.0} → {:.0} ({pct:.0}% less) over {} queries ({} planned); {} unverified",
+            "{} recommended index(es){}: weighted cost {} → {} ({pct:.0}% less) over {} queries ({} planned); {} unverified",
             self.recommendations.len(),
             if self.hypopg { " verified with HypoPG" } else { "" },
-            self.cost_before,
-            self.cost_after,
+            crate::view::fmt_n(self.cost_before),
+            crate::view::fmt_n(self.cost_after),
             self.queries,
             self.planned,
             self.unverified.len()
@@ -523,7 +523,14 @@ impl Report for AdviseReport {
                 .queries
                 .iter()
                 .take(3)
-                .map(|g| format!("{:.0} → {:.0} ×{}", g.cost_before, g.cost_after, g.calls))
+                .map(|g| {
+                    format!(
+                        "{} → {} ×{}",
+                        crate::view::fmt_n(g.cost_before),
+                        crate::view::fmt_n(g.cost_after),
+                        g.calls
+                    )
+                })
                 .collect();
             t.row(vec![
                 Cell::num(i + 1),

@@ -107,7 +107,7 @@ impl Report for PlanAnalyzeReport {
                 Cell::num(p.index + 1),
                 Cell::text(p.root.clone()),
                 Cell::num(p.nodes),
-                Cell::num(p.total_cost.map(|c| format!("{c:.0}")).unwrap_or_default()),
+                Cell::num(p.total_cost.map(crate::view::fmt_n).unwrap_or_default()),
                 Cell::num(p.execution_ms.map(fmt_ms).unwrap_or_default()),
                 Cell::num(p.findings.len()),
             ]);
