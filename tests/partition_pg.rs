@@ -52,6 +52,24 @@ impl Pg {
         })
     }
 
+    /// The one value `sql` returns.
+    fn one<T>(&self, sql: &str) -> T
+    where
+        T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        self.rt.block_on(async {
+            let mut c = db::connect(&self.cluster.conn_spec("postgres"))
+                .await
+                .unwrap();
+            let v: T = sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            db::close(c).await;
+            v
+        })
+    }
+
     fn where_is(&self, table: &str, column: &str, value: &str) -> String {
         self.rt.block_on(async {
             let mut c = db::connect(&self.cluster.conn_spec("postgres"))
@@ -696,29 +714,12 @@ fn identity_columns_are_kept_and_continue() {
         v["plan"]["notes"].to_string().contains("identity column"),
         "{v:#}"
     );
-    let (kind, rows, new_id, distinct): (String, i64, i64, i64) = pg.rt.block_on(async {
-        let mut c = db::connect(&pg.cluster.conn_spec("postgres"))
-            .await
-            .unwrap();
-        let kind: String = sqlx::query_scalar(
-            "SELECT relkind::text FROM pg_class WHERE oid = 'tickets'::regclass",
-        )
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-        let new_id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (at, note) VALUES (now(), 'after') RETURNING id",
-        )
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-        let (rows, distinct): (i64, i64) =
-            sqlx::query_as("SELECT count(*), count(DISTINCT id) FROM tickets")
-                .fetch_one(&mut c)
-                .await
-                .unwrap();
-        (kind, rows, new_id, distinct)
-    });
+    let kind: String = pg.one("SELECT relkind::text FROM pg_class WHERE oid = 'tickets'::regclass");
+    let new_id: i64 = pg.one("INSERT INTO tickets (at, note) VALUES (now(), 'after') RETURNING id");
+    let (rows, distinct): (i64, i64) = (
+        pg.one("SELECT count(*) FROM tickets"),
+        pg.one("SELECT count(DISTINCT id) FROM tickets"),
+    );
     assert_eq!(kind, "p");
     assert_eq!(rows, 5001);
     assert_eq!(distinct, rows, "no id was given twice");
