@@ -1,11 +1,11 @@
 //! `dbkit explain`: EXPLAIN (ANALYZE, BUFFERS) safely, inside a rolled-back transaction.
 
+use super::status::StatusLine;
 use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dbkit::db::explain::ExplainOptions;
 use dbkit::ops::explain::{explain, ExplainRequest, Progress, SqlSource};
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,31 +79,26 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar of the statements explained, on the status line.
 struct Bar {
-    enabled: bool,
+    line: StatusLine,
 }
 
 impl Progress for Bar {
     fn update(&self, done: usize, total: usize, label: &str) {
-        if !self.enabled || total == 0 {
+        if total == 0 {
             return;
         }
         let width = 30;
-        let filled = done * width / total;
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r\x1b[2K[{}{}] {done}/{total} {label}",
+        let filled = done.min(total) * width / total;
+        self.line.draw(&format!(
+            "[{}{}] {done}/{total} {label}",
             "#".repeat(filled),
             " ".repeat(width - filled)
-        );
-        let _ = err.flush();
+        ));
     }
     fn finish(&self) {
-        if self.enabled {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        }
+        self.line.clear();
     }
 }
 
@@ -128,7 +123,7 @@ pub fn run(args: &ExplainArgs, ctx: &Ctx) -> Result<Outcome> {
         save: args.save.clone(),
     };
     let bar = Bar {
-        enabled: std::io::stderr().is_terminal(),
+        line: StatusLine::on_stderr(),
     };
     let mut report = runtime()?
         .block_on(explain(&req, &cfg, &bar))

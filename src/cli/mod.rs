@@ -15,6 +15,7 @@ mod rules;
 mod scratch;
 mod shard;
 mod sql;
+mod status;
 mod workload;
 
 use anyhow::{Context, Result};
@@ -279,9 +280,7 @@ fn init_logging(verbose: u8, color: ColorArg) {
         .with_target(verbose >= 2)
         .with_ansi(stderr_color(color))
         .with_filter(tracing_subscriber::EnvFilter::new(filter));
-    let progress = std::io::stderr().is_terminal().then(|| ProgressLine {
-        last: std::sync::Mutex::new(None),
-    });
+    let progress = status::ProgressLayer::on_stderr();
     let _ = tracing_subscriber::registry()
         .with(logs)
         .with(
@@ -290,70 +289,6 @@ fn init_logging(verbose: u8, color: ColorArg) {
             })),
         )
         .try_init();
-}
-
-/// Draws the library's progress events as one line on stderr (a terminal only), at most ten
-/// times a second, and clears it when a step is done.
-struct ProgressLine {
-    last: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-#[derive(Default)]
-struct ProgressFields {
-    what: String,
-    done: u64,
-    total: u64,
-}
-
-impl tracing::field::Visit for ProgressFields {
-    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        match field.name() {
-            "done" => self.done = value,
-            "total" => self.total = value,
-            _ => {}
-        }
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "what" {
-            self.what = value.to_string();
-        }
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "what" {
-            self.what = format!("{value:?}");
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLine {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let mut f = ProgressFields::default();
-        event.record(&mut f);
-        let mut err = std::io::stderr();
-        if f.total > 0 && f.done >= f.total {
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-            if let Ok(mut last) = self.last.lock() {
-                *last = None;
-            }
-            return;
-        }
-        let now = std::time::Instant::now();
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        if last.is_some_and(|l| now.duration_since(l).as_millis() < 100) {
-            return;
-        }
-        *last = Some(now);
-        let what: String = f.what.chars().take(60).collect();
-        let _ = write!(err, "\r\x1b[2K{what} {} of {}", f.done + 1, f.total);
-        let _ = err.flush();
-    }
 }
 
 /// Colour on stderr (logs): `--color always`, or `auto` with stderr a terminal and `NO_COLOR`

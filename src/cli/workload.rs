@@ -1,5 +1,6 @@
 //! `dbkit workload top|n-plus-one`: server logs and traces.
 
+use super::status::StatusLine;
 use super::{runtime, Ctx, DbArgs, Outcome};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
@@ -7,7 +8,7 @@ use dbkit::analyze::workload::bursts::BurstOptions;
 use dbkit::analyze::workload::top::SortBy;
 use dbkit::ops::workload::{FormatName, ScanOptions, ScanProgress, TopRequest, TopSource};
 use dbkit::view::{fmt_ms, human_bytes};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 /// Arguments of `dbkit workload`.
 #[derive(Debug, Args)]
@@ -115,48 +116,33 @@ Findings: n-plus-one, redundant-query (warnings; --fail-on warning makes them fa
     },
 }
 
-/// A line on stderr, on a terminal only: how much of a log was read, how fast, and how long
-/// is left.
+/// How much of a log was read, how fast, and how long is left, on the status line.
 struct ReadLine {
     start: std::time::Instant,
-    last: std::sync::Mutex<Option<std::time::Instant>>,
+    line: StatusLine,
 }
 
 impl ScanProgress for ReadLine {
     fn read(&self, path: &str, read: u64, total: Option<u64>) {
-        let now = std::time::Instant::now();
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        if last.is_some_and(|l| now.duration_since(l).as_millis() < 100) {
-            return;
-        }
-        *last = Some(now);
-        let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
         let rate = read as f64 / secs;
         let of = match total {
-            Some(t) if t > 0 => {
-                let left = (t.saturating_sub(read)) as f64 / rate.max(1.0);
-                format!(
-                    " of {} ({:.0}%), {} left",
-                    human_bytes(t as f64),
-                    read as f64 * 100.0 / t as f64,
-                    fmt_ms(left * 1000.0)
-                )
-            }
+            Some(t) if t > 0 => format!(
+                " of {} ({:.0}%), {} left",
+                human_bytes(t as f64),
+                read as f64 * 100.0 / t as f64,
+                fmt_ms(t.saturating_sub(read) as f64 / rate.max(1.0) * 1000.0)
+            ),
             _ => String::new(),
         };
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r\x1b[2Kreading {path}: {}{of}, {}/s",
+        self.line.draw(&format!(
+            "reading {path}: {}{of}, {}/s",
             human_bytes(read as f64),
             human_bytes(rate)
-        );
-        let _ = err.flush();
+        ));
     }
     fn done(&self) {
-        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        self.line.clear();
     }
 }
 
@@ -165,7 +151,7 @@ fn scan_options(i: &InputOptions) -> ScanOptions {
         std::io::stderr().is_terminal().then(|| {
             std::sync::Arc::new(ReadLine {
                 start: std::time::Instant::now(),
-                last: std::sync::Mutex::new(None),
+                line: StatusLine::on_stderr(),
             }) as std::sync::Arc<dyn ScanProgress>
         });
     ScanOptions {
