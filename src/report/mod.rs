@@ -225,7 +225,13 @@ fn findings_table(findings: &[Finding]) -> Table {
         "Findings",
         &["severity", "rule", "at", "message", "suggestion"],
     );
+    let mut shown: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for f in findings {
+        // A fix already shown for another finding is not printed again.
+        let suggestion = match f.suggestion.as_deref() {
+            Some(s) if !shown.insert(s) => "(the same fix as above)".to_string(),
+            other => other.unwrap_or_default().to_string(),
+        };
         let at = match (&f.location.file, f.location.line, &f.location.node) {
             (Some(file), Some(line), _) => format!("{file}:{line}"),
             (Some(file), None, _) => file.clone(),
@@ -237,7 +243,7 @@ fn findings_table(findings: &[Finding]) -> Table {
             Cell::text(f.rule.as_str()),
             Cell::text(at),
             Cell::text(f.message.clone()),
-            Cell::text(f.suggestion.clone().unwrap_or_default()),
+            Cell::text(suggestion),
         ]);
     }
     t
@@ -575,7 +581,12 @@ fn render_template<R: Report>(
     ctx.insert("color", &color);
     let s = tera.render(name, &ctx).map_err(terr)?;
     // Padding leaves trailing spaces; drop them.
-    let mut out: String = s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let mut out: String = s
+        .trim_start_matches('\n')
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n");
     out.push('\n');
     Ok(out)
 }
@@ -619,6 +630,36 @@ mod tests {
             "{txt}"
         );
         assert!(!txt.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_fix_is_shown_once_and_the_summary_comes_last() {
+        let mut f =
+            crate::analyze::plan::report::PlanAnalyzeReport::build(&[], &Default::default());
+        let mk = |line: usize| {
+            Finding::new(
+                crate::finding::RuleId::SeqScanFilter,
+                format!("scan {line}"),
+            )
+            .at(crate::finding::Location {
+                file: Some("p.json".into()),
+                line: Some(line),
+                ..Default::default()
+            })
+            .with_suggestion("CREATE INDEX CONCURRENTLY t_a_idx ON t (a);")
+        };
+        f.findings = vec![mk(1), mk(2)];
+        let text = render_str(&f, Format::Table);
+        assert_eq!(
+            text.matches("CREATE INDEX CONCURRENTLY").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("the same fix as above"), "{text}");
+        let last = text.trim_end().lines().last().unwrap().to_string();
+        assert_eq!(last, f.summary(), "{text}");
+        let txt = render_str(&f, Format::Text);
+        assert_eq!(txt.trim_end().lines().last().unwrap(), f.summary(), "{txt}");
     }
 
     #[test]

@@ -40,7 +40,13 @@ impl Report for CheckReport {
     /// the safe alternative.
     fn tables(&self) -> Vec<Table> {
         let mut tables: Vec<Table> = Vec::new();
+        let mut shown: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for f in &self.findings {
+            // A fix already shown for another finding is not printed again.
+            let fix = match f.suggestion.as_deref() {
+                Some(s) if !shown.insert(s) => "(the same fix as above)".to_string(),
+                other => other.unwrap_or_default().to_string(),
+            };
             let file = f.location.file.as_deref().unwrap_or("(input)");
             if tables.last().is_none_or(|t| t.title != file) {
                 tables.push(Table::new(
@@ -72,7 +78,7 @@ impl Report for CheckReport {
                         .to_string(),
                 ),
                 Cell::text(f.message.clone()),
-                Cell::text(f.suggestion.clone().unwrap_or_default()),
+                Cell::text(fix),
             ]);
         }
         if tables.is_empty() {
