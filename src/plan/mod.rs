@@ -117,21 +117,21 @@ pub struct Node {
     pub index_cond: Option<String>,
     /// `Recheck Cond`.
     pub recheck_cond: Option<String>,
-    /// `Rows Removed by Index Recheck`.
+    /// `Rows Removed by Index Recheck` (per loop).
     pub rows_removed_by_index_recheck: Option<f64>,
     /// `Join Filter`.
     pub join_filter: Option<String>,
-    /// `Rows Removed by Join Filter`.
+    /// `Rows Removed by Join Filter` (per loop).
     pub rows_removed_by_join_filter: Option<f64>,
     /// `Hash Cond`.
     pub hash_cond: Option<String>,
     /// `Merge Cond`.
     pub merge_cond: Option<String>,
-    /// `Heap Fetches` (index-only scans).
+    /// `Heap Fetches` (index-only scans): a total over all loops, as PostgreSQL prints it.
     pub heap_fetches: Option<f64>,
-    /// `Heap Blocks: exact=`.
+    /// `Heap Blocks: exact=`: a total over all loops.
     pub exact_heap_blocks: Option<f64>,
-    /// `Heap Blocks: lossy=`.
+    /// `Heap Blocks: lossy=`: a total over all loops.
     pub lossy_heap_blocks: Option<f64>,
     /// `Sort Key`.
     pub sort_key: Vec<String>,

@@ -16,7 +16,9 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         if n.node_type != "Index Only Scan" {
             continue;
         }
-        let fetches = n.heap_fetches.unwrap_or(0.0) * n.loops();
+        // PostgreSQL prints Heap Fetches as the total over all loops (not per loop, unlike the
+        // rows removed by a filter).
+        let fetches = n.heap_fetches.unwrap_or(0.0);
         if fetches < ctx.t.heap_fetches_min {
             continue;
         }
@@ -62,5 +64,21 @@ mod tests {
             Some("VACUUM t")
         );
         assert!(only(&run(&plan(0)), "heap-fetches").is_empty());
+    }
+
+    #[test]
+    fn heap_fetches_are_a_total_not_per_loop() {
+        // 20,000 fetches over 20,000 loops is 20,000 fetches, not 400,000,000.
+        let p = r#"[{"Plan": {"Node Type": "Index Only Scan", "Index Name": "i", "Relation Name": "t", "Heap Fetches": 20000,
+            "Actual Total Time": 0.01, "Actual Rows": 1, "Actual Loops": 20000, "Plan Rows": 1}, "Execution Time": 300.0}]"#;
+        let f = run(p);
+        let hf = only(&f, "heap-fetches");
+        assert_eq!(hf.len(), 1);
+        assert_eq!(hf[0].evidence["heap_fetches"], 20000.0);
+        assert!(
+            hf[0].message.contains("20,000 heap fetches"),
+            "{}",
+            hf[0].message
+        );
     }
 }
