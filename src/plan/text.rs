@@ -165,9 +165,14 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
                 });
             }
             if let Some((k, v)) = t.split_once(':') {
+                // "Planning time" and "Execution time" before PostgreSQL 13, "Total runtime"
+                // before 9.4.
+                let lower = k.to_ascii_lowercase();
                 match k {
-                    "Planning Time" => plan.planning_time_ms = ms(v),
-                    "Execution Time" | "Total runtime" => plan.execution_time_ms = ms(v),
+                    _ if lower == "planning time" => plan.planning_time_ms = ms(v),
+                    _ if lower == "execution time" || lower == "total runtime" => {
+                        plan.execution_time_ms = ms(v)
+                    }
                     "JIT" | "Planning" => in_section = Some((k.to_string(), ind)),
                     "Settings" => {
                         plan.settings = v
@@ -608,6 +613,21 @@ mod tests {
         let p = parse("Limit  (cost=0.29..0.50 rows=10 width=8)\n  ->  Index Scan using i on t  (cost=0.29..100.00 rows=5000 width=8)\n        Index Cond: (a > 5)\n").unwrap();
         assert_eq!(p.root.children[0].index_cond.as_deref(), Some("(a > 5)"));
         assert!(!p.analyzed());
+    }
+
+    #[test]
+    fn older_servers_timing_lines() {
+        let node = "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4) (actual time=0.010..0.020 rows=1 loops=1)\n";
+        let p = parse(&format!(
+            "{node}Planning time: 0.050 ms\nExecution time: 0.100 ms\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            (p.planning_time_ms, p.execution_time_ms),
+            (Some(0.05), Some(0.1))
+        );
+        let p = parse(&format!("{node}Total runtime: 0.200 ms\n")).unwrap();
+        assert_eq!(p.execution_time_ms, Some(0.2));
     }
 
     #[test]
