@@ -339,7 +339,31 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
         return Err(PlanError::Empty("the input is empty".to_string()));
     }
     match json::unwrap_psql(input) {
+        // JSON that never names a "Plan" is not EXPLAIN output, whatever the JSON reader says.
+        Some(j) if !j.contains("\"Plan\"") => Err(PlanError::Empty(format!(
+            "expected EXPLAIN output: the text format (`Seq Scan on t  (cost=…)`) or JSON (`[{{\"Plan\": …}}]`, EXPLAIN (FORMAT JSON)); the input starts with '{}'",
+            text::truncate(trimmed.lines().next().unwrap_or(""), 40)
+        ))),
         Some(j) => json::parse(&j),
         None => text::parse(input).map(|p| vec![p]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_that_is_not_a_plan_says_what_was_expected() {
+        for junk in ["[1, 2] hello", "{\"a\": 1}", "[not json"] {
+            let e = parse(junk).unwrap_err().to_string();
+            assert!(e.contains("expected EXPLAIN output"), "{junk}: {e}");
+            assert!(!e.contains("trailing characters"), "{junk}: {e}");
+        }
+        // A plan cut short is still JSON that names a Plan: the JSON reader's own words.
+        let e = parse("[{\"Plan\": {\"Node Type\": 3")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid EXPLAIN JSON"), "{e}");
     }
 }

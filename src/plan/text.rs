@@ -266,7 +266,7 @@ fn pop_to(stack: &mut Vec<usize>, arena: &[(usize, Node, Option<usize>)], ind: u
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
+pub(crate) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
