@@ -205,7 +205,12 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
             pop_to(&mut stack, &arena, ind);
             continue;
         }
-        if t.starts_with("Worker ") {
+        // `Worker N:  actual time=…` and the lines under it (its buffers, I/O, sort) are that
+        // worker's share: they never overwrite the node's own figures.
+        if t.strip_prefix("Worker ")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            in_section = Some(("Worker".to_string(), ind));
             continue;
         }
         // A property of the innermost node whose line is less indented than this one.
@@ -613,6 +618,34 @@ mod tests {
         let p = parse("Limit  (cost=0.29..0.50 rows=10 width=8)\n  ->  Index Scan using i on t  (cost=0.29..100.00 rows=5000 width=8)\n        Index Cond: (a > 5)\n").unwrap();
         assert_eq!(p.root.children[0].index_cond.as_deref(), Some("(a > 5)"));
         assert!(!p.analyzed());
+    }
+
+    #[test]
+    fn worker_lines_belong_to_the_worker() {
+        let text = [
+            " Gather  (cost=1000.00..10000.00 rows=100 width=4) (actual time=0.500..50.000 rows=300 loops=1)",
+            "   Workers Planned: 2",
+            "   Workers Launched: 2",
+            "   ->  Parallel Seq Scan on t  (cost=0.00..9000.00 rows=42 width=4) (actual time=0.100..45.000 rows=100 loops=3)",
+            "         Filter: (a = 1)",
+            "         Buffers: shared hit=443",
+            "         Worker 0:  actual time=0.090..44.000 rows=90 loops=1",
+            "           Buffers: shared hit=100",
+            "           Sort Method: quicksort  Memory: 25kB",
+            "         Worker 1:  actual time=0.080..44.500 rows=110 loops=1",
+            "           Buffers: shared hit=120",
+            "         Rows Removed by Filter: 33233",
+        ]
+        .join("\n");
+        let p = parse(&text).unwrap();
+        let scan = &p.root.children[0];
+        assert_eq!(scan.buffers.as_ref().map(|b| b.shared_hit), Some(443));
+        assert_eq!(scan.actual_rows, Some(100.0));
+        assert_eq!(scan.actual_loops, Some(3.0));
+        assert_eq!(scan.sort_method, None);
+        // A property after the worker blocks, at the node's indentation, is the node's again.
+        assert_eq!(scan.rows_removed_by_filter, Some(33233.0));
+        assert_eq!(p.root.workers_launched, Some(2.0));
     }
 
     #[test]
