@@ -144,6 +144,9 @@ pub struct PlanThresholds {
     pub nested_loop_min_loops: f64,
     /// nested-loop-many-loops: share of the total time the inner side must take.
     pub nested_loop_min_share: f64,
+    /// nested-loop-many-loops: milliseconds the inner side must take in all (a fast query with
+    /// many cheap probes is fine).
+    pub nested_loop_min_ms: f64,
     /// index-filter-inefficient: rows an index scan must remove by filter (all loops).
     pub index_filter_min_removed_rows: f64,
     /// index-filter-inefficient: share of fetched rows the filter must remove.
@@ -172,6 +175,7 @@ impl Default for PlanThresholds {
             misestimate_min_rows: 100.0,
             nested_loop_min_loops: 1_000.0,
             nested_loop_min_share: 0.1,
+            nested_loop_min_ms: 10.0,
             index_filter_min_removed_rows: 1_000.0,
             index_filter_min_removed: 0.9,
             heap_fetches_min: 1_000.0,
