@@ -177,6 +177,15 @@ pub fn shard_map(data: &[u8]) {
             for k in ["0", "42", "-1", "a", "00000000-0000-0000-0000-000000000000"] {
                 let _ = m.locate(k);
             }
+            // --write-map: the map edited into the user's text must read back as the same map.
+            let mut next = m.clone();
+            next.version = next.version.wrapping_add(1);
+            next.shards.reverse();
+            let written = crate::shard::write::render(&next, Some(text), false);
+            if let Ok(back) = crate::shard::map::ShardMap::parse(&written, "m.toml") {
+                assert_eq!(back.version, next.version, "{written}");
+                assert_eq!(back.shards.len(), next.shards.len(), "{written}");
+            }
         }
         Err(e) => {
             let _ = e.to_string();
@@ -194,6 +203,7 @@ pub fn sql_classify(data: &[u8]) {
     let _ = s.describe();
     let _ = crate::sql::side_effects::called_functions(text);
     let _ = crate::sql::ident::comment_text(text);
+    let _ = crate::ops::explain::is_create_as(text);
 }
 
 /// Fingerprints: the same statement with other constants has the same id.

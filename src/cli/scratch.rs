@@ -65,7 +65,7 @@ The cluster lives in a temp dir and is deleted when it stops.")]
 pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
     use dbkit::ops::scratch;
     let (schema, seed, port, name, keep, owner) = match &args.command {
-        ScratchCommand::List => return ctx.emit(&mut scratch::list()),
+        ScratchCommand::List => return ctx.emit(&mut scratch::list()?),
         ScratchCommand::Stop { name } => return ctx.emit(&mut scratch::stop(name)?),
         ScratchCommand::Start {
             schema,

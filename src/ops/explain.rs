@@ -122,7 +122,7 @@ pub struct ExplainJob<'a> {
 
 /// `CREATE [TEMP|UNLOGGED] TABLE … AS query` or `CREATE MATERIALIZED VIEW … AS query`: the
 /// DDL EXPLAIN takes. The `AS` is the first one outside parentheses, followed by a query.
-fn is_create_as(sql: &str) -> bool {
+pub(crate) fn is_create_as(sql: &str) -> bool {
     use crate::sql::lexer::{Lexer, TokenKind};
     let mut words = Vec::new();
     let mut depth = 0usize;

@@ -224,23 +224,40 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// `dbkit scratch list`: the kept clusters; entries whose owner is gone are dropped from the
 /// registry (their cluster went with it).
-pub fn list() -> ScratchList {
-    let mut clusters: Vec<Kept> = std::fs::read_dir(registry())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| {
-            let k = read_entry(&e.path())?;
-            let alive = alive(k.owner_pid) && Path::new(&k.data_dir).exists();
-            if !alive {
-                let _ = std::fs::remove_file(e.path());
-            }
-            Some(Kept { alive, ..k })
-        })
-        .collect();
+pub fn list() -> Result<ScratchList, crate::Error> {
+    let dir = registry();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ScratchList { clusters: vec![] })
+        }
+        Err(e) => return Err(scratch_error(&format!("reading {}", dir.display()), e)),
+    };
+    let mut clusters = Vec::new();
+    for e in entries {
+        let path = e
+            .map_err(|e| scratch_error(&format!("reading {}", dir.display()), e))?
+            .path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let Some(k) = read_entry(&path) else {
+            return Err(scratch_error(
+                "listing",
+                format!(
+                    "{} is not a registry entry dbkit can read (remove it)",
+                    path.display()
+                ),
+            ));
+        };
+        let alive = alive(k.owner_pid) && Path::new(&k.data_dir).exists();
+        if !alive {
+            let _ = std::fs::remove_file(&path);
+        }
+        clusters.push(Kept { alive, ..k });
+    }
     clusters.sort_by(|a, b| a.name.cmp(&b.name));
-    ScratchList { clusters }
+    Ok(ScratchList { clusters })
 }
 
 /// `dbkit scratch stop NAME`: ask the owner to stop (SIGTERM: its cleanup stops the server and
