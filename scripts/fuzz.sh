@@ -15,8 +15,14 @@ seed() { for f in "$@"; do [ -f "$f" ] && cp -f "$f" "$corpus/seed-$(basename "$
 case "$target" in
   sql_*|migration_check|schema_table)
     seed fixtures/*/*.sql fixtures/migrations/*/*.sql ;;
-  plan_json|plan_text)
-    seed fixtures/plans/*.json fixtures/plans/*.txt ;;
+  plan_json)
+    seed fixtures/plans/*.json fixtures/plans/formats/*.json ;;
+  plan_text)
+    seed fixtures/plans/*.txt fixtures/plans/formats/*.txt fixtures/plans/formats/*.log ;;
+  plan_yaml)
+    seed fixtures/plans/formats/*.yaml ;;
+  plan_xml)
+    seed fixtures/plans/formats/*.xml ;;
   shard_map)
     seed fixtures/shardmaps/* ;;
   routing_map)

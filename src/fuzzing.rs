@@ -93,7 +93,7 @@ pub fn pgss_export(data: &[u8]) {
     }
 }
 
-/// EXPLAIN JSON (raw or as psql prints it), then the plan rules.
+/// EXPLAIN JSON (the JSON reader alone), then the plan rules.
 pub fn plan_json(data: &[u8]) {
     let Ok(text) = crate::sql::span::check_utf8(data) else {
         return;
@@ -106,7 +106,8 @@ pub fn plan_json(data: &[u8]) {
     }
 }
 
-/// The text plan format (and the any-format entry point), then the plan rules.
+/// The text plan format as printed and pasted (psql in every setting, GUI copies,
+/// auto_explain entries), then the plan rules; also the any-format entry point.
 pub fn plan_text(data: &[u8]) {
     let Ok(text) = crate::sql::span::check_utf8(data) else {
         return;
@@ -116,6 +117,34 @@ pub fn plan_text(data: &[u8]) {
         let _ = crate::analyze::plan::analyze(&p, &cfg, None);
     }
     let _ = crate::plan::parse(text);
+}
+
+/// EXPLAIN (FORMAT YAML), then the plan rules; also through the any-format entry point.
+pub fn plan_yaml(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    plan_value(crate::plan::yaml::to_json(text));
+    let _ = crate::plan::parse(text);
+}
+
+/// EXPLAIN (FORMAT XML), then the plan rules; also through the any-format entry point.
+pub fn plan_xml(data: &[u8]) {
+    let Ok(text) = crate::sql::span::check_utf8(data) else {
+        return;
+    };
+    plan_value(crate::plan::xml::to_json(text));
+    let _ = crate::plan::parse(text);
+}
+
+fn plan_value(v: Result<serde_json::Value, crate::plan::PlanError>) {
+    let Ok(v) = v else { return };
+    if let Ok(plans) = crate::plan::json::from_value(&v) {
+        let cfg = crate::config::Config::default();
+        for p in &plans {
+            let _ = crate::analyze::plan::analyze(p, &cfg, None);
+        }
+    }
 }
 
 /// Routing maps: loading, validation, and routing statements through a session.
@@ -308,6 +337,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("pgss_export", pgss_export),
     ("plan_json", plan_json),
     ("plan_text", plan_text),
+    ("plan_xml", plan_xml),
+    ("plan_yaml", plan_yaml),
     ("routing_map", routing_map),
     ("schema_table", schema_table),
     ("shard_map", shard_map),

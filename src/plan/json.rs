@@ -3,54 +3,31 @@
 use super::{Buffers, Jit, Node, Plan, PlanError};
 use serde_json::{Map, Value};
 
-/// If `input` is JSON (raw, or wrapped the way psql prints a one-column result: a `QUERY PLAN`
-/// header, a dashed line, ` +` continuation marks, a `(1 row)` footer), return the bare JSON.
-pub fn unwrap_psql(input: &str) -> Option<String> {
-    let t = input.trim_start();
-    if t.starts_with('[') || t.starts_with('{') {
-        return Some(input.to_string());
-    }
-    let mut lines = input.lines();
-    // Find the dashed separator under the header.
-    let mut found = false;
-    for l in lines.by_ref() {
-        let l = l.trim();
-        if !l.is_empty() && l.chars().all(|c| c == '-' || c == '+') {
-            found = true;
-            break;
-        }
-    }
-    if !found {
-        return None;
-    }
-    let mut out = String::new();
-    for l in lines {
-        let trimmed = l.trim();
-        if trimmed.starts_with('(') && (trimmed.ends_with(" row)") || trimmed.ends_with(" rows)")) {
-            break;
-        }
-        let body = l.strip_prefix(' ').unwrap_or(l).trim_end();
-        let body = match body.strip_suffix('+') {
-            Some(b) => b.trim_end(),
-            None => body,
-        };
-        out.push_str(body);
-        out.push('\n');
-    }
-    let is_json = {
-        let s = out.trim_start();
-        s.starts_with('[') || s.starts_with('{')
-    };
-    is_json.then_some(out)
-}
-
 /// Parse EXPLAIN JSON: an array of `{ "Plan": … }` objects, or one such object.
 ///
 /// The fast path deserializes straight into typed structs; input it cannot take (a field of an
 /// unexpected type, a malformed document) goes through the generic path, which also finds the
-/// exact position or JSON path of any problem.
+/// exact position or JSON path of any problem. Plans nested deeper than serde_json's default
+/// limit (128 JSON levels, about 60 plan levels) are read on a thread with a large stack, up to
+/// [`MAX_DEPTH`] plan levels.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
+    let depth = nesting(json);
+    if depth > 2 * MAX_DEPTH + 8 {
+        return Err(PlanError::Shape {
+            path: "$".to_string(),
+            message: format!("plan nested deeper than {MAX_DEPTH} levels"),
+        });
+    }
+    if depth > 120 {
+        return super::with_large_stack(|| {
+            let mut de = serde_json::Deserializer::from_str(json);
+            de.disable_recursion_limit();
+            let v = serde::Deserialize::deserialize(&mut de).map_err(json_error)?;
+            de.end().map_err(json_error)?;
+            from_value(&v)
+        });
+    }
     if let Ok(top) = serde_json::from_str::<typed::Top>(json) {
         let plans = top.into_plans();
         if !plans.is_empty() {
@@ -60,8 +37,34 @@ pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     parse_generic(json)
 }
 
-fn parse_generic(json: &str) -> Result<Vec<Plan>, PlanError> {
-    let v: Value = serde_json::from_str(json).map_err(|e| PlanError::Json {
+/// The deepest bracket nesting outside strings (a quick scan, before any parsing).
+fn nesting(s: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for b in s.bytes() {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn json_error(e: serde_json::Error) -> PlanError {
+    PlanError::Json {
         line: e.line(),
         column: e.column(),
         message: match e.classify() {
@@ -75,14 +78,23 @@ fn parse_generic(json: &str) -> Result<Vec<Plan>, PlanError> {
                 .unwrap_or("")
                 .to_string(),
         },
-    })?;
-    let items: Vec<(String, &Value)> = match &v {
+    }
+}
+
+fn parse_generic(json: &str) -> Result<Vec<Plan>, PlanError> {
+    let v: Value = serde_json::from_str(json).map_err(json_error)?;
+    from_value(&v)
+}
+
+/// Plans from a JSON value: what the YAML and XML readers produce, and the generic JSON path.
+pub(crate) fn from_value(v: &Value) -> Result<Vec<Plan>, PlanError> {
+    let items: Vec<(String, &Value)> = match v {
         Value::Array(a) => a
             .iter()
             .enumerate()
             .map(|(i, x)| (format!("[{i}]"), x))
             .collect(),
-        Value::Object(_) => vec![(String::new(), &v)],
+        Value::Object(_) => vec![(String::new(), v)],
         _ => {
             return Err(PlanError::Shape {
                 path: "$".to_string(),
@@ -145,6 +157,7 @@ fn plan(v: &Value, path: &str) -> Result<Plan, PlanError> {
         jit,
         settings,
         trigger_time_ms,
+        query_text: text(o, "Query Text"),
     }
     .finish())
 }
@@ -179,8 +192,8 @@ fn strings(o: &Map<String, Value>, k: &str) -> Vec<String> {
     }
 }
 
-/// Nesting deeper than this is refused (a hostile input must not overflow the stack).
-const MAX_DEPTH: usize = 1000;
+/// Plans nested deeper than this are refused (a hostile input must not overflow the stack).
+pub(crate) const MAX_DEPTH: usize = 1000;
 
 fn node(v: &Value, path: &str) -> Result<Node, PlanError> {
     node_at(v, path, 0)
@@ -232,10 +245,7 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
     }
     Ok(Node {
         node_type,
-        parallel_aware: o
-            .get("Parallel Aware")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        parallel_aware: matches!(o.get("Parallel Aware"), Some(Value::Bool(true))),
         parent_relationship: text(o, "Parent Relationship"),
         subplan_name: text(o, "Subplan Name"),
         join_type: text(o, "Join Type"),
@@ -281,6 +291,7 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
         buffers,
         output: strings(o, "Output"),
         in_parallel: false,
+        cte_ms: 0.0,
         children,
     })
 }
@@ -323,6 +334,8 @@ mod typed {
         settings: BTreeMap<String, serde_json::Value>,
         #[serde(rename = "Triggers", default)]
         triggers: Vec<RawTrigger>,
+        #[serde(rename = "Query Text")]
+        query_text: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -492,6 +505,7 @@ mod typed {
                 buffers,
                 output: self.output.map(OneOrMany::into_vec).unwrap_or_default(),
                 in_parallel: false,
+                cte_ms: 0.0,
                 children: self.plans.into_iter().map(RawNode::into_node).collect(),
             }
         }
@@ -514,6 +528,7 @@ mod typed {
                     .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
                     .collect(),
                 trigger_time_ms: (!trig.is_empty()).then(|| trig.iter().sum()),
+                query_text: self.query_text,
             }
             .finish()
         }

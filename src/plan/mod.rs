@@ -2,12 +2,20 @@
 //! derived figures plan readers need (inclusive and exclusive time with loops accounted for,
 //! row misestimates, buffers).
 //!
-//! Input forms: `EXPLAIN (FORMAT JSON)` output, the same as psql prints it (header, `+`
-//! continuation marks, `(1 row)` footer), and the text format psql prints by default. Unknown
-//! fields are ignored; fields a version does not have are `None`.
+//! Input forms: EXPLAIN in every format (text, JSON, YAML, XML), as psql prints it in any
+//! setting, as GUI clients copy it, and as auto_explain logs it ([`paste`] takes the wrappers
+//! apart). Unknown fields are ignored; fields a version does not have are `None`.
+//!
+//! Per-loop and total figures follow PostgreSQL's explain.c: times, rows and rows removed are
+//! averages per loop (multiply by loops for the node's total); buffers, heap fetches, heap
+//! blocks, sort space and hash figures are totals over all loops (never multiplied); workers
+//! planned and launched are counts for the Gather.
 
 pub(crate) mod json;
+pub(crate) mod paste;
 pub(crate) mod text;
+pub(crate) mod xml;
+pub(crate) mod yaml;
 
 use serde::Serialize;
 
@@ -160,6 +168,9 @@ pub struct Node {
     /// Runs in parallel workers (below a Gather): its loops ran at the same time, so its time is
     /// not multiplied by them.
     pub in_parallel: bool,
+    /// For a CTE Scan: the time of the CTE it read (the CTE runs as the scan pulls rows, so its
+    /// time is inside the scan's), ms; subtracted from the scan's exclusive time. Derived.
+    pub cte_ms: f64,
     /// Child nodes.
     pub children: Vec<Node>,
 }
@@ -188,6 +199,9 @@ pub struct Plan {
     pub settings: Vec<(String, String)>,
     /// Trigger time, ms, summed.
     pub trigger_time_ms: Option<f64>,
+    /// The statement, when the input carries it (auto_explain's `Query Text`, an `EXPLAIN …`
+    /// typed before a pasted plan).
+    pub query_text: Option<String>,
 }
 
 impl Node {
@@ -212,15 +226,27 @@ impl Node {
         }
     }
 
-    /// Time spent in this node alone, all loops, ms (never below zero).
+    /// Time spent in this node alone, all loops, ms (never below zero). InitPlans and SubPlans
+    /// run inside the node that uses their result, so their time is inside its time and is
+    /// subtracted; a CTE's time is inside the CTE Scans that read it ([`Node::cte_ms`]), not
+    /// inside the node it hangs under. So the exclusive times of a plan add up to its root's time.
     pub fn exclusive_ms(&self) -> f64 {
         let children: f64 = self
             .children
             .iter()
-            .filter(|c| c.parent_relationship.as_deref() != Some("InitPlan"))
+            .filter(|c| !c.is_cte())
             .map(Node::inclusive_ms)
             .sum();
-        (self.inclusive_ms() - children).max(0.0)
+        (self.inclusive_ms() - children - self.cte_ms).max(0.0)
+    }
+
+    /// Whether this node is a CTE's plan (`CTE name`), hung under the node that owns the CTE.
+    pub fn is_cte(&self) -> bool {
+        self.parent_relationship.as_deref() == Some("InitPlan")
+            && self
+                .subplan_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("CTE "))
     }
 
     /// Actual rows, all loops.
@@ -315,6 +341,37 @@ impl Plan {
             }
         }
         mark(&mut self.root, false);
+        // Each CTE's time goes to the CTE Scans that read it, in plan order, as far as it goes.
+        let mut ctes: Vec<(String, f64)> = Vec::new();
+        self.root.walk(&mut |n, _| {
+            if n.is_cte() {
+                if let Some(name) = n
+                    .subplan_name
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("CTE "))
+                {
+                    ctes.push((name.to_string(), n.inclusive_ms()));
+                }
+            }
+        });
+        if !ctes.is_empty() {
+            fn assign(n: &mut Node, ctes: &mut [(String, f64)]) {
+                if n.node_type == "CTE Scan" {
+                    if let Some(c) = ctes
+                        .iter_mut()
+                        .find(|(name, _)| Some(name.as_str()) == n.relation_name.as_deref())
+                    {
+                        let take = c.1.min(n.inclusive_ms());
+                        n.cte_ms = take;
+                        c.1 -= take;
+                    }
+                }
+                for c in &mut n.children {
+                    assign(c, ctes);
+                }
+            }
+            assign(&mut self.root, &mut ctes);
+        }
         self
     }
 
@@ -331,22 +388,59 @@ impl Plan {
     }
 }
 
-/// Read plans from any supported input: JSON (raw or as psql prints it) or text.
+/// Read plans from any supported input: the text, JSON, YAML or XML format, bare or as psql
+/// prints it in any setting, as GUI clients copy it, or auto_explain entries of a server log.
 pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     let trimmed = input.trim_start();
     if trimmed.is_empty() {
         return Err(PlanError::Empty("the input is empty".to_string()));
     }
-    match json::unwrap_psql(input) {
-        // JSON that never names a "Plan" is not EXPLAIN output, whatever the JSON reader says.
-        Some(j) if !j.contains("\"Plan\"") => Err(PlanError::Empty(format!(
-            "expected EXPLAIN output: the text format (`Seq Scan on t  (cost=…)`) or JSON (`[{{\"Plan\": …}}]`, EXPLAIN (FORMAT JSON)); the input starts with '{}'",
-            text::truncate(trimmed.lines().next().unwrap_or(""), 40)
-        ))),
-        Some(j) => json::parse(&j),
-        None => text::parse(input).map(|p| vec![p]),
+    let mut plans = Vec::new();
+    for entry in paste::unwrap(input) {
+        let mut got = match entry.body {
+            // JSON that never names a "Plan" is not EXPLAIN output, whatever the JSON reader says.
+            paste::Body::Json(j) if !j.contains("\"Plan\"") => {
+                return Err(PlanError::Empty(format!(
+                    "expected EXPLAIN output: the text format (`Seq Scan on t  (cost=…)`) or JSON (`[{{\"Plan\": …}}]`, EXPLAIN (FORMAT JSON)); the input starts with '{}'",
+                    text::truncate(trimmed.lines().next().unwrap_or(""), 40)
+                )))
+            }
+            paste::Body::Json(j) => json::parse(&j)?,
+            paste::Body::Yaml(y) => with_large_stack(|| json::from_value(&yaml::to_json(&y)?))?,
+            paste::Body::Xml(x) => with_large_stack(|| json::from_value(&xml::to_json(&x)?))?,
+            paste::Body::Text(lines) => vec![text::parse_lines(lines)?],
+        };
+        for p in &mut got {
+            if p.query_text.is_none() {
+                p.query_text.clone_from(&entry.query_text);
+            }
+        }
+        plans.extend(got);
     }
+    if plans.is_empty() {
+        return Err(PlanError::Empty(
+            "no plan found (expected EXPLAIN output in the text, JSON, YAML or XML format)"
+                .to_string(),
+        ));
+    }
+    Ok(plans)
+}
+
+/// Run `f` on a thread with a stack large enough for plans nested [`json::MAX_DEPTH`] levels
+/// deep (the readers and the value they build recurse once or twice per level).
+pub(crate) fn with_large_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let reader = std::thread::Builder::new()
+            .name("dbkit-plan-reader".to_string())
+            .stack_size(256 << 20)
+            .spawn_scoped(s, f)
+            .unwrap_or_else(|e| panic!("cannot start the plan reader thread: {e}"));
+        match reader.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -49,40 +49,70 @@ const NODE_TYPES: &[&str] = &[
     "WorkTable Scan",
 ];
 
-/// Strip psql's wrapper (header, dashes, one leading space, `(N rows)` footer) if present.
-fn unwrap(input: &str) -> Vec<(usize, String)> {
-    let lines: Vec<&str> = input.lines().collect();
-    let dash = lines.iter().take(4).position(|l| {
-        let t = l.trim();
-        !t.is_empty() && t.chars().all(|c| c == '-' || c == '+')
-    });
-    match dash {
-        Some(d) => lines
-            .iter()
-            .enumerate()
-            .skip(d + 1)
-            .take_while(|(_, l)| {
-                let t = l.trim();
-                !(t.starts_with('(') && (t.ends_with(" row)") || t.ends_with(" rows)")))
-            })
-            .map(|(i, l)| {
-                (
-                    i + 1,
-                    l.strip_prefix(' ')
-                        .unwrap_or(l)
-                        .trim_end()
-                        .trim_end_matches('+')
-                        .trim_end()
-                        .to_string(),
-                )
-            })
-            .collect(),
-        None => lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end().to_string()))
-            .collect(),
+/// Join the halves of lines a terminal wrapped: a line at column 0 that is not a plan node or a
+/// statement-level line (`Planning Time: …`, `JIT:`) continues the line before it, when that line
+/// was cut at the terminal's width (the longest line) or its parentheses are still open.
+fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
+    let width = lines
+        .iter()
+        .map(|(_, l)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out: Vec<(usize, String)> = Vec::with_capacity(lines.len());
+    let mut open = 0i64;
+    for (n, l) in lines {
+        let tail = !l.trim().is_empty()
+            && indent(&l) == 0
+            && !l.starts_with("->")
+            && !super::paste::is_node_line(&l)
+            && !is_statement_line(&l);
+        if tail {
+            if let Some((_, prev)) = out.last_mut() {
+                if open > 0 || (width >= 40 && prev.chars().count() + 2 >= width) {
+                    let space = prev.ends_with(|c: char| c.is_ascii_digit() || c == ')')
+                        && l.starts_with(|c: char| c.is_ascii_alphabetic());
+                    if space {
+                        prev.push(' ');
+                    }
+                    prev.push_str(&l);
+                    open += paren_balance(&l);
+                    continue;
+                }
+            }
+        }
+        open = paren_balance(&l);
+        out.push((n, l));
     }
+    out
+}
+
+/// `Planning Time: 0.1 ms`, `JIT:`, `Trigger for constraint …: time=…`: a capitalised key and a
+/// colon, as the lines after the plan tree are written.
+fn is_statement_line(l: &str) -> bool {
+    if l.starts_with("Trigger ") {
+        return true;
+    }
+    match l.split_once(':') {
+        Some((k, _)) => {
+            k.starts_with(|c: char| c.is_ascii_uppercase())
+                && k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+        }
+        None => false,
+    }
+}
+
+/// Open minus closed parentheses outside single-quoted literals.
+fn paren_balance(l: &str) -> i64 {
+    let (mut n, mut quoted) = (0i64, false);
+    for c in l.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => n += 1,
+            ')' if !quoted => n -= 1,
+            _ => {}
+        }
+    }
+    n
 }
 
 fn indent(l: &str) -> usize {
@@ -94,10 +124,25 @@ struct Pending {
     name: Option<String>,
 }
 
-/// Parse one text-format plan.
+/// Parse one text-format plan, as printed or pasted (see [`super::paste`]).
 pub fn parse(input: &str) -> Result<Plan, PlanError> {
-    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
-    let lines = unwrap(input);
+    let entry = super::paste::unwrap(input).into_iter().next();
+    match entry.map(|e| (e.query_text, e.body)) {
+        Some((query_text, super::paste::Body::Text(lines))) => {
+            let mut p = parse_lines(lines)?;
+            p.query_text = query_text;
+            Ok(p)
+        }
+        _ => Err(PlanError::Empty(
+            "no text-format plan found (expected lines such as 'Seq Scan on t  (cost=…)')"
+                .to_string(),
+        )),
+    }
+}
+
+/// Parse the lines of one text-format plan, decorations already removed.
+pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError> {
+    let lines = join_wrapped(lines);
     let mut plan = Plan::default();
     // Arena: (indent, node, parent index).
     let mut arena: Vec<(usize, Node, Option<usize>)> = Vec::new();
@@ -232,6 +277,27 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
         nodes.push(Some(n));
         parents.push(p);
     }
+    // The text format does not say which child is outer and which inner; JSON does.
+    let mut seen = vec![0usize; nodes.len()];
+    for i in 1..nodes.len() {
+        let Some(p) = parents[i] else { continue };
+        let parent_type = nodes[p]
+            .as_ref()
+            .map(|n| n.node_type.clone())
+            .unwrap_or_default();
+        if let Some(child) = nodes[i].as_mut() {
+            if child.parent_relationship.is_none() {
+                let rel = match parent_type.as_str() {
+                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
+                    "Subquery Scan" => "Subquery",
+                    _ if seen[p] == 0 => "Outer",
+                    _ => "Inner",
+                };
+                child.parent_relationship = Some(rel.to_string());
+                seen[p] += 1;
+            }
+        }
+    }
     for i in (1..nodes.len()).rev() {
         if let (Some(p), Some(child)) = (parents[i], nodes[i].take()) {
             if let Some(Some(parent)) = nodes.get_mut(p) {
@@ -245,19 +311,19 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
 
 /// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE recent`: the relationship and name of the next node.
 fn subplan_marker(t: &str) -> Option<Pending> {
-    let first_word = |rest: &str| rest.split_whitespace().next().unwrap_or("").to_string();
-    let (relationship, name) = if let Some(rest) = t.strip_prefix("InitPlan ") {
-        ("InitPlan", format!("InitPlan {}", first_word(rest)))
-    } else if let Some(rest) = t.strip_prefix("SubPlan ") {
-        ("SubPlan", format!("SubPlan {}", first_word(rest)))
-    } else if let Some(rest) = t.strip_prefix("CTE ").filter(|_| !t.contains(':')) {
-        ("InitPlan", format!("CTE {rest}"))
+    // The whole line is the name, as JSON's "Subplan Name" has it: `InitPlan 1 (returns $0)`.
+    let relationship = if t.starts_with("InitPlan ") {
+        "InitPlan"
+    } else if t.starts_with("SubPlan ") {
+        "SubPlan"
+    } else if t.starts_with("CTE ") && !t.contains(':') {
+        "InitPlan"
     } else {
         return None;
     };
     Some(Pending {
         relationship: Some(relationship.to_string()),
-        name: Some(name),
+        name: Some(t.trim().to_string()),
     })
 }
 
@@ -365,7 +431,7 @@ fn describe(desc: &str) -> Option<Node> {
         n.parallel_aware = true;
         d = rest;
     }
-    for p in ["Finalize ", "Partial "] {
+    for p in ["Finalize ", "Partial ", "Async "] {
         if let Some(rest) = d.strip_prefix(p) {
             d = rest;
         }
@@ -401,7 +467,12 @@ fn describe(desc: &str) -> Option<Node> {
             "Aggregate".to_string()
         }
         "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable".to_string(),
-        "HashSetOp" | "SetOp" => "SetOp".to_string(),
+        "Foreign Insert" | "Foreign Update" | "Foreign Delete" => "Foreign Scan".to_string(),
+        h if h == "SetOp" || h.starts_with("SetOp ") => "SetOp".to_string(),
+        h if h == "HashSetOp" || h.starts_with("HashSetOp ") => {
+            n.strategy = Some("Hashed".to_string());
+            "SetOp".to_string()
+        }
         h if h.ends_with(" Join") || h.starts_with("Nested Loop") => {
             let (method, rest) = if let Some(r) = h.strip_prefix("Nested Loop") {
                 ("Nested Loop", r)
@@ -426,10 +497,17 @@ fn describe(desc: &str) -> Option<Node> {
                 .take_while(|w| !w.starts_with('('))
                 .collect::<Vec<_>>()
                 .join(" ");
-            if !NODE_TYPES.contains(&h.as_str()) {
-                return None;
+            if NODE_TYPES.contains(&h.as_str()) {
+                h
+            } else {
+                // Older servers: `Subquery Scan x`, without `on`.
+                let (t, alias) = h.rsplit_once(' ')?;
+                if !NODE_TYPES.contains(&t) || !t.ends_with(" Scan") {
+                    return None;
+                }
+                n.alias = Some(alias.to_string());
+                t.to_string()
             }
-            h
         }
     };
     n.index_name = using.map(str::to_string);
