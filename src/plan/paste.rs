@@ -31,6 +31,27 @@ pub(crate) struct Entry {
 /// Take the input apart into plan entries (one, or one per auto_explain log entry).
 pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
+    // Bare EXPLAIN output, as a client or `psql -At` writes it: nothing to take apart.
+    let t = input.trim_start();
+    let marked = t.contains('↵') || t.contains("+\n") || t.contains("+\r\n");
+    let bare = if (t.starts_with('[') || t.starts_with('{')) && !marked {
+        Some(Body::Json(match json_end(t) {
+            Some(end) => t[..end].to_string(),
+            None => t.to_string(),
+        }))
+    } else if t.starts_with("- Plan:") {
+        Some(Body::Yaml(input.to_string()))
+    } else if t.starts_with("<explain") || t.starts_with("<?xml") {
+        Some(Body::Xml(input.to_string()))
+    } else {
+        None
+    };
+    if let Some(body) = bare {
+        return vec![Entry {
+            query_text: None,
+            body,
+        }];
+    }
     let lines: Vec<(usize, &str)> = input
         .lines()
         .enumerate()

@@ -298,11 +298,24 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
             }
         }
     }
-    for i in (1..nodes.len()).rev() {
-        if let (Some(p), Some(child)) = (parents[i], nodes[i].take()) {
-            if let Some(Some(parent)) = nodes.get_mut(p) {
-                parent.children.insert(0, child);
-            }
+    // Children come after their parent (pre-order): filling parents from the last node back,
+    // each child is complete when its parent takes it.
+    let mut children_of: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, p) in parents.iter().enumerate() {
+        if let Some(p) = p {
+            children_of[*p].push(i);
+        }
+    }
+    for i in (0..nodes.len()).rev() {
+        if children_of[i].is_empty() {
+            continue;
+        }
+        let kids: Vec<Node> = children_of[i]
+            .iter()
+            .filter_map(|&c| nodes[c].take())
+            .collect();
+        if let Some(Some(parent)) = nodes.get_mut(i) {
+            parent.children = kids;
         }
     }
     plan.root = nodes.into_iter().next().flatten().unwrap_or_default();
