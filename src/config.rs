@@ -159,6 +159,10 @@ pub struct PlanThresholds {
     pub jit_min_share: f64,
     /// temp-io: temp file writes, MB.
     pub temp_io_min_mb: f64,
+    /// trigger-time: share of the execution time one trigger must take.
+    pub trigger_min_share: f64,
+    /// trigger-time: milliseconds one trigger must take in all.
+    pub trigger_min_ms: f64,
     /// plan-regression: after/before total cost that counts as a regression.
     pub diff_cost_ratio: f64,
     /// plan-regression: after/before execution time that counts as a regression.
@@ -182,6 +186,8 @@ impl Default for PlanThresholds {
             large_offset_min_rows: 1_000.0,
             jit_min_share: 0.2,
             temp_io_min_mb: 50.0,
+            trigger_min_share: 0.2,
+            trigger_min_ms: 10.0,
             diff_cost_ratio: 1.2,
             diff_time_ratio: 2.0,
         }

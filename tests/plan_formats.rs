@@ -180,6 +180,19 @@ fn the_figures_of_each_plan_are_the_ones_postgresql_printed() {
     let p = read("trigger.text.txt");
     assert_eq!(p.root.node_type, "ModifyTable");
     assert!(p.trigger_time_ms.unwrap() > 0.0);
+    assert_eq!(p.triggers.len(), 1);
+    assert_eq!(
+        p.triggers[0].constraint.as_deref(),
+        Some("orders_customer_id_fkey")
+    );
+    assert_eq!(p.triggers[0].calls, 9.0);
+    // The foreign-key lookup without an index on orders.customer_id is most of the DELETE.
+    assert!(
+        rules(&p).contains(&"trigger-time".to_string()),
+        "{:?}",
+        rules(&p)
+    );
+    assert!(!rules(&read("join-sort.text.txt")).contains(&"trigger-time".to_string()));
     let p = read("subplans.text.txt");
     let kinds: Vec<Option<String>> = p
         .root

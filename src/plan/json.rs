@@ -1,6 +1,6 @@
 //! Reading `EXPLAIN (FORMAT JSON)` output, raw or as psql prints it.
 
-use super::{Buffers, Jit, Node, Plan, PlanError};
+use super::{Buffers, Jit, Node, Plan, PlanError, Trigger};
 use serde_json::{Map, Value};
 
 /// Parse EXPLAIN JSON: an array of `{ "Plan": … }` objects, or one such object.
@@ -143,13 +143,25 @@ fn plan(v: &Value, path: &str) -> Result<Plan, PlanError> {
                 .collect()
         })
         .unwrap_or_default();
-    let trigger_time_ms = o.get("Triggers").and_then(Value::as_array).and_then(|ts| {
-        let times: Vec<f64> = ts
-            .iter()
-            .filter_map(|t| t.as_object().and_then(|t| num(t, "Time")))
-            .collect();
-        (!times.is_empty()).then(|| times.iter().sum())
-    });
+    let triggers: Vec<Trigger> = o
+        .get("Triggers")
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(Value::as_object)
+                .filter_map(|t| {
+                    Some(Trigger {
+                        name: text(t, "Trigger Name"),
+                        constraint: text(t, "Constraint Name"),
+                        relation: text(t, "Relation"),
+                        time_ms: num(t, "Time")?,
+                        calls: num(t, "Calls").unwrap_or(0.0),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let trigger_time_ms = (!triggers.is_empty()).then(|| triggers.iter().map(|t| t.time_ms).sum());
     Ok(Plan {
         root,
         planning_time_ms: num(o, "Planning Time"),
@@ -157,6 +169,7 @@ fn plan(v: &Value, path: &str) -> Result<Plan, PlanError> {
         jit,
         settings,
         trigger_time_ms,
+        triggers,
         query_text: text(o, "Query Text"),
     }
     .finish())
@@ -298,7 +311,7 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
 
 /// Typed deserialization of what PostgreSQL writes (the fast path).
 mod typed {
-    use super::super::{Buffers, Jit, Node, Plan};
+    use super::super::{Buffers, Jit, Node, Plan, Trigger};
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
@@ -354,8 +367,16 @@ mod typed {
 
     #[derive(Deserialize)]
     struct RawTrigger {
+        #[serde(rename = "Trigger Name")]
+        name: Option<String>,
+        #[serde(rename = "Constraint Name")]
+        constraint: Option<String>,
+        #[serde(rename = "Relation")]
+        relation: Option<String>,
         #[serde(rename = "Time")]
         time: Option<f64>,
+        #[serde(rename = "Calls")]
+        calls: Option<f64>,
     }
 
     #[derive(Deserialize)]
@@ -513,7 +534,19 @@ mod typed {
 
     impl RawPlan {
         fn into_plan(self) -> Plan {
-            let trig: Vec<f64> = self.triggers.iter().filter_map(|t| t.time).collect();
+            let triggers: Vec<Trigger> = self
+                .triggers
+                .into_iter()
+                .filter_map(|t| {
+                    Some(Trigger {
+                        name: t.name,
+                        constraint: t.constraint,
+                        relation: t.relation,
+                        time_ms: t.time?,
+                        calls: t.calls.unwrap_or(0.0),
+                    })
+                })
+                .collect();
             Plan {
                 root: self.plan.into_node(),
                 planning_time_ms: self.planning,
@@ -527,7 +560,9 @@ mod typed {
                     .into_iter()
                     .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
                     .collect(),
-                trigger_time_ms: (!trig.is_empty()).then(|| trig.iter().sum()),
+                trigger_time_ms: (!triggers.is_empty())
+                    .then(|| triggers.iter().map(|t| t.time_ms).sum()),
+                triggers,
                 query_text: self.query_text,
             }
             .finish()

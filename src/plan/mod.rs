@@ -184,6 +184,21 @@ pub struct Jit {
     pub total_ms: f64,
 }
 
+/// A trigger's line of EXPLAIN ANALYZE: its time and calls over the whole statement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Trigger {
+    /// The trigger's name (`RI_ConstraintTrigger_a_16430`), when printed (JSON, VERBOSE text).
+    pub name: Option<String>,
+    /// The constraint it enforces (`orders_customer_id_fkey`) for constraint triggers.
+    pub constraint: Option<String>,
+    /// The table it fired on, when printed.
+    pub relation: Option<String>,
+    /// Time in all calls, ms.
+    pub time_ms: f64,
+    /// Calls.
+    pub calls: f64,
+}
+
 /// A whole plan: the root node and the statement-level figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -199,6 +214,8 @@ pub struct Plan {
     pub settings: Vec<(String, String)>,
     /// Trigger time, ms, summed.
     pub trigger_time_ms: Option<f64>,
+    /// Each trigger's figures.
+    pub triggers: Vec<Trigger>,
     /// The statement, when the input carries it (auto_explain's `Query Text`, an `EXPLAIN …`
     /// typed before a pasted plan).
     pub query_text: Option<String>,

@@ -33,7 +33,15 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     // Bare EXPLAIN output, as a client or `psql -At` writes it: nothing to take apart.
     let t = input.trim_start();
-    let marked = t.contains('↵') || t.contains("+\n") || t.contains("+\r\n");
+    // psql marks every line of a multi-line cell, so the first lines tell.
+    let mut cut = t.len().min(4096);
+    while !t.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let marked = t[..cut].lines().take(4).any(|l| {
+        let l = l.trim_end();
+        l.ends_with('↵') || l.ends_with('+')
+    });
     let bare = if (t.starts_with('[') || t.starts_with('{')) && !marked {
         Some(Body::Json(match json_end(t) {
             Some(end) => t[..end].to_string(),
@@ -321,23 +329,24 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
 /// The end of the first JSON value (after its closing bracket), so a prompt or a comment after a
 /// pasted plan is not read as part of it. `None` when the value never closes.
 fn json_end(s: &str) -> Option<usize> {
+    // Brackets and quotes are ASCII, so bytes suffice (and are several times faster).
     let mut depth = 0usize;
     let mut in_str = false;
     let mut esc = false;
-    for (i, c) in s.char_indices() {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
         if in_str {
-            match (esc, c) {
+            match (esc, b) {
                 (true, _) => esc = false,
-                (false, '\\') => esc = true,
-                (false, '"') => in_str = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
                 _ => {}
             }
             continue;
         }
-        match c {
-            '"' => in_str = true,
-            '[' | '{' => depth += 1,
-            ']' | '}' => {
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
                     return Some(i + 1);

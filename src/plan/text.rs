@@ -2,7 +2,7 @@
 //! the same model as JSON: node names are mapped to JSON's (`Hash Left Join` is a `Hash Join`
 //! with join type `Left`, `HashAggregate` an `Aggregate` with strategy `Hashed`).
 
-use super::{Jit, Node, Plan, PlanError};
+use super::{Jit, Node, Plan, PlanError, Trigger};
 
 const NODE_TYPES: &[&str] = &[
     "Aggregate",
@@ -232,11 +232,10 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
                             .collect()
                     }
                     _ if k.starts_with("Trigger ") => {
-                        if let Some(time) =
-                            v.split_whitespace().find_map(|w| w.strip_prefix("time="))
-                        {
-                            let t: f64 = time.parse().unwrap_or(0.0);
-                            plan.trigger_time_ms = Some(plan.trigger_time_ms.unwrap_or(0.0) + t);
+                        if let Some(t) = trigger_line(k, v) {
+                            plan.trigger_time_ms =
+                                Some(plan.trigger_time_ms.unwrap_or(0.0) + t.time_ms);
+                            plan.triggers.push(t);
                         }
                     }
                     _ => {}
@@ -337,6 +336,37 @@ fn subplan_marker(t: &str) -> Option<Pending> {
     Some(Pending {
         relationship: Some(relationship.to_string()),
         name: Some(t.trim().to_string()),
+    })
+}
+
+/// `Trigger RI_ConstraintTrigger_a_1 for constraint orders_customer_id_fkey on customers:
+/// time=63.4 calls=9` (name and table with VERBOSE), `Trigger audit: time=1.0 calls=5`.
+fn trigger_line(k: &str, v: &str) -> Option<Trigger> {
+    let time = v
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("time="))?
+        .parse()
+        .ok()?;
+    let calls = v
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("calls="))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0.0);
+    let rest = k.strip_prefix("Trigger ")?;
+    let (rest, relation) = match rest.rsplit_once(" on ") {
+        Some((a, r)) => (a, Some(r.trim().to_string())),
+        None => (rest, None),
+    };
+    let (name, constraint) = match rest.split_once("for constraint ") {
+        Some((n, c)) => (n.trim(), Some(c.trim().to_string())),
+        None => (rest.trim(), None),
+    };
+    Some(Trigger {
+        name: (!name.is_empty()).then(|| name.to_string()),
+        constraint,
+        relation,
+        time_ms: time,
+        calls,
     })
 }
 

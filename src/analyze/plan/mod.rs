@@ -17,6 +17,7 @@ mod row_misestimate;
 mod seq_scan_filter;
 mod sort_spill;
 mod temp_io;
+mod trigger_time;
 mod workers_not_launched;
 
 use crate::config::{Config, PlanThresholds};
@@ -48,6 +49,7 @@ pub const RULES: &[Rule] = &[
     workers_not_launched::RULE,
     jit_overhead::RULE,
     temp_io::RULE,
+    trigger_time::RULE,
 ];
 
 /// What a rule sees.
@@ -236,10 +238,10 @@ mod tests {
     #[test]
     fn every_rule_is_registered_once_with_a_kebab_id() {
         let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids.len(), 13);
+        assert_eq!(ids.len(), 14);
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), 13);
+        assert_eq!(ids.len(), 14);
         assert!(ids
             .iter()
             .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
