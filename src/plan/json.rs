@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 /// [`MAX_DEPTH`] plan levels.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-    let depth = nesting(json);
+    let depth = first_value(json).0;
     if depth > 2 * MAX_DEPTH + 8 {
         return Err(PlanError::Shape {
             path: "$".to_string(),
@@ -37,10 +37,12 @@ pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     parse_generic(json)
 }
 
-/// The deepest bracket nesting outside strings (a quick scan, before any parsing).
-fn nesting(s: &str) -> usize {
+/// The first JSON value of `s`, scanned for brackets outside strings (bytes: brackets and
+/// quotes are ASCII): its deepest nesting, and where it ends (after its closing bracket; `None`
+/// when it never closes).
+pub(crate) fn first_value(s: &str) -> (usize, Option<usize>) {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
-    for b in s.bytes() {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
         if in_str {
             match (esc, b) {
                 (true, _) => esc = false,
@@ -56,11 +58,19 @@ fn nesting(s: &str) -> usize {
                 depth += 1;
                 max = max.max(depth);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
+            b']' | b'}' => {
+                let Some(d) = depth.checked_sub(1) else {
+                    return (max, None);
+                };
+                depth = d;
+                if depth == 0 {
+                    return (max, Some(i + 1));
+                }
+            }
             _ => {}
         }
     }
-    max
+    (max, None)
 }
 
 fn json_error(e: serde_json::Error) -> PlanError {

@@ -43,7 +43,7 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
         l.ends_with('↵') || l.ends_with('+')
     });
     let bare = if (t.starts_with('[') || t.starts_with('{')) && !marked {
-        Some(Body::Json(match json_end(t) {
+        Some(Body::Json(match super::json::first_value(t).1 {
             Some(end) => t[..end].to_string(),
             None => t.to_string(),
         }))
@@ -293,7 +293,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
     if let Some(i) = start(&|t| t.starts_with('[') || t.starts_with('{')) {
         if !lines.iter().take(i + 1).any(|(_, l)| is_node_line(l)) {
             let json = from(i);
-            let json = match json_end(&json) {
+            let json = match super::json::first_value(&json).1 {
                 Some(end) => json[..end].to_string(),
                 None => json,
             };
@@ -324,38 +324,6 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
         query_text,
         body: Body::Text(lines),
     }
-}
-
-/// The end of the first JSON value (after its closing bracket), so a prompt or a comment after a
-/// pasted plan is not read as part of it. `None` when the value never closes.
-fn json_end(s: &str) -> Option<usize> {
-    // Brackets and quotes are ASCII, so bytes suffice (and are several times faster).
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut esc = false;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if in_str {
-            match (esc, b) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The statement typed before a plan: a psql prompt (`db=# `, `db-> `) and `EXPLAIN` with its
