@@ -397,10 +397,11 @@ impl Plan {
         self.execution_time_ms.is_some() || self.root.actual_total_time.is_some()
     }
 
-    /// The total time to share node times against: execution time, else the root's time.
+    /// The total time to share node times against: execution time, else the root's time and
+    /// the triggers' (which run outside the plan tree).
     pub fn total_ms(&self) -> f64 {
         self.execution_time_ms
-            .unwrap_or_else(|| self.root.inclusive_ms())
+            .unwrap_or_else(|| self.root.inclusive_ms() + self.trigger_time_ms.unwrap_or(0.0))
             .max(f64::MIN_POSITIVE)
     }
 }
@@ -431,6 +432,9 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
         for p in &mut got {
             if p.query_text.is_none() {
                 p.query_text.clone_from(&entry.query_text);
+            }
+            if p.execution_time_ms.is_none() && p.analyzed() {
+                p.execution_time_ms = entry.duration_ms;
             }
         }
         plans.extend(got);

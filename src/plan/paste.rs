@@ -20,10 +20,13 @@ pub(crate) enum Body {
 }
 
 /// One plan found in the input, and the statement it belongs to when the input says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entry {
     /// `Query Text:` of auto_explain, or the `EXPLAIN …` statement typed before the plan.
     pub query_text: Option<String>,
+    /// auto_explain's `duration: … ms`: the statement's run time (auto_explain prints no
+    /// `Execution Time` line).
+    pub duration_ms: Option<f64>,
     /// The plan.
     pub body: Body,
 }
@@ -57,6 +60,7 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
     if let Some(body) = bare {
         return vec![Entry {
             query_text: None,
+            duration_ms: None,
             body,
         }];
     }
@@ -99,7 +103,15 @@ fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry> {
         while body.last().is_some_and(|(_, l)| l.trim().is_empty()) {
             body.pop();
         }
-        out.push(body_of(strip_common_indent(body)));
+        let duration_ms = l.find("duration: ").and_then(|d| {
+            l[d + 10..]
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+        });
+        let mut e = body_of(strip_common_indent(body));
+        e.duration_ms = duration_ms;
+        out.push(e);
     }
     out
 }
@@ -275,6 +287,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
     let before = |i: usize| query_before(&lines[..i]);
     if let Some(i) = start(&|t| t.starts_with("<explain") || t.starts_with("<?xml")) {
         return Entry {
+            duration_ms: None,
             query_text: before(i),
             body: Body::Xml(from(i)),
         };
@@ -285,6 +298,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
             .any(|(_, l)| l.trim_start().starts_with("Node Type: "))
         {
             return Entry {
+                duration_ms: None,
                 query_text: before(i),
                 body: Body::Yaml(from(i)),
             };
@@ -298,6 +312,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
                 None => json,
             };
             return Entry {
+                duration_ms: None,
                 query_text: before(i),
                 body: Body::Json(json),
             };
@@ -322,6 +337,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
     };
     Entry {
         query_text,
+        duration_ms: None,
         body: Body::Text(lines),
     }
 }
@@ -474,6 +490,7 @@ mod tests {
         let log = "2026-12-02 12:07:47.295 UTC [5918] LOG:  duration: 0.131 ms  plan:\n\tQuery Text: SELECT count(*)\n\t  FROM t WHERE b=1;\n\tAggregate  (cost=17.75..17.76 rows=1 width=8) (actual time=0.121..0.122 rows=1 loops=1)\n\t  ->  Seq Scan on t  (cost=0.00..17.50 rows=100 width=0) (actual time=0.021..0.111 rows=100 loops=1)\n2026-12-02 12:07:47.296 UTC [5918] LOG:  duration: 0.104 ms  plan:\n\t{\n\t  \"Query Text\": \"SELECT 1\",\n\t  \"Plan\": {\"Node Type\": \"Result\"}\n\t}\n2026-12-02 12:07:48.000 UTC [5918] LOG:  checkpoint starting: time\n";
         let entries = unwrap(log);
         assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].duration_ms, Some(0.131));
         assert_eq!(
             entries[0].query_text.as_deref(),
             Some("SELECT count(*)\n  FROM t WHERE b=1;")
