@@ -193,6 +193,16 @@ fn the_figures_of_each_plan_are_the_ones_postgresql_printed() {
         rules(&p)
     );
     assert!(!rules(&read("join-sort.text.txt")).contains(&"trigger-time".to_string()));
+    // auto_explain prints no Execution Time: its `duration:` is the statement's time, and the
+    // trigger's share is measured against it (not against the plan tree alone).
+    let p = read("trigger.auto-explain-text.log");
+    assert!(p.execution_time_ms.is_some());
+    for f in analyze(&p, &Config::default(), None) {
+        if f.rule.to_string() == "trigger-time" {
+            let share = f.evidence["share"].as_f64().unwrap();
+            assert!(share > 0.2 && share <= 1.0, "{share}");
+        }
+    }
     let p = read("subplans.text.txt");
     let kinds: Vec<Option<String>> = p
         .root
