@@ -31,8 +31,7 @@ fn yaml(v: &Value, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     match v {
         Value::Object(m) => {
-            for (i, (k, x)) in m.iter().enumerate() {
-                let _ = i;
+            for (k, x) in m {
                 match x {
                     Value::Array(a) => {
                         let _ = writeln!(out, "{pad}{k}: ");

@@ -198,7 +198,7 @@ fn the_figures_of_each_plan_are_the_ones_postgresql_printed() {
     let p = read("trigger.auto-explain-text.log");
     assert!(p.execution_time_ms.is_some());
     for f in analyze(&p, &Config::default(), None) {
-        if f.rule.to_string() == "trigger-time" {
+        if f.rule.as_str() == "trigger-time" {
             let share = f.evidence["share"].as_f64().unwrap();
             assert!(share > 0.2 && share <= 1.0, "{share}");
         }
@@ -250,8 +250,7 @@ fn deep_plan(format: &str, depth: usize) -> String {
                     s.push_str(", \"Plans\": [");
                 }
             }
-            for i in 0..depth {
-                let _ = i;
+            for _ in 0..depth {
                 s.push_str("}]");
             }
             s.push('}');
