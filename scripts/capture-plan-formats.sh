@@ -7,7 +7,8 @@
 # of their own. GUI copies are made from psql's output the way those tools write them: every
 # line in double quotes (pgAdmin), a trailing `|` (DBeaver), lines hard-wrapped at 80 columns (a
 # terminal), a psql session transcript.
-#   usage: scripts/capture-plan-formats.sh        (DBKIT=path/to/dbkit to skip the release build)
+#   usage: scripts/capture-plan-formats.sh [NAME…]   (only the named plans of queries.tsv; all by
+#          default. DBKIT=path/to/dbkit to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dbkit=${DBKIT:-}
@@ -31,9 +32,11 @@ done
 [ -n "$url" ] || { echo "scratch cluster did not start" >&2; exit 1; }
 log="$(dirname "$(jq -r .data_dir "$work/scratch.json")")/postgres.log"
 
-rm -f "$out"/*.txt "$out"/*.json "$out"/*.yaml "$out"/*.xml "$out"/*.log
+only=" $* "
 while IFS=$'\t' read -r name settings sql; do
   case "$name" in ''|'#'*) continue ;; esac
+  [ $# -eq 0 ] || [[ "$only" == *" $name "* ]] || continue
+  rm -f "$out/$name".*.txt "$out/$name".*.log "$out/$name".json "$out/$name".yaml "$out/$name".xml
   opts=
   [ "$settings" != "-" ] && opts=$(printf -- '-c %s ' ${settings//,/ })
   q() { PGOPTIONS="$opts" psql -X -q -v ON_ERROR_STOP=1 -v name="$name" -v sql="$sql" "$url" "$@"; }

@@ -163,6 +163,10 @@ pub struct PlanThresholds {
     pub trigger_min_share: f64,
     /// trigger-time: milliseconds one trigger must take in all.
     pub trigger_min_ms: f64,
+    /// sort-spill, hash-batches, hashagg-spill: the largest work_mem dbkit proposes, MB; an
+    /// operation that needs more is told to shrink instead (every sort and hash of every
+    /// connection may take work_mem).
+    pub work_mem_max_mb: f64,
     /// plan-regression: after/before total cost that counts as a regression.
     pub diff_cost_ratio: f64,
     /// plan-regression: after/before execution time that counts as a regression.
@@ -188,6 +192,7 @@ impl Default for PlanThresholds {
             temp_io_min_mb: 50.0,
             trigger_min_share: 0.2,
             trigger_min_ms: 10.0,
+            work_mem_max_mb: 256.0,
             diff_cost_ratio: 1.2,
             diff_time_ratio: 2.0,
         }

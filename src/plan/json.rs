@@ -218,6 +218,51 @@ fn strings(o: &Map<String, Value>, k: &str) -> Vec<String> {
 /// Plans nested deeper than this are refused (a hostile input must not overflow the stack).
 pub(crate) const MAX_DEPTH: usize = 1000;
 
+/// The I/O read times of a node: PostgreSQL 13–15 (`I/O Read Time`, 15's temp files), 16+
+/// (shared, local and temp apart).
+const IO_READ: [&str; 4] = [
+    "I/O Read Time",
+    "Shared I/O Read Time",
+    "Local I/O Read Time",
+    "Temp I/O Read Time",
+];
+/// The I/O write times, as [`IO_READ`].
+const IO_WRITE: [&str; 4] = [
+    "I/O Write Time",
+    "Shared I/O Write Time",
+    "Local I/O Write Time",
+    "Temp I/O Write Time",
+];
+
+/// The sum of the I/O times present; `None` when none is.
+fn io_sum(times: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    times
+        .flatten()
+        .fold(None, |acc, t| Some(acc.unwrap_or(0.0) + t))
+}
+
+/// Take an Incremental Sort's group objects (`Full-sort Groups`, `Pre-sorted Groups`).
+fn sort_groups<'a>(n: &mut Node, groups: impl Iterator<Item = Option<&'a Value>>) {
+    for g in groups.flatten() {
+        let methods = g
+            .get("Sort Methods Used")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let peak = |k: &str| {
+            g.get(k)
+                .and_then(Value::as_object)
+                .and_then(|s| num(s, "Peak Sort Space Used"))
+        };
+        n.add_sort_group(&methods, peak("Sort Space Memory"), peak("Sort Space Disk"));
+    }
+}
+
 fn node(v: &Value, path: &str) -> Result<Node, PlanError> {
     node_at(v, path, 0)
 }
@@ -266,13 +311,15 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
             children.push(node_at(c, &format!("{path}.Plans[{i}]"), depth + 1)?);
         }
     }
-    Ok(Node {
+    let mut n = Node {
         node_type,
         parallel_aware: matches!(o.get("Parallel Aware"), Some(Value::Bool(true))),
         parent_relationship: text(o, "Parent Relationship"),
         subplan_name: text(o, "Subplan Name"),
         join_type: text(o, "Join Type"),
         strategy: text(o, "Strategy"),
+        partial_mode: text(o, "Partial Mode"),
+        operation: text(o, "Operation"),
         relation_name: text(o, "Relation Name")
             .or_else(|| text(o, "CTE Name"))
             .or_else(|| text(o, "Function Name")),
@@ -298,6 +345,21 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
         rows_removed_by_join_filter: num(o, "Rows Removed by Join Filter"),
         hash_cond: text(o, "Hash Cond"),
         merge_cond: text(o, "Merge Cond"),
+        one_time_filter: text(o, "One-Time Filter"),
+        run_condition: text(o, "Run Condition"),
+        group_key: strings(o, "Group Key"),
+        presorted_key: strings(o, "Presorted Key"),
+        cache_key: text(o, "Cache Key"),
+        cache_hits: num(o, "Cache Hits"),
+        cache_misses: num(o, "Cache Misses"),
+        cache_evictions: num(o, "Cache Evictions"),
+        cache_overflows: num(o, "Cache Overflows"),
+        // JSON prints zeros the text format leaves out.
+        planned_partitions: num(o, "Planned Partitions").filter(|v| *v > 0.0),
+        hashagg_batches: num(o, "HashAgg Batches"),
+        disk_usage_kb: num(o, "Disk Usage").filter(|v| *v > 0.0),
+        io_read_ms: io_sum(IO_READ.iter().map(|k| num(o, k))),
+        io_write_ms: io_sum(IO_WRITE.iter().map(|k| num(o, k))),
         heap_fetches: num(o, "Heap Fetches"),
         exact_heap_blocks: num(o, "Exact Heap Blocks"),
         lossy_heap_blocks: num(o, "Lossy Heap Blocks"),
@@ -316,7 +378,14 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
         in_parallel: false,
         cte_ms: 0.0,
         children,
-    })
+    };
+    sort_groups(
+        &mut n,
+        ["Full-sort Groups", "Pre-sorted Groups"]
+            .iter()
+            .map(|k| o.get(*k)),
+    );
+    Ok(n)
 }
 
 /// Typed deserialization of what PostgreSQL writes (the fast path).
@@ -417,6 +486,14 @@ mod typed {
                 sort_key: Option<OneOrMany>,
                 #[serde(rename = "Output")]
                 output: Option<OneOrMany>,
+                #[serde(rename = "Group Key")]
+                group_key: Option<OneOrMany>,
+                #[serde(rename = "Presorted Key")]
+                presorted_key: Option<OneOrMany>,
+                #[serde(rename = "Full-sort Groups")]
+                full_sort_groups: Option<serde_json::Value>,
+                #[serde(rename = "Pre-sorted Groups")]
+                presorted_groups: Option<serde_json::Value>,
                 $( #[serde(rename = $name)] $field: Option<$ty>, )*
             }
         };
@@ -428,6 +505,8 @@ mod typed {
         subplan_name: String = "Subplan Name",
         join_type: String = "Join Type",
         strategy: String = "Strategy",
+        partial_mode: String = "Partial Mode",
+        operation: String = "Operation",
         relation_name: String = "Relation Name",
         cte_name: String = "CTE Name",
         function_name: String = "Function Name",
@@ -452,6 +531,24 @@ mod typed {
         rows_removed_by_join_filter: f64 = "Rows Removed by Join Filter",
         hash_cond: String = "Hash Cond",
         merge_cond: String = "Merge Cond",
+        one_time_filter: String = "One-Time Filter",
+        run_condition: String = "Run Condition",
+        cache_key: String = "Cache Key",
+        cache_hits: f64 = "Cache Hits",
+        cache_misses: f64 = "Cache Misses",
+        cache_evictions: f64 = "Cache Evictions",
+        cache_overflows: f64 = "Cache Overflows",
+        planned_partitions: f64 = "Planned Partitions",
+        hashagg_batches: f64 = "HashAgg Batches",
+        disk_usage: f64 = "Disk Usage",
+        io_read: f64 = "I/O Read Time",
+        shared_io_read: f64 = "Shared I/O Read Time",
+        local_io_read: f64 = "Local I/O Read Time",
+        temp_io_read: f64 = "Temp I/O Read Time",
+        io_write: f64 = "I/O Write Time",
+        shared_io_write: f64 = "Shared I/O Write Time",
+        local_io_write: f64 = "Local I/O Write Time",
+        temp_io_write: f64 = "Temp I/O Write Time",
         heap_fetches: f64 = "Heap Fetches",
         exact_heap_blocks: f64 = "Exact Heap Blocks",
         lossy_heap_blocks: f64 = "Lossy Heap Blocks",
@@ -490,13 +587,15 @@ mod typed {
                 temp_read: b(self.temp_read),
                 temp_written: b(self.temp_written),
             });
-            Node {
+            let mut n = Node {
                 node_type: self.node_type,
                 parallel_aware: self.parallel_aware.unwrap_or(false),
                 parent_relationship: self.parent_relationship,
                 subplan_name: self.subplan_name,
                 join_type: self.join_type,
                 strategy: self.strategy,
+                partial_mode: self.partial_mode,
+                operation: self.operation,
                 relation_name: self.relation_name.or(self.cte_name).or(self.function_name),
                 schema: self.schema,
                 alias: self.alias,
@@ -520,6 +619,40 @@ mod typed {
                 rows_removed_by_join_filter: self.rows_removed_by_join_filter,
                 hash_cond: self.hash_cond,
                 merge_cond: self.merge_cond,
+                one_time_filter: self.one_time_filter,
+                run_condition: self.run_condition,
+                group_key: self.group_key.map(OneOrMany::into_vec).unwrap_or_default(),
+                presorted_key: self
+                    .presorted_key
+                    .map(OneOrMany::into_vec)
+                    .unwrap_or_default(),
+                cache_key: self.cache_key,
+                cache_hits: self.cache_hits,
+                cache_misses: self.cache_misses,
+                cache_evictions: self.cache_evictions,
+                cache_overflows: self.cache_overflows,
+                // JSON prints zeros the text format leaves out.
+                planned_partitions: self.planned_partitions.filter(|v| *v > 0.0),
+                hashagg_batches: self.hashagg_batches,
+                disk_usage_kb: self.disk_usage.filter(|v| *v > 0.0),
+                io_read_ms: super::io_sum(
+                    [
+                        self.io_read,
+                        self.shared_io_read,
+                        self.local_io_read,
+                        self.temp_io_read,
+                    ]
+                    .into_iter(),
+                ),
+                io_write_ms: super::io_sum(
+                    [
+                        self.io_write,
+                        self.shared_io_write,
+                        self.local_io_write,
+                        self.temp_io_write,
+                    ]
+                    .into_iter(),
+                ),
                 heap_fetches: self.heap_fetches,
                 exact_heap_blocks: self.exact_heap_blocks,
                 lossy_heap_blocks: self.lossy_heap_blocks,
@@ -538,7 +671,16 @@ mod typed {
                 in_parallel: false,
                 cte_ms: 0.0,
                 children: self.plans.into_iter().map(RawNode::into_node).collect(),
-            }
+            };
+            super::sort_groups(
+                &mut n,
+                [
+                    self.full_sort_groups.as_ref(),
+                    self.presorted_groups.as_ref(),
+                ]
+                .into_iter(),
+            );
+            n
         }
     }
 

@@ -89,6 +89,10 @@ pub struct Node {
     pub join_type: Option<String>,
     /// Aggregate strategy: `Plain`, `Sorted`, `Hashed`, `Mixed`.
     pub strategy: Option<String>,
+    /// Aggregate mode: `Partial` or `Finalize` (`Simple` is left out).
+    pub partial_mode: Option<String>,
+    /// ModifyTable's operation: `Insert`, `Update`, `Delete`, `Merge`.
+    pub operation: Option<String>,
     /// Scanned relation.
     pub relation_name: Option<String>,
     /// Its schema (VERBOSE).
@@ -135,6 +139,35 @@ pub struct Node {
     pub hash_cond: Option<String>,
     /// `Merge Cond`.
     pub merge_cond: Option<String>,
+    /// `One-Time Filter` (Result): evaluated once; false skips the subtree.
+    pub one_time_filter: Option<String>,
+    /// `Run Condition` (WindowAgg, PostgreSQL 15+): the window stops once it turns false, so
+    /// fewer rows come out than were estimated, by design.
+    pub run_condition: Option<String>,
+    /// `Group Key`.
+    pub group_key: Vec<String>,
+    /// `Presorted Key` (Incremental Sort): the leading sort keys the input is already sorted on.
+    pub presorted_key: Vec<String>,
+    /// `Cache Key` (Memoize).
+    pub cache_key: Option<String>,
+    /// Memoize cache hits, misses, evictions and overflows: totals over all loops.
+    pub cache_hits: Option<f64>,
+    /// See [`Node::cache_hits`].
+    pub cache_misses: Option<f64>,
+    /// See [`Node::cache_hits`].
+    pub cache_evictions: Option<f64>,
+    /// See [`Node::cache_hits`].
+    pub cache_overflows: Option<f64>,
+    /// `Planned Partitions` of a HashAggregate: the planner expected it to spill.
+    pub planned_partitions: Option<f64>,
+    /// `HashAgg Batches` (text: `Batches:` on an aggregate): more than 1 means it spilled to disk.
+    pub hashagg_batches: Option<f64>,
+    /// `Disk Usage` of a HashAggregate that spilled, kB.
+    pub disk_usage_kb: Option<f64>,
+    /// Time reading blocks (`track_io_timing`), ms, inclusive, all loops.
+    pub io_read_ms: Option<f64>,
+    /// Time writing blocks, ms, inclusive, all loops.
+    pub io_write_ms: Option<f64>,
     /// `Heap Fetches` (index-only scans): a total over all loops, as PostgreSQL prints it.
     pub heap_fetches: Option<f64>,
     /// `Heap Blocks: exact=`: a total over all loops.
@@ -155,7 +188,7 @@ pub struct Node {
     pub hash_batches: Option<f64>,
     /// Hash batches planned.
     pub original_hash_batches: Option<f64>,
-    /// Peak memory of a Hash, kB.
+    /// Peak memory of a Hash, a HashAggregate or a Memoize, kB.
     pub peak_memory_usage_kb: Option<f64>,
     /// Parallel workers planned.
     pub workers_planned: Option<f64>,
@@ -299,7 +332,11 @@ impl Node {
         if self.parallel_aware {
             s.push_str("Parallel ");
         }
-        s.push_str(&self.node_type);
+        if let Some(m) = self.partial_mode.as_deref().filter(|m| *m != "Simple") {
+            s.push_str(m);
+            s.push(' ');
+        }
+        s.push_str(self.full_type());
         if let Some(j) = &self.join_type {
             if j != "Inner" && self.node_type.ends_with("Join") {
                 s = s.replacen(" Join", &format!(" {j} Join"), 1);
@@ -326,6 +363,46 @@ impl Node {
             s = format!("{n}: {s}");
         }
         s
+    }
+
+    /// Take one group line of an Incremental Sort (`Full-sort Groups`, `Pre-sorted Groups`):
+    /// its sort methods and peak space. The node keeps the method of the first group and the
+    /// largest peak, on disk when any group spilled.
+    pub(crate) fn add_sort_group(
+        &mut self,
+        methods: &str,
+        peak_memory_kb: Option<f64>,
+        peak_disk_kb: Option<f64>,
+    ) {
+        if self.sort_method.is_none() && !methods.is_empty() {
+            self.sort_method = Some(methods.to_string());
+        }
+        let (kind, kb) = match (peak_disk_kb, peak_memory_kb) {
+            (Some(d), _) if d > 0.0 => ("Disk", d),
+            (_, Some(m)) => ("Memory", m),
+            _ => return,
+        };
+        let on_disk = self.sort_space_type.as_deref() == Some("Disk");
+        if kind == "Disk" && !on_disk {
+            self.sort_space_used_kb = None;
+        }
+        if kind == "Disk" || !on_disk {
+            self.sort_space_type = Some(kind.to_string());
+            self.sort_space_used_kb = Some(self.sort_space_used_kb.unwrap_or(0.0).max(kb));
+        }
+    }
+
+    /// The node type as PostgreSQL's text format names it: `HashAggregate`, `GroupAggregate`,
+    /// `HashSetOp`, `Update` for a ModifyTable; otherwise [`Node::node_type`].
+    pub fn full_type(&self) -> &str {
+        match (self.node_type.as_str(), self.strategy.as_deref()) {
+            ("Aggregate", Some("Hashed")) => "HashAggregate",
+            ("Aggregate", Some("Sorted")) => "GroupAggregate",
+            ("Aggregate", Some("Mixed")) => "MixedAggregate",
+            ("SetOp", Some("Hashed")) => "HashSetOp",
+            ("ModifyTable", _) => self.operation.as_deref().unwrap_or("ModifyTable"),
+            (t, _) => t,
+        }
     }
 
     /// Visit this node and every descendant, depth first, with their depth.

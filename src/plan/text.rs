@@ -58,19 +58,36 @@ fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
         .map(|(_, l)| l.chars().count())
         .max()
         .unwrap_or(0);
+    // A cut that fell just before a space leaves the tail indented by that space: a line no
+    // deeper than the root node that is not a node or a statement line is a tail too, after a
+    // line cut at the width.
+    let root_indent = lines
+        .iter()
+        .find(|(_, l)| super::paste::is_node_line(l))
+        .map_or(0, |(_, l)| indent(l));
     let mut out: Vec<(usize, String)> = Vec::with_capacity(lines.len());
     let mut open = 0i64;
     for (n, l) in lines {
+        let ind = indent(&l);
         let tail = !l.trim().is_empty()
-            && indent(&l) == 0
+            && ind <= root_indent
             && !l.starts_with("->")
             && !super::paste::is_node_line(&l)
-            && !is_statement_line(&l);
+            && !is_statement_line(l.trim_start());
         if tail {
             if let Some((_, prev)) = out.last_mut() {
-                if open > 0 || (width >= 40 && prev.chars().count() + 2 >= width) {
-                    let space = prev.ends_with(|c: char| c.is_ascii_digit() || c == ')')
-                        && l.starts_with(|c: char| c.is_ascii_alphabetic());
+                let cut = width >= 40 && prev.chars().count() + 2 >= width;
+                if (ind == 0 && open > 0) || cut {
+                    // The space at a cut may have gone with the margin: put it back between
+                    // figures and words, and before a `Key:` of a `Key: value  Key: value` line.
+                    let key_next = l.starts_with(|c: char| c.is_ascii_uppercase())
+                        && l.split_once(':').is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+                        });
+                    let space = !prev.ends_with(' ')
+                        && (key_next
+                            || prev.ends_with(|c: char| c.is_ascii_digit() || c == ')')
+                                && l.starts_with(|c: char| c.is_ascii_alphabetic()));
                     if space {
                         prev.push(' ');
                     }
@@ -86,19 +103,27 @@ fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
     out
 }
 
-/// `Planning Time: 0.1 ms`, `JIT:`, `Trigger for constraint …: time=…`: a capitalised key and a
-/// colon, as the lines after the plan tree are written.
+/// `Planning Time: 0.1 ms`, `JIT:`, `Trigger for constraint …: time=…`: the lines PostgreSQL
+/// writes after the plan tree (any case: `Execution time` before 13, `Total runtime` before 9.4).
 fn is_statement_line(l: &str) -> bool {
     if l.starts_with("Trigger ") {
         return true;
     }
-    match l.split_once(':') {
-        Some((k, _)) => {
-            k.starts_with(|c: char| c.is_ascii_uppercase())
-                && k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
-        }
-        None => false,
-    }
+    let Some((k, _)) = l.split_once(':') else {
+        return false;
+    };
+    [
+        "planning",
+        "planning time",
+        "execution time",
+        "total runtime",
+        "jit",
+        "settings",
+        "query identifier",
+        "serialization",
+    ]
+    .iter()
+    .any(|s| k.eq_ignore_ascii_case(s))
 }
 
 /// Open minus closed parentheses outside single-quoted literals.
@@ -476,6 +501,9 @@ fn describe(desc: &str) -> Option<Node> {
     }
     for p in ["Finalize ", "Partial ", "Async "] {
         if let Some(rest) = d.strip_prefix(p) {
+            if p != "Async " {
+                n.partial_mode = Some(p.trim_end().to_string());
+            }
             d = rest;
         }
     }
@@ -509,7 +537,10 @@ fn describe(desc: &str) -> Option<Node> {
             n.strategy = Some("Plain".to_string());
             "Aggregate".to_string()
         }
-        "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable".to_string(),
+        "Insert" | "Update" | "Delete" | "Merge" => {
+            n.operation = Some(head.clone());
+            "ModifyTable".to_string()
+        }
         "Foreign Insert" | "Foreign Update" | "Foreign Delete" => "Foreign Scan".to_string(),
         h if h == "SetOp" || h.starts_with("SetOp ") => "SetOp".to_string(),
         h if h == "HashSetOp" || h.starts_with("HashSetOp ") => {
@@ -584,6 +615,26 @@ fn kv_num(s: &str, key: &str) -> Option<f64> {
         .and_then(|v| v.trim_end_matches("kB").parse().ok())
 }
 
+/// The number after `label` in a line of `Label: value  Label: value` pairs (`kB` dropped).
+fn labeled(s: &str, label: &str) -> Option<f64> {
+    let i = s.find(label)?;
+    s[i + label.len()..]
+        .split_whitespace()
+        .next()?
+        .trim_end_matches("kB")
+        .parse()
+        .ok()
+}
+
+/// The sum of the `key` figures of an `I/O Timings:` line (`read=1.2 write=0.3`, or
+/// `shared/local read=… write=…, temp read=… write=…` from PostgreSQL 15).
+fn io_timing(v: &str, key: &str) -> Option<f64> {
+    v.split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(|w| w.strip_prefix(key))
+        .filter_map(|x| x.parse::<f64>().ok())
+        .fold(None, |acc, t| Some(acc.unwrap_or(0.0) + t))
+}
+
 fn property(n: &mut Node, k: &str, v: &str) {
     let num = || {
         v.split_whitespace()
@@ -600,6 +651,46 @@ fn property(n: &mut Node, k: &str, v: &str) {
         "Rows Removed by Join Filter" => n.rows_removed_by_join_filter = num(),
         "Hash Cond" => n.hash_cond = Some(v.to_string()),
         "Merge Cond" => n.merge_cond = Some(v.to_string()),
+        "One-Time Filter" => n.one_time_filter = Some(v.to_string()),
+        "Run Condition" => n.run_condition = Some(v.to_string()),
+        "Group Key" => n.group_key = v.split(", ").map(str::to_string).collect(),
+        "Presorted Key" => n.presorted_key = v.split(", ").map(str::to_string).collect(),
+        "Cache Key" => n.cache_key = Some(v.to_string()),
+        // Memoize: "Hits: 10  Misses: 5  Evictions: 0  Overflows: 0  Memory Usage: 1kB".
+        "Hits" => {
+            n.cache_hits = num();
+            n.cache_misses = labeled(v, "Misses: ");
+            n.cache_evictions = labeled(v, "Evictions: ");
+            n.cache_overflows = labeled(v, "Overflows: ");
+            n.peak_memory_usage_kb = labeled(v, "Memory Usage: ");
+        }
+        // HashAggregate: "Planned Partitions: 4  Batches: 5  Memory Usage: 4145kB  Disk Usage:
+        // 10000kB", the first part only without ANALYZE, the last only when it spilled.
+        "Planned Partitions" | "Batches" => {
+            let line = format!("{k}: {v}");
+            n.planned_partitions = labeled(&line, "Planned Partitions: ");
+            n.hashagg_batches = labeled(&line, "Batches: ");
+            n.peak_memory_usage_kb = labeled(&line, "Memory Usage: ");
+            n.disk_usage_kb = labeled(&line, "Disk Usage: ");
+        }
+        // Incremental Sort: "Full-sort Groups: 4  Sort Method: quicksort  Average Memory: 26kB
+        // Peak Memory: 26kB", "Sort Methods: top-N heapsort, quicksort" for several, and
+        // "Average Disk: …  Peak Disk: …" when a group spilled.
+        "Full-sort Groups" | "Pre-sorted Groups" => {
+            let methods = ["Sort Method: ", "Sort Methods: "]
+                .iter()
+                .find_map(|l| v.find(l).map(|i| &v[i + l.len()..]))
+                .map_or("", |m| m.split("  ").next().unwrap_or("").trim());
+            n.add_sort_group(
+                methods,
+                labeled(v, "Peak Memory: "),
+                labeled(v, "Peak Disk: "),
+            );
+        }
+        "I/O Timings" => {
+            n.io_read_ms = io_timing(v, "read=");
+            n.io_write_ms = io_timing(v, "write=");
+        }
         "Heap Fetches" => n.heap_fetches = num(),
         "Heap Blocks" => {
             n.exact_heap_blocks = kv_num(v, "exact=");

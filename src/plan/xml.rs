@@ -141,10 +141,24 @@ fn err(line: usize, message: &str) -> PlanError {
 /// The JSON key of an element: `Rows-Removed-by-Filter` → `Rows Removed by Filter`,
 /// `I-O-Read-Time` → `I/O Read Time`.
 fn key(name: &str) -> String {
-    let k = name.replace('-', " ");
-    match k.strip_prefix("I O ") {
-        Some(r) => format!("I/O {r}"),
-        None => k,
+    let k = name.replace('-', " ").replace("I O ", "I/O ");
+    match k.as_str() {
+        "One Time Filter" => "One-Time Filter".to_string(),
+        _ => k,
+    }
+}
+
+/// The JSON key of the `seen`-th (0-based) child element named `name`, for the groups XML names
+/// by type where JSON names them by label: an Incremental Sort's `Incremental-Sort-Groups` are
+/// the full-sort groups, then the pre-sorted ones; their `Sort-Space` is the memory space, then
+/// the disk space. (A group that printed one space only reads as memory: the XML does not say.)
+fn repeated_key(name: &str, seen: usize) -> String {
+    match (name, seen) {
+        ("Incremental-Sort-Groups", 0) => "Full-sort Groups".to_string(),
+        ("Incremental-Sort-Groups", _) => "Pre-sorted Groups".to_string(),
+        ("Sort-Space", 0) => "Sort Space Memory".to_string(),
+        ("Sort-Space", _) => "Sort Space Disk".to_string(),
+        _ => key(name),
     }
 }
 
@@ -164,8 +178,18 @@ fn close(children: Vec<(String, Value)>, text: String, name: &str) -> Result<Val
         });
     }
     let mut m = Map::new();
+    let (mut groups, mut spaces) = (0, 0);
     for (n, v) in children {
-        m.insert(key(&n), v);
+        let count = match n.as_str() {
+            "Incremental-Sort-Groups" => &mut groups,
+            "Sort-Space" => &mut spaces,
+            _ => {
+                m.insert(key(&n), v);
+                continue;
+            }
+        };
+        *count += 1;
+        m.insert(repeated_key(&n, *count - 1), v);
     }
     Ok(Value::Object(m))
 }

@@ -1,7 +1,7 @@
 //! `hash-batches`: a hash table that did not fit in memory (more than one batch), or grew to more
 //! batches than planned.
 
-use super::{work_mem_for, PlanCtx, Rule};
+use super::{work_mem_advice, PlanCtx, Rule};
 use crate::finding::Finding;
 use crate::finding::RuleId;
 
@@ -25,7 +25,12 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         }
         let grew = batches > planned;
         let mem = n.peak_memory_usage_kb.unwrap_or(0.0);
-        let wm = work_mem_for(mem * batches * 1.5);
+        let shrink = if grew {
+            "fix the row estimate of the hashed side (ANALYZE, CREATE STATISTICS) and hash fewer or narrower rows"
+        } else {
+            "hash fewer or narrower rows (filter earlier, select fewer columns), or raise hash_mem_multiplier"
+        };
+        let advice = work_mem_advice(mem * batches * 1.5, ctx.t.work_mem_max_mb, shrink);
         out.push(ctx.finding(
             RULE.id,
             RULE.id.severity(),
@@ -36,7 +41,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
                 format!("{} used {batches:.0} batches (peak memory {mem:.0} kB per batch): it spilled to temp files", n.label())
             },
             serde_json::json!({ "batches": batches, "planned_batches": planned, "peak_memory_kb": mem }),
-            Some(format!("SET work_mem = '{wm}'; (or hash_mem_multiplier) for this query{}", if grew { ", and fix the row estimate of the hashed side" } else { "" })),
+            Some(advice),
         ));
     }
 }

@@ -7,6 +7,7 @@ pub mod report;
 
 mod estimates_only;
 mod hash_batches;
+mod hashagg_spill;
 mod heap_fetches;
 mod index_filter_inefficient;
 mod jit_overhead;
@@ -16,6 +17,7 @@ mod nested_loop_many_loops;
 mod row_misestimate;
 mod seq_scan_filter;
 mod sort_spill;
+mod subplan_per_row;
 mod temp_io;
 mod trigger_time;
 mod workers_not_launched;
@@ -41,7 +43,9 @@ pub const RULES: &[Rule] = &[
     row_misestimate::RULE,
     sort_spill::RULE,
     hash_batches::RULE,
+    hashagg_spill::RULE,
     nested_loop_many_loops::RULE,
+    subplan_per_row::RULE,
     index_filter_inefficient::RULE,
     heap_fetches::RULE,
     lossy_bitmap::RULE,
@@ -58,8 +62,9 @@ pub struct PlanCtx<'a> {
     pub plan: &'a Plan,
     /// Every node, depth first (index = `evidence.node`).
     pub nodes: Vec<&'a Node>,
-    /// For each node: whether a `Limit` above it may have stopped it early.
-    pub under_limit: Vec<bool>,
+    /// For each node: whether a node above it may have stopped it before it returned all its
+    /// rows ([`stops_early`]), so fewer rows than estimated are not a misestimate.
+    pub stopped_early: Vec<bool>,
     /// Thresholds.
     pub t: &'a PlanThresholds,
     /// The input's name, for locations.
@@ -111,20 +116,19 @@ impl PlanCtx<'_> {
 
 /// Run every enabled plan rule over `plan`.
 pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
-    let mut nodes = Vec::new();
-    let mut under_limit = Vec::new();
-    // Depth-first with the stack of ancestors' "is a Limit" flags.
-    let mut limits: Vec<bool> = Vec::new();
-    plan.root.walk(&mut |n, depth| {
-        limits.truncate(depth);
-        under_limit.push(limits.iter().any(|&l| l));
-        limits.push(n.node_type == "Limit");
+    fn visit<'a>(n: &'a Node, early: bool, nodes: &mut Vec<&'a Node>, flags: &mut Vec<bool>) {
         nodes.push(n);
-    });
+        flags.push(early);
+        for (i, c) in n.children.iter().enumerate() {
+            visit(c, early || stops_early(n, i, c), nodes, flags);
+        }
+    }
+    let (mut nodes, mut stopped_early) = (Vec::new(), Vec::new());
+    visit(&plan.root, false, &mut nodes, &mut stopped_early);
     let ctx = PlanCtx {
         plan,
         nodes,
-        under_limit,
+        stopped_early,
         t: &cfg.rules.plan,
         file,
         filter_cache: Default::default(),
@@ -134,6 +138,22 @@ pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
         (r.check)(&ctx, &mut out);
     }
     out
+}
+
+/// Whether `parent` may stop pulling rows from its `i`-th child `child` before the child is
+/// done: a Limit; a WindowAgg with a Run Condition; the inner side of a semi or anti nested
+/// loop (one match is enough); either side of a Merge Join (it stops when the other side ends);
+/// a SubPlan or InitPlan (EXISTS and ANY stop at the first match, a scalar one at the first row).
+pub fn stops_early(parent: &Node, i: usize, child: &Node) -> bool {
+    let semi_or_anti = matches!(parent.join_type.as_deref(), Some("Semi" | "Anti"));
+    parent.node_type == "Limit"
+        || (parent.node_type == "WindowAgg" && parent.run_condition.is_some())
+        || (parent.node_type == "Nested Loop" && semi_or_anti && i == 1)
+        || parent.node_type == "Merge Join"
+        || (matches!(
+            child.parent_relationship.as_deref(),
+            Some("SubPlan" | "InitPlan")
+        ) && !child.is_cte())
 }
 
 pub use crate::view::{fmt_ms, fmt_n};
@@ -183,6 +203,23 @@ pub fn index_ddl(n: &Node, cols: &[String]) -> Option<String> {
     Some(crate::ddl::index::IndexSpec::btree(schema, table, &cols).create_sql())
 }
 
+/// What to do about an operation that needed about `kb` kilobytes of memory and spilled: a
+/// `work_mem` for this query only (rounded up to a power of two in MB) when it is at most
+/// `max_mb`; past it, raising work_mem is not the fix (every sort and hash of every connection
+/// may take that much) and the advice is to shrink the operation. `shrink` says how.
+pub fn work_mem_advice(kb: f64, max_mb: f64, shrink: &str) -> String {
+    let wm = work_mem_for(kb);
+    let mb = wm
+        .trim_end_matches("MB")
+        .parse::<f64>()
+        .unwrap_or(f64::INFINITY);
+    if mb <= max_mb.max(1.0) {
+        format!("SET LOCAL work_mem = '{wm}' in this query's transaction (or SET work_mem for the session; not globally), or {shrink}")
+    } else {
+        format!("{shrink}: it needs about {wm} of memory, more than work_mem should be (over {max_mb:.0}MB, every sort and hash of every connection may take it)")
+    }
+}
+
 /// A `work_mem` setting that fits `kb` kilobytes of data (rounded up to a power of two in MB).
 pub fn work_mem_for(kb: f64) -> String {
     let mb = (kb / 1024.0).max(1.0);
@@ -221,6 +258,16 @@ mod tests {
     fn helpers() {
         assert_eq!(fmt_n(100000.0), "100,000");
         assert_eq!(fmt_n(999.0), "999");
+        assert_eq!(
+            work_mem_advice(4128.0, 256.0, "an index"),
+            "SET LOCAL work_mem = '8MB' in this query's transaction (or SET work_mem for the session; not globally), or an index"
+        );
+        let big = work_mem_advice(2e6, 256.0, "filter earlier");
+        assert!(
+            big.starts_with("filter earlier: it needs about 2048MB"),
+            "{big}"
+        );
+        assert!(!big.contains("SET"), "{big}");
         assert_eq!(work_mem_for(4128.0), "8MB");
         assert_eq!(work_mem_for(100.0), "1MB");
         // Absurd sizes end (they once looped forever) and are capped.
@@ -238,10 +285,10 @@ mod tests {
     #[test]
     fn every_rule_is_registered_once_with_a_kebab_id() {
         let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids.len(), 14);
+        assert_eq!(ids.len(), 16);
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), 14);
+        assert_eq!(ids.len(), 16);
         assert!(ids
             .iter()
             .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '-')));

@@ -14,16 +14,21 @@ pub const RULE: Rule = Rule {
 fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
     for (i, n) in ctx.nodes.iter().enumerate() {
         // ModifyTable returns no rows without RETURNING (and its input's rows with it): its
-        // estimate is not a row count to compare; the nodes below it carry the real one.
-        if n.node_type == "ModifyTable" {
+        // estimate is not a row count to compare; the nodes below it carry the real one. A
+        // WindowAgg with a Run Condition stops once it turns false, and a Result whose One-Time
+        // Filter was false returns nothing: fewer rows than planned by design.
+        if n.node_type == "ModifyTable"
+            || (n.run_condition.is_some() || n.one_time_filter.is_some())
+                && n.actual_rows.unwrap_or(0.0) < n.plan_rows.unwrap_or(0.0)
+        {
             continue;
         }
         let Some((factor, under)) = n.misestimate() else {
             continue;
         };
-        // Below a Limit a node is stopped once enough rows are out: fewer rows than planned is
-        // expected there, not a misestimate.
-        if !under && ctx.under_limit[i] {
+        // Below a Limit (or another node that stops early) a node is stopped once enough rows
+        // are out: fewer rows than planned is expected there, not a misestimate.
+        if !under && ctx.stopped_early[i] {
             continue;
         }
         let (actual, planned) = (n.actual_rows.unwrap_or(0.0), n.plan_rows.unwrap_or(0.0));

@@ -1,6 +1,6 @@
 //! `sort-spill`: a sort that did not fit in `work_mem` and went to disk.
 
-use super::{fmt_ms, work_mem_for, PlanCtx, Rule};
+use super::{fmt_ms, work_mem_advice, PlanCtx, Rule};
 use crate::finding::Finding;
 use crate::finding::RuleId;
 
@@ -24,7 +24,14 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         }
         let kb = n.sort_space_used_kb.unwrap_or(0.0);
         // An in-memory sort needs more room than the same data on disk; allow about three times.
-        let wm = work_mem_for(kb * 3.0);
+        let advice = work_mem_advice(
+            kb * 3.0,
+            ctx.t.work_mem_max_mb,
+            &format!(
+                "an index that returns the rows in order ({})",
+                n.sort_key.join(", ")
+            ),
+        );
         out.push(ctx.finding(
             RULE.id,
             RULE.id.severity(),
@@ -37,7 +44,7 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
                 fmt_ms(n.inclusive_ms())
             ),
             serde_json::json!({ "disk_kb": kb, "sort_method": n.sort_method, "sort_key": n.sort_key }),
-            Some(format!("SET work_mem = '{wm}'; for this query (SET LOCAL in its transaction), or an index that returns rows in order ({})", n.sort_key.join(", "))),
+            Some(advice),
         ));
     }
 }
@@ -59,7 +66,7 @@ mod tests {
             s[0].suggestion
                 .as_deref()
                 .unwrap()
-                .starts_with("SET work_mem = '16MB'"),
+                .starts_with("SET LOCAL work_mem = '16MB'"),
             "{:?}",
             s[0].suggestion
         );
