@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 /// [`MAX_DEPTH`] plan levels.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-    let depth = first_value(json).0;
+    // What follows the first value (psql's footer, a prompt) is not the plan's.
+    let (depth, end) = first_value(json);
+    let json = end.map_or(json, |e| &json[..e]);
     if depth > 2 * MAX_DEPTH + 8 {
         return Err(PlanError::Shape {
             path: "$".to_string(),
@@ -28,11 +30,8 @@ pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
             from_value(&v)
         });
     }
-    if let Ok(top) = serde_json::from_str::<typed::Top>(json) {
-        let plans = top.into_plans();
-        if !plans.is_empty() {
-            return Ok(plans);
-        }
+    if let Some(plans) = typed::from_str(json) {
+        return Ok(plans);
     }
     parse_generic(json)
 }
@@ -93,11 +92,20 @@ fn json_error(e: serde_json::Error) -> PlanError {
 
 fn parse_generic(json: &str) -> Result<Vec<Plan>, PlanError> {
     let v: Value = serde_json::from_str(json).map_err(json_error)?;
-    from_value(&v)
+    generic_from_value(&v)
 }
 
 /// Plans from a JSON value: what the YAML and XML readers produce, and the generic JSON path.
+/// The typed structs read the value when they can (fast); the generic reader finds the path of
+/// any problem.
 pub(crate) fn from_value(v: &Value) -> Result<Vec<Plan>, PlanError> {
+    if let Some(plans) = typed::from_value(v) {
+        return Ok(plans);
+    }
+    generic_from_value(v)
+}
+
+fn generic_from_value(v: &Value) -> Result<Vec<Plan>, PlanError> {
     let items: Vec<(String, &Value)> = match v {
         Value::Array(a) => a
             .iter()
@@ -201,7 +209,29 @@ fn num(o: &Map<String, Value>, k: &str) -> Option<f64> {
 }
 
 fn text(o: &Map<String, Value>, k: &str) -> Option<String> {
-    o.get(k).and_then(|v| v.as_str()).map(str::to_string)
+    match o.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        // A name that looks like a number (`Alias: 2024`) read as one from YAML or XML.
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A bare scalar of YAML or the text of an XML leaf as JSON would have it: a boolean, a finite
+/// number, else a string. (A string field that reads as a number here is turned back by the
+/// generic reader.)
+pub(crate) fn scalar_value(v: &str) -> Value {
+    match v {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => match (v.parse::<i64>(), v.parse::<f64>()) {
+            (Ok(i), _) => Value::Number(i.into()),
+            (_, Ok(n)) if n.is_finite() => serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(v.to_string())),
+            _ => Value::String(v.to_string()),
+        },
+    }
 }
 
 fn strings(o: &Map<String, Value>, k: &str) -> Vec<String> {
@@ -394,20 +424,26 @@ mod typed {
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    pub enum Top {
-        Many(Vec<RawPlan>),
-        One(Box<RawPlan>),
+    /// Plans from EXPLAIN JSON text: an array of plans or one plan, chosen by the first
+    /// character (an untagged enum would buffer the whole document first). `None` when the
+    /// typed structs cannot take it or it holds no plan.
+    pub fn from_str(json: &str) -> Option<Vec<Plan>> {
+        let raw: Vec<RawPlan> = if json.trim_start().starts_with('{') {
+            vec![serde_json::from_str(json).ok()?]
+        } else {
+            serde_json::from_str(json).ok()?
+        };
+        (!raw.is_empty()).then(|| raw.into_iter().map(RawPlan::into_plan).collect())
     }
 
-    impl Top {
-        pub fn into_plans(self) -> Vec<Plan> {
-            match self {
-                Top::Many(v) => v.into_iter().map(RawPlan::into_plan).collect(),
-                Top::One(p) => vec![p.into_plan()],
-            }
-        }
+    /// Plans from a JSON value (what the YAML and XML readers build), as [`from_str`].
+    pub fn from_value(v: &serde_json::Value) -> Option<Vec<Plan>> {
+        let raw: Vec<RawPlan> = if v.is_object() {
+            vec![RawPlan::deserialize(v).ok()?]
+        } else {
+            Vec::<RawPlan>::deserialize(v).ok()?
+        };
+        (!raw.is_empty()).then(|| raw.into_iter().map(RawPlan::into_plan).collect())
     }
 
     #[derive(Deserialize)]
@@ -480,8 +516,8 @@ mod typed {
             struct RawNode {
                 #[serde(rename = "Node Type")]
                 node_type: String,
-                #[serde(rename = "Plans", default)]
-                plans: Vec<RawNode>,
+                #[serde(rename = "Plans", default, deserialize_with = "nodes")]
+                plans: Vec<Node>,
                 #[serde(rename = "Sort Key")]
                 sort_key: Option<OneOrMany>,
                 #[serde(rename = "Output")]
@@ -569,6 +605,29 @@ mod typed {
         local_read: f64 = "Local Read Blocks",
         temp_read: f64 = "Temp Read Blocks",
         temp_written: f64 = "Temp Written Blocks",
+    }
+
+    /// A node's `Plans`, each child made a [`Node`] as soon as it is read (a list of raw nodes
+    /// would be built, grown and copied first).
+    fn nodes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Node>, D::Error> {
+        struct Children;
+        impl<'de> serde::de::Visitor<'de> for Children {
+            type Value = Vec<Node>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of plan nodes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<Node>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(n) = seq.next_element::<RawNode>()? {
+                    out.push(n.into_node());
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Children)
     }
 
     impl RawNode {
@@ -670,7 +729,7 @@ mod typed {
                 output: self.output.map(OneOrMany::into_vec).unwrap_or_default(),
                 in_parallel: false,
                 cte_ms: 0.0,
-                children: self.plans.into_iter().map(RawNode::into_node).collect(),
+                children: self.plans,
             };
             super::sort_groups(
                 &mut n,

@@ -495,13 +495,16 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
     for entry in paste::unwrap(input) {
         let mut got = match entry.body {
             // JSON that never names a "Plan" is not EXPLAIN output, whatever the JSON reader says.
-            paste::Body::Json(j) if !j.contains("\"Plan\"") => {
-                return Err(PlanError::Empty(format!(
-                    "expected EXPLAIN output: the text format (`Seq Scan on t  (cost=…)`) or JSON (`[{{\"Plan\": …}}]`, EXPLAIN (FORMAT JSON)); the input starts with '{}'",
-                    text::truncate(trimmed.lines().next().unwrap_or(""), 40)
-                )))
-            }
-            paste::Body::Json(j) => json::parse(&j)?,
+            paste::Body::Json(j) => json::parse(&j).map_err(|e| {
+                if j.contains("\"Plan\"") {
+                    e
+                } else {
+                    PlanError::Empty(format!(
+                        "expected EXPLAIN output: the text format (`Seq Scan on t  (cost=…)`) or JSON (`[{{\"Plan\": …}}]`, EXPLAIN (FORMAT JSON)); the input starts with '{}'",
+                        text::truncate(trimmed.lines().next().unwrap_or(""), 40)
+                    ))
+                }
+            })?,
             paste::Body::Yaml(y) => with_large_stack(|| json::from_value(&yaml::to_json(&y)?))?,
             paste::Body::Xml(x) => with_large_stack(|| json::from_value(&xml::to_json(&x)?))?,
             paste::Body::Text(lines) => vec![text::parse_lines(lines)?],

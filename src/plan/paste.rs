@@ -6,33 +6,37 @@
 //! statement, comments or a psql prompt before the plan. What is left is one plan body per
 //! entry, in the format it was written in.
 
-/// The plan body, in the format it was written in.
+use std::borrow::Cow;
+
+/// The plan body, in the format it was written in: borrowed from the input when it is bare
+/// (a 5 MB JSON plan is not copied), rebuilt when decorations came off.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Body {
-    /// `EXPLAIN (FORMAT JSON)`, or auto_explain's JSON object.
-    Json(String),
+pub(crate) enum Body<'a> {
+    /// `EXPLAIN (FORMAT JSON)`, or auto_explain's JSON object (what follows its end is the JSON
+    /// reader's to cut).
+    Json(Cow<'a, str>),
     /// `EXPLAIN (FORMAT YAML)`.
-    Yaml(String),
+    Yaml(Cow<'a, str>),
     /// `EXPLAIN (FORMAT XML)`.
-    Xml(String),
+    Xml(Cow<'a, str>),
     /// The text format: lines with their 1-based line numbers in the input, decorations removed.
     Text(Vec<(usize, String)>),
 }
 
 /// One plan found in the input, and the statement it belongs to when the input says.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Entry {
+pub(crate) struct Entry<'a> {
     /// `Query Text:` of auto_explain, or the `EXPLAIN …` statement typed before the plan.
     pub query_text: Option<String>,
     /// auto_explain's `duration: … ms`: the statement's run time (auto_explain prints no
     /// `Execution Time` line).
     pub duration_ms: Option<f64>,
     /// The plan.
-    pub body: Body,
+    pub body: Body<'a>,
 }
 
 /// Take the input apart into plan entries (one, or one per auto_explain log entry).
-pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
+pub(crate) fn unwrap(input: &str) -> Vec<Entry<'_>> {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     // Bare EXPLAIN output, as a client or `psql -At` writes it: nothing to take apart.
     let t = input.trim_start();
@@ -46,14 +50,11 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
         l.ends_with('↵') || l.ends_with('+')
     });
     let bare = if (t.starts_with('[') || t.starts_with('{')) && !marked {
-        Some(Body::Json(match super::json::first_value(t).1 {
-            Some(end) => t[..end].to_string(),
-            None => t.to_string(),
-        }))
+        Some(Body::Json(Cow::Borrowed(t)))
     } else if t.starts_with("- Plan:") {
-        Some(Body::Yaml(input.to_string()))
+        Some(Body::Yaml(Cow::Borrowed(input)))
     } else if t.starts_with("<explain") || t.starts_with("<?xml") {
-        Some(Body::Xml(input.to_string()))
+        Some(Body::Xml(Cow::Borrowed(input)))
     } else {
         None
     };
@@ -78,7 +79,7 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry> {
 
 /// auto_explain entries: a log line ending in `plan:` after `duration: … ms`, and the
 /// continuation lines under it (a tab at the start, as the server writes them in stderr logs).
-fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry> {
+fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry<'static>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -274,7 +275,7 @@ pub(crate) fn is_node_line(t: &str) -> bool {
 }
 
 /// Decide the format and drop what comes before the plan (a statement, comments, a prompt).
-fn body_of(lines: Vec<(usize, String)>) -> Entry {
+fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
     let start = |pred: &dyn Fn(&str) -> bool| lines.iter().position(|(_, l)| pred(l.trim()));
     let from = |i: usize| {
         let mut s = String::new();
@@ -289,7 +290,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
         return Entry {
             duration_ms: None,
             query_text: before(i),
-            body: Body::Xml(from(i)),
+            body: Body::Xml(Cow::Owned(from(i))),
         };
     }
     if let Some(i) = start(&|t| t == "- Plan:" || t == "Plan:" || t.starts_with("Query Text: \"")) {
@@ -300,21 +301,16 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry {
             return Entry {
                 duration_ms: None,
                 query_text: before(i),
-                body: Body::Yaml(from(i)),
+                body: Body::Yaml(Cow::Owned(from(i))),
             };
         }
     }
     if let Some(i) = start(&|t| t.starts_with('[') || t.starts_with('{')) {
         if !lines.iter().take(i + 1).any(|(_, l)| is_node_line(l)) {
-            let json = from(i);
-            let json = match super::json::first_value(&json).1 {
-                Some(end) => json[..end].to_string(),
-                None => json,
-            };
             return Entry {
                 duration_ms: None,
                 query_text: before(i),
-                body: Body::Json(json),
+                body: Body::Json(Cow::Owned(from(i))),
             };
         }
     }
@@ -508,12 +504,18 @@ mod tests {
     #[test]
     fn json_with_unicode_marks_and_a_prompt_after() {
         let input = " [                 ↵\n   {\"Plan\": {}}  ↵\n ]\n(1 row)\n\ndb=# \\q\n";
+        // The body runs to the end; the JSON reader stops at the end of the first value.
         match unwrap(input).remove(0).body {
-            Body::Json(j) => assert_eq!(
-                j.lines().map(str::trim).collect::<Vec<_>>(),
-                ["[", "{\"Plan\": {}}", "]"]
-            ),
+            Body::Json(j) => {
+                let end = super::super::json::first_value(&j).1.unwrap();
+                assert_eq!(
+                    j[..end].lines().map(str::trim).collect::<Vec<_>>(),
+                    ["[", "{\"Plan\": {}}", "]"]
+                );
+            }
             b => panic!("{b:?}"),
         }
+        let e = crate::plan::parse(input).unwrap_err().to_string();
+        assert!(e.contains("no \"Node Type\""), "{e}");
     }
 }

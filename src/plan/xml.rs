@@ -171,11 +171,7 @@ fn close(children: Vec<(String, Value)>, text: String, name: &str) -> Result<Val
         return Ok(Value::Array(children.into_iter().map(|(_, v)| v).collect()));
     }
     if children.is_empty() {
-        return unescape(&text).map(|t| match t.as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(t),
-        });
+        return unescape(&text).map(|t| super::json::scalar_value(&t));
     }
     let mut m = Map::new();
     let (mut groups, mut spaces) = (0, 0);
@@ -264,8 +260,8 @@ mod tests {
         assert_eq!(q["Plan"]["Parallel Aware"], false);
         assert_eq!(q["Plan"]["Sort Key"][1], "b < \"c\" é");
         let scan = &q["Plan"]["Plans"][0];
-        assert_eq!(scan["Rows Removed by Filter"], "900");
-        assert_eq!(scan["I/O Read Time"], "1.5");
+        assert_eq!(scan["Rows Removed by Filter"], 900);
+        assert_eq!(scan["I/O Read Time"], 1.5);
         assert_eq!(q["Triggers"], Value::Array(vec![]));
     }
 

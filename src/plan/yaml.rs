@@ -161,16 +161,7 @@ fn scalar(v: &str, line: usize) -> Result<Value, PlanError> {
             "YAML flow style, anchors and block scalars are not EXPLAIN's",
         ));
     }
-    Ok(match v {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        _ => match v.parse::<f64>() {
-            Ok(n) if n.is_finite() => serde_json::Number::from_f64(n)
-                .map(Value::Number)
-                .unwrap_or_else(|| Value::String(v.to_string())),
-            _ => Value::String(v.to_string()),
-        },
-    })
+    Ok(super::json::scalar_value(v))
 }
 
 #[cfg(test)]
