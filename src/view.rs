@@ -20,6 +20,10 @@ pub struct Table {
     /// the JSON format).
     #[serde(skip)]
     pub droppable: Vec<String>,
+    /// Cells keep all their lines (a plan node with its details); otherwise a terminal table
+    /// shows a few lines of each cell.
+    #[serde(skip)]
+    pub tall: bool,
 }
 
 impl Table {
@@ -30,7 +34,14 @@ impl Table {
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
             droppable: Vec::new(),
+            tall: false,
         }
+    }
+
+    /// Let cells keep all their lines.
+    pub fn tall(mut self) -> Self {
+        self.tall = true;
+        self
     }
 
     /// Let a narrow table leave out these columns (by header), the first first.

@@ -79,6 +79,25 @@ impl Db {
         if failed {
             assert!(String::from_utf8_lossy(&out.stderr).contains("statement(s) failed"));
         }
+        // Each failed statement is an error finding with the server's message.
+        let errors: Vec<&str> = v["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "error")
+            .map(|s| s["error"].as_str().unwrap())
+            .collect();
+        let failures: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "statement-failed")
+            .collect();
+        assert_eq!(failures.len(), errors.len(), "{v}");
+        for (f, e) in failures.iter().zip(&errors) {
+            assert_eq!(f["severity"], "error");
+            assert!(f["message"].as_str().unwrap().ends_with(e), "{f}");
+        }
         (out, v)
     }
 
@@ -183,6 +202,43 @@ fn explain_is_safe_and_reports_per_statement() {
         .as_str()
         .unwrap()
         .contains("2 parameter(s) and 1 --param"));
+}
+
+#[test]
+fn one_statement_prints_its_plan_tree_a_workload_its_ranking() {
+    let db = setup();
+    let url = db.url(&[]);
+    let run = |sql: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args([
+                "explain",
+                sql,
+                "--url",
+                &url,
+                "--width",
+                "200",
+                "--fail-on",
+                "none",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("SELECT * FROM big WHERE b = 1000");
+    assert!(one.contains("SELECT * FROM big WHERE b = 1000"), "{one}");
+    assert!(one.contains("Seq Scan on public.big"), "{one}");
+    assert!(one.contains("Filter: (big.b = 1000)"), "{one}");
+    assert!(one.contains("seq-scan-filter"), "{one}");
+    assert!(!one.contains("Statements, slowest first"), "{one}");
+    let two = run("SELECT * FROM big WHERE b = 1000; SELECT 1");
+    assert!(two.contains("Statements, slowest first"), "{two}");
+    assert!(!two.contains("Filter: (big.b = 1000)"), "{two}");
 }
 
 #[test]

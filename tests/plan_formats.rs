@@ -331,6 +331,75 @@ fn node_types_since_postgresql_12_read_and_judge_right() {
     assert!(!rules(&read("subplans.text.txt")).contains(&"subplan-per-row".to_string()));
 }
 
+#[test]
+fn plan_show_gives_each_node_what_postgresql_printed_under_it() {
+    use dbkit::analyze::plan::report::node_details;
+    let details = |file: &str, verbose: bool| {
+        let p = read(file);
+        let mut out = Vec::new();
+        p.root
+            .walk(&mut |n, _| out.push((n.label(), node_details(n, verbose))));
+        out
+    };
+    let all = details("memoize.json", false);
+    let memo = &all.iter().find(|(l, _)| l == "Memoize").unwrap().1;
+    assert_eq!(memo[0], "Cache Key: o.customer_id");
+    assert!(
+        memo[1].starts_with("Hits: ") && memo[1].contains("  Misses: "),
+        "{memo:?}"
+    );
+    let spill = &details("hashagg-spill.text.txt", false)[0].1;
+    assert_eq!(spill[0], "Group Key: customer_id, status");
+    assert!(
+        spill[1].starts_with("Planned Partitions: ") && spill[1].contains("Disk: "),
+        "{spill:?}"
+    );
+    assert!(
+        spill
+            .iter()
+            .any(|l| l.starts_with("Buffers: ") && l.contains("temp read=")),
+        "{spill:?}"
+    );
+    let sort = &details("join-sort.text.txt", false);
+    let lines: Vec<&String> = sort.iter().flat_map(|(_, d)| d).collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("Sort Key: ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Hash Cond: ")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("Filter: ")), "{lines:?}");
+    // Output is VERBOSE's, shown on request only.
+    let verbose_plan = std::fs::read_to_string(dir().join("../estimates-only.json")).unwrap();
+    let p = dbkit::plan::parse(&verbose_plan).unwrap().remove(0);
+    let outputs = |verbose: bool| {
+        let mut n = 0;
+        p.root.walk(&mut |node, _| {
+            n += node_details(node, verbose)
+                .iter()
+                .filter(|l| l.starts_with("Output: "))
+                .count()
+        });
+        n
+    };
+    assert_eq!(outputs(false), 0);
+    assert!(outputs(true) > 0);
+    let quiet = details("parallel.json", false);
+    let gather = &quiet
+        .iter()
+        .find(|(l, _)| l.starts_with("Gather"))
+        .unwrap()
+        .1;
+    assert!(
+        gather
+            .iter()
+            .any(|l| l == "Workers Planned: 2  Launched: 2"),
+        "{gather:?}"
+    );
+}
+
 /// A chain of `depth` Limit nodes over a Seq Scan, in the given format.
 fn deep_plan(format: &str, depth: usize) -> String {
     let node = |i: usize| {

@@ -175,6 +175,11 @@ pub enum Outcome {
 }
 
 impl Ctx<'_> {
+    /// Whether `-v` was given (reports may show more).
+    pub fn verbose(&self) -> bool {
+        self.global.verbose > 0
+    }
+
     fn color(&self) -> bool {
         match self.global.color {
             ColorArg::Always => true,

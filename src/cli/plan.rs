@@ -29,7 +29,8 @@ enum PlanCommand {
         files: Vec<String>,
     },
     /// Show a plan as a tree: exclusive and inclusive time, share, rows estimated vs actual,
-    /// buffers, and each node's findings.
+    /// buffers, each node's conditions, keys and figures, and its findings (`-v` adds each
+    /// node's Output columns).
     #[command(after_help = "Example:\n  dbkit plan show fixtures/plans/sort-spill.json")]
     Show {
         /// A plan file; `-` reads stdin.
@@ -59,6 +60,8 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         PlanCommand::Analyze { files } => ctx.emit(&mut plan::analyze(files, &cfg)?),
         PlanCommand::Diff { before, after } => ctx.emit(&mut plan::diff(before, after, &cfg)?),
-        PlanCommand::Show { file, index } => ctx.emit(&mut plan::show(file, *index, &cfg)?),
+        PlanCommand::Show { file, index } => {
+            ctx.emit(&mut plan::show(file, *index, ctx.verbose(), &cfg)?)
+        }
     }
 }

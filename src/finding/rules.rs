@@ -36,6 +36,9 @@ super::registry! {
     StatementNotRun = "statement-not-run", Safety, Info, [],
         "a migration statement the check's transaction cannot run (CONCURRENTLY, VACUUM, two-phase commit): its locks and rewrites are not observed",
         "dbkit check applies a migration inside one transaction so it can roll it back. Statements that PostgreSQL refuses inside a transaction block (CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM, ALTER SYSTEM, PREPARE TRANSACTION…) are checked by the static rules only; their locks and rewrites are not observed.\n\nInstead: nothing to change; know that the observed results do not cover these statements.";
+    StatementFailed = "statement-failed", Plan, Error, [],
+        "a statement dbkit was asked to explain failed on the server (syntax error, statement timeout, wrong parameters); the server's message is given",
+        "dbkit explain ran EXPLAIN on the statement and the server refused it or stopped it: a syntax or name error, the statement timeout (--timeout), a wrong number or type of --param values, a permission error. Nothing about its plan is known, so the run is not clean: the exit code is 2.\n\nInstead: fix the statement (the server's message says what), give it the --param values it needs, or raise --timeout when the statement is slow by nature.";
     EstimatesOnly = "estimates-only", Plan, Info, [],
         "the plan has no ANALYZE data, so time and row-accuracy rules were skipped",
         "The plan came from EXPLAIN without ANALYZE (or a generic plan), so it has estimates but no actual rows or times. Rules that compare estimates with reality (row-misestimate, sort-spill, hash-batches, nested-loop-many-loops…) cannot run.\n\nInstead: EXPLAIN (ANALYZE, BUFFERS) the statement, e.g. `dbkit explain --url … 'SELECT …'`, which runs it in a rolled-back transaction.";

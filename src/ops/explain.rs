@@ -87,6 +87,9 @@ pub struct ExplainItem {
     /// The plan as PostgreSQL returned it (EXPLAIN JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<serde_json::Value>,
+    /// The plan, read.
+    #[serde(skip)]
+    pub parsed: Option<crate::plan::Plan>,
 }
 
 /// `dbkit explain`'s report.
@@ -100,6 +103,10 @@ pub struct ExplainReport {
     pub statements: Vec<ExplainItem>,
     /// All findings, in the order of `statements`.
     pub findings: Vec<Finding>,
+    /// One statement explained: its plan as `plan show` draws it (the tables print it before
+    /// the findings; the JSON has `statements[0].plan`).
+    #[serde(skip)]
+    pub tree: Option<crate::analyze::plan::report::PlanShowReport>,
 }
 
 /// What to explain and how.
@@ -355,6 +362,7 @@ pub async fn run(
     };
     for it in &mut items {
         finish_item(it, &job);
+        failure_finding(it, &job);
     }
     items.sort_by(|a, b| {
         let key = |i: &ExplainItem| {
@@ -372,11 +380,20 @@ pub async fn run(
         .iter()
         .flat_map(|i| i.findings.iter().cloned())
         .collect();
+    let tree = match items.as_slice() {
+        [one] => one.parsed.as_ref().map(|p| {
+            let mut p = p.clone();
+            p.query_text = Some(one.text.trim().to_string());
+            crate::analyze::plan::report::PlanShowReport::build(job.file, &p, job.config, false)
+        }),
+        _ => None,
+    };
     Ok(ExplainReport {
         target: job.spec.to_string(),
         file: job.file.to_string(),
         statements: items,
         findings,
+        tree,
     })
 }
 
@@ -498,6 +515,7 @@ fn to_item(raw: Raw) -> ExplainItem {
         findings,
         saved: None,
         plan: None,
+        parsed: None,
         text,
     };
     match r {
@@ -517,6 +535,25 @@ fn to_item(raw: Raw) -> ExplainItem {
     item
 }
 
+/// A statement that failed is an error finding with the server's message.
+fn failure_finding(item: &mut ExplainItem, job: &ExplainJob) {
+    if item.status == ItemStatus::Error {
+        let message = item.error.as_deref().unwrap_or("failed");
+        item.findings.push(
+            Finding::new(
+                RuleId::StatementFailed,
+                format!("statement {} failed: {message}", item.index + 1),
+            )
+            .at(Location {
+                file: Some(job.file.to_string()),
+                line: Some(item.line),
+                ..Default::default()
+            })
+            .with_evidence(serde_json::json!({ "statement": item.index + 1, "error": message })),
+        );
+    }
+}
+
 fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
     let Some(plan_json) = &item.plan else { return };
     let text = plan_json.to_string();
@@ -532,6 +569,7 @@ fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
                 }
                 item.findings.extend(f);
             }
+            item.parsed = plans.into_iter().next();
         }
         Err(e) => {
             item.status = ItemStatus::Error;
@@ -589,6 +627,9 @@ impl Report for ExplainReport {
         )
     }
     fn tables(&self) -> Vec<Table> {
+        if let Some(tree) = &self.tree {
+            return tree.tables();
+        }
         let mut t = Table::new(
             "Statements, slowest first",
             &["#", "line", "time", "cost", "findings", "statement"],

@@ -25,7 +25,12 @@ pub fn analyze(files: &[String], config: &Config) -> Result<PlanAnalyzeReport, c
 }
 
 /// `dbkit plan show`: the `index`-th plan (1-based) of a file as a tree with its findings.
-pub fn show(file: &str, index: usize, config: &Config) -> Result<PlanShowReport, crate::Error> {
+pub fn show(
+    file: &str,
+    index: usize,
+    verbose: bool,
+    config: &Config,
+) -> Result<PlanShowReport, crate::Error> {
     let plans = read_plans(file)?;
     let plan = plans
         .get(index.saturating_sub(1))
@@ -36,7 +41,7 @@ pub fn show(file: &str, index: usize, config: &Config) -> Result<PlanShowReport,
                 plans.len()
             ),
         })?;
-    Ok(PlanShowReport::build(file, plan, config))
+    Ok(PlanShowReport::build(file, plan, config, verbose))
 }
 
 /// `dbkit plan diff`: the first plan of `before` against the first plan of `after`.

@@ -311,7 +311,9 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
                 }
                 cell
             }));
-            r.max_height(MAX_CELL_LINES);
+            if !t.tall {
+                r.max_height(MAX_CELL_LINES);
+            }
             ct.add_row(r);
         }
         s.push_str(&ct.to_string());

@@ -3,7 +3,7 @@
 use super::{analyze, fmt_ms, fmt_n};
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
-use crate::plan::Plan;
+use crate::plan::{Node, Plan};
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
 
@@ -122,6 +122,163 @@ impl Report for PlanAnalyzeReport {
     }
 }
 
+/// What explain.depesz and PEV2 show under a node, one `Key: value` line each, in PostgreSQL's
+/// order: conditions, keys, sort and hash figures, cache, rows removed, heap, workers, buffers,
+/// I/O timings; `Output` only when `verbose`. Per-loop figures say so when the node looped.
+pub fn node_details(n: &Node, verbose: bool) -> Vec<String> {
+    let mut d = Vec::new();
+    let loops = n.loops();
+    let removed = |what: &str, v: Option<f64>, d: &mut Vec<String>| {
+        if let Some(v) = v.filter(|v| *v > 0.0) {
+            d.push(if loops > 1.0 {
+                format!(
+                    "Rows Removed by {what}: {} per loop ({} in all)",
+                    fmt_n(v),
+                    fmt_n(v * loops)
+                )
+            } else {
+                format!("Rows Removed by {what}: {}", fmt_n(v))
+            });
+        }
+    };
+    let text = |k: &str, v: &Option<String>, d: &mut Vec<String>| {
+        if let Some(v) = v {
+            d.push(format!("{k}: {v}"));
+        }
+    };
+    let list = |k: &str, v: &[String], d: &mut Vec<String>| {
+        if !v.is_empty() {
+            d.push(format!("{k}: {}", v.join(", ")));
+        }
+    };
+    text("Cache Key", &n.cache_key, &mut d);
+    text("One-Time Filter", &n.one_time_filter, &mut d);
+    text("Run Condition", &n.run_condition, &mut d);
+    list("Group Key", &n.group_key, &mut d);
+    list("Sort Key", &n.sort_key, &mut d);
+    list("Presorted Key", &n.presorted_key, &mut d);
+    text("Index Cond", &n.index_cond, &mut d);
+    text("Recheck Cond", &n.recheck_cond, &mut d);
+    removed("Index Recheck", n.rows_removed_by_index_recheck, &mut d);
+    text("Hash Cond", &n.hash_cond, &mut d);
+    text("Merge Cond", &n.merge_cond, &mut d);
+    text("Join Filter", &n.join_filter, &mut d);
+    removed("Join Filter", n.rows_removed_by_join_filter, &mut d);
+    text("Filter", &n.filter, &mut d);
+    removed("Filter", n.rows_removed_by_filter, &mut d);
+    if let Some(m) = &n.sort_method {
+        let space = match (&n.sort_space_type, n.sort_space_used_kb) {
+            (Some(t), Some(kb)) => format!("  {t}: {} kB", fmt_n(kb)),
+            _ => String::new(),
+        };
+        d.push(format!("Sort Method: {m}{space}"));
+    }
+    if let Some(b) = n.hash_buckets {
+        let mut s = format!("Buckets: {}", fmt_n(b));
+        if let Some(batches) = n.hash_batches {
+            s.push_str(&format!("  Batches: {}", fmt_n(batches)));
+            if let Some(o) = n.original_hash_batches.filter(|o| *o != batches) {
+                s.push_str(&format!(" (planned {})", fmt_n(o)));
+            }
+        }
+        if let Some(m) = n.peak_memory_usage_kb {
+            s.push_str(&format!("  Memory: {} kB", fmt_n(m)));
+        }
+        d.push(s);
+    }
+    if n.hashagg_batches.is_some() || n.planned_partitions.is_some() {
+        let mut s = Vec::new();
+        if let Some(p) = n.planned_partitions {
+            s.push(format!("Planned Partitions: {}", fmt_n(p)));
+        }
+        if let Some(b) = n.hashagg_batches {
+            s.push(format!("Batches: {}", fmt_n(b)));
+        }
+        if let Some(m) = n.peak_memory_usage_kb {
+            s.push(format!("Memory: {} kB", fmt_n(m)));
+        }
+        if let Some(k) = n.disk_usage_kb {
+            s.push(format!("Disk: {} kB", fmt_n(k)));
+        }
+        d.push(s.join("  "));
+    }
+    if let Some(h) = n.cache_hits {
+        let f = |v: Option<f64>| fmt_n(v.unwrap_or(0.0));
+        d.push(format!(
+            "Hits: {}  Misses: {}  Evictions: {}  Overflows: {}  Memory: {} kB",
+            fmt_n(h),
+            f(n.cache_misses),
+            f(n.cache_evictions),
+            f(n.cache_overflows),
+            f(n.peak_memory_usage_kb)
+        ));
+    }
+    if let Some(h) = n.heap_fetches {
+        d.push(format!("Heap Fetches: {} (in all)", fmt_n(h)));
+    }
+    if n.exact_heap_blocks.is_some() || n.lossy_heap_blocks.is_some() {
+        d.push(format!(
+            "Heap Blocks: exact={} lossy={}",
+            fmt_n(n.exact_heap_blocks.unwrap_or(0.0)),
+            fmt_n(n.lossy_heap_blocks.unwrap_or(0.0))
+        ));
+    }
+    if let Some(p) = n.workers_planned {
+        d.push(match n.workers_launched {
+            Some(l) => format!("Workers Planned: {}  Launched: {}", fmt_n(p), fmt_n(l)),
+            None => format!("Workers Planned: {}", fmt_n(p)),
+        });
+    }
+    if let Some(b) = n.buffers {
+        let mut parts = Vec::new();
+        let mut group = |name: &str, kv: &[(&str, u64)]| {
+            let kv: Vec<String> = kv
+                .iter()
+                .filter(|(_, v)| *v > 0)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if !kv.is_empty() {
+                parts.push(format!("{name} {}", kv.join(" ")));
+            }
+        };
+        group(
+            "shared",
+            &[
+                ("hit", b.shared_hit),
+                ("read", b.shared_read),
+                ("dirtied", b.shared_dirtied),
+                ("written", b.shared_written),
+            ],
+        );
+        group("local", &[("hit", b.local_hit), ("read", b.local_read)]);
+        group(
+            "temp",
+            &[("read", b.temp_read), ("written", b.temp_written)],
+        );
+        // The table's column has shared hit/read; the line is for what it does not show.
+        let more = b.shared_dirtied
+            + b.shared_written
+            + b.local_hit
+            + b.local_read
+            + b.temp_read
+            + b.temp_written;
+        if more > 0 {
+            d.push(format!("Buffers: {}", parts.join(", ")));
+        }
+    }
+    if n.io_read_ms.is_some() || n.io_write_ms.is_some() {
+        d.push(format!(
+            "I/O Timings: read={} write={}",
+            fmt_ms(n.io_read_ms.unwrap_or(0.0)),
+            fmt_ms(n.io_write_ms.unwrap_or(0.0))
+        ));
+    }
+    if verbose {
+        list("Output", &n.output, &mut d);
+    }
+    d
+}
+
 /// One node row of `plan show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeRow {
@@ -153,6 +310,8 @@ pub struct NodeRow {
     pub executed: bool,
     /// Rule ids of the findings on this node.
     pub rules: Vec<String>,
+    /// Conditions, keys and figures under the node ([`node_details`]).
+    pub details: Vec<String>,
 }
 
 /// `dbkit plan show FILE`: the tree, as explain.depesz shows it.
@@ -164,6 +323,10 @@ pub struct PlanShowReport {
     pub planning_ms: Option<f64>,
     /// Execution time, ms.
     pub execution_ms: Option<f64>,
+    /// The statement, when the input carries it.
+    pub query_text: Option<String>,
+    /// Trigger times (after the tree, as PostgreSQL prints them).
+    pub triggers: Vec<crate::plan::Trigger>,
     /// The nodes, depth first.
     pub nodes: Vec<NodeRow>,
     /// Findings.
@@ -171,8 +334,8 @@ pub struct PlanShowReport {
 }
 
 impl PlanShowReport {
-    /// Build the tree view of one plan.
-    pub fn build(file: &str, plan: &Plan, cfg: &Config) -> Self {
+    /// Build the tree view of one plan; `verbose` adds each node's Output columns.
+    pub fn build(file: &str, plan: &Plan, cfg: &Config, verbose: bool) -> Self {
         let findings = analyze(plan, cfg, Some(file));
         let analyzed = plan.analyzed();
         let total = plan.total_ms();
@@ -201,12 +364,15 @@ impl PlanShowReport {
                 shared_read: n.buffers.map(|b| b.shared_read),
                 executed: n.executed,
                 rules,
+                details: node_details(n, verbose),
             });
         });
         PlanShowReport {
             file: file.to_string(),
             planning_ms: plan.planning_time_ms,
             execution_ms: plan.execution_time_ms,
+            query_text: plan.query_text.clone(),
+            triggers: plan.triggers.clone(),
             nodes,
             findings,
         }
@@ -236,6 +402,12 @@ impl Report for PlanShowReport {
         }
     }
     fn tables(&self) -> Vec<Table> {
+        let mut tables = Vec::new();
+        if let Some(q) = &self.query_text {
+            let mut t = Table::new("Statement", &["query"]).tall();
+            t.row(vec![Cell::text(q.clone())]);
+            tables.push(t);
+        }
         let mut t = Table::new(
             "Plan",
             &[
@@ -249,7 +421,9 @@ impl Report for PlanShowReport {
                 "buffers hit/read",
                 "node",
             ],
-        );
+        )
+        .droppable(&["buffers hit/read", "misestimate", "inclusive"])
+        .tall();
         for n in &self.nodes {
             let share = n.share.unwrap_or(0.0);
             let share_tone = if share >= 0.5 {
@@ -289,6 +463,12 @@ impl Report for PlanShowReport {
             if !n.rules.is_empty() {
                 label.push_str(&format!("  [{}]", n.rules.join(", ")));
             }
+            let pad = "  ".repeat(n.depth) + if n.depth > 0 { "     " } else { "  " };
+            for d in &n.details {
+                label.push('\n');
+                label.push_str(&pad);
+                label.push_str(d);
+            }
             let severity = self
                 .findings
                 .iter()
@@ -320,7 +500,25 @@ impl Report for PlanShowReport {
                 },
             ]);
         }
-        vec![t]
+        tables.push(t);
+        if !self.triggers.is_empty() {
+            let mut t = Table::new("Triggers", &["trigger", "relation", "time", "calls"]);
+            for tr in &self.triggers {
+                let name = match (&tr.constraint, &tr.name) {
+                    (Some(c), _) => format!("for constraint {c}"),
+                    (None, Some(n)) => n.clone(),
+                    _ => "trigger".to_string(),
+                };
+                t.row(vec![
+                    Cell::text(name),
+                    Cell::text(tr.relation.clone().unwrap_or_default()),
+                    Cell::num(fmt_ms(tr.time_ms)),
+                    Cell::num(fmt_n(tr.calls)),
+                ]);
+            }
+            tables.push(t);
+        }
+        tables
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
