@@ -191,6 +191,30 @@ fn explain_is_safe_and_reports_per_statement() {
     assert_eq!(v["statements"][0]["mode"], "analyze");
     let (_, v) = db.explain("SELECT * FROM accounts WHERE id = $1", &[], &[]);
     assert_eq!(v["statements"][0]["mode"], "generic-plan");
+    // The estimates-only advice says what to add, never "run dbkit explain".
+    let advice = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "estimates-only")
+            .map(|f| f["suggestion"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no estimates-only finding: {v}"))
+    };
+    assert!(advice(&v).contains("--param"), "{}", advice(&v));
+    let (_, plain) = db.explain(
+        "SELECT * FROM accounts WHERE id = 7",
+        &[],
+        &["--no-analyze"],
+    );
+    assert!(
+        advice(&plain).contains("without --no-analyze"),
+        "{}",
+        advice(&plain)
+    );
+    for a in [advice(&v), advice(&plain)] {
+        assert!(!a.contains("dbkit explain"), "{a}");
+    }
     assert_eq!(v["statements"][0]["status"], "ok");
     // Prepared statements do not pile up in the session (each run is a new session anyway).
     let (_, v) = db.explain(

@@ -225,3 +225,92 @@ fn advise_verifies_with_hypopg_and_apply_builds_what_the_plan_then_uses() {
     let plan = e["statements"][0]["plan"].to_string();
     assert!(plan.contains("t_a_c_idx"), "{plan}");
 }
+
+#[test]
+fn advise_from_pg_stat_statements_skips_its_own_queries_and_reports_failures() {
+    let c = start();
+    run_sql(
+        &c,
+        "CREATE EXTENSION pg_stat_statements;
+         CREATE TABLE t (id int PRIMARY KEY, a int, c timestamptz, pad text);
+         INSERT INTO t SELECT g, g % 1000, timestamptz '2024-01-01' + g * interval '1 minute', repeat('x', 40)
+         FROM generate_series(1, 100000) g;
+         ANALYZE t;
+         CREATE TABLE gone (x int);",
+    )
+    .unwrap();
+    // The application's queries, one on a table dropped since (it no longer plans).
+    run_sql(
+        &c,
+        "SELECT * FROM t WHERE a = 5 AND c > '2024-02-01';
+         SELECT * FROM t WHERE a = 9 AND c > '2024-02-01';
+         SELECT * FROM gone WHERE x = 1;
+         DROP TABLE gone;",
+    )
+    .unwrap();
+    let advise = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dbkit"))
+            .args([
+                "index",
+                "advise",
+                "--url",
+                &c.url(),
+                "--from-pg-stat-statements",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap()
+    };
+    // A first run leaves dbkit's own catalog and planning queries in pg_stat_statements.
+    let first = advise("json");
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = advise("json");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the failed query is an error finding"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["excluded"].as_u64().unwrap() > 0, "{v:#}");
+    let ddl: Vec<&str> = v["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ddl"].as_str().unwrap())
+        .collect();
+    assert!(
+        ddl.iter().any(|d| d.contains("USING btree (a, c)")),
+        "{ddl:#?}"
+    );
+    assert!(
+        !v["recommendations"].to_string().contains("pg_catalog"),
+        "{ddl:#?}"
+    );
+    for q in v["recommendations"][0]["queries"].as_array().unwrap() {
+        let sql = q["sql"].as_str().unwrap();
+        assert!(!sql.contains("pg_") && !sql.contains("hypopg"), "{sql}");
+    }
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{v:#}");
+    assert!(errors[0][0].as_str().unwrap().contains("gone"));
+    assert!(errors[0][1].as_str().unwrap().contains("does not exist"));
+    let failed: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "statement-failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["severity"], "error");
+    // The table says so too: the query, the error, and the count in the summary.
+    let out = advise("table");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Queries that could not be planned"), "{text}");
+    assert!(text.contains("1 query could not be planned"), "{text}");
+}

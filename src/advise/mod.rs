@@ -62,6 +62,62 @@ impl WorkloadQuery {
     }
 }
 
+/// Whether a pg_stat_statements entry is not the application's: a query that reads only system
+/// catalogs (`pg_class`, `information_schema.columns`, dbkit's own catalog reads among them) or
+/// calls HypoPG, or one of the statements dbkit runs to plan (EXPLAIN, PREPARE dbkit_…).
+/// pg_stat_statements keeps no application_name, so dbkit's sessions (application_name `dbkit`)
+/// are told apart by what they run. Index advice on such queries would be noise.
+pub fn not_the_applications(sql: &str) -> bool {
+    let lower = sql.trim_start().to_ascii_lowercase();
+    if lower.contains("hypopg")
+        || lower.starts_with("explain")
+        || lower.starts_with("prepare dbkit_")
+        || lower.starts_with("/* dbkit")
+    {
+        return true;
+    }
+    let Ok(stmt) = crate::sql::parse_statement(sql) else {
+        return false;
+    };
+    let refs = crate::sql::extract::extract(&stmt);
+    // A set-returning function in FROM (`generate_series(…)`) is no table of the application.
+    let squeezed: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    !refs.tables.is_empty()
+        && refs.tables.iter().all(|t| {
+            let name = t.name.to_ascii_lowercase();
+            let (schema, rel) = name.rsplit_once('.').unwrap_or(("", &name));
+            matches!(schema, "pg_catalog" | "information_schema")
+                || rel.starts_with("pg_")
+                || squeezed.contains(&format!("{rel}("))
+        })
+}
+
+#[cfg(test)]
+mod pgss_tests {
+    use super::not_the_applications;
+
+    #[test]
+    fn catalog_reads_and_planning_statements_are_not_the_applications() {
+        for own in [
+            "SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> $1",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $1",
+            "SELECT * FROM hypopg_create_index($1)",
+            "EXPLAIN (FORMAT JSON) SELECT * FROM orders WHERE id = $1",
+            "PREPARE dbkit_hypo_3 AS SELECT 1",
+            "SELECT c.relname, k.n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid, generate_series (1, i.indnkeyatts) k(n)",
+        ] {
+            assert!(not_the_applications(own), "{own}");
+        }
+        for app in [
+            "SELECT * FROM orders WHERE customer_id = $1",
+            "SELECT o.id FROM orders o JOIN pg_class c ON c.relname = o.note",
+            "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+        ] {
+            assert!(!not_the_applications(app), "{app}");
+        }
+    }
+}
+
 /// What kind of candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

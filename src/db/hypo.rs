@@ -194,6 +194,10 @@ impl HypoSession {
             .map_err(q("SAVEPOINT"))?;
         let name = format!("dbkit_hypo_{}", self.next);
         self.next += 1;
+        // PREPARE is not undone by ROLLBACK TO SAVEPOINT; DEALLOCATE runs once the transaction
+        // is healthy again, and only when PREPARE succeeded (a DEALLOCATE of nothing would
+        // abort the session's transaction and every query after it).
+        let mut prepared = false;
         let result: Result<String, DbError> = async {
             if n == 0 {
                 let row = sqlx::query(&format!("EXPLAIN (FORMAT JSON) {sql}"))
@@ -212,6 +216,7 @@ impl HypoSession {
                 exec(&mut self.conn, &format!("PREPARE {name} AS {sql}"))
                     .await
                     .map_err(q("PREPARE"))?;
+                prepared = true;
                 let nulls = vec!["NULL"; n].join(", ");
                 let row = sqlx::query(&format!("EXPLAIN (FORMAT JSON) EXECUTE {name}({nulls})"))
                     .persistent(false)
@@ -236,8 +241,10 @@ impl HypoSession {
                     .map_err(q("ROLLBACK TO SAVEPOINT"))?;
             }
         }
-        if n > 0 {
-            let _ = exec(&mut self.conn, &format!("DEALLOCATE {name}")).await;
+        if prepared {
+            exec(&mut self.conn, &format!("DEALLOCATE {name}"))
+                .await
+                .map_err(q("DEALLOCATE"))?;
         }
         result
     }

@@ -535,6 +535,16 @@ fn to_item(raw: Raw) -> ExplainItem {
     item
 }
 
+/// Why `dbkit explain` got a plan without ANALYZE figures and what gets them: never "run
+/// `dbkit explain`", which the user is running.
+fn estimates_only_advice(mode: Option<&str>, options: &ExplainOptions) -> String {
+    match mode {
+        Some("generic-plan") => "the statement has parameters ($1…) and no --param values, so it was planned generically: give one --param per parameter to run it with ANALYZE".to_string(),
+        _ if !options.analyze => "run it without --no-analyze to get actual rows and times (it runs inside a transaction that is rolled back)".to_string(),
+        _ => "it calls something a rollback does not undo, so it was planned only: explain it on a scratch copy (--scratch), or pass --allow-side-effects if that effect is acceptable here".to_string(),
+    }
+}
+
 /// A statement that failed is an error finding with the server's message.
 fn failure_finding(item: &mut ExplainItem, job: &ExplainJob) {
     if item.status == ItemStatus::Error {
@@ -566,6 +576,9 @@ fn finish_item(item: &mut ExplainItem, job: &ExplainJob) {
                 let mut f = analyze(p, job.config, Some(job.file));
                 for x in &mut f {
                     x.location.line = Some(item.line);
+                    if x.rule == RuleId::EstimatesOnly {
+                        x.suggestion = Some(estimates_only_advice(item.mode, &job.options));
+                    }
                 }
                 item.findings.extend(f);
             }

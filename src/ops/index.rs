@@ -77,8 +77,12 @@ pub struct AdviseReport {
     pub unverified: Vec<Recommendation>,
     /// Candidates tried and not chosen, with why.
     pub rejected: Vec<(String, String)>,
-    /// Queries that could not be planned, with the error.
+    /// Queries that could not be planned, with the error (each is a `statement-failed` error
+    /// finding too).
     pub errors: Vec<(String, String)>,
+    /// pg_stat_statements entries left out as not the application's: catalog-only reads
+    /// (dbkit's own among them), HypoPG calls, EXPLAIN/PREPARE of planning sessions.
+    pub excluded: usize,
     /// One `missing-index` finding per recommendation.
     pub findings: Vec<Finding>,
     /// With `--apply`: what happened to each build.
@@ -120,11 +124,21 @@ pub async fn run_advise(
         None => None,
     };
     let target = req.target.open().await?;
-    let workload = match file_workload {
-        Some(w) => w,
-        None => WorkloadQuery::from_pgss(crate::db::pg_stat_statements(&target.spec).await?),
+    let (workload, excluded) = match file_workload {
+        Some(w) => (w, 0),
+        None => {
+            let all = WorkloadQuery::from_pgss(crate::db::pg_stat_statements(&target.spec).await?);
+            let n = all.len();
+            let own: Vec<WorkloadQuery> = all
+                .into_iter()
+                .filter(|q| !crate::advise::not_the_applications(&q.sql))
+                .collect();
+            let excluded = n - own.len();
+            (own, excluded)
+        }
     };
     let mut report = advise(&target.spec, workload, &req.options).await?;
+    report.excluded = excluded;
     if let Some(lock_timeout) = &req.apply {
         report.applied = apply(
             &target.spec,
@@ -379,6 +393,16 @@ pub async fn advise(
     let (cost_after, _, rejected) = sel.finish();
     let hypopg = session.hypopg;
     session.close().await?;
+    let failed = errors.iter().map(|(sql, e)| {
+        Finding::new(
+            crate::finding::RuleId::StatementFailed,
+            format!("could not plan {sql}: {e}"),
+        )
+        .with_evidence(serde_json::json!({ "query": sql, "error": e }))
+        .with_suggestion(
+            "fix or remove the query from the workload; the other queries were advised without it",
+        )
+    });
     let findings = recommendations
         .iter()
         .map(|r| Finding {
@@ -396,6 +420,7 @@ pub async fn advise(
             evidence: serde_json::json!({ "queries": r.queries, "size_bytes": r.size_bytes, "why": r.why }),
             suggestion: Some(r.ddl.clone()),
         })
+        .chain(failed)
         .collect();
     Ok(AdviseReport {
         target: spec.to_string(),
@@ -408,6 +433,7 @@ pub async fn advise(
         unverified,
         rejected,
         errors,
+        excluded: 0,
         findings,
         applied: Vec::new(),
     })
@@ -490,7 +516,7 @@ impl Report for AdviseReport {
         } else {
             0.0
         };
-        format!(
+        let mut s = format!(
             "{} recommended index(es){}: weighted cost {} → {} ({pct:.0}% less) over {} queries ({} planned); {} unverified",
             self.recommendations.len(),
             if self.hypopg { " verified with HypoPG" } else { "" },
@@ -499,7 +525,22 @@ impl Report for AdviseReport {
             self.queries,
             self.planned,
             self.unverified.len()
-        )
+        );
+        if !self.errors.is_empty() {
+            s.push_str(&format!(
+                "; {} quer{} could not be planned",
+                self.errors.len(),
+                if self.errors.len() == 1 { "y" } else { "ies" }
+            ));
+        }
+        if self.excluded > 0 {
+            s.push_str(&format!(
+                "; {} pg_stat_statements entr{} left out as not the application's (catalog reads, dbkit's own planning)",
+                self.excluded,
+                if self.excluded == 1 { "y" } else { "ies" }
+            ));
+        }
+        s
     }
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new(
@@ -552,7 +593,18 @@ impl Report for AdviseReport {
                 Cell::text(r.why.join("; ")),
             ]);
         }
-        vec![t]
+        let mut tables = vec![t];
+        if !self.errors.is_empty() {
+            let mut e = Table::new("Queries that could not be planned", &["query", "error"]);
+            for (sql, err) in &self.errors {
+                e.row(vec![
+                    Cell::text(sql.clone()),
+                    Cell::toned(err.clone(), Tone::Bad),
+                ]);
+            }
+            tables.push(e);
+        }
+        tables
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
