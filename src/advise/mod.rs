@@ -169,7 +169,7 @@ fn is_range(p: &Predicate) -> bool {
 }
 
 /// `lower(u.email)` → `lower(email)`: drop qualifiers in front of the column.
-fn unqualify(expr: &str, column: &str) -> String {
+pub(crate) fn unqualify(expr: &str, column: &str) -> String {
     let mut out = String::with_capacity(expr.len());
     let bytes = expr.as_bytes();
     let mut i = 0;

@@ -31,7 +31,8 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         if share < ctx.t.index_filter_min_removed {
             continue;
         }
-        let cols = ctx.filter_columns(filter);
+        let keys = ctx.index_keys(i, filter);
+        let cols = super::key_names(&keys);
         out.push(ctx.finding(
             RULE.id,
             RULE.id.severity(),

@@ -23,9 +23,12 @@ mod trigger_time;
 mod workers_not_launched;
 
 use crate::config::{Config, PlanThresholds};
+use crate::ddl::index::{IndexSpec, Key, KeySpec};
 use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::plan::{Node, Plan};
+use crate::sql::extract::{Operand, Predicate};
 use crate::sql::ident::{quote_ident, quote_qualified};
+use std::rc::Rc;
 
 /// One plan rule: its registered id (severity, texts and thresholds are in the registry) and its
 /// check.
@@ -69,21 +72,70 @@ pub struct PlanCtx<'a> {
     pub t: &'a PlanThresholds,
     /// The input's name, for locations.
     pub file: Option<&'a str>,
-    /// Columns of each filter text seen (partitions repeat the same filter thousands of times).
-    filter_cache: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
+    /// For each node: its parent's index.
+    pub parents: Vec<Option<usize>>,
+    /// The predicates of each filter text seen (partitions repeat the same filter thousands of
+    /// times).
+    filter_cache: std::cell::RefCell<std::collections::HashMap<String, Rc<[Predicate]>>>,
 }
 
 impl PlanCtx<'_> {
-    /// [`filter_columns`], remembered per filter text.
-    pub fn filter_columns(&self, filter: &str) -> Vec<String> {
-        if let Some(c) = self.filter_cache.borrow().get(filter) {
-            return c.clone();
+    /// [`index_keys`] of node `i`'s filter (or any condition text), the parse remembered per text.
+    pub fn index_keys(&self, i: usize, filter: &str) -> Vec<KeySpec> {
+        let cached = self.filter_cache.borrow().get(filter).cloned();
+        let preds = cached.unwrap_or_else(|| {
+            let p: Rc<[Predicate]> = filter_predicates(filter).into();
+            self.filter_cache
+                .borrow_mut()
+                .insert(filter.to_string(), p.clone());
+            p
+        });
+        let mut keys = index_keys(self.nodes[i], &preds);
+        // A query that orders and limits: the sort keys after the equality keys let the index
+        // return the rows in order, and the Limit stop early.
+        if let Some(sort) = self.sort_under_limit(i) {
+            let all_eq = preds
+                .iter()
+                .filter(|p| belongs(self.nodes[i], p.table.as_deref()))
+                .all(is_equality);
+            if all_eq {
+                for k in sort_keys(self.nodes[i], &sort.sort_key) {
+                    if !keys.iter().any(|x| x.key == k.key) {
+                        keys.push(k);
+                    }
+                }
+            }
         }
-        let cols = filter_columns(filter);
-        self.filter_cache
-            .borrow_mut()
-            .insert(filter.to_string(), cols.clone());
-        cols
+        keys
+    }
+
+    /// The Sort whose rows a Limit takes, above node `i` through nodes that pass rows along
+    /// unchanged (Gather Merge, Result, Incremental Sort's input…).
+    fn sort_under_limit(&self, i: usize) -> Option<&Node> {
+        let mut cur = self.parents[i]?;
+        loop {
+            let n = self.nodes[cur];
+            match n.node_type.as_str() {
+                "Sort" | "Incremental Sort" => {
+                    let above_limit = self.parents[cur].is_some_and(|p| {
+                        let mut p = p;
+                        loop {
+                            match self.nodes[p].node_type.as_str() {
+                                "Limit" => return true,
+                                "Gather Merge" | "Result" => match self.parents[p] {
+                                    Some(q) => p = q,
+                                    None => return false,
+                                },
+                                _ => return false,
+                            }
+                        }
+                    });
+                    return above_limit.then_some(n);
+                }
+                "Gather" | "Gather Merge" | "Result" => cur = self.parents[cur]?,
+                _ => return None,
+            }
+        }
     }
 
     /// A finding about node `idx` (or the whole plan when `None`).
@@ -116,19 +168,31 @@ impl PlanCtx<'_> {
 
 /// Run every enabled plan rule over `plan`.
 pub fn analyze(plan: &Plan, cfg: &Config, file: Option<&str>) -> Vec<Finding> {
-    fn visit<'a>(n: &'a Node, early: bool, nodes: &mut Vec<&'a Node>, flags: &mut Vec<bool>) {
-        nodes.push(n);
-        flags.push(early);
+    struct Walk<'a> {
+        nodes: Vec<&'a Node>,
+        early: Vec<bool>,
+        parents: Vec<Option<usize>>,
+    }
+    fn visit<'a>(n: &'a Node, early: bool, parent: Option<usize>, w: &mut Walk<'a>) {
+        let me = w.nodes.len();
+        w.nodes.push(n);
+        w.early.push(early);
+        w.parents.push(parent);
         for (i, c) in n.children.iter().enumerate() {
-            visit(c, early || stops_early(n, i, c), nodes, flags);
+            visit(c, early || stops_early(n, i, c), Some(me), w);
         }
     }
-    let (mut nodes, mut stopped_early) = (Vec::new(), Vec::new());
-    visit(&plan.root, false, &mut nodes, &mut stopped_early);
+    let mut w = Walk {
+        nodes: Vec::new(),
+        early: Vec::new(),
+        parents: Vec::new(),
+    };
+    visit(&plan.root, false, None, &mut w);
     let ctx = PlanCtx {
         plan,
-        nodes,
-        stopped_early,
+        nodes: w.nodes,
+        stopped_early: w.early,
+        parents: w.parents,
         t: &cfg.rules.plan,
         file,
         filter_cache: Default::default(),
@@ -167,40 +231,135 @@ pub fn relation_sql(n: &Node) -> Option<String> {
     })
 }
 
-/// The columns a filter condition tests, equality columns first (index column order).
-pub fn filter_columns(filter: &str) -> Vec<String> {
+/// The predicates of a condition as a plan prints it, columns qualified as written: read as
+/// the WHERE clause of a query over a placeholder relation `t`, so an unqualified column
+/// resolves to it and `p.customer_id` keeps its `p`.
+pub fn filter_predicates(filter: &str) -> Vec<Predicate> {
     let sql = format!("SELECT 1 FROM t WHERE {filter}");
-    let Ok(stmt) = crate::sql::parse_statement(&sql) else {
-        return Vec::new();
-    };
-    let refs = crate::sql::extract::extract(&stmt);
-    let mut eq: Vec<String> = Vec::new();
-    let mut other: Vec<String> = Vec::new();
-    for p in refs.predicates {
-        let target = if p.op == "=" || p.op == "IN" || p.op == "IS NULL" {
-            &mut eq
-        } else {
-            &mut other
+    match crate::sql::parse_statement(&sql) {
+        Ok(stmt) => crate::sql::extract::extract(&stmt).predicates,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Whether a column qualified by `table` (as [`filter_predicates`] resolved it) is one of node
+/// `n`'s relation: unqualified, or qualified by its alias or name.
+fn belongs(n: &Node, table: Option<&str>) -> bool {
+    match table {
+        None | Some("t") => true,
+        Some(t) => n.alias.as_deref() == Some(t) || n.relation_name.as_deref() == Some(t),
+    }
+}
+
+fn is_equality(p: &Predicate) -> bool {
+    matches!(p.op.as_str(), "=" | "IN" | "IS NULL" | "= ANY")
+}
+
+/// The index keys `preds` call for on node `n`'s relation, equality keys first: columns of
+/// that relation only (a correlated `s.id = p.customer_id` on a scan of `s` gives `id`, never
+/// `customer_id`); an expression key for `lower(email) = …` or `(body ->> 'n') = …`; nothing
+/// for a column compared only with another column of the same row (no index serves `a < b`).
+pub fn index_keys(n: &Node, preds: &[Predicate]) -> Vec<KeySpec> {
+    let mut eq: Vec<KeySpec> = Vec::new();
+    let mut other: Vec<KeySpec> = Vec::new();
+    for p in preds {
+        if !belongs(n, p.table.as_deref()) {
+            continue;
+        }
+        if let Operand::Column { table, .. } = &p.operand {
+            if belongs(n, table.as_deref()) {
+                continue;
+            }
+        }
+        let key = match &p.expression {
+            Some(e) => Key::Expr(crate::advise::unqualify(e, &p.column)),
+            None => Key::Column(p.column.clone()),
         };
-        if !target.contains(&p.column) {
-            target.push(p.column);
+        let spec = KeySpec {
+            key,
+            desc: false,
+            nulls_first: None,
+            opclass: None,
+        };
+        let target = if is_equality(p) { &mut eq } else { &mut other };
+        if !target.iter().any(|k| k.key == spec.key) {
+            target.push(spec);
         }
     }
-    other.retain(|c| !eq.contains(c));
+    other.retain(|k| !eq.iter().any(|e| e.key == k.key));
     eq.extend(other);
     eq
 }
 
+/// The keys of a plan's `Sort Key` (`o.created_at DESC`) that are plain columns of node `n`'s
+/// relation, in order, stopping at the first that is not (an index serves a prefix only).
+fn sort_keys(n: &Node, keys: &[String]) -> Vec<KeySpec> {
+    let mut out = Vec::new();
+    for k in keys {
+        let mut words = k.split_whitespace();
+        let Some(col) = words.next() else { break };
+        let rest: Vec<&str> = words.collect();
+        let (table, column) = match col.rsplit_once('.') {
+            Some((t, c)) => (Some(t), c),
+            None => (None, col),
+        };
+        let plain = column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain || !belongs(n, table) {
+            break;
+        }
+        let desc = rest.first() == Some(&"DESC");
+        let nulls_first = rest
+            .iter()
+            .position(|w| *w == "NULLS")
+            .map(|i| rest.get(i + 1) == Some(&"FIRST"));
+        out.push(KeySpec {
+            key: Key::Column(column.to_string()),
+            desc,
+            nulls_first,
+            opclass: None,
+        });
+    }
+    out
+}
+
+/// Each index key as a message shows it: `status`, `lower(email)`, `created_at DESC`.
+pub fn key_names(keys: &[KeySpec]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            let mut s = match &k.key {
+                Key::Column(c) => c.clone(),
+                Key::Expr(e) => e.clone(),
+            };
+            if k.desc {
+                s.push_str(" DESC");
+            }
+            s
+        })
+        .collect()
+}
+
+/// The keys as a message shows them: `status, lower(email), created_at DESC`.
+pub fn keys_text(keys: &[KeySpec]) -> String {
+    key_names(keys).join(", ")
+}
+
 /// The `CREATE INDEX` (dbkit's one generator, [`crate::ddl::index::IndexSpec`]) of a btree on
-/// `cols` of a node's relation, when both are known.
-pub fn index_ddl(n: &Node, cols: &[String]) -> Option<String> {
-    if cols.is_empty() {
+/// `keys` of a node's relation, when both are known.
+pub fn index_ddl(n: &Node, keys: &[KeySpec]) -> Option<String> {
+    if keys.is_empty() {
         return None;
     }
-    let table = n.relation_name.as_deref()?;
-    let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
-    let schema = n.schema.as_deref().unwrap_or("");
-    Some(crate::ddl::index::IndexSpec::btree(schema, table, &cols).create_sql())
+    let spec = IndexSpec {
+        schema: n.schema.clone().unwrap_or_default(),
+        table: n.relation_name.clone()?,
+        method: "btree".into(),
+        keys: keys.to_vec(),
+        include: vec![],
+        predicate: None,
+    };
+    Some(spec.create_sql())
 }
 
 /// What to do about an operation that needed about `kb` kilobytes of memory and spilled: a
@@ -274,12 +433,40 @@ mod tests {
         assert_eq!(work_mem_for(9.4e26), "2097152MB");
         assert_eq!(work_mem_for(f64::INFINITY), "2097152MB");
         assert_eq!(work_mem_for(f64::NAN), "1MB");
+    }
+
+    fn keys(filter: &str, alias: &str) -> String {
+        let n = Node {
+            node_type: "Seq Scan".into(),
+            relation_name: Some("customers".into()),
+            alias: Some(alias.into()),
+            ..Default::default()
+        };
+        keys_text(&index_keys(&n, &filter_predicates(filter)))
+    }
+
+    #[test]
+    fn index_keys_are_the_scanned_relations_equality_first() {
         assert_eq!(
-            filter_columns(
-                "((created_at < (now() - '2 days'::interval)) AND (status = 'pending'::text))"
+            keys(
+                "((created_at < (now() - '2 days'::interval)) AND (status = 'pending'::text))",
+                "customers"
             ),
-            vec!["status", "created_at"]
+            "status, created_at"
         );
+        // A correlated SubPlan over `s`: its own column, never the outer one.
+        assert_eq!(keys("(s.id = p.customer_id)", "s"), "id");
+        // An expression index for a function or operator on the column.
+        assert_eq!(
+            keys("(lower(s.email) = 'a@b.c'::text)", "s"),
+            "lower(email)"
+        );
+        assert_eq!(
+            keys("((body ->> 'n'::text) = '5'::text)", "customers"),
+            "body ->> 'n'::TEXT"
+        );
+        // Two columns of the same row compared: no index serves it.
+        assert_eq!(keys("((s.a < s.b) AND (s.c = 3))", "s"), "c");
     }
 
     #[test]
