@@ -263,6 +263,39 @@ fn one_statement_prints_its_plan_tree_a_workload_its_ranking() {
     let two = run("SELECT * FROM big WHERE b = 1000; SELECT 1");
     assert!(two.contains("Statements, slowest first"), "{two}");
     assert!(!two.contains("Filter: (big.b = 1000)"), "{two}");
+    // One fix for two statements is printed once, with the statement it also serves, and the
+    // summary points to index advise for the whole workload.
+    let dir = tempfile::tempdir().unwrap();
+    let wl = dir.path().join("w.sql");
+    std::fs::write(
+        &wl,
+        "SELECT * FROM big WHERE b = 1000;\nSELECT * FROM big WHERE b = 2000;\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args([
+            "explain",
+            "--workload",
+            wl.to_str().unwrap(),
+            "--url",
+            &url,
+            "--width",
+            "250",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("big_b_idx ON public.big").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("(it serves {}:", wl.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("dbkit index advise --workload {}", wl.display())),
+        "{text}"
+    );
 }
 
 #[test]

@@ -629,7 +629,7 @@ impl Report for ExplainReport {
             .filter_map(|s| s.execution_ms)
             .sum::<f64>()
             + 0.0;
-        format!(
+        let mut s = format!(
             "{}: {} statement(s) explained on {}, {} failed or skipped; {} in all; {} finding(s)",
             self.file,
             ok,
@@ -637,7 +637,24 @@ impl Report for ExplainReport {
             self.statements.len() - ok,
             fmt_ms(total),
             self.findings.len()
-        )
+        );
+        let index_advice = self.findings.iter().any(|f| {
+            matches!(
+                f.rule,
+                RuleId::SeqScanFilter | RuleId::IndexFilterInefficient
+            )
+        });
+        if index_advice {
+            let file = if self.file.starts_with('(') || self.file == "-" {
+                "FILE"
+            } else {
+                self.file.as_str()
+            };
+            s.push_str(&format!(
+                ". Index suggestions are per plan: `dbkit index advise --workload {file}` weighs them over the whole workload and verifies each with the planner (HypoPG) before you build it"
+            ));
+        }
+        s
     }
     fn tables(&self) -> Vec<Table> {
         if let Some(tree) = &self.tree {

@@ -225,18 +225,44 @@ fn findings_table(findings: &[Finding]) -> Table {
         "Findings",
         &["severity", "rule", "at", "message", "suggestion"],
     );
+    let at_of = |f: &Finding| match (&f.location.file, f.location.line, &f.location.node) {
+        (Some(file), Some(line), _) => format!("{file}:{line}"),
+        (Some(file), None, _) => file.clone(),
+        (None, _, Some(node)) => node.clone(),
+        _ => String::new(),
+    };
+    // A fix that serves several findings is printed once, with where else it applies.
+    let mut serves: std::collections::HashMap<&str, Vec<String>> = std::collections::HashMap::new();
+    for f in findings {
+        if let Some(s) = f.suggestion.as_deref() {
+            let at = at_of(f);
+            let list = serves.entry(s).or_default();
+            if !list.contains(&at) {
+                list.push(at);
+            }
+        }
+    }
     let mut shown: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for f in findings {
-        // A fix already shown for another finding is not printed again.
+        let at = at_of(f);
         let suggestion = match f.suggestion.as_deref() {
             Some(s) if !shown.insert(s) => "(the same fix as above)".to_string(),
-            other => other.unwrap_or_default().to_string(),
-        };
-        let at = match (&f.location.file, f.location.line, &f.location.node) {
-            (Some(file), Some(line), _) => format!("{file}:{line}"),
-            (Some(file), None, _) => file.clone(),
-            (None, _, Some(node)) => node.clone(),
-            _ => String::new(),
+            Some(s) => {
+                let others: Vec<&String> = serves[s].iter().filter(|a| **a != at).collect();
+                if others.is_empty() {
+                    s.to_string()
+                } else {
+                    format!(
+                        "{s}\n(it serves {} too)",
+                        others
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            }
+            None => String::new(),
         };
         t.row(vec![
             Cell::toned(f.severity.as_str(), severity_tone(f.severity)),
