@@ -586,3 +586,43 @@ fn exclusive_times_add_up_to_the_root_time_in_every_fixture() {
     }
     assert!(checked >= 80, "{checked} plans checked");
 }
+
+#[test]
+fn totals_and_per_loop_figures_mean_what_postgresql_means_in_every_fixture() {
+    // explain.c: Heap Fetches, Heap Blocks, buffers and Memoize's cache counts are totals over
+    // all loops; rows and rows removed are per loop. A total never exceeds what all loops
+    // together could do; a parent's buffers include its children's.
+    let mut checked = 0;
+    for path in every_plan_fixture() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plans = dbkit::plan::parse(&text).unwrap();
+        for p in plans.iter().filter(|p| p.analyzed()) {
+            p.root.walk(&mut |n, _| {
+                let at = format!("{}: {}", path.display(), n.label());
+                if let Some(f) = n.heap_fetches {
+                    let read = n.total_rows() + n.rows_removed_by_filter.unwrap_or(0.0) * n.loops();
+                    assert!(
+                        f <= read.max(1.0),
+                        "{at}: {f} heap fetches for {read} rows in all"
+                    );
+                    checked += 1;
+                }
+                if let (Some(h), Some(m)) = (n.cache_hits, n.cache_misses) {
+                    assert_eq!(h + m, n.loops(), "{at}: one lookup per loop");
+                    checked += 1;
+                }
+                if let Some(b) = n.buffers {
+                    for c in n.children.iter().filter(|c| !c.is_cte()) {
+                        if let Some(cb) = c.buffers {
+                            let (mine, theirs) =
+                                (b.shared_hit + b.shared_read, cb.shared_hit + cb.shared_read);
+                            assert!(mine >= theirs, "{at}: {mine} buffers, a child {theirs}");
+                            checked += 1;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    assert!(checked >= 50, "{checked} figures checked");
+}
