@@ -217,21 +217,81 @@ fn text(o: &Map<String, Value>, k: &str) -> Option<String> {
     }
 }
 
-/// A bare scalar of YAML or the text of an XML leaf as JSON would have it: a boolean, a finite
-/// number, else a string. (A string field that reads as a number here is turned back by the
-/// generic reader.)
-pub(crate) fn scalar_value(v: &str) -> Value {
+/// Write a bare scalar of YAML or the text of an XML leaf as JSON would have it: a boolean, a
+/// finite number (normalized: `007` is 7), else a string. (A string field that reads as a number
+/// here is turned back by the generic reader.)
+pub(crate) fn write_scalar(out: &mut String, v: &str) {
+    use std::fmt::Write;
     match v {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
+        "true" | "false" => out.push_str(v),
         _ => match (v.parse::<i64>(), v.parse::<f64>()) {
-            (Ok(i), _) => Value::Number(i.into()),
-            (_, Ok(n)) if n.is_finite() => serde_json::Number::from_f64(n)
-                .map(Value::Number)
-                .unwrap_or_else(|| Value::String(v.to_string())),
-            _ => Value::String(v.to_string()),
+            (Ok(i), _) => {
+                let _ = write!(out, "{i}");
+            }
+            (_, Ok(f)) if f.is_finite() => {
+                let _ = write!(out, "{f}");
+            }
+            _ => write_string(out, v),
         },
     }
+}
+
+/// Write `s` as a JSON string.
+pub(crate) fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    // Runs without a character to escape are copied whole (the bytes matched are ASCII, so
+    // every cut is on a character boundary).
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
+}
+
+/// Whether `s` is one JSON string literal, quotes included (what PostgreSQL's YAML writes for a
+/// string): copied as it is, it stays valid JSON.
+pub(crate) fn is_string_literal(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return false;
+    }
+    let mut i = 1;
+    while i < b.len() - 1 {
+        match b[i] {
+            b'"' => return false,
+            c if c < 0x20 => return false,
+            b'\\' => {
+                match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') => {
+                        let hex = b.get(i + 2..i + 6);
+                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                            return false;
+                        }
+                        i += 6;
+                    }
+                    _ => return false,
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i == b.len() - 1
 }
 
 fn strings(o: &Map<String, Value>, k: &str) -> Vec<String> {

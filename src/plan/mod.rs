@@ -505,8 +505,8 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
                     ))
                 }
             })?,
-            paste::Body::Yaml(y) => with_large_stack(|| json::from_value(&yaml::to_json(&y)?))?,
-            paste::Body::Xml(x) => with_large_stack(|| json::from_value(&xml::to_json(&x)?))?,
+            paste::Body::Yaml(y) => json::parse(&with_large_stack(|| yaml::to_json_text(&y))?)?,
+            paste::Body::Xml(x) => json::parse(&xml::to_json_text(&x)?)?,
             paste::Body::Text(lines) => vec![text::parse_lines(lines)?],
         };
         for p in &mut got {

@@ -5,38 +5,72 @@
 //! comments, attributes it ignores) and works without recursion, so nesting costs no stack.
 
 use super::PlanError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Elements nested deeper than this are refused.
 const MAX_DEPTH: usize = 2 * super::json::MAX_DEPTH + 16;
 
-struct Open {
-    name: String,
-    children: Vec<(String, Value)>,
-    text: String,
+/// An element being read: its name, what its value turned out to be, where its text starts,
+/// and how many of the repeated groups it has seen.
+struct Open<'a> {
+    name: &'a str,
+    kind: Kind,
+    /// The text of a leaf so far (pieces around a comment are joined).
+    text: std::borrow::Cow<'a, str>,
+    groups: usize,
+    spaces: usize,
 }
 
-/// Parse EXPLAIN XML into a JSON value (an array of `{ "Plan": … }` objects).
+/// What an element's value is, known at its first child (or its end).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No child yet: a leaf when it ends so.
+    Unknown,
+    /// `{…}` written.
+    Object,
+    /// `[…]` written.
+    Array,
+}
+
+/// Elements whose children are list items: `<Plans><Plan>…`, `<Triggers><Trigger>…`.
+fn is_list(name: &str) -> bool {
+    matches!(name, "explain" | "Plans" | "Triggers" | "Workers")
+}
+
+/// Parse EXPLAIN XML into a JSON value (an array of `{ "Plan": … }` objects). Tests and fuzzing
+/// read the value; [`super::parse`] reads [`to_json_text`] with the fast JSON reader.
 pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
+    let text = to_json_text(input)?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    de.disable_recursion_limit();
+    let v = super::with_large_stack(|| serde::Deserialize::deserialize(&mut de));
+    v.map_err(|e| err(1, &format!("the plan does not convert: {e}")))
+}
+
+/// Turn EXPLAIN XML into the JSON text PostgreSQL's FORMAT JSON would have written, in one
+/// pass without building a tree (a 7 MB plan would otherwise be a million small allocations).
+pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
+    let mut out = String::with_capacity(input.len());
     let mut stack: Vec<Open> = Vec::new();
-    let mut root: Option<Value> = None;
+    let mut done = false;
     let mut rest = input;
+    let mut key_buf = String::new();
     // Line numbers are counted only for an error (counting for every tag is quadratic).
     let pos = |rest: &str| input.len() - rest.len();
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            if let Some(top) = stack.last_mut() {
-                top.text.push_str(rest);
-            }
+            push_text(&mut stack, rest);
             break;
         };
-        if let Some(top) = stack.last_mut() {
-            top.text.push_str(&rest[..lt]);
-        } else if !rest[..lt].trim().is_empty() && root.is_none() {
-            return Err(err(
-                line_of(input, pos(rest)),
-                "text before the first element",
-            ));
+        if stack.is_empty() {
+            if !rest[..lt].trim().is_empty() && !done {
+                return Err(err(
+                    line_of(input, pos(rest)),
+                    "text before the first element",
+                ));
+            }
+        } else {
+            push_text(&mut stack, &rest[..lt]);
         }
         rest = &rest[lt..];
         if let Some(r) = rest.strip_prefix("<?") {
@@ -68,14 +102,8 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
                     &format!("</{}> closes <{}>", name.trim(), open.name),
                 ));
             }
-            let value = close(open.children, open.text, &open.name)
-                .map_err(|m| err(line_of(input, at), &m))?;
-            match stack.last_mut() {
-                Some(parent) => parent.children.push((open.name, value)),
-                None => {
-                    root = Some(value);
-                }
-            }
+            close(&mut out, &open).map_err(|m| err(line_of(input, at), &m))?;
+            done = stack.is_empty();
             continue;
         }
         let self_closing = tag.ends_with('/');
@@ -83,31 +111,55 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
             .trim_end_matches('/')
             .split_whitespace()
             .next()
-            .unwrap_or("")
-            .to_string();
+            .unwrap_or("");
         if name.is_empty() || name.starts_with('!') {
             return Err(err(line_of(input, at), "expected an element"));
         }
-        if root.is_some() {
+        if done {
             return Err(err(line_of(input, at), "a second top-level element"));
         }
-        if self_closing {
-            let value =
-                close(Vec::new(), String::new(), &name).map_err(|m| err(line_of(input, at), &m))?;
-            match stack.last_mut() {
-                Some(parent) => parent.children.push((name, value)),
-                None => root = Some(value),
+        if let Some(parent) = stack.last_mut() {
+            match parent.kind {
+                Kind::Unknown => {
+                    parent.kind = if is_list(parent.name) || name == "Item" {
+                        out.push('[');
+                        Kind::Array
+                    } else {
+                        out.push('{');
+                        Kind::Object
+                    };
+                }
+                _ => out.push(','),
             }
-            continue;
+            if parent.kind == Kind::Object {
+                let seen = match name {
+                    "Incremental-Sort-Groups" => &mut parent.groups,
+                    "Sort-Space" => &mut parent.spaces,
+                    _ => &mut 0,
+                };
+                key_buf.clear();
+                repeated_key(name, *seen, &mut key_buf);
+                *seen += 1;
+                super::json::write_string(&mut out, &key_buf);
+                out.push(':');
+            }
         }
         if stack.len() >= MAX_DEPTH {
             return Err(err(line_of(input, at), "nested too deeply"));
         }
-        stack.push(Open {
+        let open = Open {
             name,
-            children: Vec::new(),
-            text: String::new(),
-        });
+            kind: Kind::Unknown,
+            text: std::borrow::Cow::Borrowed(""),
+            groups: 0,
+            spaces: 0,
+        };
+        if self_closing {
+            close(&mut out, &open).map_err(|m| err(line_of(input, at), &m))?;
+            done = stack.is_empty();
+        } else {
+            stack.push(open);
+        }
     }
     if let Some(open) = stack.last() {
         return Err(err(
@@ -115,7 +167,37 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
             &format!("<{}> is never closed (truncated input?)", open.name),
         ));
     }
-    root.ok_or_else(|| PlanError::Empty("no XML element in the input".to_string()))
+    if !done {
+        return Err(PlanError::Empty("no XML element in the input".to_string()));
+    }
+    Ok(out)
+}
+
+/// Text inside the innermost open element (a leaf's value; whitespace between children).
+fn push_text<'a>(stack: &mut [Open<'a>], piece: &'a str) {
+    let Some(top) = stack.last_mut() else { return };
+    if top.kind != Kind::Unknown || piece.is_empty() {
+        return;
+    }
+    if top.text.is_empty() {
+        top.text = std::borrow::Cow::Borrowed(piece);
+    } else {
+        top.text.to_mut().push_str(piece);
+    }
+}
+
+/// Write the end of an element's value: `}`/`]` after children; for a leaf its text as a
+/// boolean, a number or a string (an empty list element is `[]`).
+fn close(out: &mut String, open: &Open) -> Result<(), String> {
+    match open.kind {
+        Kind::Object => out.push('}'),
+        Kind::Array => out.push(']'),
+        Kind::Unknown if is_list(open.name) => out.push_str("[]"),
+        Kind::Unknown => {
+            super::json::write_scalar(out, &unescape(&open.text)?);
+        }
+    }
+    Ok(())
 }
 
 fn skip_past<'a>(s: &'a str, end: &str) -> Option<&'a str> {
@@ -139,12 +221,27 @@ fn err(line: usize, message: &str) -> PlanError {
 }
 
 /// The JSON key of an element: `Rows-Removed-by-Filter` → `Rows Removed by Filter`,
-/// `I-O-Read-Time` → `I/O Read Time`.
-fn key(name: &str) -> String {
-    let k = name.replace('-', " ").replace("I O ", "I/O ");
-    match k.as_str() {
-        "One Time Filter" => "One-Time Filter".to_string(),
-        _ => k,
+/// `Shared-I-O-Read-Time` → `Shared I/O Read Time`, `One-Time-Filter` → `One-Time Filter`.
+fn key(name: &str, out: &mut String) {
+    if name == "One-Time-Filter" {
+        out.push_str("One-Time Filter");
+        return;
+    }
+    if !name.contains('-') {
+        out.push_str(name);
+        return;
+    }
+    let mut rest = name;
+    let mut word_start = true;
+    while let Some(c) = rest.chars().next() {
+        if word_start && rest.starts_with("I-O-") {
+            out.push_str("I/O ");
+            rest = &rest[4..];
+            continue;
+        }
+        out.push(if c == '-' { ' ' } else { c });
+        word_start = c == '-';
+        rest = &rest[c.len_utf8()..];
     }
 }
 
@@ -152,47 +249,19 @@ fn key(name: &str) -> String {
 /// by type where JSON names them by label: an Incremental Sort's `Incremental-Sort-Groups` are
 /// the full-sort groups, then the pre-sorted ones; their `Sort-Space` is the memory space, then
 /// the disk space. (A group that printed one space only reads as memory: the XML does not say.)
-fn repeated_key(name: &str, seen: usize) -> String {
-    match (name, seen) {
-        ("Incremental-Sort-Groups", 0) => "Full-sort Groups".to_string(),
-        ("Incremental-Sort-Groups", _) => "Pre-sorted Groups".to_string(),
-        ("Sort-Space", 0) => "Sort Space Memory".to_string(),
-        ("Sort-Space", _) => "Sort Space Disk".to_string(),
-        _ => key(name),
-    }
+fn repeated_key(name: &str, seen: usize, out: &mut String) {
+    out.push_str(match (name, seen) {
+        ("Incremental-Sort-Groups", 0) => "Full-sort Groups",
+        ("Incremental-Sort-Groups", _) => "Pre-sorted Groups",
+        ("Sort-Space", 0) => "Sort Space Memory",
+        ("Sort-Space", _) => "Sort Space Disk",
+        _ => return key(name, out),
+    });
 }
 
-/// The value of a closed element: text for a leaf, a list for `<explain>`, `<Plans>`,
-/// `<Triggers>` and lists of `<Item>`, else an object.
-fn close(children: Vec<(String, Value)>, text: String, name: &str) -> Result<Value, String> {
-    let list = matches!(name, "explain" | "Plans" | "Triggers" | "Workers")
-        || (!children.is_empty() && children.iter().all(|(n, _)| n == "Item"));
-    if list {
-        return Ok(Value::Array(children.into_iter().map(|(_, v)| v).collect()));
-    }
-    if children.is_empty() {
-        return unescape(&text).map(|t| super::json::scalar_value(&t));
-    }
-    let mut m = Map::new();
-    let (mut groups, mut spaces) = (0, 0);
-    for (n, v) in children {
-        let count = match n.as_str() {
-            "Incremental-Sort-Groups" => &mut groups,
-            "Sort-Space" => &mut spaces,
-            _ => {
-                m.insert(key(&n), v);
-                continue;
-            }
-        };
-        *count += 1;
-        m.insert(repeated_key(&n, *count - 1), v);
-    }
-    Ok(Value::Object(m))
-}
-
-fn unescape(s: &str) -> Result<String, String> {
+fn unescape(s: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     if !s.contains('&') {
-        return Ok(s.to_string());
+        return Ok(std::borrow::Cow::Borrowed(s));
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -222,12 +291,23 @@ fn unescape(s: &str) -> Result<String, String> {
         rest = &rest[i + semi + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_names_and_text_make_valid_json() {
+        let x = "<explain><Query><Node\"\\x>a\"b\\c\u{1}\n&lt;é</Node\"\\x><Plans/><N>007</N><M>1e400</M></Query></explain>";
+        let t = to_json_text(x).unwrap();
+        let v: Value = serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(v[0]["Node\"\\x"], "a\"b\\c\u{1}\n<é");
+        assert_eq!(v[0]["Plans"], Value::Array(vec![]));
+        assert_eq!(v[0]["N"], 7);
+        assert_eq!(v[0]["M"], "1e400", "not a finite number: kept as text");
+    }
 
     #[test]
     fn postgresql_xml() {

@@ -1,11 +1,12 @@
 //! Reading `EXPLAIN (FORMAT YAML)`: the block style PostgreSQL writes (`Key: value` maps,
 //! `- ` sequence items, strings in double quotes with JSON's escapes, numbers and booleans bare),
-//! turned into the same JSON value the JSON reader takes, so both formats share one plan builder.
+//! turned into the JSON text PostgreSQL's FORMAT JSON would have written, so both formats share
+//! one plan reader (and its speed).
 //! Not a general YAML reader: flow style, anchors and block scalars are not PostgreSQL's and are
 //! reported as errors.
 
 use super::PlanError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Nesting deeper than this is refused (two levels per plan level: the map and `Plans`).
 const MAX_DEPTH: usize = 2 * super::json::MAX_DEPTH + 16;
@@ -16,8 +17,19 @@ struct Line<'a> {
     text: &'a str,
 }
 
-/// Parse EXPLAIN YAML into a JSON value (an array of `{ "Plan": … }` objects, or one object).
+/// Parse EXPLAIN YAML into a JSON value (tests and fuzzing; [`super::parse`] reads
+/// [`to_json_text`] with the fast JSON reader).
 pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
+    let text = super::with_large_stack(|| to_json_text(input))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    de.disable_recursion_limit();
+    let v = super::with_large_stack(|| serde::Deserialize::deserialize(&mut de));
+    v.map_err(|e| err(1, &format!("the plan does not convert: {e}")))
+}
+
+/// Turn EXPLAIN YAML into JSON text (an array of `{ "Plan": … }` objects, or one object).
+/// Recursive per nesting level: run it on a large stack for deep plans.
+pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     let lines: Vec<Line> = input
         .lines()
         .enumerate()
@@ -34,12 +46,13 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
     let mut p = Parser {
         lines: &lines,
         i: 0,
+        out: String::with_capacity(input.len()),
     };
-    let v = p.block(first.indent, 0)?;
+    p.block(first.indent, 0)?;
     if let Some(l) = lines.get(p.i) {
         return Err(err(l.no, "unexpected indentation"));
     }
-    Ok(v)
+    Ok(p.out)
 }
 
 fn err(line: usize, message: &str) -> PlanError {
@@ -52,13 +65,15 @@ fn err(line: usize, message: &str) -> PlanError {
 struct Parser<'a> {
     lines: &'a [Line<'a>],
     i: usize,
+    out: String,
 }
 
 impl Parser<'_> {
     /// A block at `indent`: a sequence when its first line starts with `-`, else a map.
-    fn block(&mut self, indent: usize, depth: usize) -> Result<Value, PlanError> {
+    fn block(&mut self, indent: usize, depth: usize) -> Result<(), PlanError> {
         let Some(l) = self.lines.get(self.i) else {
-            return Ok(Value::Null);
+            self.out.push_str("null");
+            return Ok(());
         };
         if depth > MAX_DEPTH {
             return Err(err(l.no, "nested too deeply"));
@@ -70,31 +85,37 @@ impl Parser<'_> {
         }
     }
 
-    fn sequence(&mut self, indent: usize, depth: usize) -> Result<Value, PlanError> {
-        let mut items = Vec::new();
+    fn sequence(&mut self, indent: usize, depth: usize) -> Result<(), PlanError> {
+        self.out.push('[');
+        let mut first = true;
         while let Some(l) = self.lines.get(self.i) {
             if l.indent != indent || !(l.text == "-" || l.text.starts_with("- ")) {
                 break;
             }
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
             let rest = l.text[1..].trim_start();
             if rest.is_empty() {
                 self.i += 1;
                 let next = self.lines.get(self.i).map_or(0, |n| n.indent);
-                items.push(if next > indent {
-                    self.block(next, depth + 1)?
+                if next > indent {
+                    self.block(next, depth + 1)?;
                 } else {
-                    Value::Null
-                });
+                    self.out.push_str("null");
+                }
             } else if key_value(rest).is_some() {
                 // `- Key: value` opens a map whose keys sit two columns right of the dash.
                 let item_indent = indent + (l.text.len() - rest.len());
-                items.push(self.map(item_indent, Some(rest), depth + 1)?);
+                self.map(item_indent, Some(rest), depth + 1)?;
             } else {
                 self.i += 1;
-                items.push(scalar(rest, l.no)?);
+                scalar(&mut self.out, rest, l.no)?;
             }
         }
-        Ok(Value::Array(items))
+        self.out.push(']');
+        Ok(())
     }
 
     /// A map at `indent`; `first` is its first `Key: value` when it sat after a `- `.
@@ -103,8 +124,9 @@ impl Parser<'_> {
         indent: usize,
         mut first: Option<&str>,
         depth: usize,
-    ) -> Result<Value, PlanError> {
-        let mut m = Map::new();
+    ) -> Result<(), PlanError> {
+        self.out.push('{');
+        let mut empty = true;
         while let Some(l) = self.lines.get(self.i) {
             let text = match first.take() {
                 Some(t) => t,
@@ -113,8 +135,14 @@ impl Parser<'_> {
             };
             let no = l.no;
             let (k, v) = key_value(text).ok_or_else(|| err(no, "expected `Key: value`"))?;
+            if !empty {
+                self.out.push(',');
+            }
+            empty = false;
+            super::json::write_string(&mut self.out, k);
+            self.out.push(':');
             self.i += 1;
-            let value = if v.is_empty() {
+            if v.is_empty() {
                 match self.lines.get(self.i) {
                     Some(n) if n.indent > indent => {
                         let ni = n.indent;
@@ -124,14 +152,14 @@ impl Parser<'_> {
                     Some(n) if n.indent == indent && n.text.starts_with("- ") && depth > 0 => {
                         self.sequence(indent, depth + 1)?
                     }
-                    _ => Value::Array(Vec::new()),
+                    _ => self.out.push_str("[]"),
                 }
             } else {
-                scalar(v, no)?
-            };
-            m.insert(k.to_string(), value);
+                scalar(&mut self.out, v, no)?;
+            }
         }
-        Ok(Value::Object(m))
+        self.out.push('}');
+        Ok(())
     }
 }
 
@@ -147,13 +175,15 @@ fn key_value(t: &str) -> Option<(&str, &str)> {
     Some((k, v.trim()))
 }
 
-/// A double-quoted string (JSON's escapes, as PostgreSQL writes them), a number, a boolean, or a
-/// bare word (kept as a string).
-fn scalar(v: &str, line: usize) -> Result<Value, PlanError> {
+/// A double-quoted string (JSON's escapes, as PostgreSQL writes them: copied as they are), a
+/// number, a boolean, or a bare word (kept as a string).
+fn scalar(out: &mut String, v: &str, line: usize) -> Result<(), PlanError> {
     if v.starts_with('"') {
-        return serde_json::from_str::<String>(v)
-            .map(Value::String)
-            .map_err(|_| err(line, "a quoted string that does not end"));
+        if !super::json::is_string_literal(v) {
+            return Err(err(line, "a quoted string that does not end"));
+        }
+        out.push_str(v);
+        return Ok(());
     }
     if v.starts_with(['[', '{', '&', '*', '|', '>']) {
         return Err(err(
@@ -161,7 +191,8 @@ fn scalar(v: &str, line: usize) -> Result<Value, PlanError> {
             "YAML flow style, anchors and block scalars are not EXPLAIN's",
         ));
     }
-    Ok(super::json::scalar_value(v))
+    super::json::write_scalar(out, v);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -181,6 +212,21 @@ mod tests {
         assert_eq!(q["Planning"]["Shared Hit Blocks"], 31.0);
         assert_eq!(q["Triggers"], Value::Array(vec![]));
         assert_eq!(q["Execution Time"], 0.314);
+    }
+
+    #[test]
+    fn quoted_strings_are_checked_and_bare_words_escaped() {
+        let y = "- Plan: \n    Node Type: \"Seq \\u00e9\\\"Scan\"\n    Alias: a\"b\\c\n    Plan Rows: 007\n";
+        let t = to_json_text(y).unwrap();
+        let v: Value = serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(v[0]["Plan"]["Node Type"], "Seq é\"Scan");
+        assert_eq!(v[0]["Plan"]["Alias"], "a\"b\\c");
+        assert_eq!(v[0]["Plan"]["Plan Rows"], 7);
+        for bad in ["\"a\\qb\"", "\"a\"b\"", "\"a\\u12\"", "\"tab\there\""] {
+            let y = format!("- Plan: \n    Node Type: {bad}\n");
+            let e = to_json_text(&y).unwrap_err().to_string();
+            assert!(e.contains("line 2"), "{bad}: {e}");
+        }
     }
 
     #[test]
