@@ -257,13 +257,23 @@ fn strip_common_indent(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
         .map(|(_, l)| indent(l))
         .min()
         .unwrap_or(0);
+    let mut lines = lines;
+    if common > 0 {
+        for (_, l) in &mut lines {
+            l.drain(..boundary(l, common.min(indent(l))));
+        }
+    }
     lines
-        .into_iter()
-        .map(|(n, l)| {
-            let cut = common.min(indent(&l));
-            (n, l[cut..].to_string())
-        })
-        .collect()
+}
+
+/// `at`, moved back to a character boundary of `l` (indents measured on other lines may end
+/// inside a multi-byte space of this one).
+fn boundary(l: &str, mut at: usize) -> usize {
+    at = at.min(l.len());
+    while !l.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// Whether a text line is a plan node with figures: `Seq Scan on t  (cost=…)`.
@@ -320,14 +330,16 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
             // (psql's leading space), and a prompt after the plan does not count.
             let root = &lines[i].1;
             let cut = root.len() - root.trim_start().len();
-            let plan = lines[i..]
-                .iter()
-                .map(|(n, l)| {
+            let query = query_before(&lines[..i]);
+            let mut plan = lines;
+            plan.drain(..i);
+            if cut > 0 {
+                for (_, l) in &mut plan {
                     let c = cut.min(l.len() - l.trim_start().len());
-                    (*n, l[c..].to_string())
-                })
-                .collect();
-            (query_before(&lines[..i]), plan)
+                    l.drain(..boundary(l, c));
+                }
+            }
+            (query, plan)
         }
         None => (None, lines),
     };
@@ -447,6 +459,16 @@ mod tests {
             .map(|(i, l)| format!("-[ RECORD {} ]------------\nQUERY PLAN | {l}\n", i + 1))
             .collect();
         assert_eq!(text(&expanded), PLAIN);
+    }
+
+    #[test]
+    fn indents_of_multibyte_spaces_cut_on_character_boundaries() {
+        // The root is indented by two ASCII spaces, a property by an ideographic space (3 bytes).
+        let input = "  Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n\u{3000}Filter: (a = 1)\n";
+        let _ = unwrap(input);
+        let _ = crate::plan::parse(input);
+        let input = "\u{3000}Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n  Filter: (a = 1)\n";
+        let _ = crate::plan::parse(input);
     }
 
     #[test]
