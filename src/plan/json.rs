@@ -1,6 +1,6 @@
 //! Reading `EXPLAIN (FORMAT JSON)` output, raw or as psql prints it.
 
-use super::{Buffers, Jit, Node, Plan, PlanError, Trigger};
+use super::{Buffers, Jit, Node, Plan, PlanError, Trigger, Wal};
 use serde_json::{Map, Value};
 
 /// Parse EXPLAIN JSON: an array of `{ "Plan": … }` objects, or one such object.
@@ -464,6 +464,11 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
         workers_planned: num(o, "Workers Planned"),
         workers_launched: num(o, "Workers Launched"),
         buffers,
+        wal: o.contains_key("WAL Records").then(|| Wal {
+            records: b("WAL Records"),
+            fpi: b("WAL FPI"),
+            bytes: b("WAL Bytes"),
+        }),
         output: strings(o, "Output"),
         in_parallel: false,
         cte_ms: 0.0,
@@ -480,7 +485,7 @@ fn node_at(v: &Value, path: &str, depth: usize) -> Result<Node, PlanError> {
 
 /// Typed deserialization of what PostgreSQL writes (the fast path).
 mod typed {
-    use super::super::{Buffers, Jit, Node, Plan, Trigger};
+    use super::super::{Buffers, Jit, Node, Plan, Trigger, Wal};
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
@@ -665,6 +670,9 @@ mod typed {
         local_read: f64 = "Local Read Blocks",
         temp_read: f64 = "Temp Read Blocks",
         temp_written: f64 = "Temp Written Blocks",
+        wal_records: f64 = "WAL Records",
+        wal_fpi: f64 = "WAL FPI",
+        wal_bytes: f64 = "WAL Bytes",
     }
 
     /// A node's `Plans`, each child made a [`Node`] as soon as it is read (a list of raw nodes
@@ -786,6 +794,11 @@ mod typed {
                 workers_planned: self.workers_planned,
                 workers_launched: self.workers_launched,
                 buffers,
+                wal: self.wal_records.map(|r| Wal {
+                    records: r as u64,
+                    fpi: b(self.wal_fpi),
+                    bytes: b(self.wal_bytes),
+                }),
                 output: self.output.map(OneOrMany::into_vec).unwrap_or_default(),
                 in_parallel: false,
                 cte_ms: 0.0,

@@ -74,6 +74,17 @@ pub struct Buffers {
     pub temp_written: u64,
 }
 
+/// WAL a node generated (`WAL: records=… fpi=… bytes=…`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Wal {
+    /// WAL records.
+    pub records: u64,
+    /// Full-page images.
+    pub fpi: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
 /// One plan node. Figures PostgreSQL reports per loop stay per loop; see the methods for totals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Node {
@@ -196,6 +207,9 @@ pub struct Node {
     pub workers_launched: Option<f64>,
     /// Buffers (when BUFFERS was on).
     pub buffers: Option<Buffers>,
+    /// WAL records, full-page images and bytes the node generated (WAL, PostgreSQL 13+),
+    /// inclusive, totals over all loops.
+    pub wal: Option<Wal>,
     /// Output columns (VERBOSE).
     pub output: Vec<String>,
     /// Runs in parallel workers (below a Gather): its loops ran at the same time, so its time is

@@ -687,6 +687,14 @@ fn property(n: &mut Node, k: &str, v: &str) {
                 labeled(v, "Peak Disk: "),
             );
         }
+        "WAL" => {
+            let get = |k: &str| kv_num(v, k).unwrap_or(0.0) as u64;
+            n.wal = Some(super::Wal {
+                records: get("records="),
+                fpi: get("fpi="),
+                bytes: get("bytes="),
+            });
+        }
         "I/O Timings" => {
             n.io_read_ms = io_timing(v, "read=");
             n.io_write_ms = io_timing(v, "write=");
@@ -858,6 +866,26 @@ mod tests {
         // A property after the worker blocks, at the node's indentation, is the node's again.
         assert_eq!(scan.rows_removed_by_filter, Some(33233.0));
         assert_eq!(p.root.workers_launched, Some(2.0));
+    }
+
+    #[test]
+    fn wal_usage_reads_as_the_json_of_the_same_plan() {
+        let text = "Update on t  (cost=0.00..35.50 rows=0 width=0) (actual time=0.200..0.200 rows=0 loops=1)\n  Buffers: shared hit=12 dirtied=2\n  WAL: records=10 fpi=1 bytes=1650\n  ->  Seq Scan on t  (cost=0.00..35.50 rows=10 width=10) (actual time=0.010..0.020 rows=10 loops=1)\n";
+        let json = r#"[{"Plan": {"Node Type": "ModifyTable", "Operation": "Update", "Relation Name": "t", "WAL Records": 10, "WAL FPI": 1, "WAL Bytes": 1650,
+            "Plans": [{"Node Type": "Seq Scan", "Relation Name": "t"}]}}]"#;
+        let t = parse(text).unwrap();
+        let j = crate::plan::json::parse(json).unwrap().remove(0);
+        assert_eq!(
+            t.root.wal,
+            Some(crate::plan::Wal {
+                records: 10,
+                fpi: 1,
+                bytes: 1650
+            })
+        );
+        assert_eq!(t.root.wal, j.root.wal);
+        assert_eq!(t.root.label(), "Update on t");
+        assert_eq!(j.root.label(), "Update on t");
     }
 
     #[test]

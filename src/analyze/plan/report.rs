@@ -266,6 +266,14 @@ pub fn node_details(n: &Node, verbose: bool) -> Vec<String> {
             d.push(format!("Buffers: {}", parts.join(", ")));
         }
     }
+    if let Some(w) = n.wal {
+        d.push(format!(
+            "WAL: {} records, {} full-page images, {}",
+            fmt_n(w.records as f64),
+            fmt_n(w.fpi as f64),
+            crate::view::human_bytes(w.bytes as f64)
+        ));
+    }
     if n.io_read_ms.is_some() || n.io_write_ms.is_some() {
         d.push(format!(
             "I/O Timings: read={} write={}",
