@@ -16,6 +16,16 @@ fn dbkit_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The DDL of each recommendation of an `index advise` JSON report.
+fn ddl_of(v: &serde_json::Value) -> Vec<&str> {
+    v["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ddl"].as_str().unwrap())
+        .collect()
+}
+
 fn start() -> ScratchCluster {
     ScratchCluster::start()
         .unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}"))
@@ -157,12 +167,7 @@ fn advise_verifies_with_hypopg_and_apply_builds_what_the_plan_then_uses() {
         "json",
     ]);
     assert_eq!(v["hypopg"], true, "{v:#}");
-    let recs: Vec<&str> = v["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ddl"].as_str().unwrap())
-        .collect();
+    let recs = ddl_of(&v);
     assert!(
         recs.iter().any(|d| d.contains("USING btree (a, c)")),
         "equality first, then range: {recs:#?}"
@@ -278,12 +283,7 @@ fn advise_from_pg_stat_statements_skips_its_own_queries_and_reports_failures() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["excluded"].as_u64().unwrap() > 0, "{v:#}");
-    let ddl: Vec<&str> = v["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ddl"].as_str().unwrap())
-        .collect();
+    let ddl = ddl_of(&v);
     assert!(
         ddl.iter().any(|d| d.contains("USING btree (a, c)")),
         "{ddl:#?}"

@@ -109,6 +109,19 @@ impl PlanCtx<'_> {
         keys
     }
 
+    /// When node `n` ran many times and the runs add up to a meaningful share and amount of
+    /// the query's time (the `nested_loop_*` thresholds): its loops, time in all, and share.
+    /// The N+1 test of `nested-loop-many-loops` and `subplan-per-row`.
+    pub fn costly_repeats(&self, n: &Node) -> Option<(f64, f64, f64)> {
+        let loops = n.actual_loops.unwrap_or(0.0);
+        let ms = n.inclusive_ms();
+        let share = ms / self.plan.total_ms();
+        (loops >= self.t.nested_loop_min_loops
+            && share >= self.t.nested_loop_min_share
+            && ms >= self.t.nested_loop_min_ms)
+            .then_some((loops, ms, share))
+    }
+
     /// The Sort whose rows a Limit takes, above node `i` through nodes that pass rows along
     /// unchanged (Gather Merge, Result, Incremental Sort's input…).
     fn sort_under_limit(&self, i: usize) -> Option<&Node> {

@@ -12,20 +12,14 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
-    let total = ctx.plan.total_ms();
     for (i, n) in ctx.nodes.iter().enumerate() {
         if n.node_type != "Nested Loop" || n.children.len() < 2 {
             continue;
         }
         let inner = &n.children[1];
-        let loops = inner.actual_loops.unwrap_or(0.0);
-        let inner_ms = inner.inclusive_ms();
-        if loops < ctx.t.nested_loop_min_loops
-            || inner_ms / total < ctx.t.nested_loop_min_share
-            || inner_ms < ctx.t.nested_loop_min_ms
-        {
+        let Some((loops, inner_ms, share)) = ctx.costly_repeats(inner) else {
             continue;
-        }
+        };
         let inner_idx = ctx.nodes.iter().position(|x| std::ptr::eq(*x, inner));
         out.push(ctx.finding(
             RULE.id,
@@ -37,9 +31,9 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
                 inner.label(),
                 fmt_n(loops),
                 fmt_ms(inner_ms),
-                inner_ms / total * 100.0
+                share * 100.0
             ),
-            serde_json::json!({ "loops": loops, "inner_ms": inner_ms, "inner_node": inner_idx, "share": inner_ms / total }),
+            serde_json::json!({ "loops": loops, "inner_ms": inner_ms, "inner_node": inner_idx, "share": share }),
             Some("let the planner hash or merge the two sides (check the outer side's row estimate; an index on the inner join key makes each loop cheap), or fetch the inner rows in one batch".to_string()),
         ));
     }

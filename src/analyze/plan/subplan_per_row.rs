@@ -13,7 +13,6 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
-    let total = ctx.plan.total_ms();
     for (i, n) in ctx.nodes.iter().enumerate() {
         // A hashed SubPlan runs once and probes its hash table; InitPlans run once.
         if n.parent_relationship.as_deref() != Some("SubPlan")
@@ -23,14 +22,9 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let loops = n.actual_loops.unwrap_or(0.0);
-        let ms = n.inclusive_ms();
-        if loops < ctx.t.nested_loop_min_loops
-            || ms / total < ctx.t.nested_loop_min_share
-            || ms < ctx.t.nested_loop_min_ms
-        {
+        let Some((loops, ms, share)) = ctx.costly_repeats(n) else {
             continue;
-        }
+        };
         let name = n.subplan_name.as_deref().unwrap_or("SubPlan");
         out.push(ctx.finding(
             RULE.id,
@@ -40,10 +34,10 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
                 "{name} ran {} times, once per outer row ({} in all, {:.0}% of the query): {}",
                 fmt_n(loops),
                 fmt_ms(ms),
-                ms / total * 100.0,
+                share * 100.0,
                 n.label().trim_start_matches(&format!("{name}: "))
             ),
-            serde_json::json!({ "loops": loops, "subplan_ms": ms, "share": ms / total, "subplan": name }),
+            serde_json::json!({ "loops": loops, "subplan_ms": ms, "share": share, "subplan": name }),
             Some("rewrite the correlated subquery as a JOIN (LEFT JOIN when it may find nothing) or LEFT JOIN LATERAL (… LIMIT 1), so it runs once as a set; at least index its correlated column so each run is a cheap lookup".to_string()),
         ));
     }
