@@ -869,6 +869,19 @@ mod tests {
     }
 
     #[test]
+    fn costs_off_plans_read_as_their_shape() {
+        // EXPLAIN (COSTS OFF), as PostgreSQL's own regression tests and many posts show plans.
+        let text = "            QUERY PLAN\n-----------------------------------\n Limit\n   ->  Incremental Sort\n         Sort Key: tenk1.four, tenk1.ten\n         Presorted Key: tenk1.four\n         ->  Sort\n               Sort Key: tenk1.four\n               ->  Seq Scan on tenk1\n(7 rows)\n";
+        let p = crate::plan::parse(text).unwrap().remove(0);
+        assert_eq!(p.root.count(), 4);
+        let inc = &p.root.children[0];
+        assert_eq!(inc.node_type, "Incremental Sort");
+        assert_eq!(inc.presorted_key, ["tenk1.four"]);
+        assert_eq!(inc.children[0].children[0].label(), "Seq Scan on tenk1");
+        assert!(!p.analyzed() && p.root.total_cost.is_none());
+    }
+
+    #[test]
     fn wal_usage_reads_as_the_json_of_the_same_plan() {
         let text = "Update on t  (cost=0.00..35.50 rows=0 width=0) (actual time=0.200..0.200 rows=0 loops=1)\n  Buffers: shared hit=12 dirtied=2\n  WAL: records=10 fpi=1 bytes=1650\n  ->  Seq Scan on t  (cost=0.00..35.50 rows=10 width=10) (actual time=0.010..0.020 rows=10 loops=1)\n";
         let json = r#"[{"Plan": {"Node Type": "ModifyTable", "Operation": "Update", "Relation Name": "t", "WAL Records": 10, "WAL FPI": 1, "WAL Bytes": 1650,

@@ -19,10 +19,12 @@ fn check(ctx: &PlanCtx, out: &mut Vec<Finding>) {
         RULE.id,
         RULE.id.severity(),
         None,
-        format!(
-            "the plan has estimates only (total cost {:.0}); rules that need actual times and rows were skipped",
-            ctx.plan.root.total_cost.unwrap_or(0.0)
-        ),
+        match ctx.plan.root.total_cost {
+            Some(c) => format!(
+                "the plan has estimates only (total cost {c:.0}); rules that need actual times and rows were skipped"
+            ),
+            None => "the plan has neither actual figures nor costs (EXPLAIN with COSTS OFF); only its shape was read".to_string(),
+        },
         serde_json::json!({ "total_cost": ctx.plan.root.total_cost }),
         Some("run EXPLAIN (ANALYZE, BUFFERS) — `dbkit explain` does it inside a rolled-back transaction".to_string()),
     ));
