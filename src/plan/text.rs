@@ -170,7 +170,18 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
     let lines = join_wrapped(lines);
     let mut plan = Plan::default();
     // Arena: (indent, node, parent index).
-    let mut arena: Vec<(usize, Node, Option<usize>)> = Vec::new();
+    // The nodes as read, with their indentation and parent: kept in three vectors sized for
+    // the node lines up front (a plan node is large; growing a vector of them copies them all).
+    let node_lines = lines
+        .iter()
+        .filter(|(_, l)| l.trim_start().starts_with("->"))
+        .count()
+        + 1;
+    let mut arena = Arena {
+        indents: Vec::with_capacity(node_lines),
+        nodes: Vec::with_capacity(node_lines),
+        parents: Vec::with_capacity(node_lines),
+    };
     let mut stack: Vec<usize> = Vec::new();
     let mut pending = Pending {
         relationship: None,
@@ -194,7 +205,7 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
             }
             in_section = None;
         }
-        let is_node = t.starts_with("->") || arena.is_empty();
+        let is_node = t.starts_with("->") || arena.nodes.is_empty();
         if is_node {
             let body = t.trim_start_matches("->").trim_start();
             let node_indent = ind;
@@ -208,25 +219,27 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
             node.parent_relationship = pending.relationship.take();
             node.subplan_name = pending.name.take();
             while let Some(&top) = stack.last() {
-                if arena[top].0 >= node_indent {
+                if arena.indents[top] >= node_indent {
                     stack.pop();
                 } else {
                     break;
                 }
             }
             let parent = stack.last().copied();
-            if parent.is_none() && !arena.is_empty() {
+            if parent.is_none() && !arena.nodes.is_empty() {
                 return Err(PlanError::Text {
                     line: *lineno,
                     message: "a second root node (is this two plans pasted together?)".to_string(),
                 });
             }
-            arena.push((node_indent, node, parent));
-            stack.push(arena.len() - 1);
+            arena.indents.push(node_indent);
+            arena.nodes.push(Some(node));
+            arena.parents.push(parent);
+            stack.push(arena.nodes.len() - 1);
             continue;
         }
         // Statement-level lines sit at the root's indentation or less.
-        let root_indent = arena.first().map_or(0, |r| r.0);
+        let root_indent = arena.indents.first().copied().unwrap_or(0);
         if ind <= root_indent {
             if (t.contains("(cost=") || t.contains("(actual")) && node_header(t).is_some() {
                 return Err(PlanError::Text {
@@ -271,7 +284,7 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
         // InitPlan / SubPlan / CTE markers introduce the next node.
         if let Some(p) = subplan_marker(t) {
             pending = p;
-            pop_to(&mut stack, &arena, ind);
+            pop_to(&mut stack, &arena.indents, ind);
             continue;
         }
         // `Worker N:  actual time=…` and the lines under it (its buffers, I/O, sort) are that
@@ -283,24 +296,23 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
             continue;
         }
         // A property of the innermost node whose line is less indented than this one.
-        pop_to(&mut stack, &arena, ind);
+        pop_to(&mut stack, &arena.indents, ind);
         let Some(&cur) = stack.last() else { continue };
         if let Some((k, v)) = t.split_once(": ") {
-            property(&mut arena[cur].1, k, v.trim());
+            if let Some(n) = arena.nodes[cur].as_mut() {
+                property(n, k, v.trim());
+            }
         }
     }
-    if arena.is_empty() {
+    if arena.nodes.is_empty() {
         return Err(PlanError::Empty(
             "no plan node found (expected EXPLAIN output in JSON or text format)".to_string(),
         ));
     }
     // Assemble the tree from the arena, children in order.
-    let mut nodes: Vec<Option<Node>> = Vec::with_capacity(arena.len());
-    let mut parents = Vec::with_capacity(arena.len());
-    for (_, n, p) in arena {
-        nodes.push(Some(n));
-        parents.push(p);
-    }
+    let Arena {
+        mut nodes, parents, ..
+    } = arena;
     // The text format does not say which child is outer and which inner; JSON does.
     let mut seen = vec![0usize; nodes.len()];
     for i in 1..nodes.len() {
@@ -334,10 +346,8 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
         if children_of[i].is_empty() {
             continue;
         }
-        let kids: Vec<Node> = children_of[i]
-            .iter()
-            .filter_map(|&c| nodes[c].take())
-            .collect();
+        let mut kids: Vec<Node> = Vec::with_capacity(children_of[i].len());
+        kids.extend(children_of[i].iter().filter_map(|&c| nodes[c].take()));
         if let Some(Some(parent)) = nodes.get_mut(i) {
             parent.children = kids;
         }
@@ -395,9 +405,16 @@ fn trigger_line(k: &str, v: &str) -> Option<Trigger> {
     })
 }
 
-fn pop_to(stack: &mut Vec<usize>, arena: &[(usize, Node, Option<usize>)], ind: usize) {
+/// The nodes of a text plan as they are read.
+struct Arena {
+    indents: Vec<usize>,
+    nodes: Vec<Option<Node>>,
+    parents: Vec<Option<usize>>,
+}
+
+fn pop_to(stack: &mut Vec<usize>, indents: &[usize], ind: usize) {
     while let Some(&top) = stack.last() {
-        if arena[top].0 >= ind {
+        if indents[top] >= ind {
             stack.pop();
         } else {
             break;
