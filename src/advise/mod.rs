@@ -72,7 +72,6 @@ pub fn not_the_applications(sql: &str) -> bool {
     if lower.contains("hypopg")
         || lower.starts_with("explain")
         || lower.starts_with("prepare dbkit_")
-        || lower.starts_with("/* dbkit")
     {
         return true;
     }

@@ -747,9 +747,7 @@ fn property(n: &mut Node, k: &str, v: &str) {
                     _ => n.hash_batches,
                 };
             }
-            if let Some(i) = v.find("Memory Usage: ") {
-                n.peak_memory_usage_kb = v[i + 14..].trim().trim_end_matches("kB").parse().ok();
-            }
+            n.peak_memory_usage_kb = labeled(v, "Memory Usage: ");
         }
         "Workers Planned" => n.workers_planned = num(),
         "Workers Launched" => n.workers_launched = num(),

@@ -133,13 +133,18 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
             }
             if parent.kind == Kind::Object {
                 let seen = match name {
-                    "Incremental-Sort-Groups" => &mut parent.groups,
-                    "Sort-Space" => &mut parent.spaces,
-                    _ => &mut 0,
+                    "Incremental-Sort-Groups" => {
+                        parent.groups += 1;
+                        parent.groups - 1
+                    }
+                    "Sort-Space" => {
+                        parent.spaces += 1;
+                        parent.spaces - 1
+                    }
+                    _ => 0,
                 };
                 key_buf.clear();
-                repeated_key(name, *seen, &mut key_buf);
-                *seen += 1;
+                repeated_key(name, seen, &mut key_buf);
                 super::json::write_string(&mut out, &key_buf);
                 out.push(':');
             }

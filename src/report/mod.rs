@@ -252,14 +252,13 @@ fn findings_table(findings: &[Finding]) -> Table {
                 if others.is_empty() {
                     s.to_string()
                 } else {
-                    format!(
-                        "{s}\n(it serves {} too)",
-                        others
-                            .iter()
-                            .map(|a| a.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    // A long list is cut: the cell shows a few lines.
+                    let shown: Vec<&str> = others.iter().take(5).map(|a| a.as_str()).collect();
+                    let more = match others.len().saturating_sub(shown.len()) {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    format!("{s}\n(it serves {}{more} too)", shown.join(", "))
                 }
             }
             None => String::new(),

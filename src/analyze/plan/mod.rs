@@ -244,11 +244,15 @@ pub fn relation_sql(n: &Node) -> Option<String> {
     })
 }
 
+/// The relation a plan condition is read against: a name no plan's alias is (an outer alias
+/// `t` in `s.id = t.customer_id` must stay another relation's).
+const PLACEHOLDER: &str = "dbkit_scanned_relation";
+
 /// The predicates of a condition as a plan prints it, columns qualified as written: read as
-/// the WHERE clause of a query over a placeholder relation `t`, so an unqualified column
+/// the WHERE clause of a query over a placeholder relation [`PLACEHOLDER`], so an unqualified column
 /// resolves to it and `p.customer_id` keeps its `p`.
 pub fn filter_predicates(filter: &str) -> Vec<Predicate> {
-    let sql = format!("SELECT 1 FROM t WHERE {filter}");
+    let sql = format!("SELECT 1 FROM {PLACEHOLDER} WHERE {filter}");
     match crate::sql::parse_statement(&sql) {
         Ok(stmt) => crate::sql::extract::extract(&stmt).predicates,
         Err(_) => Vec::new(),
@@ -259,7 +263,7 @@ pub fn filter_predicates(filter: &str) -> Vec<Predicate> {
 /// `n`'s relation: unqualified, or qualified by its alias or name.
 fn belongs(n: &Node, table: Option<&str>) -> bool {
     match table {
-        None | Some("t") => true,
+        None | Some(PLACEHOLDER) => true,
         Some(t) => n.alias.as_deref() == Some(t) || n.relation_name.as_deref() == Some(t),
     }
 }
@@ -469,6 +473,7 @@ mod tests {
         );
         // A correlated SubPlan over `s`: its own column, never the outer one.
         assert_eq!(keys("(s.id = p.customer_id)", "s"), "id");
+        assert_eq!(keys("(s.id = t.customer_id)", "s"), "id");
         // An expression index for a function or operator on the column.
         assert_eq!(
             keys("(lower(s.email) = 'a@b.c'::text)", "s"),
