@@ -62,6 +62,8 @@ SQL
   show text -A >"$out/$name.text-unaligned.txt"
   show text -x >"$out/$name.text-expanded.txt"
   show text -x -P linestyle=unicode >"$out/$name.text-expanded-unicode.txt"
+  show text -x -P border=0 >"$out/$name.text-expanded-border0.txt"
+  show text -x -P border=2 >"$out/$name.text-expanded-border2.txt"
   # GUI copies and terminals, from the same rows.
   { echo '"QUERY PLAN"'; show text -At | sed 's/"/""/g; s/.*/"&"/'; } >"$out/$name.text-pgadmin.txt"
   show text -At | awk '{ l[NR] = $0; if (length($0) > w) w = length($0) }
@@ -76,6 +78,7 @@ SQL
   show json -P border=2 -P linestyle=unicode >"$out/$name.json-border2-unicode.txt"
   show json -A >"$out/$name.json-unaligned.txt"
   show json -x >"$out/$name.json-expanded.txt"
+  show json -x -P border=0 >"$out/$name.json-expanded-border0.txt"
   show yaml -At >"$out/$name.yaml"
   show xml -At >"$out/$name.xml"
   # auto_explain, straight from the server log (its prefix included).

@@ -111,6 +111,8 @@ fn every_psql_setting_and_gui_copy_of_the_text_format_reads_exactly_as_the_text(
             "text-unaligned.txt",
             "text-expanded.txt",
             "text-expanded-unicode.txt",
+            "text-expanded-border0.txt",
+            "text-expanded-border2.txt",
             "text-pgadmin.txt",
             "text-dbeaver.txt",
             "text-wrapped.txt",
@@ -142,6 +144,7 @@ fn every_psql_setting_of_the_json_format_reads_exactly_as_the_json() {
             "json-border2-unicode.txt",
             "json-unaligned.txt",
             "json-expanded.txt",
+            "json-expanded-border0.txt",
         ] {
             assert_eq!(read(&format!("{name}.{v}")), base, "{name}.{v}");
         }

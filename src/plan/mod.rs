@@ -13,6 +13,7 @@
 
 pub(crate) mod json;
 pub(crate) mod paste;
+pub(crate) mod scan;
 pub(crate) mod text;
 pub(crate) mod xml;
 pub(crate) mod yaml;

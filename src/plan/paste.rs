@@ -6,6 +6,7 @@
 //! statement, comments or a psql prompt before the plan. What is left is one plan body per
 //! entry, in the format it was written in.
 
+use super::scan::{find, Trim};
 use std::borrow::Cow;
 
 /// The plan body, in the format it was written in: borrowed from the input when it is bare
@@ -19,8 +20,33 @@ pub(crate) enum Body<'a> {
     Yaml(Cow<'a, str>),
     /// `EXPLAIN (FORMAT XML)`.
     Xml(Cow<'a, str>),
-    /// The text format: lines with their 1-based line numbers in the input, decorations removed.
-    Text(Vec<(usize, String)>),
+    /// The text format: lines with their 1-based line numbers in the input, decorations removed
+    /// (borrowed from the input unless a decoration had to be rewritten).
+    Text(Vec<Line<'a>>),
+}
+
+/// A line of a text plan and its 1-based number in the input.
+pub(crate) type Line<'a> = (usize, Cow<'a, str>);
+
+/// Narrow a line to the part of it `f` returns (a subslice of its argument), without copying a
+/// borrowed line.
+pub(crate) fn narrow(l: &mut Cow<'_, str>, f: impl for<'s> FnOnce(&'s str) -> &'s str) {
+    let s: &str = l;
+    let t = f(s);
+    let from = (t.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
+    if from > s.len() || s.len() - from < t.len() {
+        // Not a subslice (a constant): take it as it is.
+        *l = Cow::Owned(t.to_string());
+        return;
+    }
+    let to = from + t.len();
+    match l {
+        Cow::Borrowed(b) => *b = &b[from..to],
+        Cow::Owned(o) => {
+            o.truncate(to);
+            o.drain(..from);
+        }
+    }
 }
 
 /// One plan found in the input, and the statement it belongs to when the input says.
@@ -39,14 +65,14 @@ pub(crate) struct Entry<'a> {
 pub(crate) fn unwrap(input: &str) -> Vec<Entry<'_>> {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
     // Bare EXPLAIN output, as a client or `psql -At` writes it: nothing to take apart.
-    let t = input.trim_start();
+    let t = input.ws_start();
     // psql marks every line of a multi-line cell, so the first lines tell.
     let mut cut = t.len().min(4096);
     while !t.is_char_boundary(cut) {
         cut -= 1;
     }
     let marked = t[..cut].lines().take(4).any(|l| {
-        let l = l.trim_end();
+        let l = l.ws_end();
         l.ends_with('↵') || l.ends_with('+')
     });
     let bare = if (t.starts_with('[') || t.starts_with('{')) && !marked {
@@ -79,11 +105,11 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry<'_>> {
 
 /// auto_explain entries: a log line ending in `plan:` after `duration: … ms`, and the
 /// continuation lines under it (a tab at the start, as the server writes them in stderr logs).
-fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry<'static>> {
+fn auto_explain<'a>(lines: &[(usize, &'a str)]) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let l = lines[i].1.trim_end();
+        let l = lines[i].1.ws_end();
         let starts = l.ends_with("plan:")
             && l.find("duration: ")
                 .is_some_and(|d| l[d..].contains(" ms") && l.len() > d);
@@ -95,13 +121,13 @@ fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry<'static>> {
         i += 1;
         while i < lines.len() {
             let (n, l) = lines[i];
-            if !(l.starts_with('\t') || l.starts_with(' ') || l.trim().is_empty()) {
+            if !(l.starts_with('\t') || l.starts_with(' ') || l.ws().is_empty()) {
                 break;
             }
-            body.push((n, l.strip_prefix('\t').unwrap_or(l).to_string()));
+            body.push((n, Cow::Borrowed(l.strip_prefix('\t').unwrap_or(l))));
             i += 1;
         }
-        while body.last().is_some_and(|(_, l)| l.trim().is_empty()) {
+        while body.last().is_some_and(|(_, l)| l.ws().is_empty()) {
             body.pop();
         }
         let duration_ms = l.find("duration: ").and_then(|d| {
@@ -119,8 +145,8 @@ fn auto_explain(lines: &[(usize, &str)]) -> Vec<Entry<'static>> {
 
 /// Whether a line is a rule of psql's table: dashes, box drawing, `+` crossings.
 fn is_rule(t: &str) -> bool {
+    // `all` first: it stops at the first character of a plan line.
     !t.is_empty()
-        && t.chars().any(|c| matches!(c, '-' | '─' | '═' | '━'))
         && t.chars().all(|c| {
             matches!(
                 c,
@@ -152,6 +178,7 @@ fn is_rule(t: &str) -> bool {
                     | '║'
             )
         })
+        && t.chars().any(|c| matches!(c, '-' | '─' | '═' | '━'))
 }
 
 fn is_frame(c: char) -> bool {
@@ -166,101 +193,129 @@ fn is_footer(t: &str) -> bool {
 }
 
 fn is_header(t: &str) -> bool {
-    let t = t
-        .trim()
-        .trim_matches(|c: char| is_frame(c) || c == '"')
-        .trim();
+    let t = t.ws();
+    // Most lines are plan lines, ending in `)` or a value: rejected by their last byte.
+    if !matches!(t.as_bytes().last(), Some(b'N' | b'|' | b'"' | 0x80..)) {
+        return false;
+    }
+    let t = t.trim_matches(|c: char| is_frame(c) || c == '"').ws();
     t == "QUERY PLAN"
 }
 
 /// psql's table and GUI copies removed, lines numbered as in the input.
-fn undecorate(lines: &[(usize, &str)]) -> Vec<(usize, String)> {
-    let aligned = lines.iter().take(8).any(|(_, l)| is_rule(l.trim()));
-    let expanded = lines.iter().any(|(_, l)| l.contains("[ RECORD "));
-    let mut out: Vec<(usize, String)> = Vec::with_capacity(lines.len());
+fn undecorate<'a>(lines: &[(usize, &'a str)]) -> Vec<Line<'a>> {
+    let aligned = lines.iter().take(8).any(|(_, l)| is_rule(l.ws()));
+    // `-[ RECORD 1 ]---`, `+-[ RECORD 1 ]---+`, `┌─[ RECORD 1 ]───┐`: on a line of rules;
+    // `* Record 1` with `\pset border 0`.
+    let record = |l: &str| {
+        let t = l.ws_start();
+        (t.starts_with(['-', '+', '─', '┌', '├', '╔', '╠']) && find(t, "[ RECORD ").is_some())
+            || t.starts_with("* Record ")
+    };
+    let expanded = lines.iter().any(|(_, l)| record(l));
+    // Border 0 has no frame between the column name and the value: `QUERY PLAN value`, then
+    // the value's further lines under it.
+    let unframed = expanded && lines.iter().any(|(_, l)| l.starts_with("* Record "));
+    const HEAD: &str = "QUERY PLAN ";
+    let mut out: Vec<Line<'a>> = Vec::with_capacity(lines.len());
     for &(n, l) in lines {
-        let t = l.trim();
-        if is_rule(t) || (expanded && t.contains("[ RECORD ")) || is_footer(t) || is_header(t) {
+        let t = l.ws();
+        if is_rule(t) || (expanded && record(t)) || is_footer(t) || is_header(t) {
             continue;
         }
-        let mut s: &str = l.trim_end();
+        let mut s: &'a str = l.ws_end();
         // Border 2: `| … |` or `│ … │` around every line.
-        let framed = s.trim_start().starts_with(is_frame) && s.ends_with(is_frame);
+        let framed = s.ws_start().starts_with(is_frame) && s.ends_with(is_frame);
         if framed {
-            let inner = s.trim_start();
+            let inner = s.ws_start();
             let inner = &inner[inner.chars().next().map_or(0, char::len_utf8)..];
             let inner = &inner[..inner.len() - inner.chars().last().map_or(0, char::len_utf8)];
-            s = inner.strip_prefix(' ').unwrap_or(inner).trim_end();
+            s = inner.strip_prefix(' ').unwrap_or(inner).ws_end();
         }
         // Expanded display: `QUERY PLAN | value`, then `           | value` for more lines.
-        if expanded {
+        if unframed {
+            s = s.strip_prefix(HEAD).unwrap_or_else(|| {
+                let blank = s
+                    .bytes()
+                    .take(HEAD.len())
+                    .take_while(|&b| b == b' ')
+                    .count();
+                &s[blank..]
+            });
+        } else if expanded {
             if let Some(i) = s.find(|c: char| is_frame(c)) {
                 let (head, rest) = s.split_at(i);
-                if head.trim().is_empty() || head.trim() == "QUERY PLAN" {
+                if head.ws().is_empty() || head.ws() == "QUERY PLAN" {
                     let rest = &rest[rest.chars().next().map_or(0, char::len_utf8)..];
                     s = rest.strip_prefix(' ').unwrap_or(rest);
                 }
             }
         }
         // Continuation marks of a multi-line cell.
-        let mut owned = s.trim_end().to_string();
-        if let Some(x) = owned.strip_suffix('↵') {
-            owned = x.trim_end().to_string();
+        s = s.ws_end();
+        if let Some(x) = s.strip_suffix('↵') {
+            s = x.ws_end();
         } else if aligned || expanded {
-            if let Some(x) = owned.strip_suffix('+') {
-                owned = x.trim_end().to_string();
+            if let Some(x) = s.strip_suffix('+') {
+                s = x.ws_end();
             }
         }
-        out.push((n, owned));
+        out.push((n, Cow::Borrowed(s)));
     }
-    gui_copies(&mut out);
-    out.retain(|(_, l)| !is_header(l) && !is_footer(l.trim()));
+    if gui_copies(&mut out) {
+        out.retain(|(_, l)| !is_header(l) && !is_footer(l.ws()));
+    }
     strip_common_indent(out)
 }
 
 /// Copies from GUI clients: every line in double quotes (pgAdmin, CSV export) or every line
-/// ending in `|` (DBeaver's text view).
-fn gui_copies(lines: &mut [(usize, String)]) {
-    let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
+/// ending in `|` (DBeaver's text view). Whether it took any off.
+fn gui_copies(lines: &mut [Line<'_>]) -> bool {
+    let nonblank = || lines.iter().filter(|(_, l)| !l.ws().is_empty());
     let count = nonblank().count();
     if count == 0 {
-        return;
+        return false;
     }
     let quoted = nonblank().all(|(_, l)| {
-        let t = l.trim();
+        let t = l.ws();
         t.len() >= 2 && t.starts_with('"') && t.ends_with('"')
     });
     if quoted {
         for (_, l) in lines.iter_mut() {
-            let t = l.trim();
+            let t = l.ws();
             if t.len() >= 2 {
-                *l = t[1..t.len() - 1].replace("\"\"", "\"");
+                if t.contains("\"\"") {
+                    *l = Cow::Owned(t[1..t.len() - 1].replace("\"\"", "\""));
+                } else {
+                    narrow(l, |s| {
+                        let t = s.ws();
+                        &t[1..t.len() - 1]
+                    });
+                }
             }
         }
-        return;
+        return true;
     }
-    let piped = nonblank().all(|(_, l)| l.ends_with('|') && !l.trim_start().starts_with('|'));
+    let piped = nonblank().all(|(_, l)| l.ends_with('|') && !l.ws_start().starts_with('|'));
     if piped {
         for (_, l) in lines.iter_mut() {
-            if let Some(x) = l.strip_suffix('|') {
-                *l = x.trim_end().to_string();
-            }
+            narrow(l, |s| s.strip_suffix('|').map_or(s, |x: &str| x.ws_end()));
         }
     }
+    piped
 }
 
-fn strip_common_indent(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
-    let indent = |l: &str| l.len() - l.trim_start().len();
+fn strip_common_indent(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    let indent = |l: &str| l.len() - l.ws_start().len();
     let common = lines
         .iter()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(_, l)| indent(l))
+        .filter_map(|(_, l)| Some(indent(l)).filter(|&i| i < l.len()))
         .min()
         .unwrap_or(0);
     let mut lines = lines;
     if common > 0 {
         for (_, l) in &mut lines {
-            l.drain(..boundary(l, common.min(indent(l))));
+            narrow(l, |s| &s[boundary(s, common.min(indent(s)))..]);
         }
     }
     lines
@@ -278,15 +333,20 @@ fn boundary(l: &str, mut at: usize) -> usize {
 
 /// Whether a text line is a plan node with figures: `Seq Scan on t  (cost=…)`.
 pub(crate) fn is_node_line(t: &str) -> bool {
-    let t = t.trim_start();
-    let t = t.strip_prefix("->").unwrap_or(t).trim_start();
+    let t = t.ws_start();
+    let t = t.strip_prefix("->").unwrap_or(t).ws_start();
     t.starts_with(|c: char| c.is_ascii_uppercase())
-        && (t.contains("  (cost=") || t.contains("  (actual") || t.contains("  (never executed"))
+        && t.match_indices('(').any(|(i, _)| {
+            let r = &t[i + 1..];
+            t[..i].ends_with("  ")
+                && (r.starts_with("cost=")
+                    || r.starts_with("actual")
+                    || r.starts_with("never executed"))
+        })
 }
 
 /// Decide the format and drop what comes before the plan (a statement, comments, a prompt).
-fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
-    let start = |pred: &dyn Fn(&str) -> bool| lines.iter().position(|(_, l)| pred(l.trim()));
+fn body_of(lines: Vec<Line<'_>>) -> Entry<'_> {
     let from = |i: usize| {
         let mut s = String::new();
         for (_, l) in &lines[i..] {
@@ -296,32 +356,39 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
         s
     };
     let before = |i: usize| query_before(&lines[..i]);
-    if let Some(i) = start(&|t| t.starts_with("<explain") || t.starts_with("<?xml")) {
-        return Entry {
-            duration_ms: None,
-            query_text: before(i),
-            body: Body::Xml(Cow::Owned(from(i))),
-        };
-    }
-    if let Some(i) = start(&|t| t == "- Plan:" || t == "Plan:" || t.starts_with("Query Text: \"")) {
-        if lines
-            .iter()
-            .any(|(_, l)| l.trim_start().starts_with("Node Type: "))
-        {
+    // One pass to the first line that starts a plan: XML, YAML, JSON or a text node.
+    let mut yaml_checked = false;
+    for (i, (_, l)) in lines.iter().enumerate() {
+        let t = l.ws();
+        if t.starts_with("<explain") || t.starts_with("<?xml") {
             return Entry {
                 duration_ms: None,
                 query_text: before(i),
-                body: Body::Yaml(Cow::Owned(from(i))),
+                body: Body::Xml(Cow::Owned(from(i))),
             };
         }
-    }
-    if let Some(i) = start(&|t| t.starts_with('[') || t.starts_with('{')) {
-        if !lines.iter().take(i + 1).any(|(_, l)| is_node_line(l)) {
+        if !yaml_checked && (t == "- Plan:" || t == "Plan:" || t.starts_with("Query Text: \"")) {
+            yaml_checked = true;
+            if lines
+                .iter()
+                .any(|(_, l)| l.ws_start().starts_with("Node Type: "))
+            {
+                return Entry {
+                    duration_ms: None,
+                    query_text: before(i),
+                    body: Body::Yaml(Cow::Owned(from(i))),
+                };
+            }
+        }
+        if t.starts_with('[') || t.starts_with('{') {
             return Entry {
                 duration_ms: None,
                 query_text: before(i),
                 body: Body::Json(Cow::Owned(from(i))),
             };
+        }
+        if is_node_line(l) {
+            break;
         }
     }
     let (query_text, lines) = match lines.iter().position(|(_, l)| is_node_line(l)) {
@@ -329,14 +396,15 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
             // The root is the least indented line of a plan: what is left of it is decoration
             // (psql's leading space), and a prompt after the plan does not count.
             let root = &lines[i].1;
-            let cut = root.len() - root.trim_start().len();
+            let cut = root.len() - root.ws_start().len();
             let query = query_before(&lines[..i]);
             let mut plan = lines;
             plan.drain(..i);
             if cut > 0 {
                 for (_, l) in &mut plan {
-                    let c = cut.min(l.len() - l.trim_start().len());
-                    l.drain(..boundary(l, c));
+                    narrow(l, |s| {
+                        &s[boundary(s, cut.min(s.len() - s.ws_start().len()))..]
+                    });
                 }
             }
             (query, plan)
@@ -352,7 +420,7 @@ fn body_of(lines: Vec<(usize, String)>) -> Entry<'static> {
 
 /// The statement typed before a plan: a psql prompt (`db=# `, `db-> `) and `EXPLAIN` with its
 /// options removed; `None` when the lines hold no statement.
-fn query_before(lines: &[(usize, String)]) -> Option<String> {
+fn query_before(lines: &[Line<'_>]) -> Option<String> {
     // auto_explain's `Query Text:`, kept as written (continuation lines included).
     if let Some(first) = lines
         .first()
@@ -363,12 +431,12 @@ fn query_before(lines: &[(usize, String)]) -> Option<String> {
             q.push('\n');
             q.push_str(l);
         }
-        let q = q.trim_end();
+        let q = q.ws_end();
         return (!q.is_empty()).then(|| q.to_string());
     }
     let mut parts = Vec::new();
     for (_, l) in lines {
-        let mut t = l.trim();
+        let mut t = l.ws();
         if let Some(i) = t.find(|c: char| c.is_whitespace()) {
             let prompt = &t[..i];
             if prompt.ends_with("=#")
@@ -376,7 +444,7 @@ fn query_before(lines: &[(usize, String)]) -> Option<String> {
                 || prompt.ends_with("-#")
                 || prompt.ends_with("->")
             {
-                t = t[i..].trim_start();
+                t = t[i..].ws_start();
             }
         }
         if t.is_empty() || t.starts_with("--") {
@@ -386,7 +454,7 @@ fn query_before(lines: &[(usize, String)]) -> Option<String> {
     }
     let joined = parts.join("\n");
     let rest = strip_explain(&joined)?;
-    let rest = rest.trim().trim_end_matches(';').trim();
+    let rest = rest.ws().trim_end_matches(';').ws();
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
@@ -396,10 +464,10 @@ fn strip_explain(s: &str) -> Option<&str> {
     if !head.eq_ignore_ascii_case("explain") {
         return None;
     }
-    let mut rest = s[7..].trim_start();
+    let mut rest = s[7..].ws_start();
     if rest.starts_with('(') {
         let close = rest.find(')')?;
-        rest = rest[close + 1..].trim_start();
+        rest = rest[close + 1..].ws_start();
     }
     for word in ["analyze", "analyse", "verbose"] {
         if rest.len() >= word.len()
@@ -407,7 +475,7 @@ fn strip_explain(s: &str) -> Option<&str> {
             && rest[..word.len()].eq_ignore_ascii_case(word)
             && rest[word.len()..].starts_with(char::is_whitespace)
         {
-            rest = rest[word.len()..].trim_start();
+            rest = rest[word.len()..].ws_start();
         }
     }
     Some(rest)
@@ -419,7 +487,7 @@ mod tests {
 
     fn text(input: &str) -> Vec<String> {
         match unwrap(input).remove(0).body {
-            Body::Text(l) => l.into_iter().map(|(_, l)| l).collect(),
+            Body::Text(l) => l.into_iter().map(|(_, l)| l.into_owned()).collect(),
             b => panic!("not text: {b:?}"),
         }
     }
@@ -459,6 +527,13 @@ mod tests {
             .map(|(i, l)| format!("-[ RECORD {} ]------------\nQUERY PLAN | {l}\n", i + 1))
             .collect();
         assert_eq!(text(&expanded), PLAIN);
+        // `\pset border 0`: no frame after the column name.
+        let unframed: String = PLAIN
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("* Record {}   \nQUERY PLAN {l}\n", i + 1))
+            .collect();
+        assert_eq!(text(&unframed), PLAIN);
     }
 
     #[test]
@@ -520,7 +595,7 @@ mod tests {
             }
             b => panic!("{b:?}"),
         }
-        assert!(matches!(&entries[1].body, Body::Json(j) if j.trim_end().ends_with('}')));
+        assert!(matches!(&entries[1].body, Body::Json(j) if j.ws_end().ends_with('}')));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the same model as JSON: node names are mapped to JSON's (`Hash Left Join` is a `Hash Join`
 //! with join type `Left`, `HashAggregate` an `Aggregate` with strategy `Hashed`).
 
+use super::paste::Line;
+use super::scan::{find, Trim};
 use super::{Jit, Node, Plan, PlanError, Trigger};
 
 const NODE_TYPES: &[&str] = &[
@@ -52,12 +54,10 @@ const NODE_TYPES: &[&str] = &[
 /// Join the halves of lines a terminal wrapped: a line at column 0 that is not a plan node or a
 /// statement-level line (`Planning Time: …`, `JIT:`) continues the line before it, when that line
 /// was cut at the terminal's width (the longest line) or its parentheses are still open.
-fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
-    let width = lines
-        .iter()
-        .map(|(_, l)| l.chars().count())
-        .max()
-        .unwrap_or(0);
+/// Also counts the node lines (`->`), for the reader to size its arena.
+fn join_wrapped(lines: Vec<Line<'_>>) -> (Vec<Line<'_>>, usize) {
+    // The terminal's width: the longest line, measured only when a line may be a tail.
+    let mut width = None;
     // A cut that fell just before a space leaves the tail indented by that space: a line no
     // deeper than the root node that is not a node or a statement line is a tail too, after a
     // line cut at the width.
@@ -65,19 +65,32 @@ fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
         .iter()
         .find(|(_, l)| super::paste::is_node_line(l))
         .map_or(0, |(_, l)| indent(l));
-    let mut out: Vec<(usize, String)> = Vec::with_capacity(lines.len());
-    let mut open = 0i64;
-    for (n, l) in lines {
-        let ind = indent(&l);
-        let tail = !l.trim().is_empty()
+    let mut out: Vec<Line<'_>> = Vec::with_capacity(lines.len());
+    let mut node_lines = 0;
+    let mut lines = lines;
+    for i in 0..lines.len() {
+        let (n, l) = (lines[i].0, std::mem::take(&mut lines[i].1));
+        let t = l.ws_start();
+        let ind = l.len() - t.len();
+        if t.starts_with("->") {
+            node_lines += 1;
+        }
+        let tail = !t.is_empty()
             && ind <= root_indent
             && !l.starts_with("->")
             && !super::paste::is_node_line(&l)
-            && !is_statement_line(l.trim_start());
-        if tail {
+            && !is_statement_line(t);
+        if tail && !out.is_empty() {
+            // Measured at the first tail, before any line was joined: the lines before it are
+            // in `out` as they were, this one and the rest still in `lines`.
+            let width = *width.get_or_insert_with(|| {
+                let before = out.iter().map(|(_, l)| l.chars().count()).max();
+                let after = lines[i + 1..].iter().map(|(_, l)| l.chars().count()).max();
+                before.max(after).unwrap_or(0).max(l.chars().count())
+            });
             if let Some((_, prev)) = out.last_mut() {
                 let cut = width >= 40 && prev.chars().count() + 2 >= width;
-                if (ind == 0 && open > 0) || cut {
+                if (ind == 0 && paren_balance(prev) > 0) || cut {
                     // The space at a cut may have gone with the margin: put it back between
                     // figures and words, and before a `Key:` of a `Key: value  Key: value` line.
                     let key_next = l.starts_with(|c: char| c.is_ascii_uppercase())
@@ -88,19 +101,18 @@ fn join_wrapped(lines: Vec<(usize, String)>) -> Vec<(usize, String)> {
                         && (key_next
                             || prev.ends_with(|c: char| c.is_ascii_digit() || c == ')')
                                 && l.starts_with(|c: char| c.is_ascii_alphabetic()));
+                    let prev = prev.to_mut();
                     if space {
                         prev.push(' ');
                     }
                     prev.push_str(&l);
-                    open += paren_balance(&l);
                     continue;
                 }
             }
         }
-        open = paren_balance(&l);
         out.push((n, l));
     }
-    out
+    (out, node_lines)
 }
 
 /// `Planning Time: 0.1 ms`, `JIT:`, `Trigger for constraint …: time=…`: the lines PostgreSQL
@@ -129,11 +141,12 @@ fn is_statement_line(l: &str) -> bool {
 /// Open minus closed parentheses outside single-quoted literals.
 fn paren_balance(l: &str) -> i64 {
     let (mut n, mut quoted) = (0i64, false);
-    for c in l.chars() {
+    // Bytes: the three are ASCII, and no byte of a multi-byte character is ASCII.
+    for c in l.bytes() {
         match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => n += 1,
-            ')' if !quoted => n -= 1,
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => n += 1,
+            b')' if !quoted => n -= 1,
             _ => {}
         }
     }
@@ -141,7 +154,7 @@ fn paren_balance(l: &str) -> i64 {
 }
 
 fn indent(l: &str) -> usize {
-    l.len() - l.trim_start().len()
+    l.len() - l.ws_start().len()
 }
 
 struct Pending {
@@ -166,17 +179,13 @@ pub fn parse(input: &str) -> Result<Plan, PlanError> {
 }
 
 /// Parse the lines of one text-format plan, decorations already removed.
-pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError> {
-    let lines = join_wrapped(lines);
+pub(crate) fn parse_lines(lines: Vec<Line<'_>>) -> Result<Plan, PlanError> {
+    let (lines, node_lines) = join_wrapped(lines);
     let mut plan = Plan::default();
     // Arena: (indent, node, parent index).
     // The nodes as read, with their indentation and parent: kept in three vectors sized for
     // the node lines up front (a plan node is large; growing a vector of them copies them all).
-    let node_lines = lines
-        .iter()
-        .filter(|(_, l)| l.trim_start().starts_with("->"))
-        .count()
-        + 1;
+    let node_lines = node_lines + 1;
     let mut arena = Arena {
         indents: Vec::with_capacity(node_lines),
         nodes: Vec::with_capacity(node_lines),
@@ -189,11 +198,11 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
     };
     let mut in_section: Option<(String, usize)> = None;
     for (lineno, raw) in &lines {
-        if raw.trim().is_empty() {
+        let t = raw.ws_start();
+        if t.is_empty() {
             continue;
         }
-        let ind = indent(raw);
-        let t = raw.trim_start();
+        let ind = raw.len() - t.len();
         if let Some((_, sind)) = &in_section {
             if ind > *sind {
                 if let Some((name, _)) = &in_section {
@@ -207,7 +216,7 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
         }
         let is_node = t.starts_with("->") || arena.nodes.is_empty();
         if is_node {
-            let body = t.trim_start_matches("->").trim_start();
+            let body = t.trim_start_matches("->").ws_start();
             let node_indent = ind;
             let mut node = node_header(body).ok_or_else(|| PlanError::Text {
                 line: *lineno,
@@ -262,10 +271,7 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
                             .split(", ")
                             .filter_map(|kv| kv.split_once(" = "))
                             .map(|(a, b)| {
-                                (
-                                    a.trim().to_string(),
-                                    b.trim().trim_matches('\'').to_string(),
-                                )
+                                (a.ws().to_string(), b.ws().trim_matches('\'').to_string())
                             })
                             .collect()
                     }
@@ -298,9 +304,9 @@ pub(crate) fn parse_lines(lines: Vec<(usize, String)>) -> Result<Plan, PlanError
         // A property of the innermost node whose line is less indented than this one.
         pop_to(&mut stack, &arena.indents, ind);
         let Some(&cur) = stack.last() else { continue };
-        if let Some((k, v)) = t.split_once(": ") {
+        if let Some((k, v)) = find(t, ": ").map(|i| (&t[..i], &t[i + 2..])) {
             if let Some(n) = arena.nodes[cur].as_mut() {
-                property(n, k, v.trim());
+                property(n, k, v.ws());
             }
         }
     }
@@ -370,7 +376,7 @@ fn subplan_marker(t: &str) -> Option<Pending> {
     };
     Some(Pending {
         relationship: Some(relationship.to_string()),
-        name: Some(t.trim().to_string()),
+        name: Some(t.ws().to_string()),
     })
 }
 
@@ -389,12 +395,12 @@ fn trigger_line(k: &str, v: &str) -> Option<Trigger> {
         .unwrap_or(0.0);
     let rest = k.strip_prefix("Trigger ")?;
     let (rest, relation) = match rest.rsplit_once(" on ") {
-        Some((a, r)) => (a, Some(r.trim().to_string())),
+        Some((a, r)) => (a, Some(r.ws().to_string())),
         None => (rest, None),
     };
     let (name, constraint) = match rest.split_once("for constraint ") {
-        Some((n, c)) => (n.trim(), Some(c.trim().to_string())),
-        None => (rest.trim(), None),
+        Some((n, c)) => (n.ws(), Some(c.ws().to_string())),
+        None => (rest.ws(), None),
     };
     Some(Trigger {
         name: (!name.is_empty()).then(|| name.to_string()),
@@ -433,20 +439,20 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
 }
 
 fn ms(v: &str) -> Option<f64> {
-    v.trim().trim_end_matches("ms").trim().parse().ok()
+    v.ws().trim_end_matches("ms").ws().parse().ok()
 }
 
 fn jit_line(plan: &mut Plan, t: &str) {
     let jit = plan.jit.get_or_insert(Jit::default());
     if let Some(v) = t.strip_prefix("Functions:") {
-        jit.functions = v.trim().parse().unwrap_or(0.0);
+        jit.functions = v.ws().parse().unwrap_or(0.0);
     } else if let Some(v) = t.strip_prefix("Timing:") {
         // "Generation 0.5 ms (Deform 0.1 ms), Inlining 0 ms, …, Total 3.5 ms"
         if let Some(idx) = v.rfind("Total ") {
             jit.total_ms = v[idx + 6..]
-                .trim()
+                .ws()
                 .trim_end_matches("ms")
-                .trim()
+                .ws()
                 .parse()
                 .unwrap_or(0.0);
         }
@@ -455,18 +461,17 @@ fn jit_line(plan: &mut Plan, t: &str) {
 
 /// Parse `Seq Scan on t  (cost=… rows=… width=…) (actual time=… rows=… loops=…)`.
 fn node_header(body: &str) -> Option<Node> {
-    let (desc, figures) = match body
-        .find("  (")
-        .or_else(|| body.find(" (cost="))
-        .or_else(|| body.find(" (actual"))
-        .or_else(|| body.find(" (never"))
+    let (desc, figures) = match find(body, "  (")
+        .or_else(|| find(body, " (cost="))
+        .or_else(|| find(body, " (actual"))
+        .or_else(|| find(body, " (never"))
     {
-        Some(i) => (body[..i].trim(), &body[i..]),
-        None => (body.trim(), ""),
+        Some(i) => (body[..i].ws(), &body[i..]),
+        None => (body.ws(), ""),
     };
     let mut n = describe(desc)?;
     n.executed = true;
-    if figures.contains("never executed") {
+    if find(figures, "never executed").is_some() {
         n.executed = false;
         n.actual_loops = Some(0.0);
         n.actual_rows = Some(0.0);
@@ -519,25 +524,25 @@ fn describe(desc: &str) -> Option<Node> {
     for p in ["Finalize ", "Partial ", "Async "] {
         if let Some(rest) = d.strip_prefix(p) {
             if p != "Async " {
-                n.partial_mode = Some(p.trim_end().to_string());
+                n.partial_mode = Some(p.ws_end().to_string());
             }
             d = rest;
         }
     }
-    let (head, on) = match d.find(" on ") {
-        Some(i) => (&d[..i], Some(d[i + 4..].trim())),
+    let (head, on) = match find(d, " on ") {
+        Some(i) => (&d[..i], Some(d[i + 4..].ws())),
         None => (d, None),
     };
-    let (head, using) = match head.find(" using ") {
-        Some(i) => (&head[..i], Some(head[i + 7..].trim())),
+    let (head, using) = match find(head, " using ") {
+        Some(i) => (&head[..i], Some(head[i + 7..].ws())),
         None => (head, None),
     };
-    let mut head = head.trim().to_string();
+    let mut head = head.ws();
     if let Some(h) = head.strip_suffix(" Backward") {
         n.scan_direction = Some("Backward".to_string());
-        head = h.to_string();
+        head = h;
     }
-    let node_type = match head.as_str() {
+    let node_type = match head {
         "HashAggregate" => {
             n.strategy = Some("Hashed".to_string());
             "Aggregate".to_string()
@@ -555,7 +560,7 @@ fn describe(desc: &str) -> Option<Node> {
             "Aggregate".to_string()
         }
         "Insert" | "Update" | "Delete" | "Merge" => {
-            n.operation = Some(head.clone());
+            n.operation = Some(head.to_string());
             "ModifyTable".to_string()
         }
         "Foreign Insert" | "Foreign Update" | "Foreign Delete" => "Foreign Scan".to_string(),
@@ -574,7 +579,7 @@ fn describe(desc: &str) -> Option<Node> {
             } else {
                 return None;
             };
-            let jt = rest.trim().trim_end_matches("Join").trim();
+            let jt = rest.ws().trim_end_matches("Join").ws();
             n.join_type = Some(if jt.is_empty() {
                 "Inner".to_string()
             } else {
@@ -583,13 +588,13 @@ fn describe(desc: &str) -> Option<Node> {
             method.to_string()
         }
         h => {
-            let h = h
-                .split(' ')
-                .take_while(|w| !w.starts_with('('))
-                .collect::<Vec<_>>()
-                .join(" ");
-            if NODE_TYPES.contains(&h.as_str()) {
-                h
+            // Up to the first word in parentheses.
+            let h = match find(h, " (") {
+                Some(i) => &h[..i],
+                None => h,
+            };
+            if NODE_TYPES.contains(&h) {
+                h.to_string()
             } else {
                 // Older servers: `Subquery Scan x`, without `on`.
                 let (t, alias) = h.rsplit_once(' ')?;
@@ -697,7 +702,7 @@ fn property(n: &mut Node, k: &str, v: &str) {
             let methods = ["Sort Method: ", "Sort Methods: "]
                 .iter()
                 .find_map(|l| v.find(l).map(|i| &v[i + l.len()..]))
-                .map_or("", |m| m.split("  ").next().unwrap_or("").trim());
+                .map_or("", |m| m.split("  ").next().unwrap_or("").ws());
             n.add_sort_group(
                 methods,
                 labeled(v, "Peak Memory: "),
@@ -725,13 +730,13 @@ fn property(n: &mut Node, k: &str, v: &str) {
         "Sort Method" => {
             // "external merge  Disk: 4128kB" or "quicksort  Memory: 25kB"
             let (method, space) = match v.split_once("  ") {
-                Some((m, s)) => (m.trim(), s.trim()),
-                None => (v.trim(), ""),
+                Some((m, s)) => (m.ws(), s.ws()),
+                None => (v.ws(), ""),
             };
             n.sort_method = Some(method.to_string());
             if let Some((kind, amount)) = space.split_once(':') {
-                n.sort_space_type = Some(kind.trim().to_string());
-                n.sort_space_used_kb = amount.trim().trim_end_matches("kB").trim().parse().ok();
+                n.sort_space_type = Some(kind.ws().to_string());
+                n.sort_space_used_kb = amount.ws().trim_end_matches("kB").ws().parse().ok();
             }
         }
         "Buckets" => {
@@ -755,7 +760,7 @@ fn property(n: &mut Node, k: &str, v: &str) {
         "Buffers" => {
             let mut b = n.buffers.unwrap_or_default();
             for part in v.split(", ") {
-                let part = part.trim();
+                let part = part.ws();
                 let (scope, rest) = part.split_once(' ').unwrap_or((part, ""));
                 let get = |key: &str| kv_num(rest, key).unwrap_or(0.0) as u64;
                 match scope {
