@@ -512,6 +512,21 @@ fn plans_1000_levels_deep_are_read_and_deeper_ones_refused() {
         assert_eq!(leaf, depth, "{format}");
         assert_eq!(p[0].execution_time_ms, Some(1.5), "{format}");
     }
+    // Past a megabyte the JSON reader tries its fast path first (on a large stack): a deep
+    // plan still reads, and a shallow one with a footer after it too.
+    let big = format!(
+        "{}\n{}\n(1 row)\n",
+        deep_plan("json", 1000),
+        " ".repeat(2 << 20)
+    );
+    let p = dbkit::plan::parse(&big).unwrap_or_else(|e| panic!("large json: {e}"));
+    assert_eq!(p[0].root.count(), 1001);
+    let big = format!(
+        "{}\n{}\n(1 row)\n",
+        deep_plan("json", 10),
+        " ".repeat(2 << 20)
+    );
+    assert_eq!(dbkit::plan::parse(&big).unwrap()[0].root.count(), 11);
     for format in ["json", "xml"] {
         let e = dbkit::plan::parse(&deep_plan(format, 1100))
             .unwrap_err()

@@ -12,6 +12,14 @@ use serde_json::{Map, Value};
 /// [`MAX_DEPTH`] plan levels.
 pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
+    // A large plan goes straight to the fast path, which reads the first value and stops
+    // there, on a large stack (nesting is not known before a scan of the whole input, which
+    // would cost a third of the read); a small one is scanned first.
+    if json.len() > 1 << 20 {
+        if let Some(plans) = super::with_large_stack(|| typed::from_str(json)) {
+            return Ok(plans);
+        }
+    }
     // What follows the first value (psql's footer, a prompt) is not the plan's.
     let (depth, end) = first_value(json);
     let json = end.map_or(json, |e| &json[..e]);
@@ -224,6 +232,8 @@ pub(crate) fn write_scalar(out: &mut String, v: &str) {
     use std::fmt::Write;
     match v {
         "true" | "false" => out.push_str(v),
+        // A number as JSON writes it (what PostgreSQL writes): copied, not parsed and printed.
+        _ if is_plain_number(v) => out.push_str(v),
         _ => match (v.parse::<i64>(), v.parse::<f64>()) {
             (Ok(i), _) => {
                 let _ = write!(out, "{i}");
@@ -236,9 +246,37 @@ pub(crate) fn write_scalar(out: &mut String, v: &str) {
     }
 }
 
+/// Whether `v` is a JSON number without an exponent (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`), short
+/// enough to be a finite f64.
+fn is_plain_number(v: &str) -> bool {
+    let b = v.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    if b.is_empty() || b.len() > 300 {
+        return false;
+    }
+    let int_end = b
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(b.len());
+    let int = &b[..int_end];
+    if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
+        return false;
+    }
+    match &b[int_end..] {
+        [] => true,
+        [b'.', frac @ ..] => !frac.is_empty() && frac.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 /// Write `s` as a JSON string.
 pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut from = 0;
     // Runs without a character to escape are copied whole (the bytes matched are ASCII, so
     // every cut is on a character boundary).
@@ -492,11 +530,15 @@ mod typed {
     /// Plans from EXPLAIN JSON text: an array of plans or one plan, chosen by the first
     /// character (an untagged enum would buffer the whole document first). `None` when the
     /// typed structs cannot take it or it holds no plan.
+    /// Plans from the first JSON value of `json` (what follows it is not read: psql's footer,
+    /// a prompt); `None` when the typed structs cannot take it (including nesting past
+    /// serde_json's limit of 128 levels).
     pub fn from_str(json: &str) -> Option<Vec<Plan>> {
+        let mut de = serde_json::Deserializer::from_str(json);
         let raw: Vec<RawPlan> = if json.trim_start().starts_with('{') {
-            vec![serde_json::from_str(json).ok()?]
+            vec![RawPlan::deserialize(&mut de).ok()?]
         } else {
-            serde_json::from_str(json).ok()?
+            Vec::<RawPlan>::deserialize(&mut de).ok()?
         };
         (!raw.is_empty()).then(|| raw.into_iter().map(RawPlan::into_plan).collect())
     }
@@ -857,6 +899,29 @@ mod typed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalars_are_written_as_json_reads_them() {
+        for (v, want) in [
+            ("0.00", "0.00"),
+            ("-12.5", "-12.5"),
+            ("100", "100"),
+            ("007", "7"),
+            ("1.", "1"),
+            (".5", "0.5"),
+            ("1e3", "1000"),
+            ("1e999", "\"1e999\""),
+            ("NaN", "\"NaN\""),
+            ("-", "\"-\""),
+            ("true", "true"),
+            ("x\"y", "\"x\\\"y\""),
+        ] {
+            let mut out = String::new();
+            write_scalar(&mut out, v);
+            assert_eq!(out, want, "{v}");
+            assert!(serde_json::from_str::<Value>(&out).is_ok(), "{v}: {out}");
+        }
+    }
 
     const SMALL: &str = r#"[
   {

@@ -4,6 +4,7 @@
 //! writes (elements, text, the five entities and character references, an XML declaration,
 //! comments, attributes it ignores) and works without recursion, so nesting costs no stack.
 
+use super::scan::Trim;
 use super::PlanError;
 use serde_json::Value;
 
@@ -58,12 +59,12 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     // Line numbers are counted only for an error (counting for every tag is quadratic).
     let pos = |rest: &str| input.len() - rest.len();
     while !rest.is_empty() {
-        let Some(lt) = rest.find('<') else {
+        let Some(lt) = byte_at(rest, b'<') else {
             push_text(&mut stack, rest);
             break;
         };
         if stack.is_empty() {
-            if !rest[..lt].trim().is_empty() && !done {
+            if !rest[..lt].ws().is_empty() && !done {
                 return Err(err(
                     line_of(input, pos(rest)),
                     "text before the first element",
@@ -83,7 +84,7 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
                 .ok_or_else(|| err(line_of(input, pos(rest)), "unterminated comment"))?;
             continue;
         }
-        let gt = rest.find('>').ok_or_else(|| {
+        let gt = byte_at(rest, b'>').ok_or_else(|| {
             err(
                 line_of(input, pos(rest)),
                 "a tag that does not end (truncated input?)",
@@ -96,10 +97,11 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
             let open = stack
                 .pop()
                 .ok_or_else(|| err(line_of(input, at), "a closing tag with nothing open"))?;
-            if open.name != name.trim() {
+            let name = name.ws();
+            if open.name != name {
                 return Err(err(
                     line_of(input, at),
-                    &format!("</{}> closes <{}>", name.trim(), open.name),
+                    &format!("</{name}> closes <{}>", open.name),
                 ));
             }
             close(&mut out, &open).map_err(|m| err(line_of(input, at), &m))?;
@@ -107,11 +109,12 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
             continue;
         }
         let self_closing = tag.ends_with('/');
-        let name = tag
-            .trim_end_matches('/')
-            .split_whitespace()
-            .next()
-            .unwrap_or("");
+        // The name ends at whitespace (attributes follow) or the `/` of `<a/>`.
+        let name = tag.trim_end_matches('/');
+        let name = match name.bytes().position(|b| b.is_ascii_whitespace()) {
+            Some(i) => &name[..i],
+            None => name,
+        };
         if name.is_empty() || name.starts_with('!') {
             return Err(err(line_of(input, at), "expected an element"));
         }
@@ -205,6 +208,12 @@ fn close(out: &mut String, open: &Open) -> Result<(), String> {
     Ok(())
 }
 
+/// The first position of the ASCII byte `b` in `s`: a byte loop (the distances between tags
+/// are short; memchr's set-up costs more than it saves).
+fn byte_at(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
+}
+
 fn skip_past<'a>(s: &'a str, end: &str) -> Option<&'a str> {
     s.find(end).map(|i| &s[i + end.len()..])
 }
@@ -236,17 +245,20 @@ fn key(name: &str, out: &mut String) {
         out.push_str(name);
         return;
     }
-    let mut rest = name;
-    let mut word_start = true;
-    while let Some(c) = rest.chars().next() {
-        if word_start && rest.starts_with("I-O-") {
-            out.push_str("I/O ");
-            rest = &rest[4..];
-            continue;
+    // Word by word: `I-O` is `I/O`.
+    let mut words = name.split('-').peekable();
+    let mut first = true;
+    while let Some(w) = words.next() {
+        if !first {
+            out.push(' ');
         }
-        out.push(if c == '-' { ' ' } else { c });
-        word_start = c == '-';
-        rest = &rest[c.len_utf8()..];
+        first = false;
+        if w == "I" && words.peek() == Some(&"O") {
+            words.next();
+            out.push_str("I/O");
+        } else {
+            out.push_str(w);
+        }
     }
 }
 

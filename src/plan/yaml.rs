@@ -5,6 +5,7 @@
 //! Not a general YAML reader: flow style, anchors and block scalars are not PostgreSQL's and are
 //! reported as errors.
 
+use super::scan::{find, Trim};
 use super::PlanError;
 use serde_json::Value;
 
@@ -33,11 +34,13 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     let lines: Vec<Line> = input
         .lines()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Line {
-            no: i + 1,
-            indent: l.len() - l.trim_start_matches(' ').len(),
-            text: l.trim(),
+        .filter_map(|(i, l)| {
+            let text = l.ws();
+            (!text.is_empty()).then(|| Line {
+                no: i + 1,
+                indent: l.bytes().take_while(|&b| b == b' ').count(),
+                text,
+            })
         })
         .collect();
     let Some(first) = lines.first() else {
@@ -169,10 +172,10 @@ fn key_value(t: &str) -> Option<(&str, &str)> {
         return None;
     }
     if let Some(k) = t.strip_suffix(':') {
-        return (!k.contains(": ")).then_some((k, ""));
+        return find(k, ": ").is_none().then_some((k, ""));
     }
-    let (k, v) = t.split_once(": ")?;
-    Some((k, v.trim()))
+    let i = find(t, ": ")?;
+    Some((&t[..i], t[i + 2..].ws()))
 }
 
 /// A double-quoted string (JSON's escapes, as PostgreSQL writes them: copied as they are), a
