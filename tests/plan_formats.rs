@@ -403,6 +403,37 @@ fn plan_show_gives_each_node_what_postgresql_printed_under_it() {
     );
 }
 
+#[test]
+fn plan_show_keeps_the_tree_indented_when_lines_wrap() {
+    // At 100 columns the node column is narrow: its lines wrap, and the wrapping must not take
+    // the indentation that shows the tree (the Hash's Seq Scan sits deeper than the Hash).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(["plan", "show", "--color", "never", "--width", "100"])
+        .arg(dir().join("join-sort.text.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The indentation of the last node-column line that starts with `start`.
+    let column = |start: &str| {
+        let cell = text
+            .lines()
+            .filter_map(|l| l.strip_suffix('│')?.rsplit('┆').next())
+            .rfind(|c| c.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no {start:?} in\n{text}"));
+        cell.chars().take_while(|c| c.is_whitespace()).count()
+    };
+    let hash = text
+        .lines()
+        .filter_map(|l| l.strip_suffix('│')?.rsplit('┆').next())
+        .find(|c| c.trim() == "→ Hash")
+        .map(|c| c.chars().take_while(|c| c.is_whitespace()).count())
+        .unwrap_or_else(|| panic!("no Hash node in\n{text}"));
+    // The last Seq Scan is the Hash's child (on customers).
+    assert!(column("→ Seq Scan on") > hash, "{text}");
+    assert!(column("Sort Key:") > column("→ Sort"), "{text}");
+}
+
 /// A chain of `depth` Limit nodes over a Seq Scan, in the given format.
 fn deep_plan(format: &str, depth: usize) -> String {
     let node = |i: usize| {

@@ -200,6 +200,23 @@ pub fn render<R: Report>(
     Ok(())
 }
 
+/// Lines of a cell with their leading spaces made no-break spaces: the table wraps at spaces and
+/// drops those at the start of a line, which flattened a plan tree's indentation (and the details
+/// under each node) whenever a line was wrapped.
+fn keep_indents(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.starts_with(' ') && !text.contains("\n ") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| {
+            let body = l.trim_start_matches(' ');
+            "\u{a0}".repeat(l.len() - body.len()) + body
+        })
+        .collect();
+    std::borrow::Cow::Owned(lines.join("\n"))
+}
+
 fn tone_color(t: Tone) -> Option<Color> {
     match t {
         Tone::Plain => None,
@@ -325,7 +342,7 @@ fn render_tables<R: Report>(report: &R, opts: &RenderOptions) -> String {
         ct.set_constraints(keep_whole(t, width));
         for row in &t.rows {
             let mut r = comfy_table::Row::from(row.iter().map(|c| {
-                let mut cell = comfy_table::Cell::new(&c.text);
+                let mut cell = comfy_table::Cell::new(keep_indents(&c.text));
                 if c.numeric {
                     cell = cell.set_alignment(CellAlignment::Right);
                 }
