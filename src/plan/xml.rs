@@ -4,7 +4,7 @@
 //! writes (elements, text, the five entities and character references, an XML declaration,
 //! comments, attributes it ignores) and works without recursion, so nesting costs no stack.
 
-use super::scan::Trim;
+use super::scan::{find, Trim};
 use super::PlanError;
 use serde_json::Value;
 
@@ -59,7 +59,7 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     // Line numbers are counted only for an error (counting for every tag is quadratic).
     let pos = |rest: &str| input.len() - rest.len();
     while !rest.is_empty() {
-        let Some(lt) = byte_at(rest, b'<') else {
+        let Some(lt) = find(rest, "<") else {
             push_text(&mut stack, rest);
             break;
         };
@@ -84,7 +84,7 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
                 .ok_or_else(|| err(line_of(input, pos(rest)), "unterminated comment"))?;
             continue;
         }
-        let gt = byte_at(rest, b'>').ok_or_else(|| {
+        let gt = find(rest, ">").ok_or_else(|| {
             err(
                 line_of(input, pos(rest)),
                 "a tag that does not end (truncated input?)",
@@ -206,12 +206,6 @@ fn close(out: &mut String, open: &Open) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// The first position of the ASCII byte `b` in `s`: a byte loop (the distances between tags
-/// are short; memchr's set-up costs more than it saves).
-fn byte_at(s: &str, b: u8) -> Option<usize> {
-    s.bytes().position(|c| c == b)
 }
 
 fn skip_past<'a>(s: &'a str, end: &str) -> Option<&'a str> {
