@@ -3,8 +3,8 @@
 # A scratch cluster is loaded with setup.sql; each plan is run once in the text format and once in
 # JSON (EXPLAIN ANALYZE inside a subtransaction that is rolled back, lines kept in a table), and
 # real psql prints those same rows in every setting (aligned, unicode, borders 0 and 2,
-# unaligned, expanded). YAML, XML and auto_explain (text and JSON, from the server log) are runs
-# of their own. GUI copies are made from psql's output the way those tools write them: every
+# unaligned, expanded, wrapped at the terminal's width). YAML, XML and auto_explain (text and
+# JSON, from the server log) are runs of their own. GUI copies are made from psql's output the way those tools write them: every
 # line in double quotes (pgAdmin), a trailing `|` (DBeaver), lines hard-wrapped at 80 columns (a
 # terminal), a psql session transcript.
 #   usage: scripts/capture-plan-formats.sh [NAME…]   (only the named plans of queries.tsv; all by
@@ -64,6 +64,11 @@ SQL
   show text -x -P linestyle=unicode >"$out/$name.text-expanded-unicode.txt"
   show text -x -P border=0 >"$out/$name.text-expanded-border0.txt"
   show text -x -P border=2 >"$out/$name.text-expanded-border2.txt"
+  # psql's wrapped format: cells cut at the terminal's width, the cuts marked.
+  show text -P format=wrapped -P columns=60 >"$out/$name.text-psql-wrapped.txt"
+  show text -P format=wrapped -P columns=60 -P border=0 >"$out/$name.text-psql-wrapped-border0.txt"
+  show text -P format=wrapped -P columns=60 -P border=2 -P linestyle=unicode >"$out/$name.text-psql-wrapped-border2-unicode.txt"
+  show text -x -P format=wrapped -P columns=60 >"$out/$name.text-psql-wrapped-expanded.txt"
   # GUI copies and terminals, from the same rows.
   { echo '"QUERY PLAN"'; show text -At | sed 's/"/""/g; s/.*/"&"/'; } >"$out/$name.text-pgadmin.txt"
   show text -At | awk '{ l[NR] = $0; if (length($0) > w) w = length($0) }
@@ -79,6 +84,8 @@ SQL
   show json -A >"$out/$name.json-unaligned.txt"
   show json -x >"$out/$name.json-expanded.txt"
   show json -x -P border=0 >"$out/$name.json-expanded-border0.txt"
+  show json -P format=wrapped -P columns=40 >"$out/$name.json-psql-wrapped.txt"
+  show json -x -P format=wrapped -P columns=40 -P border=0 >"$out/$name.json-psql-wrapped-expanded-border0.txt"
   show yaml -At >"$out/$name.yaml"
   show xml -At >"$out/$name.xml"
   # auto_explain, straight from the server log (its prefix included).

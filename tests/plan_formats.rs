@@ -116,6 +116,10 @@ fn every_psql_setting_and_gui_copy_of_the_text_format_reads_exactly_as_the_text(
             "text-pgadmin.txt",
             "text-dbeaver.txt",
             "text-wrapped.txt",
+            "text-psql-wrapped.txt",
+            "text-psql-wrapped-border0.txt",
+            "text-psql-wrapped-border2-unicode.txt",
+            "text-psql-wrapped-expanded.txt",
             "text-transcript.txt",
         ] {
             let p = read(&format!("{name}.{v}"));
@@ -145,6 +149,8 @@ fn every_psql_setting_of_the_json_format_reads_exactly_as_the_json() {
             "json-unaligned.txt",
             "json-expanded.txt",
             "json-expanded-border0.txt",
+            "json-psql-wrapped.txt",
+            "json-psql-wrapped-expanded-border0.txt",
         ] {
             assert_eq!(read(&format!("{name}.{v}")), base, "{name}.{v}");
         }

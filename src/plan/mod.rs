@@ -15,6 +15,7 @@ pub(crate) mod json;
 pub(crate) mod paste;
 pub(crate) mod scan;
 pub(crate) mod text;
+mod wrapped;
 pub(crate) mod xml;
 pub(crate) mod yaml;
 

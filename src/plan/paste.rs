@@ -100,7 +100,7 @@ pub(crate) fn unwrap(input: &str) -> Vec<Entry<'_>> {
     if !auto.is_empty() {
         return auto;
     }
-    vec![body_of(undecorate(&lines))]
+    vec![body_of(undecorate(super::wrapped::join(&lines, is_rule)))]
 }
 
 /// auto_explain entries: a log line ending in `plan:` after `duration: … ms`, and the
@@ -181,7 +181,8 @@ fn is_rule(t: &str) -> bool {
         && t.chars().any(|c| matches!(c, '-' | '─' | '═' | '━'))
 }
 
-fn is_frame(c: char) -> bool {
+/// The vertical rules of psql's tables.
+pub(crate) fn is_frame(c: char) -> bool {
     matches!(c, '|' | '│' | '║')
 }
 
@@ -203,7 +204,7 @@ fn is_header(t: &str) -> bool {
 }
 
 /// psql's table and GUI copies removed, lines numbered as in the input.
-fn undecorate<'a>(lines: &[(usize, &'a str)]) -> Vec<Line<'a>> {
+fn undecorate(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     let aligned = lines.iter().take(8).any(|(_, l)| is_rule(l.ws()));
     // `-[ RECORD 1 ]---`, `+-[ RECORD 1 ]---+`, `┌─[ RECORD 1 ]───┐`: on a line of rules;
     // `* Record 1` with `\pset border 0`.
@@ -217,50 +218,53 @@ fn undecorate<'a>(lines: &[(usize, &'a str)]) -> Vec<Line<'a>> {
     // the value's further lines under it.
     let unframed = expanded && lines.iter().any(|(_, l)| l.starts_with("* Record "));
     const HEAD: &str = "QUERY PLAN ";
-    let mut out: Vec<Line<'a>> = Vec::with_capacity(lines.len());
-    for &(n, l) in lines {
+    let mut out: Vec<Line<'_>> = Vec::with_capacity(lines.len());
+    for (n, mut l) in lines {
         let t = l.ws();
         if is_rule(t) || (expanded && record(t)) || is_footer(t) || is_header(t) {
             continue;
         }
-        let mut s: &'a str = l.ws_end();
-        // Border 2: `| … |` or `│ … │` around every line.
-        let framed = s.ws_start().starts_with(is_frame) && s.ends_with(is_frame);
-        if framed {
-            let inner = s.ws_start();
-            let inner = &inner[inner.chars().next().map_or(0, char::len_utf8)..];
-            let inner = &inner[..inner.len() - inner.chars().last().map_or(0, char::len_utf8)];
-            s = inner.strip_prefix(' ').unwrap_or(inner).ws_end();
-        }
-        // Expanded display: `QUERY PLAN | value`, then `           | value` for more lines.
-        if unframed {
-            s = s.strip_prefix(HEAD).unwrap_or_else(|| {
-                let blank = s
-                    .bytes()
-                    .take(HEAD.len())
-                    .take_while(|&b| b == b' ')
-                    .count();
-                &s[blank..]
-            });
-        } else if expanded {
-            if let Some(i) = s.find(|c: char| is_frame(c)) {
-                let (head, rest) = s.split_at(i);
-                if head.ws().is_empty() || head.ws() == "QUERY PLAN" {
-                    let rest = &rest[rest.chars().next().map_or(0, char::len_utf8)..];
-                    s = rest.strip_prefix(' ').unwrap_or(rest);
+        narrow(&mut l, |l| {
+            let mut s = l.ws_end();
+            // Border 2: `| … |` or `│ … │` around every line.
+            let framed = s.ws_start().starts_with(is_frame) && s.ends_with(is_frame);
+            if framed {
+                let inner = s.ws_start();
+                let inner = &inner[inner.chars().next().map_or(0, char::len_utf8)..];
+                let inner = &inner[..inner.len() - inner.chars().last().map_or(0, char::len_utf8)];
+                s = inner.strip_prefix(' ').unwrap_or(inner).ws_end();
+            }
+            // Expanded display: `QUERY PLAN | value`, then `           | value` for more lines.
+            if unframed {
+                s = s.strip_prefix(HEAD).unwrap_or_else(|| {
+                    let blank = s
+                        .bytes()
+                        .take(HEAD.len())
+                        .take_while(|&b| b == b' ')
+                        .count();
+                    &s[blank..]
+                });
+            } else if expanded {
+                if let Some(i) = s.find(|c: char| is_frame(c)) {
+                    let (head, rest) = s.split_at(i);
+                    if head.ws().is_empty() || head.ws() == "QUERY PLAN" {
+                        let rest = &rest[rest.chars().next().map_or(0, char::len_utf8)..];
+                        s = rest.strip_prefix(' ').unwrap_or(rest);
+                    }
                 }
             }
-        }
-        // Continuation marks of a multi-line cell.
-        s = s.ws_end();
-        if let Some(x) = s.strip_suffix('↵') {
-            s = x.ws_end();
-        } else if aligned || expanded {
-            if let Some(x) = s.strip_suffix('+') {
+            // Continuation marks of a multi-line cell.
+            s = s.ws_end();
+            if let Some(x) = s.strip_suffix('↵') {
                 s = x.ws_end();
+            } else if aligned || expanded {
+                if let Some(x) = s.strip_suffix('+') {
+                    s = x.ws_end();
+                }
             }
-        }
-        out.push((n, Cow::Borrowed(s)));
+            s
+        });
+        out.push((n, l));
     }
     if gui_copies(&mut out) {
         out.retain(|(_, l)| !is_header(l) && !is_footer(l.ws()));
