@@ -134,6 +134,13 @@ pub fn plan_xml(data: &[u8]) {
         return;
     };
     plan_value(crate::plan::xml::to_json(text));
+    // The tokens read straight into the plan say what their JSON text says.
+    if let Ok(direct) = crate::plan::xml::parse(text) {
+        let json = crate::plan::xml::to_json_text(text).expect("the tokens were read");
+        if let Ok(via) = crate::plan::json::parse(&json) {
+            assert!(direct == via, "XML read two ways differs: {json}");
+        }
+    }
     let _ = crate::plan::parse(text);
 }
 

@@ -44,6 +44,13 @@ pub fn parse(json: &str) -> Result<Vec<Plan>, PlanError> {
     parse_generic(json)
 }
 
+/// Plans from the tokens of a plan's JSON shape, read straight into the typed plan; `None` when
+/// they do not fit it (the caller reads their JSON text instead). Recursion follows the plan's
+/// nesting: call on a large stack.
+pub(crate) fn from_tokens(tokens: &super::tokens::Tokens<'_>) -> Option<Vec<Plan>> {
+    typed::from_tokens(tokens)
+}
+
 /// The first JSON value of `s`, scanned for brackets outside strings (bytes: brackets and
 /// quotes are ASCII): its deepest nesting, and where it ends (after its closing bracket; `None`
 /// when it never closes).
@@ -225,24 +232,49 @@ fn text(o: &Map<String, Value>, k: &str) -> Option<String> {
     }
 }
 
-/// Write a bare scalar of YAML or the text of an XML leaf as JSON would have it: a boolean, a
-/// finite number (normalized: `007` is 7), else a string. (A string field that reads as a number
-/// here is turned back by the generic reader.)
-pub(crate) fn write_scalar(out: &mut String, v: &str) {
-    use std::fmt::Write;
+/// What a bare scalar of YAML or the text of an XML leaf is, as JSON would have it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Bare<'s> {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A finite number, as JSON writes it (normalized: `007` is `7`).
+    Number(std::borrow::Cow<'s, str>),
+    /// Anything else: a string.
+    Text,
+}
+
+/// Classify a bare scalar: a boolean, a finite number, else a string. (A string field that
+/// reads as a number here is turned back by the generic reader.)
+pub(crate) fn bare_scalar(v: &str) -> Bare<'_> {
+    use std::borrow::Cow;
     match v {
-        "true" | "false" => out.push_str(v),
-        // A number as JSON writes it (what PostgreSQL writes): copied, not parsed and printed.
-        _ if is_plain_number(v) => out.push_str(v),
+        "true" => Bare::Bool(true),
+        "false" => Bare::Bool(false),
+        // A number as JSON writes it (what PostgreSQL writes): taken as it is.
+        _ if is_plain_number(v) => Bare::Number(Cow::Borrowed(v)),
+        // Words (`Seq Scan`, `Outer`): no number starts so.
+        _ if !v
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.')) =>
+        {
+            Bare::Text
+        }
         _ => match (v.parse::<i64>(), v.parse::<f64>()) {
-            (Ok(i), _) => {
-                let _ = write!(out, "{i}");
-            }
-            (_, Ok(f)) if f.is_finite() => {
-                let _ = write!(out, "{f}");
-            }
-            _ => write_string(out, v),
+            (Ok(i), _) => Bare::Number(Cow::Owned(i.to_string())),
+            (_, Ok(f)) if f.is_finite() => Bare::Number(Cow::Owned(f.to_string())),
+            _ => Bare::Text,
         },
+    }
+}
+
+/// Write a bare scalar of YAML or the text of an XML leaf as JSON would have it (see
+/// [`bare_scalar`]).
+pub(crate) fn write_scalar(out: &mut String, v: &str) {
+    match bare_scalar(v) {
+        Bare::Bool(_) => out.push_str(v),
+        Bare::Number(n) => out.push_str(&n),
+        Bare::Text => write_string(out, v),
     }
 }
 
@@ -536,6 +568,18 @@ mod typed {
     pub fn from_str(json: &str) -> Option<Vec<Plan>> {
         let mut de = serde_json::Deserializer::from_str(json);
         let raw: Vec<RawPlan> = if json.trim_start().starts_with('{') {
+            vec![RawPlan::deserialize(&mut de).ok()?]
+        } else {
+            Vec::<RawPlan>::deserialize(&mut de).ok()?
+        };
+        (!raw.is_empty()).then(|| raw.into_iter().map(RawPlan::into_plan).collect())
+    }
+
+    /// Plans from the tokens of the XML reader, as [`from_str`].
+    pub fn from_tokens(tokens: &super::super::tokens::Tokens<'_>) -> Option<Vec<Plan>> {
+        use super::super::tokens::{Deserializer, Token};
+        let mut de = Deserializer::new(tokens);
+        let raw: Vec<RawPlan> = if matches!(tokens.list.first(), Some(Token::Object)) {
             vec![RawPlan::deserialize(&mut de).ok()?]
         } else {
             Vec::<RawPlan>::deserialize(&mut de).ok()?

@@ -15,6 +15,7 @@ pub(crate) mod json;
 pub(crate) mod paste;
 pub(crate) mod scan;
 pub(crate) mod text;
+mod tokens;
 mod wrapped;
 pub(crate) mod xml;
 pub(crate) mod yaml;
@@ -522,7 +523,7 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
                 }
             })?,
             paste::Body::Yaml(y) => json::parse(&with_large_stack(|| yaml::to_json_text(&y))?)?,
-            paste::Body::Xml(x) => json::parse(&xml::to_json_text(&x)?)?,
+            paste::Body::Xml(x) => xml::parse(&x)?,
             paste::Body::Text(lines) => vec![text::parse_lines(lines)?],
         };
         for p in &mut got {

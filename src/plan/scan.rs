@@ -4,12 +4,16 @@
 //! `str::trim*` costs several times more per byte), and substring search by a memchr for the
 //! first byte (on short lines, cheaper than setting up `str::find`'s two-way searcher).
 
-/// The first position of `pat` in `hay`: a byte loop, with no set-up cost per call.
+/// The first position of `pat` in `hay`: a byte loop, with no set-up cost per call (one byte is
+/// looked for by memchr: XML's `<` and `>` are tens of bytes apart).
 pub(crate) fn find(hay: &str, pat: &str) -> Option<usize> {
     let (h, p) = (hay.as_bytes(), pat.as_bytes());
     let Some((&first, rest)) = p.split_first() else {
         return Some(0);
     };
+    if rest.is_empty() {
+        return memchr::memchr(first, h);
+    }
     let last = h.len().checked_sub(p.len())?;
     (0..=last).find(|&i| h[i] == first && h[i + 1..i + p.len()] == *rest)
 }

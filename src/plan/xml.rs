@@ -5,8 +5,10 @@
 //! comments, attributes it ignores) and works without recursion, so nesting costs no stack.
 
 use super::scan::{find, Trim};
+use super::tokens::{KeyCache, Token, Tokens};
 use super::PlanError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Elements nested deeper than this are refused.
 const MAX_DEPTH: usize = 2 * super::json::MAX_DEPTH + 16;
@@ -17,7 +19,7 @@ struct Open<'a> {
     name: &'a str,
     kind: Kind,
     /// The text of a leaf so far (pieces around a comment are joined).
-    text: std::borrow::Cow<'a, str>,
+    text: Cow<'a, str>,
     groups: usize,
     spaces: usize,
 }
@@ -38,8 +40,18 @@ fn is_list(name: &str) -> bool {
     matches!(name, "explain" | "Plans" | "Triggers" | "Workers")
 }
 
-/// Parse EXPLAIN XML into a JSON value (an array of `{ "Plan": … }` objects). Tests and fuzzing
-/// read the value; [`super::parse`] reads [`to_json_text`] with the fast JSON reader.
+/// Plans from EXPLAIN XML: the tokens read straight into the typed plan, or, when they do not
+/// fit it, their JSON text read by the JSON reader (which takes what the typed one cannot).
+pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
+    let tokens = tokens(input)?;
+    match super::with_large_stack(|| super::json::from_tokens(&tokens)) {
+        Some(plans) => Ok(plans),
+        None => super::json::parse(&to_json_text_of(&tokens, input.len())),
+    }
+}
+
+/// Parse EXPLAIN XML into a JSON value (an array of `{ "Plan": … }` objects), for tests and
+/// fuzzing.
 pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
     let text = to_json_text(input)?;
     let mut de = serde_json::Deserializer::from_str(&text);
@@ -48,14 +60,25 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
     v.map_err(|e| err(1, &format!("the plan does not convert: {e}")))
 }
 
-/// Turn EXPLAIN XML into the JSON text PostgreSQL's FORMAT JSON would have written, in one
-/// pass without building a tree (a 7 MB plan would otherwise be a million small allocations).
+/// Turn EXPLAIN XML into the JSON text PostgreSQL's FORMAT JSON would have written.
 pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
-    let mut out = String::with_capacity(input.len());
+    Ok(to_json_text_of(&tokens(input)?, input.len()))
+}
+
+fn to_json_text_of(tokens: &Tokens<'_>, input_len: usize) -> String {
+    super::tokens::to_json_text(tokens, input_len)
+}
+
+/// EXPLAIN XML as the tokens of its JSON shape, in one pass without building a tree (a 7 MB plan
+/// would otherwise be a million small allocations); text is borrowed unless it had entities.
+pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
+    // About one token per 20 bytes of PostgreSQL's XML.
+    let mut out: Vec<Token<'_>> = Vec::with_capacity(input.len() / 16);
+    let mut keys = Vec::new();
+    let mut cache = KeyCache::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut done = false;
     let mut rest = input;
-    let mut key_buf = String::new();
     // Line numbers are counted only for an error (counting for every tag is quadratic).
     let pos = |rest: &str| input.len() - rest.len();
     while !rest.is_empty() {
@@ -104,7 +127,7 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
                     &format!("</{name}> closes <{}>", open.name),
                 ));
             }
-            close(&mut out, &open).map_err(|m| err(line_of(input, at), &m))?;
+            close(&mut out, open).map_err(|m| err(line_of(input, at), &m))?;
             done = stack.is_empty();
             continue;
         }
@@ -122,17 +145,14 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
             return Err(err(line_of(input, at), "a second top-level element"));
         }
         if let Some(parent) = stack.last_mut() {
-            match parent.kind {
-                Kind::Unknown => {
-                    parent.kind = if is_list(parent.name) || name == "Item" {
-                        out.push('[');
-                        Kind::Array
-                    } else {
-                        out.push('{');
-                        Kind::Object
-                    };
-                }
-                _ => out.push(','),
+            if parent.kind == Kind::Unknown {
+                parent.kind = if is_list(parent.name) || name == "Item" {
+                    out.push(Token::Array);
+                    Kind::Array
+                } else {
+                    out.push(Token::Object);
+                    Kind::Object
+                };
             }
             if parent.kind == Kind::Object {
                 let seen = match name {
@@ -146,10 +166,10 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
                     }
                     _ => 0,
                 };
-                key_buf.clear();
-                repeated_key(name, seen, &mut key_buf);
-                super::json::write_string(&mut out, &key_buf);
-                out.push(':');
+                let seen = seen.min(1) as u8;
+                out.push(Token::Key(
+                    cache.key(name, seen, &mut keys, |n, s, k| json_key(n, s.into(), k)),
+                ));
             }
         }
         if stack.len() >= MAX_DEPTH {
@@ -158,12 +178,12 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
         let open = Open {
             name,
             kind: Kind::Unknown,
-            text: std::borrow::Cow::Borrowed(""),
+            text: Cow::Borrowed(""),
             groups: 0,
             spaces: 0,
         };
         if self_closing {
-            close(&mut out, &open).map_err(|m| err(line_of(input, at), &m))?;
+            close(&mut out, open).map_err(|m| err(line_of(input, at), &m))?;
             done = stack.is_empty();
         } else {
             stack.push(open);
@@ -178,7 +198,7 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     if !done {
         return Err(PlanError::Empty("no XML element in the input".to_string()));
     }
-    Ok(out)
+    Ok(Tokens { list: out, keys })
 }
 
 /// Text inside the innermost open element (a leaf's value; whitespace between children).
@@ -188,22 +208,22 @@ fn push_text<'a>(stack: &mut [Open<'a>], piece: &'a str) {
         return;
     }
     if top.text.is_empty() {
-        top.text = std::borrow::Cow::Borrowed(piece);
+        top.text = Cow::Borrowed(piece);
     } else {
         top.text.to_mut().push_str(piece);
     }
 }
 
-/// Write the end of an element's value: `}`/`]` after children; for a leaf its text as a
-/// boolean, a number or a string (an empty list element is `[]`).
-fn close(out: &mut String, open: &Open) -> Result<(), String> {
+/// The end of an element's value: the end of its children; for a leaf its text, a bare scalar
+/// (an empty list element is `[]`).
+fn close<'a>(out: &mut Vec<Token<'a>>, open: Open<'a>) -> Result<(), String> {
     match open.kind {
-        Kind::Object => out.push('}'),
-        Kind::Array => out.push(']'),
-        Kind::Unknown if is_list(open.name) => out.push_str("[]"),
-        Kind::Unknown => {
-            super::json::write_scalar(out, &unescape(&open.text)?);
-        }
+        Kind::Object | Kind::Array => out.push(Token::End),
+        Kind::Unknown if is_list(open.name) => out.extend([Token::Array, Token::End]),
+        Kind::Unknown => out.push(Token::Scalar(match open.text {
+            Cow::Borrowed(t) => unescape(t)?,
+            Cow::Owned(t) => Cow::Owned(unescape(&t)?.into_owned()),
+        })),
     }
     Ok(())
 }
@@ -256,6 +276,28 @@ fn key(name: &str, out: &mut String) {
     }
 }
 
+/// The JSON key of the `seen`-th (0-based) child element named `name` (see [`repeated_key`]),
+/// appended to `out`; names of letters, digits and dashes (all PostgreSQL writes) are copied
+/// straight, dashes as spaces.
+pub(crate) fn json_key(name: &str, seen: usize, out: &mut String) {
+    let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && find(name, "I-O").is_none()
+        && !matches!(
+            name,
+            "One-Time-Filter" | "Incremental-Sort-Groups" | "Sort-Space"
+        );
+    if !plain {
+        return repeated_key(name, seen, out);
+    }
+    let mut rest = name;
+    while let Some(i) = rest.bytes().position(|b| b == b'-') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
 /// The JSON key of the `seen`-th (0-based) child element named `name`, for the groups XML names
 /// by type where JSON names them by label: an Incremental Sort's `Incremental-Sort-Groups` are
 /// the full-sort groups, then the pre-sorted ones; their `Sort-Space` is the memory space, then
@@ -270,9 +312,9 @@ fn repeated_key(name: &str, seen: usize, out: &mut String) {
     });
 }
 
-fn unescape(s: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+fn unescape(s: &str) -> Result<Cow<'_, str>, String> {
     if !s.contains('&') {
-        return Ok(std::borrow::Cow::Borrowed(s));
+        return Ok(Cow::Borrowed(s));
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -302,7 +344,7 @@ fn unescape(s: &str) -> Result<std::borrow::Cow<'_, str>, String> {
         rest = &rest[i + semi + 1..];
     }
     out.push_str(rest);
-    Ok(std::borrow::Cow::Owned(out))
+    Ok(Cow::Owned(out))
 }
 
 #[cfg(test)]
