@@ -125,6 +125,17 @@ pub fn plan_yaml(data: &[u8]) {
         return;
     };
     plan_value(crate::plan::yaml::to_json(text));
+    // The tokens read straight into the plan say what their JSON text says.
+    if let Ok(direct) = crate::plan::yaml::parse(text) {
+        match crate::plan::with_large_stack(|| crate::plan::yaml::to_json_text(text)) {
+            Ok(json) => {
+                if let Ok(via) = crate::plan::json::parse(&json) {
+                    assert!(direct == via, "YAML read two ways differs: {json}");
+                }
+            }
+            Err(e) => panic!("YAML read as a plan, not as JSON text: {e}"),
+        }
+    }
     let _ = crate::plan::parse(text);
 }
 
@@ -136,9 +147,13 @@ pub fn plan_xml(data: &[u8]) {
     plan_value(crate::plan::xml::to_json(text));
     // The tokens read straight into the plan say what their JSON text says.
     if let Ok(direct) = crate::plan::xml::parse(text) {
-        let json = crate::plan::xml::to_json_text(text).expect("the tokens were read");
-        if let Ok(via) = crate::plan::json::parse(&json) {
-            assert!(direct == via, "XML read two ways differs: {json}");
+        match crate::plan::xml::to_json_text(text) {
+            Ok(json) => {
+                if let Ok(via) = crate::plan::json::parse(&json) {
+                    assert!(direct == via, "XML read two ways differs: {json}");
+                }
+            }
+            Err(e) => panic!("XML read as a plan, not as JSON text: {e}"),
         }
     }
     let _ = crate::plan::parse(text);

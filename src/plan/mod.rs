@@ -522,7 +522,7 @@ pub fn parse(input: &str) -> Result<Vec<Plan>, PlanError> {
                     ))
                 }
             })?,
-            paste::Body::Yaml(y) => json::parse(&with_large_stack(|| yaml::to_json_text(&y))?)?,
+            paste::Body::Yaml(y) => yaml::parse(&y)?,
             paste::Body::Xml(x) => xml::parse(&x)?,
             paste::Body::Text(lines) => vec![text::parse_lines(lines)?],
         };

@@ -1,4 +1,5 @@
-//! A plan in the shape of its JSON, as a flat list of tokens: what the XML reader produces, read
+//! A plan in the shape of its JSON, as a flat list of tokens: what the XML and YAML readers
+//! produce, read
 //! straight into the typed plan by a serde deserializer (no JSON text written and parsed again,
 //! which was most of an XML plan's read), or written out as the JSON text PostgreSQL's FORMAT
 //! JSON would have had (for the generic reader, tests and fuzzing).
@@ -25,6 +26,11 @@ pub(crate) enum Token<'a> {
     Key(u32),
     /// A bare scalar: a boolean, a number or a string (see the module documentation).
     Scalar(Cow<'a, str>),
+    /// A JSON string literal, quotes and escapes as written (YAML's quoted strings), checked
+    /// by the reader with [`super::json::is_string_literal`].
+    Quoted(&'a str),
+    /// `null` (an empty YAML value).
+    Null,
 }
 
 /// The tokens of one plan document and the keys they name (each distinct key once).
@@ -128,6 +134,8 @@ pub(crate) fn to_json_text(tokens: &Tokens<'_>, size_hint: usize) -> String {
                 out.push(':');
             }
             Token::Scalar(s) => super::json::write_scalar(&mut out, s),
+            Token::Quoted(q) => out.push_str(q),
+            Token::Null => out.push_str("null"),
         }
     }
     out
@@ -186,11 +194,25 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_, '_> {
             Token::Object => v.visit_map(Entries(self)),
             Token::Array => v.visit_seq(Items(self)),
             Token::Scalar(s) => visit_scalar(s, v),
+            Token::Quoted(q) => {
+                let inner = q.get(1..q.len().saturating_sub(1)).unwrap_or_default();
+                if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+                    v.visit_str(inner)
+                } else {
+                    let s: String = serde_json::from_str(q).map_err(de::Error::custom)?;
+                    v.visit_string(s)
+                }
+            }
+            Token::Null => v.visit_unit(),
             Token::End | Token::Key(_) => Err(Error("expected a value".to_string())),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        if matches!(self.tokens.get(self.at), Some(Token::Null)) {
+            self.at += 1;
+            return v.visit_none();
+        }
         v.visit_some(self)
     }
 
@@ -327,6 +349,32 @@ mod tests {
         assert_eq!(format!("{direct:?}"), format!("{from_text:?}"));
         assert_eq!(direct[0]["B"].as_f64(), Some(-0.0));
         assert!(direct[0]["K"].is_i64() && direct[0]["F"].is_f64());
+    }
+
+    /// PostgreSQL's own YAML and XML take the direct way, and read as their JSON text does.
+    #[test]
+    fn every_yaml_and_xml_fixture_reads_straight_into_the_typed_plan() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans/formats");
+        let mut seen = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let ext = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if !matches!(ext, "yaml" | "xml") {
+                continue;
+            }
+            let input = std::fs::read_to_string(&path).unwrap();
+            let t = if ext == "xml" {
+                super::super::xml::tokens(&input).unwrap()
+            } else {
+                super::super::yaml::tokens(&input).unwrap()
+            };
+            let direct = super::super::json::from_tokens(&t)
+                .unwrap_or_else(|| panic!("{}: not the typed plan", path.display()));
+            let via = super::super::json::parse(&to_json_text(&t, 0)).unwrap();
+            assert!(direct == via, "{}", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 20, "{seen} fixtures");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Reading `EXPLAIN (FORMAT YAML)`: the block style PostgreSQL writes (`Key: value` maps,
 //! `- ` sequence items, strings in double quotes with JSON's escapes, numbers and booleans bare),
-//! turned into the JSON text PostgreSQL's FORMAT JSON would have written, so both formats share
-//! one plan reader (and its speed).
+//! turned into the tokens of the JSON PostgreSQL's FORMAT JSON would have written, read straight
+//! into the typed plan (or, when they do not fit it, their JSON text by the JSON reader).
 //! Not a general YAML reader: flow style, anchors and block scalars are not PostgreSQL's and are
 //! reported as errors.
 
 use super::scan::{find, Trim};
+use super::tokens::{KeyCache, Token, Tokens};
 use super::PlanError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Nesting deeper than this is refused (two levels per plan level: the map and `Plans`).
 const MAX_DEPTH: usize = 2 * super::json::MAX_DEPTH + 16;
@@ -18,8 +20,21 @@ struct Line<'a> {
     text: &'a str,
 }
 
-/// Parse EXPLAIN YAML into a JSON value (tests and fuzzing; [`super::parse`] reads
-/// [`to_json_text`] with the fast JSON reader).
+/// Plans from EXPLAIN YAML: the tokens read straight into the typed plan, or, when they do not
+/// fit it, their JSON text read by the JSON reader (which takes what the typed one cannot).
+pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
+    let (tokens, plans) = super::with_large_stack(|| {
+        let t = tokens(input)?;
+        let p = super::json::from_tokens(&t);
+        Ok::<_, PlanError>((t, p))
+    })?;
+    match plans {
+        Some(plans) => Ok(plans),
+        None => super::json::parse(&super::tokens::to_json_text(&tokens, input.len())),
+    }
+}
+
+/// Parse EXPLAIN YAML into a JSON value (tests and fuzzing).
 pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
     let text = super::with_large_stack(|| to_json_text(input))?;
     let mut de = serde_json::Deserializer::from_str(&text);
@@ -31,6 +46,12 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
 /// Turn EXPLAIN YAML into JSON text (an array of `{ "Plan": … }` objects, or one object).
 /// Recursive per nesting level: run it on a large stack for deep plans.
 pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
+    Ok(super::tokens::to_json_text(&tokens(input)?, input.len()))
+}
+
+/// EXPLAIN YAML as the tokens of its JSON shape. Recursive per nesting level: run it on a large
+/// stack for deep plans.
+pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
     let lines: Vec<Line> = input
         .lines()
         .enumerate()
@@ -49,13 +70,18 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
     let mut p = Parser {
         lines: &lines,
         i: 0,
-        out: String::with_capacity(input.len()),
+        out: Vec::with_capacity(2 * lines.len() + 2),
+        keys: Vec::new(),
+        cache: KeyCache::new(),
     };
     p.block(first.indent, 0)?;
     if let Some(l) = lines.get(p.i) {
         return Err(err(l.no, "unexpected indentation"));
     }
-    Ok(p.out)
+    Ok(Tokens {
+        list: p.out,
+        keys: p.keys,
+    })
 }
 
 fn err(line: usize, message: &str) -> PlanError {
@@ -65,17 +91,19 @@ fn err(line: usize, message: &str) -> PlanError {
     }
 }
 
-struct Parser<'a> {
-    lines: &'a [Line<'a>],
+struct Parser<'l, 'a> {
+    lines: &'l [Line<'a>],
     i: usize,
-    out: String,
+    out: Vec<Token<'a>>,
+    keys: Vec<String>,
+    cache: KeyCache<'a>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'_, 'a> {
     /// A block at `indent`: a sequence when its first line starts with `-`, else a map.
     fn block(&mut self, indent: usize, depth: usize) -> Result<(), PlanError> {
         let Some(l) = self.lines.get(self.i) else {
-            self.out.push_str("null");
+            self.out.push(Token::Null);
             return Ok(());
         };
         if depth > MAX_DEPTH {
@@ -89,16 +117,11 @@ impl Parser<'_> {
     }
 
     fn sequence(&mut self, indent: usize, depth: usize) -> Result<(), PlanError> {
-        self.out.push('[');
-        let mut first = true;
+        self.out.push(Token::Array);
         while let Some(l) = self.lines.get(self.i) {
             if l.indent != indent || !(l.text == "-" || l.text.starts_with("- ")) {
                 break;
             }
-            if !first {
-                self.out.push(',');
-            }
-            first = false;
             let rest = l.text[1..].trim_start();
             if rest.is_empty() {
                 self.i += 1;
@@ -106,7 +129,7 @@ impl Parser<'_> {
                 if next > indent {
                     self.block(next, depth + 1)?;
                 } else {
-                    self.out.push_str("null");
+                    self.out.push(Token::Null);
                 }
             } else if key_value(rest).is_some() {
                 // `- Key: value` opens a map whose keys sit two columns right of the dash.
@@ -117,7 +140,7 @@ impl Parser<'_> {
                 scalar(&mut self.out, rest, l.no)?;
             }
         }
-        self.out.push(']');
+        self.out.push(Token::End);
         Ok(())
     }
 
@@ -125,11 +148,10 @@ impl Parser<'_> {
     fn map(
         &mut self,
         indent: usize,
-        mut first: Option<&str>,
+        mut first: Option<&'a str>,
         depth: usize,
     ) -> Result<(), PlanError> {
-        self.out.push('{');
-        let mut empty = true;
+        self.out.push(Token::Object);
         while let Some(l) = self.lines.get(self.i) {
             let text = match first.take() {
                 Some(t) => t,
@@ -138,12 +160,10 @@ impl Parser<'_> {
             };
             let no = l.no;
             let (k, v) = key_value(text).ok_or_else(|| err(no, "expected `Key: value`"))?;
-            if !empty {
-                self.out.push(',');
-            }
-            empty = false;
-            super::json::write_string(&mut self.out, k);
-            self.out.push(':');
+            let key = self
+                .cache
+                .key(k, 0, &mut self.keys, |k, _, out| out.push_str(k));
+            self.out.push(Token::Key(key));
             self.i += 1;
             if v.is_empty() {
                 match self.lines.get(self.i) {
@@ -155,13 +175,13 @@ impl Parser<'_> {
                     Some(n) if n.indent == indent && n.text.starts_with("- ") && depth > 0 => {
                         self.sequence(indent, depth + 1)?
                     }
-                    _ => self.out.push_str("[]"),
+                    _ => self.out.extend([Token::Array, Token::End]),
                 }
             } else {
                 scalar(&mut self.out, v, no)?;
             }
         }
-        self.out.push('}');
+        self.out.push(Token::End);
         Ok(())
     }
 }
@@ -180,12 +200,12 @@ fn key_value(t: &str) -> Option<(&str, &str)> {
 
 /// A double-quoted string (JSON's escapes, as PostgreSQL writes them: copied as they are), a
 /// number, a boolean, or a bare word (kept as a string).
-fn scalar(out: &mut String, v: &str, line: usize) -> Result<(), PlanError> {
+fn scalar<'a>(out: &mut Vec<Token<'a>>, v: &'a str, line: usize) -> Result<(), PlanError> {
     if v.starts_with('"') {
         if !super::json::is_string_literal(v) {
             return Err(err(line, "a quoted string that does not end"));
         }
-        out.push_str(v);
+        out.push(Token::Quoted(v));
         return Ok(());
     }
     if v.starts_with(['[', '{', '&', '*', '|', '>']) {
@@ -194,7 +214,7 @@ fn scalar(out: &mut String, v: &str, line: usize) -> Result<(), PlanError> {
             "YAML flow style, anchors and block scalars are not EXPLAIN's",
         ));
     }
-    super::json::write_scalar(out, v);
+    out.push(Token::Scalar(Cow::Borrowed(v)));
     Ok(())
 }
 
@@ -230,6 +250,20 @@ mod tests {
             let e = to_json_text(&y).unwrap_err().to_string();
             assert!(e.contains("line 2"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn what_the_typed_plan_cannot_take_goes_to_the_generic_reader() {
+        // A table named 2024 reads as a number: the typed plan refuses it, the generic reader
+        // turns it back into the name; empty values read as nothing.
+        let y = "- Plan: \n    Node Type: \"Seq Scan\"\n    Relation Name: 2024\n    Alias: \n    Total Cost: 1.5\n";
+        let p = parse(y).unwrap();
+        assert_eq!(p[0].root.relation_name.as_deref(), Some("2024"));
+        assert_eq!(p[0].root.total_cost, Some(1.5));
+        let x = "<explain><Query><Plan><Node-Type>Seq Scan</Node-Type><Relation-Name>2024</Relation-Name>\
+                 <Total-Cost>1.5</Total-Cost></Plan></Query></explain>";
+        let p = super::super::xml::parse(x).unwrap();
+        assert_eq!(p[0].root.relation_name.as_deref(), Some("2024"));
     }
 
     #[test]
