@@ -10,12 +10,11 @@
 
 use super::json::{bare_scalar, Bare};
 use serde::de::{self, DeserializeSeed, Visitor};
-use std::borrow::Cow;
 use std::fmt;
 
-/// One token of a plan's JSON shape.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Token<'a> {
+/// One token of a plan's JSON shape: 12 bytes (a 6 MB YAML plan is 750,000 of them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Token {
     /// `{`: keys and their values follow, then [`Token::End`].
     Object,
     /// `[`: values follow, then [`Token::End`].
@@ -24,22 +23,153 @@ pub(crate) enum Token<'a> {
     End,
     /// A key of the object being read: its index in [`Tokens::keys`].
     Key(u32),
-    /// A bare scalar: a boolean, a number or a string (see the module documentation).
-    Scalar(Cow<'a, str>),
-    /// A JSON string literal, quotes and escapes as written (YAML's quoted strings), checked
-    /// by the reader with [`super::json::is_string_literal`].
-    Quoted(&'a str),
+    /// A bare scalar in the input: a boolean, a number or a string (see the module
+    /// documentation).
+    Scalar(Span),
+    /// A bare scalar rewritten by the reader (XML entities replaced), in [`Tokens::rewritten`].
+    Rewritten(Span),
+    /// A JSON string literal in the input, quotes and escapes as written (YAML's quoted
+    /// strings), checked by the reader with [`super::json::is_string_literal`].
+    Quoted(Span),
     /// `null` (an empty YAML value).
     Null,
 }
 
-/// The tokens of one plan document and the keys they name (each distinct key once).
-#[derive(Debug, Default)]
+/// Where a token's text is: a byte offset and length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Span {
+    at: u32,
+    len: u32,
+}
+
+/// The tokens of one plan document, the input their text is in, and the keys they name (each
+/// distinct key once).
+#[derive(Debug)]
 pub(crate) struct Tokens<'a> {
+    input: &'a str,
     /// The tokens, in document order.
-    pub(crate) list: Vec<Token<'a>>,
+    pub(crate) list: Vec<Token>,
     /// The JSON keys, as [`Token::Key`] indexes them.
     pub(crate) keys: Vec<String>,
+    /// The text of [`Token::Rewritten`] scalars.
+    rewritten: String,
+    /// The deepest nesting of objects and arrays.
+    pub(crate) depth: usize,
+}
+
+impl Tokens<'_> {
+    /// The text of a scalar or quoted token (empty for the others).
+    fn text(&self, t: &Token) -> &str {
+        let (s, span): (&str, _) = match t {
+            Token::Scalar(span) | Token::Quoted(span) => (self.input, span),
+            Token::Rewritten(span) => (&self.rewritten, span),
+            _ => return "",
+        };
+        let at = span.at as usize;
+        s.get(at..at + span.len as usize).unwrap_or_default()
+    }
+}
+
+/// Nesting the typed plan is read at on the caller's stack (a plan level is two: the node and
+/// its `Plans`); deeper tokens are read on a large stack.
+const SHALLOW: usize = 64;
+
+/// The typed plan from the tokens (see [`super::json::from_tokens`]): on this thread when they
+/// are shallow (a thread's fresh stack and allocator arena cost page faults on every read),
+/// else on a large stack.
+pub(crate) fn typed(tokens: &Tokens<'_>) -> Option<Vec<super::Plan>> {
+    if tokens.depth <= SHALLOW {
+        super::json::from_tokens(tokens)
+    } else {
+        super::with_large_stack(|| super::json::from_tokens(tokens))
+    }
+}
+
+/// Builds [`Tokens`] as a reader goes through its input.
+pub(crate) struct Builder<'a> {
+    tokens: Tokens<'a>,
+    cache: KeyCache<'a>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for tokens about `input` (`None` past 4 GiB: offsets are 32 bits), with room
+    /// for `capacity` tokens.
+    pub(crate) fn new(input: &'a str, capacity: usize) -> Option<Self> {
+        u32::try_from(input.len()).ok()?;
+        Some(Builder {
+            tokens: Tokens {
+                input,
+                list: Vec::with_capacity(capacity),
+                keys: Vec::new(),
+                rewritten: String::new(),
+                depth: 0,
+            },
+            cache: KeyCache::new(),
+        })
+    }
+
+    /// Add a token without text.
+    pub(crate) fn push(&mut self, t: Token) {
+        self.tokens.list.push(t);
+    }
+
+    /// Add the key of `name` (see [`KeyCache::key`]).
+    pub(crate) fn key(
+        &mut self,
+        name: &'a str,
+        seen: u8,
+        make: impl FnOnce(&str, u8, &mut String),
+    ) {
+        let k = self.cache.key(name, seen, &mut self.tokens.keys, make);
+        self.tokens.list.push(Token::Key(k));
+    }
+
+    /// Add a bare scalar: borrowed from the input when it is part of it, else copied.
+    pub(crate) fn scalar(&mut self, text: &str) {
+        let t = match self.span_in_input(text) {
+            Some(span) => Token::Scalar(span),
+            None => {
+                let at = self.tokens.rewritten.len();
+                self.tokens.rewritten.push_str(text);
+                Token::Rewritten(Span {
+                    at: at as u32,
+                    len: text.len() as u32,
+                })
+            }
+        };
+        self.tokens.list.push(t);
+    }
+
+    /// Add a JSON string literal that is part of the input (checked by the caller).
+    pub(crate) fn quoted(&mut self, literal: &str) {
+        match self.span_in_input(literal) {
+            Some(span) => self.tokens.list.push(Token::Quoted(span)),
+            // Not part of the input (never, from the YAML reader): its text, unescaped.
+            None => {
+                let s: String = serde_json::from_str(literal).unwrap_or_default();
+                self.scalar(&s);
+            }
+        }
+    }
+
+    /// Note a nesting depth reached.
+    pub(crate) fn reached(&mut self, depth: usize) {
+        self.tokens.depth = self.tokens.depth.max(depth);
+    }
+
+    /// The tokens.
+    pub(crate) fn finish(self) -> Tokens<'a> {
+        self.tokens
+    }
+
+    fn span_in_input(&self, text: &str) -> Option<Span> {
+        let base = self.tokens.input.as_ptr() as usize;
+        let at = (text.as_ptr() as usize).checked_sub(base)?;
+        (at + text.len() <= self.tokens.input.len()).then_some(Span {
+            at: at as u32,
+            len: text.len() as u32,
+        })
+    }
 }
 
 /// Keys by the name a reader found (an XML element name and how many of its siblings had that
@@ -133,8 +263,10 @@ pub(crate) fn to_json_text(tokens: &Tokens<'_>, size_hint: usize) -> String {
                 super::json::write_string(&mut out, &tokens.keys[*k as usize]);
                 out.push(':');
             }
-            Token::Scalar(s) => super::json::write_scalar(&mut out, s),
-            Token::Quoted(q) => out.push_str(q),
+            Token::Scalar(_) | Token::Rewritten(_) => {
+                super::json::write_scalar(&mut out, tokens.text(t));
+            }
+            Token::Quoted(_) => out.push_str(tokens.text(t)),
             Token::Null => out.push_str("null"),
         }
     }
@@ -161,24 +293,20 @@ impl de::Error for Error {
 
 /// A serde deserializer over tokens.
 pub(crate) struct Deserializer<'t, 'a> {
-    tokens: &'t [Token<'a>],
-    keys: &'t [String],
+    tokens: &'t Tokens<'a>,
     at: usize,
 }
 
 impl<'t, 'a> Deserializer<'t, 'a> {
     /// A deserializer at the first token.
     pub(crate) fn new(tokens: &'t Tokens<'a>) -> Self {
-        Deserializer {
-            tokens: &tokens.list,
-            keys: &tokens.keys,
-            at: 0,
-        }
+        Deserializer { tokens, at: 0 }
     }
 
-    fn next(&mut self) -> Result<&'t Token<'a>, Error> {
+    fn next(&mut self) -> Result<&'t Token, Error> {
         let t = self
             .tokens
+            .list
             .get(self.at)
             .ok_or_else(|| Error("the plan ends early".to_string()))?;
         self.at += 1;
@@ -193,8 +321,9 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_, '_> {
         match self.next()? {
             Token::Object => v.visit_map(Entries(self)),
             Token::Array => v.visit_seq(Items(self)),
-            Token::Scalar(s) => visit_scalar(s, v),
-            Token::Quoted(q) => {
+            t @ (Token::Scalar(_) | Token::Rewritten(_)) => visit_scalar(self.tokens.text(t), v),
+            t @ Token::Quoted(_) => {
+                let q = self.tokens.text(t);
                 let inner = q.get(1..q.len().saturating_sub(1)).unwrap_or_default();
                 if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
                     v.visit_str(inner)
@@ -209,7 +338,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_, '_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        if matches!(self.tokens.get(self.at), Some(Token::Null)) {
+        if matches!(self.tokens.list.get(self.at), Some(Token::Null)) {
             self.at += 1;
             return v.visit_none();
         }
@@ -269,6 +398,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_, '_, '_> {
             Token::Key(k) => {
                 let key = self
                     .0
+                    .tokens
                     .keys
                     .get(*k as usize)
                     .ok_or_else(|| Error("a key out of range".to_string()))?;
@@ -292,7 +422,7 @@ impl<'de> de::SeqAccess<'de> for Items<'_, '_, '_> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Error> {
-        if matches!(self.0.tokens.get(self.0.at), Some(Token::End)) {
+        if matches!(self.0.tokens.list.get(self.0.at), Some(Token::End)) {
             self.0.at += 1;
             return Ok(None);
         }
@@ -327,10 +457,13 @@ mod tests {
         super::super::xml::tokens(x).unwrap()
     }
 
-    fn tokens(list: Vec<Token<'static>>) -> Tokens<'static> {
+    fn tokens(list: Vec<Token>) -> Tokens<'static> {
         Tokens {
+            input: "",
             list,
             keys: vec!["a".to_string()],
+            rewritten: String::new(),
+            depth: 1,
         }
     }
 
@@ -378,6 +511,28 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 20, "{seen} fixtures");
+    }
+
+    /// The deepest plan read on the caller's stack fits a test thread's 2 MB (debug build).
+    #[test]
+    fn shallow_tokens_are_read_on_the_callers_stack() {
+        let doc = |levels: usize| {
+            let node = "<Plan><Node-Type>Limit</Node-Type><Total-Cost>1.5</Total-Cost>";
+            format!(
+                "<explain><Query>{}{}</Plan></Query></explain>",
+                vec![node; levels].join("<Plans>"),
+                "</Plan></Plans>".repeat(levels - 1)
+            )
+        };
+        let levels = (1..)
+            .take_while(|&n| super::super::xml::tokens(&doc(n)).unwrap().depth <= SHALLOW)
+            .last()
+            .unwrap();
+        let x = doc(levels);
+        let t = super::super::xml::tokens(&x).unwrap();
+        assert!(t.depth <= SHALLOW && t.depth + 2 > SHALLOW, "{}", t.depth);
+        let p = typed(&t).unwrap();
+        assert_eq!(p[0].root.count(), levels);
     }
 
     #[test]

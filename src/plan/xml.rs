@@ -5,7 +5,7 @@
 //! comments, attributes it ignores) and works without recursion, so nesting costs no stack.
 
 use super::scan::{find, Trim};
-use super::tokens::{KeyCache, Token, Tokens};
+use super::tokens::{Builder, Token, Tokens};
 use super::PlanError;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -44,7 +44,7 @@ fn is_list(name: &str) -> bool {
 /// fit it, their JSON text read by the JSON reader (which takes what the typed one cannot).
 pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
     let tokens = tokens(input)?;
-    match super::with_large_stack(|| super::json::from_tokens(&tokens)) {
+    match super::tokens::typed(&tokens) {
         Some(plans) => Ok(plans),
         None => super::json::parse(&to_json_text_of(&tokens, input.len())),
     }
@@ -73,9 +73,8 @@ fn to_json_text_of(tokens: &Tokens<'_>, input_len: usize) -> String {
 /// would otherwise be a million small allocations); text is borrowed unless it had entities.
 pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
     // About one token per 20 bytes of PostgreSQL's XML.
-    let mut out: Vec<Token<'_>> = Vec::with_capacity(input.len() / 16);
-    let mut keys = Vec::new();
-    let mut cache = KeyCache::new();
+    let mut out = Builder::new(input, input.len() / 16)
+        .ok_or_else(|| PlanError::Empty("an XML plan over 4 GiB is not read".to_string()))?;
     let mut stack: Vec<Open> = Vec::new();
     let mut done = false;
     let mut rest = input;
@@ -167,9 +166,7 @@ pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
                     _ => 0,
                 };
                 let seen = seen.min(1) as u8;
-                out.push(Token::Key(
-                    cache.key(name, seen, &mut keys, |n, s, k| json_key(n, s.into(), k)),
-                ));
+                out.key(name, seen, |n, s, k| json_key(n, s.into(), k));
             }
         }
         if stack.len() >= MAX_DEPTH {
@@ -187,6 +184,7 @@ pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
             done = stack.is_empty();
         } else {
             stack.push(open);
+            out.reached(stack.len());
         }
     }
     if let Some(open) = stack.last() {
@@ -198,7 +196,7 @@ pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
     if !done {
         return Err(PlanError::Empty("no XML element in the input".to_string()));
     }
-    Ok(Tokens { list: out, keys })
+    Ok(out.finish())
 }
 
 /// Text inside the innermost open element (a leaf's value; whitespace between children).
@@ -216,14 +214,14 @@ fn push_text<'a>(stack: &mut [Open<'a>], piece: &'a str) {
 
 /// The end of an element's value: the end of its children; for a leaf its text, a bare scalar
 /// (an empty list element is `[]`).
-fn close<'a>(out: &mut Vec<Token<'a>>, open: Open<'a>) -> Result<(), String> {
+fn close(out: &mut Builder<'_>, open: Open<'_>) -> Result<(), String> {
     match open.kind {
         Kind::Object | Kind::Array => out.push(Token::End),
-        Kind::Unknown if is_list(open.name) => out.extend([Token::Array, Token::End]),
-        Kind::Unknown => out.push(Token::Scalar(match open.text {
-            Cow::Borrowed(t) => unescape(t)?,
-            Cow::Owned(t) => Cow::Owned(unescape(&t)?.into_owned()),
-        })),
+        Kind::Unknown if is_list(open.name) => {
+            out.push(Token::Array);
+            out.push(Token::End);
+        }
+        Kind::Unknown => out.scalar(&unescape(&open.text)?),
     }
     Ok(())
 }

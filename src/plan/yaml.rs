@@ -6,10 +6,9 @@
 //! reported as errors.
 
 use super::scan::{find, Trim};
-use super::tokens::{KeyCache, Token, Tokens};
+use super::tokens::{Builder, Token, Tokens};
 use super::PlanError;
 use serde_json::Value;
-use std::borrow::Cow;
 
 /// Nesting deeper than this is refused (two levels per plan level: the map and `Plans`).
 const MAX_DEPTH: usize = 2 * super::json::MAX_DEPTH + 16;
@@ -23,11 +22,21 @@ struct Line<'a> {
 /// Plans from EXPLAIN YAML: the tokens read straight into the typed plan, or, when they do not
 /// fit it, their JSON text read by the JSON reader (which takes what the typed one cannot).
 pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
-    let (tokens, plans) = super::with_large_stack(|| {
-        let t = tokens(input)?;
-        let p = super::json::from_tokens(&t);
-        Ok::<_, PlanError>((t, p))
-    })?;
+    let lines = lines(input);
+    // The reader recurses per level of indentation: a deep plan is read on a large stack, a
+    // shallow one here (a fresh thread costs page faults on every read).
+    let deep = lines.iter().any(|l| l.indent > 256);
+    let (tokens, plans) = if deep {
+        super::with_large_stack(|| {
+            let t = tokens_of(input, &lines)?;
+            let p = super::tokens::typed(&t);
+            Ok::<_, PlanError>((t, p))
+        })?
+    } else {
+        let t = tokens_of(input, &lines)?;
+        let p = super::tokens::typed(&t);
+        (t, p)
+    };
     match plans {
         Some(plans) => Ok(plans),
         None => super::json::parse(&super::tokens::to_json_text(&tokens, input.len())),
@@ -52,7 +61,12 @@ pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
 /// EXPLAIN YAML as the tokens of its JSON shape. Recursive per nesting level: run it on a large
 /// stack for deep plans.
 pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
-    let lines: Vec<Line> = input
+    tokens_of(input, &lines(input))
+}
+
+/// The lines that are not blank, with their indentation.
+fn lines(input: &str) -> Vec<Line<'_>> {
+    input
         .lines()
         .enumerate()
         .filter_map(|(i, l)| {
@@ -63,25 +77,24 @@ pub(crate) fn tokens(input: &str) -> Result<Tokens<'_>, PlanError> {
                 text,
             })
         })
-        .collect();
+        .collect()
+}
+
+fn tokens_of<'a>(input: &'a str, lines: &[Line<'a>]) -> Result<Tokens<'a>, PlanError> {
     let Some(first) = lines.first() else {
         return Err(PlanError::Empty("the YAML plan is empty".to_string()));
     };
     let mut p = Parser {
-        lines: &lines,
+        lines,
         i: 0,
-        out: Vec::with_capacity(2 * lines.len() + 2),
-        keys: Vec::new(),
-        cache: KeyCache::new(),
+        out: Builder::new(input, 2 * lines.len() + 2)
+            .ok_or_else(|| PlanError::Empty("a YAML plan over 4 GiB is not read".to_string()))?,
     };
     p.block(first.indent, 0)?;
     if let Some(l) = lines.get(p.i) {
         return Err(err(l.no, "unexpected indentation"));
     }
-    Ok(Tokens {
-        list: p.out,
-        keys: p.keys,
-    })
+    Ok(p.out.finish())
 }
 
 fn err(line: usize, message: &str) -> PlanError {
@@ -94,9 +107,7 @@ fn err(line: usize, message: &str) -> PlanError {
 struct Parser<'l, 'a> {
     lines: &'l [Line<'a>],
     i: usize,
-    out: Vec<Token<'a>>,
-    keys: Vec<String>,
-    cache: KeyCache<'a>,
+    out: Builder<'a>,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -117,6 +128,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn sequence(&mut self, indent: usize, depth: usize) -> Result<(), PlanError> {
+        self.out.reached(depth + 1);
         self.out.push(Token::Array);
         while let Some(l) = self.lines.get(self.i) {
             if l.indent != indent || !(l.text == "-" || l.text.starts_with("- ")) {
@@ -151,6 +163,7 @@ impl<'a> Parser<'_, 'a> {
         mut first: Option<&'a str>,
         depth: usize,
     ) -> Result<(), PlanError> {
+        self.out.reached(depth + 1);
         self.out.push(Token::Object);
         while let Some(l) = self.lines.get(self.i) {
             let text = match first.take() {
@@ -160,10 +173,7 @@ impl<'a> Parser<'_, 'a> {
             };
             let no = l.no;
             let (k, v) = key_value(text).ok_or_else(|| err(no, "expected `Key: value`"))?;
-            let key = self
-                .cache
-                .key(k, 0, &mut self.keys, |k, _, out| out.push_str(k));
-            self.out.push(Token::Key(key));
+            self.out.key(k, 0, |k, _, out| out.push_str(k));
             self.i += 1;
             if v.is_empty() {
                 match self.lines.get(self.i) {
@@ -175,7 +185,10 @@ impl<'a> Parser<'_, 'a> {
                     Some(n) if n.indent == indent && n.text.starts_with("- ") && depth > 0 => {
                         self.sequence(indent, depth + 1)?
                     }
-                    _ => self.out.extend([Token::Array, Token::End]),
+                    _ => {
+                        self.out.push(Token::Array);
+                        self.out.push(Token::End);
+                    }
                 }
             } else {
                 scalar(&mut self.out, v, no)?;
@@ -200,12 +213,12 @@ fn key_value(t: &str) -> Option<(&str, &str)> {
 
 /// A double-quoted string (JSON's escapes, as PostgreSQL writes them: copied as they are), a
 /// number, a boolean, or a bare word (kept as a string).
-fn scalar<'a>(out: &mut Vec<Token<'a>>, v: &'a str, line: usize) -> Result<(), PlanError> {
+fn scalar(out: &mut Builder<'_>, v: &str, line: usize) -> Result<(), PlanError> {
     if v.starts_with('"') {
         if !super::json::is_string_literal(v) {
             return Err(err(line, "a quoted string that does not end"));
         }
-        out.push(Token::Quoted(v));
+        out.quoted(v);
         return Ok(());
     }
     if v.starts_with(['[', '{', '&', '*', '|', '>']) {
@@ -214,7 +227,7 @@ fn scalar<'a>(out: &mut Vec<Token<'a>>, v: &'a str, line: usize) -> Result<(), P
             "YAML flow style, anchors and block scalars are not EXPLAIN's",
         ));
     }
-    out.push(Token::Scalar(Cow::Borrowed(v)));
+    out.scalar(v);
     Ok(())
 }
 
