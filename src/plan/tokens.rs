@@ -144,7 +144,8 @@ impl<'a> Builder<'a> {
     pub(crate) fn quoted(&mut self, literal: &str) {
         match self.span_in_input(literal) {
             Some(span) => self.tokens.list.push(Token::Quoted(span)),
-            // Not part of the input (never, from the YAML reader): its text, unescaped.
+            // Not part of the input (never, from the YAML reader): its text, unescaped (the
+            // caller checked it is a JSON string literal, so it parses).
             None => {
                 let s: String = serde_json::from_str(literal).unwrap_or_default();
                 self.scalar(&s);

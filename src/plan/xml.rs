@@ -46,7 +46,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
     let tokens = tokens(input)?;
     match super::tokens::typed(&tokens) {
         Some(plans) => Ok(plans),
-        None => super::json::parse(&to_json_text_of(&tokens, input.len())),
+        None => super::json::parse(&super::tokens::to_json_text(&tokens, input.len())),
     }
 }
 
@@ -62,11 +62,7 @@ pub(crate) fn to_json(input: &str) -> Result<Value, PlanError> {
 
 /// Turn EXPLAIN XML into the JSON text PostgreSQL's FORMAT JSON would have written.
 pub(crate) fn to_json_text(input: &str) -> Result<String, PlanError> {
-    Ok(to_json_text_of(&tokens(input)?, input.len()))
-}
-
-fn to_json_text_of(tokens: &Tokens<'_>, input_len: usize) -> String {
-    super::tokens::to_json_text(tokens, input_len)
+    Ok(super::tokens::to_json_text(&tokens(input)?, input.len()))
 }
 
 /// EXPLAIN XML as the tokens of its JSON shape, in one pass without building a tree (a 7 MB plan

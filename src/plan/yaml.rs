@@ -26,16 +26,15 @@ pub(crate) fn parse(input: &str) -> Result<Vec<super::Plan>, PlanError> {
     // The reader recurses per level of indentation: a deep plan is read on a large stack, a
     // shallow one here (a fresh thread costs page faults on every read).
     let deep = lines.iter().any(|l| l.indent > 256);
-    let (tokens, plans) = if deep {
-        super::with_large_stack(|| {
-            let t = tokens_of(input, &lines)?;
-            let p = super::tokens::typed(&t);
-            Ok::<_, PlanError>((t, p))
-        })?
-    } else {
+    let read = || {
         let t = tokens_of(input, &lines)?;
         let p = super::tokens::typed(&t);
-        (t, p)
+        Ok::<_, PlanError>((t, p))
+    };
+    let (tokens, plans) = if deep {
+        super::with_large_stack(read)?
+    } else {
+        read()?
     };
     match plans {
         Some(plans) => Ok(plans),
