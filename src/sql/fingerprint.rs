@@ -146,6 +146,9 @@ impl Normalizer {
         let mut last_word_values = false;
         let mut last_word_in = false;
         let mut last_word_array = false;
+        // Inside `SET name TO|= value`: `TO` is written `=` and a bare word value (`off`, `on`,
+        // `default`) is a constant like `'off'`, so every spelling is one shape.
+        let mut set_stmt = false;
         let mut lex =
             Lexer::new(sql).filter(|t| !t.kind.is_trivia() && t.kind != TokenKind::MetaCommand);
         let mut lookahead: Option<Token> = lex.next();
@@ -169,6 +172,11 @@ impl Normalizer {
                     || text.eq_ignore_ascii_case("true")
                     || text.eq_ignore_ascii_case("false"))
                 && prev != Prev::Is;
+            let is_value_word = is_value_word
+                || (set_stmt
+                    && depth == 0
+                    && tok.kind == TokenKind::Word
+                    && matches!(prev, Prev::Operator | Prev::Comma));
             if tok.kind.is_literal() || tok.kind == TokenKind::Param || is_value_word {
                 self.note_first_token(false);
                 let prev_for_space =
@@ -195,6 +203,15 @@ impl Normalizer {
                     let wstart = out.len();
                     out.push_str(text);
                     out[wstart..].make_ascii_lowercase();
+                    let lower = &out[wstart..];
+                    if prev == Prev::Start && lower == "set" {
+                        set_stmt = true;
+                    } else if set_stmt && depth == 0 && lower == "to" {
+                        out.truncate(wstart);
+                        out.push('=');
+                        prev = Prev::Operator;
+                        continue;
+                    }
                     let lower = &out[wstart..];
                     let is_select = matches!(lower, "select" | "with" | "values" | "table");
                     self.note_first_token(is_select);
@@ -345,6 +362,7 @@ impl Normalizer {
                 TokenKind::Semicolon => {
                     out.push(';');
                     prev = Prev::Start;
+                    set_stmt = false;
                 }
                 _ => {
                     self.note_first_token(false);
@@ -482,6 +500,35 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, c);
         assert_eq!(a.normalized, "select * from t where id = $1");
+    }
+
+    #[test]
+    fn set_statements_are_one_shape_however_written() {
+        let shapes = [
+            "SET x TO -3",
+            "SET x = -3",
+            "set x to 5",
+            "SET x = off",
+            "SET x TO off",
+            "SET x = 'off'",
+            "SET x TO DEFAULT",
+        ];
+        for s in shapes {
+            assert_eq!(norm(s), "set x = $1", "{s}");
+        }
+        assert_eq!(
+            norm("SET LOCAL work_mem TO '4MB'"),
+            "set local work_mem = $1"
+        );
+        // Only a SET statement: an UPDATE's SET and a GRANT's TO are left alone.
+        assert_eq!(norm("UPDATE t SET a = b"), "update t set a = b");
+        assert_eq!(norm("GRANT r TO u"), "grant r to u");
+        // A leading minus folds into the constant everywhere a value starts.
+        assert_eq!(
+            norm("SELECT a FROM t WHERE b = -3 AND c IN (-1, -2) LIMIT -1"),
+            norm("SELECT a FROM t WHERE b = 3 AND c IN (1) LIMIT 1")
+        );
+        assert_eq!(norm("SELECT a - 3 FROM t"), "select a - $1 from t");
     }
 
     #[test]

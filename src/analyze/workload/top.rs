@@ -102,6 +102,25 @@ pub struct ShapeStats {
 }
 
 impl ShapeStats {
+    /// The `q` quantile of the durations (0..1), ms: within [min, max] always (the histogram's
+    /// buckets are 2% wide, so its estimate alone could step outside), exact when every call
+    /// took the same time (one call in particular) and for the fastest and slowest ranks.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        // No durations one by one (a pg_stat_statements row): no percentiles.
+        if self.timed == 0 || self.hist.total == 0 {
+            return None;
+        }
+        let rank = ((q * self.timed as f64).ceil() as u64).max(1);
+        if self.min_ms == self.max_ms || rank == 1 {
+            return Some(self.min_ms + 0.0);
+        }
+        if rank >= self.timed {
+            return Some(self.max_ms + 0.0);
+        }
+        let v = self.hist.quantile(q)?;
+        Some(v.clamp(self.min_ms, self.max_ms) + 0.0)
+    }
+
     fn merge(&mut self, o: ShapeStats) {
         if self.normalized.is_empty() {
             self.normalized = o.normalized;
@@ -347,9 +366,9 @@ impl Top {
                 mean_ms: (s.timed > 0).then(|| s.total_ms / s.timed as f64),
                 min_ms: (s.timed > 0).then_some(s.min_ms),
                 max_ms: (s.timed > 0).then_some(s.max_ms),
-                p50_ms: s.hist.quantile(0.5),
-                p95_ms: s.hist.quantile(0.95),
-                p99_ms: s.hist.quantile(0.99),
+                p50_ms: s.quantile(0.5),
+                p95_ms: s.quantile(0.95),
+                p99_ms: s.quantile(0.99),
                 first_seen: (s.first_ms != 0).then(|| iso(s.first_ms)),
                 last_seen: (s.last_ms != 0).then(|| iso(s.last_ms)),
                 users: s.users.iter().cloned().collect(),
@@ -416,6 +435,8 @@ pub struct TopReport {
     pub shapes: Vec<ShapeRow>,
     /// Load per minute.
     pub histogram: Vec<Minute>,
+    /// Inputs read only in part.
+    pub warnings: Vec<String>,
 }
 
 impl TopReport {
@@ -448,6 +469,7 @@ impl TopReport {
                     total_ms: *t,
                 })
                 .collect(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -458,15 +480,18 @@ impl crate::view::Report for TopReport {
     }
     fn summary(&self) -> String {
         format!(
-            "{} queries ({} shapes), {} errors, {} in all, from {} ({} lines, {} skipped)",
+            "{} queries ({} shapes), {} errors, {} in all, from {} ({} lines, {:.1}% explained)",
             crate::view::fmt_n(self.total_queries as f64),
             crate::view::fmt_n(self.shapes_total as f64),
             crate::view::fmt_n(self.total_errors as f64),
             crate::view::fmt_ms(self.total_ms),
             self.format,
             crate::view::fmt_n(self.read.lines as f64),
-            crate::view::fmt_n(self.read.skipped_lines as f64)
+            self.read.explained_share() * 100.0
         )
+    }
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
     fn tables(&self) -> Vec<crate::view::Table> {
         use crate::view::{Cell, Table};
@@ -563,6 +588,29 @@ mod tests {
             Some("1970-01-01T00:01:00.000Z")
         );
         assert_eq!(one.per_minute.get(&60_000), Some(&(2, 6.0)));
+    }
+
+    #[test]
+    fn percentiles_stay_within_min_and_max() {
+        let mut top = Top::default();
+        top.add(&ev("SELECT pg_sleep(0.6)", Some(601.979), 1));
+        for (i, d) in [1.001, 1.002, 1.003, 50.0].iter().enumerate() {
+            top.add(&ev(&format!("SELECT {i} FROM t"), Some(*d), 1));
+        }
+        top.add(&ev("SELECT 9 FROM t", Some(0.0), 1));
+        let (rows, ..) = top.rows(SortBy::Total, 10);
+        let one = rows.iter().find(|r| r.calls == 1).unwrap();
+        assert_eq!(
+            (one.p50_ms, one.p95_ms, one.p99_ms),
+            (Some(601.979), Some(601.979), Some(601.979))
+        );
+        let many = rows.iter().find(|r| r.calls == 5).unwrap();
+        for p in [many.p50_ms, many.p95_ms, many.p99_ms] {
+            let p = p.unwrap();
+            assert!((0.0..=50.0).contains(&p), "{p}");
+            assert!(p.is_sign_positive());
+        }
+        assert_eq!(many.p99_ms, Some(50.0));
     }
 
     #[test]
