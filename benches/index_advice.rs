@@ -14,7 +14,7 @@ fn main() {
         .expect("runtime");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop");
     rt.block_on(async {
-        let load = dbkit::db::ScratchLoad { schema: Some(root.join("schema.sql")), seed: Some(root.join("seed.sql")), port: None };
+        let load = dbkit::db::ScratchLoad { schema: Some(root.join("schema.sql")), seed: Some(root.join("seed.sql")), port: None, settings: Vec::new() };
         let t = Instant::now();
         let target = dbkit::db::open_target(None, Some(&load)).await.expect("scratch cluster with fixtures/shop");
         println!("fixture: fixtures/shop loaded on a scratch cluster in {:.1} s", t.elapsed().as_secs_f64());

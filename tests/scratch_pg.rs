@@ -270,6 +270,7 @@ fn the_shop_fixture_loads_and_its_workload_runs() {
         schema: Some(root.join("schema.sql")),
         seed: Some(root.join("seed.sql")),
         port: None,
+        settings: Vec::new(),
     };
     rt().block_on(async {
         let target = db::open_target(None, Some(&load)).await.unwrap();

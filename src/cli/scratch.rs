@@ -41,6 +41,10 @@ The cluster lives in a temp dir and is deleted when it stops.")]
         /// Listen on this port (default: a free one).
         #[arg(long)]
         port: Option<u16>,
+        /// A postgresql.conf setting, NAME=VALUE (repeatable), e.g. --set
+        /// log_min_duration_statement=0 --set 'log_line_prefix=%m [%p] '.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = dbkit::db::scratch_setting)]
+        set: Vec<(String, String)>,
         /// A name for the cluster (`scratch list`, `scratch stop NAME`).
         #[arg(long, default_value = "scratch")]
         name: String,
@@ -64,22 +68,24 @@ The cluster lives in a temp dir and is deleted when it stops.")]
 /// Run `dbkit scratch …`.
 pub fn run(args: &ScratchArgs, ctx: &Ctx) -> Result<Outcome> {
     use dbkit::ops::scratch;
-    let (schema, seed, port, name, keep, owner) = match &args.command {
+    let (schema, seed, port, set, name, keep, owner) = match &args.command {
         ScratchCommand::List => return ctx.emit(&mut scratch::list()?),
         ScratchCommand::Stop { name } => return ctx.emit(&mut scratch::stop(name)?),
         ScratchCommand::Start {
             schema,
             seed,
             port,
+            set,
             name,
             keep,
             owner,
-        } => (schema, seed, port, name, *keep, *owner),
+        } => (schema, seed, port, set, name, *keep, *owner),
     };
     let load = dbkit::db::ScratchLoad {
         schema: schema.clone(),
         seed: seed.clone(),
         port: *port,
+        settings: set.clone(),
     };
     if keep {
         let exe = std::env::current_exe().context("finding the dbkit binary")?;

@@ -409,6 +409,34 @@ pub struct ScratchLoad {
     pub seed: Option<PathBuf>,
     /// Listen on this port instead of a free one.
     pub port: Option<u16>,
+    /// postgresql.conf settings (name, value as text; quoted when written).
+    pub settings: Vec<(String, String)>,
+}
+
+/// A `NAME=VALUE` setting for a scratch cluster's postgresql.conf: the name checked, the value
+/// free of control characters (it is written quoted as a configuration-file string, so any text
+/// is one value, never another line).
+pub fn scratch_setting(arg: &str) -> Result<(String, String), String> {
+    let (name, value) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("'{arg}' is not NAME=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return Err(format!("'{name}' is not a setting name"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("the value of {name} holds a control character"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// A value as a postgresql.conf string: quoted, quotes doubled, backslashes escaped.
+fn conf_string(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// Which database a command works on: a user's (`url`, else `DATABASE_URL` or the libpq
@@ -450,6 +478,11 @@ pub async fn open_target(
     };
     let opts = scratch::ScratchOptions {
         port: load.port,
+        settings: load
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), conf_string(v)))
+            .collect(),
         ..Default::default()
     };
     let t0 = Instant::now();

@@ -180,6 +180,9 @@ pub fn keep(exe: &Path, name: &str, load: &ScratchLoad) -> Result<Kept, crate::E
     if let Some(port) = load.port {
         cmd.arg("--port").arg(port.to_string());
     }
+    for (k, v) in &load.settings {
+        cmd.arg("--set").arg(format!("{k}={v}"));
+    }
     cmd.stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(log2);
