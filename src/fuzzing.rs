@@ -58,6 +58,53 @@ pub fn log_stderr(data: &[u8]) {
     }
 }
 
+/// syslog, RFC 5424 and Heroku lines unwrapped, then read as stderr lines with the prefix
+/// detected in them and with a fixed one; every event fingerprinted.
+pub fn log_syslog(data: &[u8]) {
+    wrapped(crate::workload::wrapped::Wrapper::Syslog, data);
+}
+
+/// Cloud JSON lines (Cloud Logging, Azure) unwrapped and read as [`log_syslog`] does.
+pub fn log_cloud(data: &[u8]) {
+    wrapped(crate::workload::wrapped::Wrapper::Cloud, data);
+}
+
+fn wrapped(w: crate::workload::wrapped::Wrapper, data: &[u8]) {
+    use crate::workload::{prefix::Prefix, stderr, wrapped, ReadStats};
+    let mut stats = ReadStats::default();
+    let mut lines = Vec::new();
+    let read = wrapped::unwrap(w, data, &mut stats, &mut lines);
+    assert!(read as usize <= data.split(|&b| b == b'\n').count());
+    assert!(stats.skipped_lines <= read);
+    let mut sink = |e: crate::workload::Event<'_>| {
+        let _ = crate::sql::fingerprint(&e.sql);
+    };
+    if let Ok(p) = Prefix::detect(&lines) {
+        let _ = stderr::read_chunk(&p, &lines, &mut stats, &mut sink);
+    }
+    if let Ok(p) = Prefix::parse("%m [%p] user=%u,db=%d,app=%a,client=%h ") {
+        let _ = stderr::read_chunk(&p, &lines, &mut stats, &mut sink);
+    }
+    if let Ok(head) = Prefix::parse(wrapped::HEAD) {
+        let format = crate::workload::chunk::LogFormat::Wrapped(w, head);
+        let _ = crate::workload::chunk::cut_point(data, &format, false);
+    }
+}
+
+/// bzip2 and xz streams decoded (at most 16 MB of output): a broken stream is an error, never
+/// a panic or a hang.
+pub fn log_compressed(data: &[u8]) {
+    use std::io::Read;
+    for magic in [&b"BZh9"[..], &[0xfd, b'7', b'z', b'X', b'Z', 0][..], &[][..]] {
+        let mut input = magic.to_vec();
+        input.extend_from_slice(data);
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
+        if let Ok(r) = crate::ops::workload::decode(raw, "fuzz") {
+            let _ = r.take(16 << 20).read_to_end(&mut Vec::new());
+        }
+    }
+}
+
 /// The trace reader, every event fingerprinted as `workload top` does.
 pub fn log_trace(data: &[u8]) {
     let mut stats = crate::workload::ReadStats::default();
@@ -295,7 +342,7 @@ pub fn sql_split(data: &[u8]) {
     }
 }
 
-/// A whole log input as `workload` reads it: decompression (gzip, zstd), a byte-order mark,
+/// A whole log input as `workload` reads it: decompression (gzip, zstd, bzip2, xz), a byte-order mark,
 /// format and prefix detection, then the detected reader on the first 4 MB.
 pub fn log_input(data: &[u8]) {
     use std::io::Read;
@@ -349,6 +396,9 @@ pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
     ("config_toml", config_toml),
     ("log_input", log_input),
+    ("log_syslog", log_syslog),
+    ("log_cloud", log_cloud),
+    ("log_compressed", log_compressed),
     ("conn_string", conn_string),
     ("log_csvlog", log_csvlog),
     ("log_jsonlog", log_jsonlog),

@@ -169,6 +169,12 @@ pub trait Report: Serialize {
         None
     }
 
+    /// Warnings about the inputs (a log read only in part), for stderr: a report is never a
+    /// silent partial answer.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The findings, for `--fail-on` and the CI formats. Empty for commands without findings.
     fn findings(&self) -> &[Finding] {
         &[]
@@ -230,6 +236,39 @@ pub fn fmt_ms(v: f64) -> String {
     }
 }
 
+/// A line of input as it may be shown in a message: invalid UTF-8 as `\xNN`, control characters
+/// as `\n`, `\t`, `\u{1b}`, cut to `max` characters with `…`, never raw binary. Quoted, so
+/// where it starts and ends is plain.
+pub fn printable_cut(line: &[u8], max: usize) -> String {
+    /// A character of the line, or a byte that is not UTF-8.
+    enum Piece {
+        Char(char),
+        Byte(u8),
+    }
+    let pieces = line.utf8_chunks().flat_map(|chunk| {
+        let chars = chunk.valid().chars().map(Piece::Char);
+        chars.chain(chunk.invalid().iter().map(|b| Piece::Byte(*b)))
+    });
+    let mut out = String::from("\"");
+    for (shown, piece) in pieces.enumerate() {
+        if shown == max {
+            out.push('…');
+            break;
+        }
+        match piece {
+            Piece::Byte(b) => out.push_str(&format!("\\x{b:02x}")),
+            Piece::Char('"') => out.push_str("\\\""),
+            Piece::Char('\\') => out.push_str("\\\\"),
+            Piece::Char(c) if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.extend(c.escape_default())
+            }
+            Piece::Char(c) => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Bytes for people: `8.0 MB`, `1.2 GB`, `3 kB` (decimal units).
 pub fn human_bytes(b: f64) -> String {
     if b >= 1e12 {
@@ -250,6 +289,22 @@ pub fn human_bytes(b: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_of_input_are_shown_printable_and_cut() {
+        assert_eq!(printable_cut(b"LOG: a\tb", 200), "\"LOG: a\\tb\"");
+        assert_eq!(
+            printable_cut(b"\x1b[31m\xff\"x", 200),
+            "\"\\u{1b}[31m\\xff\\\"x\""
+        );
+        assert_eq!(
+            printable_cut("é".repeat(300).as_bytes(), 200)
+                .chars()
+                .count(),
+            203
+        );
+        assert_eq!(printable_cut(b"", 10), "\"\"");
+    }
 
     #[test]
     fn durations_read_in_their_best_unit() {

@@ -152,6 +152,7 @@ impl DbArgs {
                 schema: self.schema.clone(),
                 seed: self.seed.clone(),
                 port: None,
+                settings: Vec::new(),
             }),
         }
     }
@@ -238,6 +239,9 @@ impl Ctx<'_> {
                     .filter(|&c| c >= 20)
             }),
         };
+        for w in report.warnings() {
+            eprintln!("dbkit: warning: {w}");
+        }
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         report::render(report, &opts, &mut out)?;

@@ -22,7 +22,8 @@ pub struct WorkloadArgs {
 
 #[derive(Debug, Args)]
 struct Input {
-    /// Log files (stderr, csvlog, jsonlog, trace JSON lines; gzip or zstd too); `-` is stdin.
+    /// Log files (stderr, csvlog, jsonlog, syslog, cloud JSON, trace JSON lines; gzip, zstd,
+    /// bzip2 or xz too); `-` is stdin.
     #[arg(required = true)]
     logs: Vec<String>,
     #[command(flatten)]
@@ -40,6 +41,18 @@ struct InputOptions {
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Warn when less than this share of a log's lines is understood, percent.
+    #[arg(long, value_name = "PCT", default_value_t = 90.0,
+          value_parser = percent)]
+    min_explained: f64,
+}
+
+/// A percentage from 0 to 100.
+fn percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -47,6 +60,10 @@ enum LogFormatArg {
     Stderr,
     Csvlog,
     Jsonlog,
+    /// syslog (BSD, RFC 5424) and Heroku logplex lines.
+    Syslog,
+    /// Cloud JSON lines around stderr lines (Cloud Logging, Azure diagnostics).
+    Cloud,
     Trace,
     /// A pg_stat_statements export (CSV with a header, or a JSON array), for `top`.
     Pgss,
@@ -73,8 +90,8 @@ enum WorkloadCommand {
 Logs may be gzip or zstd compressed. A pg_stat_statements export is CSV with a header or a JSON
 array (--log-format pgss).")]
     Top {
-        /// Log files (stderr, csvlog, jsonlog, trace JSON lines, pg_stat_statements exports;
-        /// gzip or zstd too); `-` is stdin. None with --url/--scratch: pg_stat_statements live.
+        /// Log files (stderr, csvlog, jsonlog, syslog, cloud JSON, trace JSON lines,
+        /// pg_stat_statements exports; gzip, zstd, bzip2 or xz too); `-` is stdin. None with --url/--scratch: pg_stat_statements live.
         #[arg(required_unless_present_any = ["url", "scratch"])]
         logs: Vec<String>,
         #[command(flatten)]
@@ -161,10 +178,13 @@ fn scan_options(i: &InputOptions) -> ScanOptions {
             LogFormatArg::Csvlog => Some(FormatName::Csvlog),
             LogFormatArg::Jsonlog => Some(FormatName::Jsonlog),
             LogFormatArg::Trace => Some(FormatName::Trace),
+            LogFormatArg::Syslog => Some(FormatName::Syslog),
+            LogFormatArg::Cloud => Some(FormatName::Cloud),
             LogFormatArg::Pgss => None,
         }),
         prefix: i.prefix.clone(),
         threads: i.threads,
+        min_explained: Some(i.min_explained / 100.0),
     }
 }
 

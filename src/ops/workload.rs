@@ -14,7 +14,7 @@ pub use crate::workload::chunk::{
     detect, FormatName, LogFormat, ScanOptions, ScanProgress, BLOCK, MAX_ENTRY,
 };
 
-/// Open an input: `-` is stdin; gzip and zstd are recognised by their magic bytes.
+/// Open an input: `-` is stdin; gzip, zstd, bzip2 and xz are recognised by their magic bytes.
 pub fn open(path: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
     Ok(open_counted(path)?.0)
 }
@@ -63,8 +63,9 @@ fn open_counted(path: &str) -> Result<Counting, crate::Error> {
     Ok((decode(counted, path)?, count, total))
 }
 
-/// The decoded stream of an input: gzip and zstd recognised by their magic bytes, a leading
-/// byte-order mark dropped. `path` names the input in errors.
+/// The decoded stream of an input: gzip, zstd, bzip2 and xz recognised by their magic bytes
+/// (several concatenated streams read as one), a leading byte-order mark dropped. `path` names
+/// the input in errors.
 pub fn decode(
     mut raw: Box<dyn Read + Send>,
     path: &str,
@@ -73,9 +74,9 @@ pub fn decode(
         path: path.to_string(),
         source,
     };
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; 6];
     let mut n = 0;
-    while n < 4 {
+    while n < 6 {
         match raw.read(&mut magic[n..]).map_err(io)? {
             0 => break,
             k => n += k,
@@ -86,13 +87,19 @@ pub fn decode(
     if n >= 2 && magic[..2] == [0x1f, 0x8b] {
         return skip_bom(Box::new(flate2::read::MultiGzDecoder::new(chained))).map_err(io);
     }
-    if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+    if n >= 4 && magic[..4] == [0x28, 0xb5, 0x2f, 0xfd] {
         let dec =
             ruzstd::decoding::StreamingDecoder::new(chained).map_err(|e| crate::Error::Io {
                 path: path.to_string(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
             })?;
         return skip_bom(Box::new(dec)).map_err(io);
+    }
+    if n >= 4 && magic[..3] == *b"BZh" && (b'1'..=b'9').contains(&magic[3]) {
+        return skip_bom(Box::new(bzip2::read::MultiBzDecoder::new(chained))).map_err(io);
+    }
+    if n == 6 && magic == [0xfd, b'7', b'z', b'X', b'Z', 0] {
+        return skip_bom(Box::new(lzma_rust2::XzReader::new(chained, true))).map_err(io);
     }
     skip_bom(chained).map_err(io)
 }
@@ -125,6 +132,61 @@ pub struct Scanned<A> {
     pub stats: ReadStats,
     /// The format of the (first) input.
     pub format: LogFormat,
+    /// Inputs read only in part, for stderr.
+    pub warnings: Vec<String>,
+}
+
+/// Whether `path`, read as `format`, was explained well enough: an error when it gave no
+/// statement and most of its lines were not understood (a wrong prefix or format), a warning
+/// when fewer than `opts.min_explained` of its lines were explained or it logged no statement.
+fn coverage(
+    path: &str,
+    format: &LogFormat,
+    s: &ReadStats,
+    opts: &ScanOptions,
+) -> Result<Option<String>, crate::Error> {
+    let min = opts
+        .min_explained
+        .unwrap_or(crate::workload::chunk::MIN_EXPLAINED);
+    let share = s.explained_share();
+    if s.lines == 0 {
+        return Ok(None);
+    }
+    let hint = |what: &str| {
+        let first = s
+            .first_unexplained
+            .as_ref()
+            .map(|u| format!("; first line not understood: {}", u.line))
+            .unwrap_or_default();
+        let how = if opts.prefix.is_none() && opts.format.is_none() {
+            "detected"
+        } else {
+            "as given"
+        };
+        format!(
+            "{what}only {:.1}% of {} lines explained, read as {} ({how}){first}. Pass the server's log_line_prefix with --prefix '…' (SHOW log_line_prefix), or the format with --log-format stderr|csvlog|jsonlog|syslog|cloud|trace",
+            share * 100.0,
+            crate::view::fmt_n(s.lines as f64),
+            format.describe(),
+        )
+    };
+    if s.events == 0 && share < min {
+        return Err(crate::Error::Input {
+            path: path.to_string(),
+            message: hint("no statement found: "),
+        });
+    }
+    if share < min {
+        return Ok(Some(format!("{path}: {}", hint(""))));
+    }
+    if s.events == 0 {
+        return Ok(Some(format!(
+            "{path}: {} entries read as {}, none of them a statement: the server logged no statements (log_min_duration_statement, log_statement) or this is not the format it was written in",
+            crate::view::fmt_n(s.other_entries as f64),
+            format.describe()
+        )));
+    }
+    Ok(None)
 }
 
 /// Read every input and feed each event to `add` on an aggregate made by `new`, in parallel.
@@ -155,6 +217,7 @@ where
     let mut parts = Vec::new();
     let mut stats = ReadStats::default();
     let mut first_format = None;
+    let mut warnings = Vec::new();
     let mut seq_base = 0u64;
     let report = |path: &str, count: &std::sync::atomic::AtomicU64, total: Option<u64>| {
         if let Some(p) = &opts.progress {
@@ -188,12 +251,20 @@ where
                     s.spawn(move || {
                         let mut agg = new();
                         let mut local = ReadStats::default();
+                        let mut here_events = 0u64;
                         loop {
                             let msg = rx.lock().ok().and_then(|r| r.recv().ok());
                             let Some((seq, block)) = msg else { break };
-                            let e = parse_block(format, &block, &mut local, &mut |ev| {
+                            let mut here = ReadStats::default();
+                            let e = parse_block(format, &block, &mut here, &mut |ev| {
+                                here_events += 1;
                                 add(&mut agg, seq, &ev)
                             });
+                            here.events += std::mem::take(&mut here_events);
+                            if let Some(u) = here.first_unexplained.as_mut() {
+                                u.block = seq;
+                            }
+                            local.add(&here);
                             if let Ok(mut v) = edges.lock() {
                                 v.push((seq, e));
                             }
@@ -279,17 +350,22 @@ where
             Ok(aggs)
         });
         let mut aggs = result?;
-        stats.add(
-            &worker_stats
-                .into_inner()
-                .map_err(|_| crate::Error::Internal("a reader thread panicked".into()))?,
-        );
+        let mut here = worker_stats
+            .into_inner()
+            .map_err(|_| crate::Error::Internal("a reader thread panicked".into()))?;
         // Join statements and durations across block edges, in order.
         let edges = edges
             .into_inner()
             .map_err(|_| crate::Error::Internal("a reader thread panicked".into()))?;
         let mut joined = new();
-        join_edges(edges, &mut stats, &mut |seq, e| add(&mut joined, seq, e));
+        let mut joined_events = 0u64;
+        join_edges(edges, &mut here, &mut |seq, e| {
+            joined_events += 1;
+            add(&mut joined, seq, e)
+        });
+        here.events += joined_events;
+        warnings.extend(coverage(path, &format, &here, opts)?);
+        stats.add(&here);
         aggs.push(joined);
         parts.extend(aggs);
         first_format.get_or_insert(format);
@@ -300,6 +376,7 @@ where
     Ok(Scanned {
         parts,
         stats,
+        warnings,
         format: first_format
             .ok_or_else(|| crate::Error::Internal("no input was read".to_string()))?,
     })
@@ -345,17 +422,34 @@ impl Aggregate for crate::analyze::workload::bursts::Collector {
     }
 }
 
+/// A scan's aggregates merged into one.
+pub struct Merged<A> {
+    /// The aggregate.
+    pub all: A,
+    /// What was read.
+    pub stats: ReadStats,
+    /// The format of the (first) input.
+    pub format: LogFormat,
+    /// Inputs read only in part, for stderr.
+    pub warnings: Vec<String>,
+}
+
 /// [`scan`] into one aggregate: the workers' parts merged.
 pub fn scan_merged<A: Aggregate>(
     inputs: &[String],
     opts: &ScanOptions,
-) -> Result<(A, ReadStats, LogFormat), crate::Error> {
+) -> Result<Merged<A>, crate::Error> {
     let scanned = scan(inputs, opts, A::default, |a, seq, e| a.add(seq, e))?;
     let mut all = A::default();
     for p in scanned.parts {
         all.merge(p);
     }
-    Ok((all, scanned.stats, scanned.format))
+    Ok(Merged {
+        all,
+        stats: scanned.stats,
+        format: scanned.format,
+        warnings: scanned.warnings,
+    })
 }
 
 /// Where `dbkit workload top` reads.
@@ -390,10 +484,12 @@ pub async fn top(
         rows.iter().for_each(|r| top.add_pgss(r));
         top
     };
+    let mut warnings = Vec::new();
     let (top, format, stats, names) = match &req.source {
         TopSource::Logs(logs, opts) => {
-            let (top, stats, format) = scan_merged::<Top>(logs, opts)?;
-            (top, format.describe(), stats, logs.clone())
+            let m = scan_merged::<Top>(logs, opts)?;
+            warnings = m.warnings;
+            (m.all, m.format.describe(), m.stats, logs.clone())
         }
         TopSource::PgssExports(files) => (
             pgss(read_pgss_exports(files)?),
@@ -412,9 +508,9 @@ pub async fn top(
             )
         }
     };
-    Ok(TopReport::build(
-        &names, format, stats, &top, req.sort, req.limit,
-    ))
+    let mut report = TopReport::build(&names, format, stats, &top, req.sort, req.limit);
+    report.warnings = warnings;
+    Ok(report)
 }
 
 /// `dbkit workload n-plus-one`: the logs read in session order, bursts of one shape found
@@ -425,15 +521,22 @@ pub fn n_plus_one(
     opts: &crate::analyze::workload::bursts::BurstOptions,
 ) -> Result<crate::analyze::workload::n_plus_one::NPlusOneReport, crate::Error> {
     use crate::analyze::workload::bursts::{bursts, Collector};
-    let (mut all, stats, format) = scan_merged::<Collector>(logs, scan)?;
+    let Merged {
+        mut all,
+        stats,
+        format,
+        warnings,
+    } = scan_merged::<Collector>(logs, scan)?;
     let found = bursts(&mut all, opts);
-    Ok(crate::analyze::workload::n_plus_one::NPlusOneReport::build(
+    let mut report = crate::analyze::workload::n_plus_one::NPlusOneReport::build(
         logs,
         format.describe(),
         stats,
         &all,
         found,
-    ))
+    );
+    report.warnings = warnings;
+    Ok(report)
 }
 
 /// The rows of pg_stat_statements exports (CSV with a header, or JSON arrays; gzip or zstd
@@ -478,11 +581,16 @@ pub fn load_queries(path: &str) -> Result<Vec<crate::advise::WorkloadQuery>, cra
         source,
     })?;
     if detect(&head, &ScanOptions::default()).is_ok() {
-        let (top, ..) = scan_merged::<crate::analyze::workload::top::Top>(
+        let m = scan_merged::<crate::analyze::workload::top::Top>(
             &[path.to_string()],
             &ScanOptions::default(),
         )?;
-        let (rows, ..) = top.rows(crate::analyze::workload::top::SortBy::Total, usize::MAX);
+        for w in &m.warnings {
+            tracing::warn!("{w}");
+        }
+        let (rows, ..) = m
+            .all
+            .rows(crate::analyze::workload::top::SortBy::Total, usize::MAX);
         return Ok(rows
             .into_iter()
             .filter_map(|r| {
@@ -546,9 +654,10 @@ mod tests {
             ..Default::default()
         };
         let p = path.display().to_string();
-        let (_, stats, _) =
+        let stats =
             scan_merged::<crate::analyze::workload::top::Top>(std::slice::from_ref(&p), &opts)
-                .unwrap();
+                .unwrap()
+                .stats;
         assert_eq!(stats.lines as usize, i);
         let reads = heard.reads.lock().unwrap();
         assert!(reads.len() >= 2, "{reads:?}");

@@ -7,6 +7,7 @@
 
 use super::prefix::{split_level, Prefix};
 use super::stderr::{ChunkEdges, PendingStatement};
+use super::wrapped::{self, Wrapper};
 use super::{csvlog, jsonlog, stderr, trace, Event, ReadStats, WorkloadError};
 use std::collections::HashMap;
 
@@ -21,6 +22,9 @@ pub enum LogFormat {
     Jsonlog,
     /// Application trace JSON lines.
     Trace,
+    /// stderr lines inside syslog or cloud JSON lines; the prefix is the one the unwrapped
+    /// lines are read with.
+    Wrapped(Wrapper, Prefix),
 }
 
 impl LogFormat {
@@ -31,6 +35,14 @@ impl LogFormat {
             LogFormat::Csvlog => "csvlog".to_string(),
             LogFormat::Jsonlog => "jsonlog".to_string(),
             LogFormat::Trace => "trace JSON lines".to_string(),
+            LogFormat::Wrapped(w, p) => format!(
+                "{} (log_line_prefix '{}')",
+                match w {
+                    Wrapper::Syslog => "syslog",
+                    Wrapper::Cloud => "cloud JSON",
+                },
+                p.text().strip_prefix(wrapped::HEAD).unwrap_or(p.text())
+            ),
         }
     }
 }
@@ -47,6 +59,10 @@ pub enum FormatName {
     Jsonlog,
     /// Application trace JSON lines.
     Trace,
+    /// syslog (BSD, RFC 5424) and Heroku logplex lines.
+    Syslog,
+    /// Cloud JSON lines around stderr lines (Cloud Logging, Azure diagnostics).
+    Cloud,
 }
 
 /// Hears how far a log scan has read (the CLI draws a line on a terminal).
@@ -69,7 +85,14 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Told after each block.
     pub progress: Option<std::sync::Arc<dyn ScanProgress>>,
+    /// The share of lines (0..1) below which a log is reported as read only in part
+    /// (default [`MIN_EXPLAINED`]).
+    pub min_explained: Option<f64>,
 }
+
+/// The share of a log's lines that must be explained before dbkit warns that it read it only
+/// in part.
+pub const MIN_EXPLAINED: f64 = 0.9;
 
 impl std::fmt::Debug for ScanOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,6 +101,7 @@ impl std::fmt::Debug for ScanOptions {
             .field("prefix", &self.prefix)
             .field("threads", &self.threads)
             .field("progress", &self.progress.is_some())
+            .field("min_explained", &self.min_explained)
             .finish()
     }
 }
@@ -89,33 +113,66 @@ pub const MAX_ENTRY: usize = 16 << 20;
 
 /// Decide the format from the first bytes (and `--format`/`--prefix`).
 pub fn detect(sample: &[u8], opts: &ScanOptions) -> Result<LogFormat, WorkloadError> {
+    let given = || opts.prefix.as_deref().map(Prefix::parse).transpose();
+    let wrapped = |w: Wrapper| -> Result<LogFormat, WorkloadError> {
+        let mut out = Vec::new();
+        wrapped::unwrap(w, sample, &mut ReadStats::default(), &mut out);
+        let prefix = match given()? {
+            // The user's prefix is the one inside the envelope.
+            Some(p) if !matches!(p.text().get(..2), Some("%m" | "%t" | "%n")) => {
+                Prefix::parse(&format!("{}{}", wrapped::HEAD, p.text()))?
+            }
+            Some(p) => p,
+            None => Prefix::detect(&out)?,
+        };
+        Ok(LogFormat::Wrapped(w, prefix))
+    };
     match opts.format {
         Some(FormatName::Csvlog) => return Ok(LogFormat::Csvlog),
         Some(FormatName::Jsonlog) => return Ok(LogFormat::Jsonlog),
         Some(FormatName::Trace) => return Ok(LogFormat::Trace),
+        Some(FormatName::Syslog) => return wrapped(Wrapper::Syslog),
+        Some(FormatName::Cloud) => return wrapped(Wrapper::Cloud),
         Some(FormatName::Stderr) | None => {}
     }
-    if let Some(p) = &opts.prefix {
-        return Ok(LogFormat::Stderr(Prefix::parse(p)?));
+    if let Some(p) = given()? {
+        return Ok(LogFormat::Stderr(p));
     }
     if opts.format.is_none() {
-        let first = sample
+        let lines: Vec<&[u8]> = sample
             .split(|&b| b == b'\n')
-            .find(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
-            .unwrap_or(b"");
+            .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+            .take(50)
+            .collect();
+        let first = lines.first().copied().unwrap_or(b"");
         let t = first.trim_ascii_start();
         if t.starts_with(b"{") {
             let probe = String::from_utf8_lossy(&t[..t.len().min(4096)]);
-            return Ok(if probe.contains("\"error_severity\"") {
-                LogFormat::Jsonlog
-            } else {
-                LogFormat::Trace
-            });
+            if probe.contains("\"error_severity\"") {
+                return Ok(LogFormat::Jsonlog);
+            }
+            // CloudNativePG: records under `record`, among the operator's own lines.
+            if lines.iter().any(|l| {
+                let l = String::from_utf8_lossy(&l[..l.len().min(4096)]);
+                l.contains("\"record\"") && l.contains("\"logger\"")
+            }) {
+                return Ok(LogFormat::Jsonlog);
+            }
+            if lines.iter().any(|l| wrapped::is_cloud(l)) {
+                return wrapped(Wrapper::Cloud);
+            }
+            return Ok(LogFormat::Trace);
         }
-        if crate::workload::parse_timestamp(t)
-            .is_some_and(|(_, used)| t[used..].iter().take(8).any(|&b| b == b','))
+        // csvlog: a timestamp and a comma right after it (quoted or not).
+        let unquoted = t.strip_prefix(b"\"").unwrap_or(t);
+        if crate::workload::parse_timestamp(unquoted)
+            .is_some_and(|(_, used)| unquoted[used..].iter().take(8).any(|&b| b == b','))
         {
             return Ok(LogFormat::Csvlog);
+        }
+        let syslog = lines.iter().filter(|l| wrapped::is_syslog(l)).count();
+        if syslog * 2 > lines.len() {
+            return wrapped(Wrapper::Syslog);
         }
     }
     Ok(LogFormat::Stderr(Prefix::detect(sample)?))
@@ -146,7 +203,7 @@ pub fn cut_point(buf: &[u8], format: &LogFormat, eof: bool) -> Option<usize> {
                     .position(|&b| b == b'\n')
                     .map_or(buf.len(), |p| start + p);
                 let line = &buf[start..line_end];
-                let is_cont = line.first() == Some(&b'\t')
+                let is_cont = matches!(line.first(), Some(b'\t' | b' '))
                     || match prefix.match_line(line) {
                         Some((_, at)) => {
                             split_level(&line[at..]).is_some_and(|(l, _)| CONT_LEVELS.contains(&l))
@@ -174,8 +231,19 @@ pub fn cut_point(buf: &[u8], format: &LogFormat, eof: bool) -> Option<usize> {
             }
             last
         }
-        LogFormat::Jsonlog | LogFormat::Trace => {
+        LogFormat::Jsonlog | LogFormat::Trace | LogFormat::Wrapped(Wrapper::Cloud, _) => {
             buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1)
+        }
+        LogFormat::Wrapped(w, _) => {
+            // Before a line that starts a message, leaving the last (maybe partial) line.
+            let mut end = buf.iter().rposition(|&b| b == b'\n')?;
+            while let Some(nl) = buf[..end].iter().rposition(|&b| b == b'\n') {
+                if wrapped::starts_message(*w, &buf[nl + 1..end]) {
+                    return Some(nl + 1);
+                }
+                end = nl;
+            }
+            None
         }
     }
 }
@@ -194,6 +262,23 @@ pub fn parse_block(
         LogFormat::Trace => {
             trace::read_chunk(block, stats, sink);
             ChunkEdges::default()
+        }
+        LogFormat::Wrapped(w, p) => {
+            let mut outer = ReadStats::default();
+            let mut lines = Vec::with_capacity(block.len() + block.len() / 4);
+            let read = wrapped::unwrap(*w, block, &mut outer, &mut lines);
+            let mut inner = ReadStats::default();
+            let edges = stderr::read_chunk(p, &lines, &mut inner, sink);
+            outer.lines = read;
+            outer.bytes = block.len() as u64;
+            outer.other_entries += inner.other_entries;
+            outer.events += inner.events;
+            outer.skipped_lines = (outer.skipped_lines + inner.skipped_lines).min(read);
+            if outer.first_unexplained.is_none() {
+                outer.first_unexplained = inner.first_unexplained;
+            }
+            stats.add(&outer);
+            edges
         }
     }
 }

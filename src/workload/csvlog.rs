@@ -12,7 +12,11 @@ const USER: usize = 1;
 const DATABASE: usize = 2;
 const PID: usize = 3;
 const SESSION_ID: usize = 5;
+const HOST: usize = 4;
 const SEVERITY: usize = 11;
+const SQLSTATE: usize = 12;
+const BACKEND_TYPE: usize = 23;
+const QUERY_ID: usize = 25;
 const MESSAGE: usize = 13;
 const DETAIL: usize = 14;
 const QUERY: usize = 19;
@@ -92,7 +96,8 @@ pub fn records(
             .max(1) as u64;
         stats.lines += lines;
         if !ok {
-            stats.skipped_lines += lines;
+            stats.unexplained(&bytes[rec_start..]);
+            stats.skipped_lines += lines - 1;
             break;
         }
         f(&fields);
@@ -112,7 +117,8 @@ pub fn read_chunk(
     let mut rec_stats = ReadStats::default();
     records(bytes, &mut rec_stats, |rec| {
         if rec.len() <= MESSAGE {
-            local.skipped_lines += 1;
+            let joined: Vec<u8> = rec.join(&b","[..]);
+            local.unexplained(&joined);
             return;
         }
         let s = |i: usize| {
@@ -130,7 +136,10 @@ pub fn read_chunk(
             user: s(USER),
             database: s(DATABASE),
             application: s(APPLICATION),
-            host: None,
+            host: s(HOST),
+            query_id: s(QUERY_ID),
+            sqlstate: s(SQLSTATE),
+            backend_type: s(BACKEND_TYPE),
         };
         let level = s(SEVERITY).unwrap_or("LOG");
         state.record(

@@ -1,5 +1,6 @@
 //! Query-log events and their readers: PostgreSQL stderr logs with any `log_line_prefix`
-//! ([`prefix`], `stderr`), csvlog and jsonlog (`csvlog`, `jsonlog`), application trace
+//! ([`prefix`], `stderr`), csvlog and jsonlog (`csvlog`, `jsonlog`, CloudNativePG's too),
+//! syslog, Heroku and cloud JSON envelopes around stderr lines ([`wrapped`]), application trace
 //! JSON lines (`trace`). Readers take bytes and call a sink per event, borrowing the SQL where
 //! they can, so a log of any size streams through without being held in memory.
 
@@ -10,6 +11,7 @@ pub mod pgss;
 pub mod prefix;
 pub(crate) mod stderr;
 pub(crate) mod trace;
+pub mod wrapped;
 
 use std::borrow::Cow;
 
@@ -89,8 +91,18 @@ impl<'a> Event<'a> {
     }
 }
 
+/// The first line a reader could not explain: where it was and what it said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Unexplained {
+    /// The block of the input it was in (blocks are numbered in input order).
+    #[serde(skip)]
+    pub block: u64,
+    /// The line, printable (escaped, cut to 200 characters).
+    pub line: String,
+}
+
 /// Counters of what a reader saw and could not use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReadStats {
     /// Lines read.
     pub lines: u64,
@@ -100,6 +112,11 @@ pub struct ReadStats {
     pub skipped_lines: u64,
     /// Log entries that were not queries (connections, checkpoints…).
     pub other_entries: u64,
+    /// Queries and failed statements read.
+    pub events: u64,
+    /// The first line that matched no entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_unexplained: Option<Unexplained>,
 }
 
 /// Each non-blank line of `bytes` read as a JSON `T`, counted in `stats` (bytes, lines, and the
@@ -117,7 +134,7 @@ pub(crate) fn json_lines<'a, T: serde::Deserialize<'a>>(
         stats.lines += 1;
         match serde_json::from_slice::<T>(raw) {
             Ok(line) => f(line, stats),
-            Err(_) => stats.skipped_lines += 1,
+            Err(_) => stats.unexplained(raw),
         }
     }
 }
@@ -129,6 +146,36 @@ impl ReadStats {
         self.bytes += o.bytes;
         self.skipped_lines += o.skipped_lines;
         self.other_entries += o.other_entries;
+        self.events += o.events;
+        if let Some(u) = &o.first_unexplained {
+            if self
+                .first_unexplained
+                .as_ref()
+                .is_none_or(|mine| u.block < mine.block)
+            {
+                self.first_unexplained = Some(u.clone());
+            }
+        }
+    }
+
+    /// Count a line that matched no entry (keeping the first one seen, printable).
+    pub fn unexplained(&mut self, line: &[u8]) {
+        self.skipped_lines += 1;
+        if self.first_unexplained.is_none() {
+            self.first_unexplained = Some(Unexplained {
+                block: 0,
+                line: crate::view::printable_cut(line, 200),
+            });
+        }
+    }
+
+    /// The share of lines explained (1 for an empty input).
+    pub fn explained_share(&self) -> f64 {
+        if self.lines == 0 {
+            1.0
+        } else {
+            (self.lines.saturating_sub(self.skipped_lines)) as f64 / self.lines as f64
+        }
     }
 }
 

@@ -36,6 +36,12 @@ pub struct Fields<'a> {
     pub application: Option<&'a str>,
     /// `%h`/`%r`.
     pub host: Option<&'a str>,
+    /// `%Q`: the query identifier.
+    pub query_id: Option<&'a str>,
+    /// `%e`: the SQLSTATE.
+    pub sqlstate: Option<&'a str>,
+    /// `%b`: the backend type.
+    pub backend_type: Option<&'a str>,
 }
 
 /// Message severities that can follow the prefix.
@@ -61,31 +67,84 @@ pub const LEVELS: &[&str] = &[
     "DEBUG",
 ];
 
-/// The prefixes tried when none is given (postgresql.conf's default and common choices).
+/// The prefixes tried when none is given: postgresql.conf's default, the distributions' and
+/// the managed services' defaults, and the ones log analyzers recommend.
 pub const COMMON: &[&str] = &[
+    // Debian and Ubuntu packages.
     "%m [%p] %q%u@%d ",
+    // PostgreSQL's own default (also the official container image).
     "%m [%p] ",
+    // Amazon RDS and Aurora (no space before the level).
+    "%t:%r:%u@%d:[%p]:",
+    "%t:%r:%u@%d:[%p]: ",
+    // Google Cloud SQL.
+    "%m [%p]: [%l-1] db=%d,user=%u ",
+    // Azure Database for PostgreSQL flexible server.
+    "%t-%c-",
+    // pgBadger's recommendations (also Crunchy Data's operator).
     "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
     "%m [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p]: user=%u,db=%d,app=%a,client=%h ",
     "%t [%p]: [%l-1] user=%u,db=%d ",
     "%m [%p]: [%l-1] user=%u,db=%d ",
     "%t [%p]: [%l-1] ",
     "%m [%p]: [%l-1] ",
-    "%t:%r:%u@%d:[%p]: ",
+    // Patroni (Spilo images).
+    "%t [%p]: [%l-1] %c %x %d %u %a %h ",
     "%m %u@%d [%p] ",
     "%t [%p] %q%u@%d ",
     "%t [%p] ",
     "%m [%p] %q%a %u@%d ",
     "%m [%p-%l] %q%u@%d ",
+    "%m [%p] %q[user=%u,db=%d,app=%a] ",
+    "%m [%p] %q%u@%d/%a ",
+    "%n [%p] ",
+    "%n [%p] %q%u@%d ",
+    "%t ",
+    "%m ",
+    // Inside syslog and Heroku lines, after the envelope's time and pid (`wrapped::HEAD`).
+    "%m [%p] user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p] %quser=%u,db=%d,app=%a,client=%h ",
+    "%m [%p] user=%u,db=%d ",
+    "%m [%p] [%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p] sql_error_code = %e ",
+    "%m [%p] sql_error_code = %e time_ms = \"%m\" pid=\"%p\" proc_start_time=\"%s\" session_id=\"%c\" vtid=\"%v\" tid=\"%x\" log_line=\"%l\" %qdatabase=\"%d\" connection_source=\"%r\" user=\"%u\" application_name=\"%a\" ",
 ];
 
-/// Split `LEVEL:  message` after a prefix. Returns the level and the message.
-pub fn split_level(rest: &[u8]) -> Option<(&str, &[u8])> {
-    let colon = rest.iter().take(10).position(|&c| c == b':')?;
-    let level = std::str::from_utf8(&rest[..colon]).ok()?;
-    if !LEVELS.contains(&level) {
+/// The level named by `b`, as one of [`LEVELS`].
+fn level_name(b: &[u8]) -> Option<&'static str> {
+    Some(match b {
+        b"LOG" => "LOG",
+        b"ERROR" => "ERROR",
+        b"STATEMENT" => "STATEMENT",
+        b"DETAIL" => "DETAIL",
+        b"HINT" => "HINT",
+        b"CONTEXT" => "CONTEXT",
+        b"FATAL" => "FATAL",
+        b"WARNING" => "WARNING",
+        b"NOTICE" => "NOTICE",
+        b"INFO" => "INFO",
+        b"PANIC" => "PANIC",
+        b"QUERY" => "QUERY",
+        b"LOCATION" => "LOCATION",
+        b"DEBUG1" => "DEBUG1",
+        b"DEBUG2" => "DEBUG2",
+        b"DEBUG3" => "DEBUG3",
+        b"DEBUG4" => "DEBUG4",
+        b"DEBUG5" => "DEBUG5",
+        b"DEBUG" => "DEBUG",
+        _ => return None,
+    })
+}
+
+/// Split `LEVEL:  message` (one space or two) after a prefix. Returns the level and the message.
+pub fn split_level(rest: &[u8]) -> Option<(&'static str, &[u8])> {
+    if !rest.first().is_some_and(u8::is_ascii_uppercase) {
         return None;
     }
+    let colon = rest.iter().take(10).position(|&b| b == b':')?;
+    let level = level_name(&rest[..colon])?;
     let mut msg = &rest[colon + 1..];
     while let [b' ', tail @ ..] = msg {
         msg = tail;
@@ -158,29 +217,34 @@ impl Prefix {
     }
 
     /// Match the prefix at the start of `line`; the fields and where the rest (`LEVEL:  …`)
-    /// starts. A match is only accepted when a known level follows.
+    /// starts. A match is only accepted when a known level follows. Where a field could end in
+    /// more than one place (a zone after the timestamp or none, a user name holding the next
+    /// literal), the other endings are tried before giving up.
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<(Fields<'a>, usize)> {
         let mut f = Fields::default();
-        let mut stop_at: Option<(usize, Fields<'a>)> = None;
-        match self.match_from(line, 0, 0, &mut f, &mut stop_at) {
-            Some(end) if split_level(&line[end..]).is_some() => Some((f, end)),
-            _ => {
-                let (end, f) = stop_at?;
-                split_level(&line[end..]).map(|_| (f, end))
-            }
+        if let Some(end) = self.match_from(line, 0, 0, &mut f, false) {
+            return Some((f, end));
         }
+        // A process without a session (checkpointer, autovacuum) ends its prefix at `%q`.
+        if !self.parts.contains(&Part::Stop) {
+            return None;
+        }
+        let mut f = Fields::default();
+        self.match_from(line, 0, 0, &mut f, true)
+            .map(|end| (f, end))
     }
 
+    /// Match parts `k..` at `pos`; `Some(end)` only when a level follows at `end`. With
+    /// `at_stop`, the prefix ends at `%q`.
     fn match_from<'a>(
         &self,
         line: &'a [u8],
         mut pos: usize,
-        start_part: usize,
+        mut k: usize,
         f: &mut Fields<'a>,
-        stop_at: &mut Option<(usize, Fields<'a>)>,
+        at_stop: bool,
     ) -> Option<usize> {
         let parts = &self.parts;
-        let mut k = start_part;
         while k < parts.len() {
             match &parts[k] {
                 Part::Lit(l) => {
@@ -189,28 +253,26 @@ impl Prefix {
                     }
                     pos += l.len();
                 }
-                Part::Stop => {
-                    *stop_at = Some((pos, f.clone()));
-                }
+                Part::Stop if at_stop => break,
+                Part::Stop => {}
                 Part::Field(c) => {
                     let rest = &line[pos..];
                     let used = match c {
                         b'm' | b't' | b's' => {
-                            let (ts, mut used) = parse_timestamp(rest)?;
+                            let (ts, used) = parse_timestamp(rest)?;
                             if *c != b's' {
                                 f.ts_ms = Some(ts);
                             }
-                            // A zone name follows: " UTC", " CET", " +02".
-                            if rest.get(used) == Some(&b' ')
-                                && rest.get(used + 1).is_some_and(|b| {
-                                    b.is_ascii_alphabetic() || *b == b'+' || *b == b'-'
-                                })
-                            {
-                                let z = rest[used + 1..]
-                                    .iter()
-                                    .position(|&b| b == b' ')
-                                    .unwrap_or(rest.len() - used - 1);
-                                used += 1 + z;
+                            // A zone follows (" UTC", " CEST", " +03", " -0530") unless the
+                            // server's zone has no name; it ends at the first other character.
+                            if let Some(z) = zone_len(&rest[used..]) {
+                                let mut g = f.clone();
+                                if let Some(end) =
+                                    self.match_from(line, pos + used + z, k + 1, &mut g, at_stop)
+                                {
+                                    *f = g;
+                                    return Some(end);
+                                }
                             }
                             used
                         }
@@ -223,35 +285,73 @@ impl Prefix {
                             f.ts_ms = Some((s.parse::<f64>().ok()? * 1000.0) as i64);
                             n
                         }
-                        b'p' | b'P' | b'l' => {
-                            let n = rest
-                                .iter()
-                                .position(|b| !b.is_ascii_digit())
-                                .unwrap_or(rest.len());
-                            if n == 0 {
+                        b'p' | b'P' | b'l' | b'x' | b'Q' => {
+                            let sign = usize::from(*c == b'Q' && rest.first() == Some(&b'-'));
+                            let n = sign + digits(&rest[sign..]);
+                            if n == sign {
                                 return None;
                             }
-                            if *c == b'p' {
-                                f.pid = std::str::from_utf8(&rest[..n]).ok();
-                            }
-                            n
-                        }
-                        _ => {
-                            // Free text up to the next literal (or a space when last).
-                            let n = match parts.get(k + 1) {
-                                Some(Part::Lit(next)) => find(rest, next)?,
-                                _ => rest.iter().position(|&b| b == b' ').unwrap_or(rest.len()),
-                            };
-                            let v = std::str::from_utf8(&rest[..n]).ok()?;
+                            let v = std::str::from_utf8(&rest[..n]).ok();
                             match c {
-                                b'u' => f.user = Some(v),
-                                b'd' => f.database = Some(v),
-                                b'a' => f.application = Some(v),
-                                b'c' => f.session_id = Some(v),
-                                b'h' | b'r' => f.host = Some(v),
+                                b'p' => f.pid = v,
+                                b'Q' => f.query_id = v,
                                 _ => {}
                             }
                             n
+                        }
+                        b'v' => {
+                            // Virtual transaction id: backend/local, e.g. 3/1204 (or empty).
+                            let a = digits(rest);
+                            if a > 0 && rest.get(a) == Some(&b'/') {
+                                a + 1 + digits(&rest[a + 1..])
+                            } else {
+                                0
+                            }
+                        }
+                        b'e' => {
+                            let n = rest
+                                .iter()
+                                .take(5)
+                                .filter(|b| b.is_ascii_alphanumeric())
+                                .count();
+                            if n != 5 {
+                                return None;
+                            }
+                            f.sqlstate = std::str::from_utf8(&rest[..5]).ok();
+                            5
+                        }
+                        _ => {
+                            // Free text up to the next literal (or a space when last). When the
+                            // literal also occurs inside the value, later endings are tried.
+                            let next = match parts.get(k + 1) {
+                                Some(Part::Lit(next)) => Some(next.as_slice()),
+                                _ => None,
+                            };
+                            let Some(next) = next else {
+                                let n = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+                                set_text(f, *c, &rest[..n])?;
+                                pos += n;
+                                k += 1;
+                                continue;
+                            };
+                            let mut from = 0;
+                            let mut tries = 0;
+                            loop {
+                                let n = from + find(&rest[from..], next)?;
+                                tries += 1;
+                                let mut g = f.clone();
+                                set_text(&mut g, *c, &rest[..n])?;
+                                if let Some(end) =
+                                    self.match_from(line, pos + n, k + 1, &mut g, at_stop)
+                                {
+                                    *f = g;
+                                    return Some(end);
+                                }
+                                if tries == 4 {
+                                    return None;
+                                }
+                                from = n + 1;
+                            }
                         }
                     };
                     pos += used;
@@ -259,44 +359,146 @@ impl Prefix {
             }
             k += 1;
         }
-        Some(pos)
+        split_level(&line[pos..]).map(|_| pos)
     }
 
-    /// Pick the common prefix that matches most of `sample`'s lines (at least half of those
-    /// that start an entry), or say that none does.
+    /// Pick the prefix of [`COMMON`] that best explains `sample`'s entry lines: each line it
+    /// matches with plausible fields scores 2, with implausible ones (a user name holding
+    /// `=` or a space, which means the prefix cut the line in the wrong place) 1; ties go to
+    /// the prefix that took more fields out of the lines, then to the one that matched more
+    /// lines whole (not cut short at `%q`), then to the one listed first. At least half the
+    /// entry lines must match.
     pub fn detect(sample: &[u8]) -> Result<Prefix, WorkloadError> {
         let lines: Vec<&[u8]> = sample
             .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
             .filter(|l| !l.is_empty() && !l.starts_with(b"\t") && !l.starts_with(b" "))
             .take(500)
             .collect();
         if lines.is_empty() {
             return Err(WorkloadError::UnknownFormat("the log is empty".to_string()));
         }
-        let mut best: Option<(usize, Prefix)> = None;
+        let mut best: Option<((usize, usize, usize), usize, Prefix)> = None;
         for text in COMMON {
             let p = Prefix::parse(text)?;
-            let hits = lines.iter().filter(|l| p.match_line(l).is_some()).count();
-            // Prefer the prefix that extracts more fields when hit counts tie.
-            if best.as_ref().is_none_or(|(h, _)| hits > *h) {
-                best = Some((hits, p));
+            let (mut score, mut hits, mut taken, mut whole) = (0, 0, 0, 0);
+            for l in &lines {
+                if let Some((f, _)) = p.match_line(l) {
+                    hits += 1;
+                    score += if f.plausible() { 2 } else { 1 };
+                    taken += f.count();
+                    let mut g = Fields::default();
+                    whole += usize::from(p.match_from(l, 0, 0, &mut g, false).is_some());
+                }
+            }
+            let key = (score, taken, whole);
+            if hits > 0 && best.as_ref().is_none_or(|(k, _, _)| key > *k) {
+                best = Some((key, hits, p));
             }
         }
         match best {
-            Some((hits, p)) if hits * 2 >= lines.len() && hits > 0 => Ok(p),
+            Some((_, hits, p)) if hits * 2 >= lines.len() => Ok(p),
             _ => Err(WorkloadError::UnknownFormat(format!(
-                "no common log_line_prefix matches this log (first line: {:?}); pass --prefix as set in postgresql.conf, or --format csvlog|jsonlog|trace",
-                String::from_utf8_lossy(&lines[0][..lines[0].len().min(80)])
+                "no known log_line_prefix explains this log (first line: {}); pass --prefix with log_line_prefix as set on the server, or --log-format csvlog|jsonlog|syslog|trace",
+                crate::view::printable_cut(lines[0], 200)
             ))),
         }
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
+impl Fields<'_> {
+    /// Whether the names look like names: a user or database holding `=`, `,`, `:` or a
+    /// space, or a bracket other than PostgreSQL's own `[unknown]`, is a sign the prefix was
+    /// matched in the wrong place.
+    pub fn plausible(&self) -> bool {
+        let odd = |v: Option<&str>| {
+            v.is_some_and(|v| {
+                v != "[unknown]"
+                    && v.bytes()
+                        .any(|b| matches!(b, b'[' | b']' | b'=' | b',' | b' ' | b':'))
+            })
+        };
+        // A host may hold `:` (IPv6) and `[`…`]` (`%r` of an IPv6 client).
+        let odd_host =
+            |v: Option<&str>| v.is_some_and(|v| v.bytes().any(|b| matches!(b, b'=' | b',' | b' ')));
+        !(odd(self.user) || odd(self.database) || odd_host(self.host))
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+
+    /// How many fields the prefix took out of the line.
+    pub fn count(&self) -> usize {
+        [
+            self.pid,
+            self.session_id,
+            self.user,
+            self.database,
+            self.application,
+            self.host,
+            self.query_id,
+            self.sqlstate,
+            self.backend_type,
+        ]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+            + usize::from(self.ts_ms.is_some())
+    }
+}
+
+/// Length of the run of ASCII digits at the start of `s`.
+fn digits(s: &[u8]) -> usize {
+    s.iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len())
+}
+
+/// Length of a time zone after a timestamp, with its leading space: ` UTC`, ` CEST`, ` +03`,
+/// ` -0530`, ` +05:30`. `None` when no zone follows.
+fn zone_len(s: &[u8]) -> Option<usize> {
+    let z = s.strip_prefix(b" ")?;
+    let n = match z.first()? {
+        b'+' | b'-' => {
+            let d = digits(&z[1..]);
+            if d == 0 {
+                return None;
+            }
+            let mut n = 1 + d;
+            if z.get(n) == Some(&b':') && digits(&z[n + 1..]) == 2 {
+                n += 3;
+            }
+            n
+        }
+        c if c.is_ascii_alphabetic() => z
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(z.len()),
+        _ => return None,
+    };
+    Some(1 + n)
+}
+
+/// Store a free-text field's value (`None` when it is not UTF-8).
+fn set_text<'a>(f: &mut Fields<'a>, c: u8, v: &'a [u8]) -> Option<()> {
+    let v = std::str::from_utf8(v).ok()?;
+    // An empty value (a background process, RDS's `::@:`) is no value.
+    let v = (!v.is_empty()).then_some(v);
+    match c {
+        b'u' => f.user = v,
+        b'd' => f.database = v,
+        b'a' => f.application = v,
+        b'c' => f.session_id = v,
+        b'h' | b'r' => f.host = v,
+        b'b' => f.backend_type = v,
+        _ => {}
+    }
+    Some(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle {
+        [] => Some(0),
+        [b] => memchr::memchr(*b, hay),
+        _ => memchr::memmem::find(hay, needle),
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +540,73 @@ mod tests {
             (f.user, f.database, f.application, f.host),
             (Some("bob"), Some("shop"), Some("psql"), Some("10.0.0.1"))
         );
+    }
+
+    #[test]
+    fn zones_end_where_the_zone_ends() {
+        let rds = Prefix::parse("%t:%r:%u@%d:[%p]:").unwrap();
+        let (f, end) = rds
+            .match_line(b"2024-01-01 10:00:00 UTC::@:[12760]:LOG:  checkpoint starting: time")
+            .unwrap();
+        assert_eq!((f.pid, f.user, f.host), (Some("12760"), None, None));
+        assert_eq!(end, 35);
+        let (f, _) = rds
+            .match_line(b"2024-01-01 10:00:00 UTC:10.0.0.9(51234):app@shop:[77]:ERROR:  boom")
+            .unwrap();
+        assert_eq!(
+            (f.host, f.user, f.database),
+            (Some("10.0.0.9(51234)"), Some("app"), Some("shop"))
+        );
+        let p = Prefix::parse("%m [%p] ").unwrap();
+        for zone in ["UTC", "CET", "CEST", "EST", "+03", "-0530", "+05:30"] {
+            let line = format!("2024-01-01 10:00:00.123 {zone} [5] LOG:  x");
+            let (f, _) = p
+                .match_line(line.as_bytes())
+                .unwrap_or_else(|| panic!("{zone}"));
+            assert_eq!(f.pid, Some("5"), "{zone}");
+        }
+        // No zone at all (log_timezone without a name).
+        assert!(p
+            .match_line(b"2024-01-01 10:00:00.123 [5] LOG:  x")
+            .is_some());
+        // A zone-less %t followed by a user name: the name is not taken for a zone.
+        let t = Prefix::parse("%t %u@%d ").unwrap();
+        let (f, _) = t
+            .match_line(b"2024-01-01 10:00:00 app@shop LOG:  x")
+            .unwrap();
+        assert_eq!(f.user, Some("app"));
+    }
+
+    #[test]
+    fn every_escape_anywhere() {
+        let p = Prefix::parse("%m|%p|%Q|%h|%r|%a|%c|%l|%v|%x|%b|%e|%u@%d: ").unwrap();
+        let line = b"2026-12-02 20:35:18.001 -0530|13989|-6066727267654226913|127.0.0.1|127.0.0.1(33872)|my app|6b10ce5d.36a5|3|3/0|0|client backend|22012|postgres@shop: ERROR:  division by zero";
+        let (f, _) = p.match_line(line).unwrap();
+        assert_eq!(f.query_id, Some("-6066727267654226913"));
+        assert_eq!(f.application, Some("my app"));
+        assert_eq!(f.session_id, Some("6b10ce5d.36a5"));
+        assert_eq!(f.backend_type, Some("client backend"));
+        assert_eq!(f.sqlstate, Some("22012"));
+        assert_eq!((f.user, f.database), (Some("postgres"), Some("shop")));
+        // A user name holding the next literal: the later ending is tried.
+        let p = Prefix::parse("%m [%p] %u@%d ").unwrap();
+        let (f, _) = p
+            .match_line(b"2024-01-01 10:00:00.123 UTC [5] me@corp@shop LOG:  x")
+            .unwrap();
+        assert_eq!((f.user, f.database), (Some("me"), Some("corp@shop")));
+    }
+
+    #[test]
+    fn one_space_or_two_after_the_level() {
+        let p = Prefix::parse("%m [%p] ").unwrap();
+        for line in [
+            &b"2024-01-01 10:00:00.123 UTC [5] LOG: duration: 1 ms statement: SELECT 1"[..],
+            b"2024-01-01 10:00:00.123 UTC [5] LOG:  duration: 1 ms  statement: SELECT 1",
+        ] {
+            let (_, end) = p.match_line(line).unwrap();
+            let (level, msg) = split_level(&line[end..]).unwrap();
+            assert_eq!((level, &msg[..9]), ("LOG", &b"duration:"[..]));
+        }
     }
 
     #[test]

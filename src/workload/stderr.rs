@@ -144,10 +144,10 @@ pub fn read_chunk<'a>(
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         // A bare `\r` line is empty too (found by fuzzing: it indexed an empty line).
         let Some(&first) = line.first() else { continue };
-        if first == b'\t' {
+        if first == b'\t' || first == b' ' {
             match current.as_mut() {
                 Some(e) => e.cont.push(line),
-                None => stats.skipped_lines += 1,
+                None => stats.unexplained(line),
             }
             continue;
         }
@@ -164,7 +164,7 @@ pub fn read_chunk<'a>(
                     cont: Vec::new(),
                 });
             }
-            None => stats.skipped_lines += 1,
+            None => stats.unexplained(line),
         }
     }
     if let Some(e) = current.take() {
@@ -341,8 +341,8 @@ impl State {
                 stats.other_entries += 1;
                 return;
             };
-            let after = &rest[used..];
-            let after = after.strip_prefix(b"  ").unwrap_or(after);
+            // Two spaces before `statement:` as PostgreSQL writes it, one in some rewritten logs.
+            let after = rest[used..].trim_ascii_start();
             if after.is_empty() {
                 // log_duration: pairs with this session's pending statement.
                 match self.pending.remove(session) {

@@ -99,6 +99,8 @@ pub struct NPlusOneReport {
     pub patterns: Vec<BurstRow>,
     /// One finding per pattern.
     pub findings: Vec<Finding>,
+    /// Inputs read only in part.
+    pub warnings: Vec<String>,
 }
 
 impl NPlusOneReport {
@@ -179,6 +181,7 @@ impl NPlusOneReport {
             scopes: c.scopes.len(),
             patterns,
             findings,
+            warnings: Vec::new(),
         }
     }
 }
@@ -238,6 +241,9 @@ impl Report for NPlusOneReport {
             self.scopes,
             self.format
         )
+    }
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new(

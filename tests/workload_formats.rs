@@ -1,0 +1,150 @@
+//! Logs from the real world: every capture in fixtures/logs/real/ (one real PostgreSQL, one
+//! workload, each log_line_prefix, zone, destination and carrier people use) is read with every
+//! line explained and the counts of expected.tsv; a log dbkit cannot read makes it say so and
+//! exit non-zero; a log read only in part gives a warning naming the first line not understood.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn real() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs/real")
+}
+
+fn dbkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_real_format_is_read_whole_with_the_expected_counts() {
+    let expected = std::fs::read_to_string(real().join("expected.tsv")).unwrap();
+    let mut checked = 0;
+    for row in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let [file, options, queries, errors, shapes, user, format] = cols[..] else {
+            panic!("bad row {row:?}")
+        };
+        let path = real().join(file).display().to_string();
+        let mut args = vec!["workload", "top", path.as_str(), "--format", "json"];
+        if options != "-" {
+            args.push(options);
+        }
+        let out = dbkit(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{file}: {stderr}");
+        assert!(stderr.is_empty(), "{file}: no warning expected: {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got = (
+            r["total_queries"].as_u64().unwrap(),
+            r["total_errors"].as_u64().unwrap(),
+            r["shapes_total"].as_u64().unwrap(),
+        );
+        let want = (
+            queries.parse().unwrap(),
+            errors.parse().unwrap(),
+            shapes.parse().unwrap(),
+        );
+        assert_eq!(got, want, "{file}: queries, errors, shapes");
+        assert_eq!(r["read"]["skipped_lines"], 0, "{file}: {}", r["read"]);
+        assert_eq!(r["format"], format, "{file}");
+        let shapes = r["shapes"].as_array().unwrap();
+        if user != "-" {
+            for s in shapes {
+                assert_eq!(s["users"], serde_json::json!([user]), "{file}: {s}");
+            }
+        }
+        // The extended protocol's statement carries its bind parameters.
+        let bound = shapes
+            .iter()
+            .find(|s| s["normalized"] == "select name from items where id = $1")
+            .unwrap_or_else(|| panic!("{file}: the pgbench statement"));
+        assert_eq!(bound["calls"], 5, "{file}");
+        assert!(
+            bound["example"]["params"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("$1 = '")),
+            "{file}: {bound}"
+        );
+        // The multi-line statement is whole.
+        assert!(
+            shapes.iter().any(|s| s["normalized"]
+                == "select name, price from items where price > $1 order by price desc limit $2"),
+            "{file}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 22, "{checked} fixtures");
+}
+
+#[test]
+fn a_log_nothing_can_be_read_from_fails_and_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mystery.log");
+    std::fs::write(&p, "garbage one\ngarbage two\n").unwrap();
+    let out = dbkit(&["workload", "top", p.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--prefix") && stderr.contains("--log-format"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"garbage one\""), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // A prefix given that matches nothing: the same, naming the prefix tried.
+    let debian = real().join("debian.log");
+    let out = dbkit(&[
+        "workload",
+        "top",
+        debian.to_str().unwrap(),
+        "--prefix",
+        "%t [%p]: [%l-1] ",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("%t [%p]: [%l-1] "), "{stderr}");
+    assert!(stderr.contains("0.0% of 76 lines"), "{stderr}");
+    assert!(stderr.contains("connection received"), "{stderr}");
+}
+
+#[test]
+fn a_log_read_in_part_warns_with_the_first_line_not_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("part.log");
+    let mut log = std::fs::read(real().join("debian.log")).unwrap();
+    for i in 0..10 {
+        log.extend_from_slice(format!("\x1b[31mnot a log line {i} ").as_bytes());
+        log.extend_from_slice(b"\xff\n");
+    }
+    std::fs::write(&p, &log).unwrap();
+    let out = dbkit(&["workload", "top", p.to_str().unwrap(), "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning:"), "{stderr}");
+    assert!(stderr.contains("88.4% of 86 lines"), "{stderr}");
+    assert!(
+        stderr.contains(r#""\u{1b}[31mnot a log line 0 \xff""#),
+        "printable, never raw: {stderr}"
+    );
+    assert!(!stderr.contains('\x1b'));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["total_queries"], 20);
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1);
+    // Under a lower threshold, no warning.
+    let out = dbkit(&[
+        "workload",
+        "top",
+        p.to_str().unwrap(),
+        "--min-explained",
+        "80",
+    ]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
