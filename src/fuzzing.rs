@@ -95,7 +95,11 @@ fn wrapped(w: crate::workload::wrapped::Wrapper, data: &[u8]) {
 /// a panic or a hang.
 pub fn log_compressed(data: &[u8]) {
     use std::io::Read;
-    for magic in [&b"BZh9"[..], &[0xfd, b'7', b'z', b'X', b'Z', 0][..], &[][..]] {
+    for magic in [
+        &b"BZh9"[..],
+        &[0xfd, b'7', b'z', b'X', b'Z', 0][..],
+        &[][..],
+    ] {
         let mut input = magic.to_vec();
         input.extend_from_slice(data);
         let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));

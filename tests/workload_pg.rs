@@ -180,3 +180,85 @@ fn n_plus_one_and_redundant_bursts_in_a_real_log() {
         "pg_stat_statements has no percentiles"
     );
 }
+
+/// An application serving R requests on a few connections, each request one parent query and
+/// then N child queries (one per row of the parent): exactly one burst per request, however
+/// the connections interleave and however close the requests follow each other.
+#[test]
+fn one_burst_per_request_of_a_real_application_loop() {
+    const REQUESTS: usize = 12;
+    const CHILDREN: usize = 7;
+    let cluster = ScratchCluster::start_with(ScratchOptions {
+        settings: vec![
+            ("log_min_duration_statement".into(), "0".into()),
+            ("log_line_prefix".into(), "'%m [%p] %q%u@%d '".into()),
+        ],
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let spec = cluster.conn_spec("postgres");
+        let mut setup = db::connect(&spec).await.unwrap();
+        db::exec_script(
+            &mut setup,
+            "setup",
+            "CREATE TABLE orders (id int PRIMARY KEY, user_id int);
+             CREATE TABLE order_items (order_id int, product_id int);
+             INSERT INTO orders SELECT g, g % 12 FROM generate_series(1, 84) g;
+             INSERT INTO order_items SELECT g % 84 + 1, g FROM generate_series(1, 300) g;",
+        )
+        .await
+        .unwrap();
+        db::close(setup).await;
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            conns.push(db::connect(&spec).await.unwrap());
+        }
+        for r in 0..REQUESTS {
+            let conn = &mut conns[r % 3];
+            let ids: Vec<i32> = sqlx::query_scalar("SELECT id FROM orders WHERE user_id = $1")
+                .bind(r as i32)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(ids.len(), CHILDREN);
+            for id in ids {
+                let _: Vec<(i32, i32)> = sqlx::query_as(
+                    "SELECT order_id, product_id FROM order_items WHERE order_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            }
+        }
+        for c in conns {
+            db::close(c).await;
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = cluster.log_file();
+    let np = dbkit_json(&[
+        "workload",
+        "n-plus-one",
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let loops: Vec<&serde_json::Value> = np["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["query"].as_str().unwrap().contains("from order_items"))
+        .collect();
+    assert_eq!(loops.len(), 1, "{np:#}");
+    assert_eq!(loops[0]["rule"], "n-plus-one");
+    assert_eq!(loops[0]["bursts"], REQUESTS, "{:#}", loops[0]);
+    assert_eq!(loops[0]["repeats"], REQUESTS * CHILDREN);
+    assert_eq!(loops[0]["max_burst"], CHILDREN);
+    assert_eq!(loops[0]["sessions"], 3);
+}

@@ -11,21 +11,21 @@ use crate::workload::{Event, EventKind};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-/// One query, compactly.
+/// One query, compactly (32 bytes: a 200 MB log's 1.2 million queries take 40 MB).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Compact {
-    /// Block number of the log (order across blocks).
-    pub seq: u64,
-    /// Order within the block.
-    pub idx: u32,
-    /// Scope (index into the collector's names).
-    pub scope: u32,
-    /// Fingerprint id.
-    pub fp: u64,
-    /// Hash of the statement's constant values and bind parameters.
-    pub values: u64,
+    /// Position in the log: the block number in the high 32 bits, the order within the block
+    /// in the low 32.
+    pub pos: u64,
     /// Timestamp, epoch ms.
     pub ts_ms: i64,
+    /// Shape (index into [`Collector::shape_ids`]).
+    pub shape: u32,
+    /// Scope (index into the collector's names).
+    pub scope: u32,
+    /// Hash of the statement's constant values and bind parameters (32 bits: it only tells
+    /// repeats with the same values from repeats with others).
+    pub values: u32,
     /// Duration, ms (0 when not logged).
     pub ms: f32,
 }
@@ -41,7 +41,12 @@ pub struct Collector {
     scope_ids: HashMap<String, u32>,
     /// The events.
     pub events: Vec<Compact>,
-    /// Normalized text per shape.
+    /// Fingerprint id of each shape index.
+    pub shape_ids: Vec<u64>,
+    /// Whether each shape index is a transaction boundary (BEGIN, COMMIT, ROLLBACK…).
+    pub tx: Vec<bool>,
+    shape_index: HashMap<u64, u32>,
+    /// Normalized text per shape (by fingerprint id).
     pub shapes: HashMap<u64, String>,
     /// A few real statements per shape (SQL and bind parameters).
     pub samples: HashMap<u64, Vec<(String, Option<String>)>>,
@@ -61,65 +66,88 @@ pub fn values_hash(sql: &str, params: Option<&str>) -> u64 {
     h
 }
 
+/// Whether a normalized statement starts or ends a transaction.
+fn is_tx_boundary(normalized: &str) -> bool {
+    let first = normalized.split([' ', ';']).next().unwrap_or("");
+    matches!(
+        first,
+        "begin" | "commit" | "rollback" | "end" | "abort" | "start"
+    ) || normalized.starts_with("prepare transaction")
+}
+
 impl Collector {
+    /// The index of shape `fp` (text `normalized`), added when new.
+    fn shape(&mut self, fp: u64, normalized: impl FnOnce() -> String) -> u32 {
+        if let Some(&i) = self.shape_index.get(&fp) {
+            return i;
+        }
+        let i = self.shape_ids.len() as u32;
+        let text = normalized();
+        self.tx.push(is_tx_boundary(&text));
+        self.shape_ids.push(fp);
+        self.shape_index.insert(fp, i);
+        self.shapes.entry(fp).or_insert(text);
+        i
+    }
+
+    fn scope(&mut self, name: &str) -> u32 {
+        match self.scope_ids.get(name) {
+            Some(&i) => i,
+            None => {
+                let i = self.scopes.len() as u32;
+                self.scopes.push(name.to_string());
+                self.scope_ids.insert(name.to_string(), i);
+                i
+            }
+        }
+    }
+
     /// Record one event of block `seq` (errors are not queries the application loops over).
     pub fn add(&mut self, seq: u64, e: &Event<'_>) {
         if e.kind == EventKind::Error {
             return;
         }
         let fp = self.norm.normalize_into(&e.sql, &mut self.buf);
-        if !self.shapes.contains_key(&fp) {
-            self.shapes.insert(fp, self.buf.clone());
-        }
+        let buf = std::mem::take(&mut self.buf);
+        let shape = self.shape(fp, || buf.clone());
+        self.buf = buf;
         let s = self.samples.entry(fp).or_default();
         if s.len() < SAMPLES {
             s.push((e.sql.to_string(), e.params.as_deref().map(str::to_string)));
         }
-        let scope_key: &str = e.trace.as_deref().unwrap_or(&e.session);
-        let scope = match self.scope_ids.get(scope_key) {
-            Some(&i) => i,
-            None => {
-                let i = self.scopes.len() as u32;
-                self.scopes.push(scope_key.to_string());
-                self.scope_ids.insert(scope_key.to_string(), i);
-                i
-            }
-        };
+        let scope = self.scope(e.trace.as_deref().unwrap_or(&e.session));
         let idx = self.next_idx.entry(seq).or_insert(0);
         self.events.push(Compact {
-            seq,
-            idx: *idx,
-            scope,
-            fp,
-            values: values_hash(&e.sql, e.params.as_deref()),
+            pos: (seq << 32) | u64::from(*idx),
             ts_ms: e.ts_ms,
+            shape,
+            scope,
+            values: values_hash(&e.sql, e.params.as_deref()) as u32,
             ms: e.duration_ms.unwrap_or(0.0) as f32,
         });
-        *idx += 1;
+        *idx = idx.wrapping_add(1);
     }
 
-    /// Merge another collector (its scope ids are remapped).
-    pub fn merge(&mut self, o: Collector) {
-        let map: Vec<u32> = o
-            .scopes
-            .into_iter()
-            .map(|name| match self.scope_ids.get(&name) {
-                Some(&i) => i,
-                None => {
-                    let i = self.scopes.len() as u32;
-                    self.scope_ids.insert(name.clone(), i);
-                    self.scopes.push(name);
-                    i
-                }
+    /// Merge another collector (its scope and shape indexes are remapped).
+    pub fn merge(&mut self, mut o: Collector) {
+        let scopes: Vec<u32> = std::mem::take(&mut o.scopes)
+            .iter()
+            .map(|name| self.scope(name))
+            .collect();
+        let shapes: Vec<u32> = o
+            .shape_ids
+            .iter()
+            .map(|fp| {
+                let text = o.shapes.get(fp).cloned().unwrap_or_default();
+                self.shape(*fp, || text)
             })
             .collect();
-        self.events.extend(o.events.into_iter().map(|mut e| {
-            e.scope = map[e.scope as usize];
+        self.events.reserve_exact(o.events.len());
+        self.events.extend(o.events.drain(..).map(|mut e| {
+            e.scope = scopes[e.scope as usize];
+            e.shape = shapes[e.shape as usize];
             e
         }));
-        for (fp, s) in o.shapes {
-            self.shapes.entry(fp).or_insert(s);
-        }
         for (fp, v) in o.samples {
             let s = self.samples.entry(fp).or_default();
             for x in v {
@@ -184,7 +212,7 @@ pub struct Burst {
 /// Order each scope's events by log position and cut them into bursts of at least
 /// `min_repeats`.
 pub fn bursts(c: &mut Collector, o: &BurstOptions) -> Vec<Burst> {
-    c.events.sort_unstable_by_key(|e| (e.scope, e.seq, e.idx));
+    c.events.sort_unstable_by_key(|e| (e.scope, e.pos));
     let mut out = Vec::new();
     let events = &c.events;
     let mut i = 0;
@@ -194,18 +222,30 @@ pub fn bursts(c: &mut Collector, o: &BurstOptions) -> Vec<Burst> {
         while j < events.len() && events[j].scope == scope {
             j += 1;
         }
-        scan_scope(&events[i..j], o, &mut out);
+        scan_scope(&events[i..j], &c.tx, &c.shape_ids, o, &mut out);
         i = j;
     }
     out
 }
 
-fn scan_scope(ev: &[Compact], o: &BurstOptions, out: &mut Vec<Burst>) {
+/// Cut one scope's events into bursts. A burst of shape S after parent P ends at a gap longer
+/// than the window, when more than `tolerance` other shapes come between two repeats, when P
+/// runs again (the application's next request), or at a transaction boundary.
+fn scan_scope(ev: &[Compact], tx: &[bool], ids: &[u64], o: &BurstOptions, out: &mut Vec<Burst>) {
+    let is_tx = |e: &Compact| tx.get(e.shape as usize).copied().unwrap_or(false);
     let mut k = 0;
     while k < ev.len() {
         let head = ev[k];
-        let parent = ev[..k].iter().rev().find(|e| e.fp != head.fp).map(|e| e.fp);
-        let mut values: HashSet<u64> = HashSet::new();
+        if is_tx(&head) {
+            k += 1;
+            continue;
+        }
+        let parent = ev[..k]
+            .iter()
+            .rev()
+            .find(|e| e.shape != head.shape && !is_tx(e))
+            .map(|e| e.shape);
+        let mut values: HashSet<u32> = HashSet::new();
         values.insert(head.values);
         let (mut count, mut total, mut max, mut last_ts) =
             (1usize, head.ms as f64, head.ms as f64, head.ts_ms);
@@ -217,7 +257,10 @@ fn scan_scope(ev: &[Compact], o: &BurstOptions, out: &mut Vec<Burst>) {
             if head.ts_ms != 0 && e.ts_ms - last_ts > o.window_ms {
                 break;
             }
-            if e.fp == head.fp {
+            if Some(e.shape) == parent || is_tx(&e) {
+                break;
+            }
+            if e.shape == head.shape {
                 count += 1;
                 total += e.ms as f64;
                 max = max.max(e.ms as f64);
@@ -234,16 +277,17 @@ fn scan_scope(ev: &[Compact], o: &BurstOptions, out: &mut Vec<Burst>) {
             m += 1;
         }
         if count >= o.min_repeats {
+            let fp = |s: u32| ids.get(s as usize).copied().unwrap_or(0);
             out.push(Burst {
                 scope: head.scope,
-                fp: head.fp,
+                fp: fp(head.shape),
                 count,
                 distinct_values: values.len(),
                 total_ms: total,
                 max_ms: max,
                 start_ms: head.ts_ms,
                 end_ms: last_ts,
-                parent,
+                parent: parent.map(fp),
             });
             k = next_start;
         } else {
@@ -261,8 +305,11 @@ pub struct BurstRow {
     pub fingerprint: String,
     /// The looped shape.
     pub query: String,
-    /// The query before the bursts (the same for the whole pattern).
+    /// The query before the bursts (for `n-plus-one`, the same for the whole pattern).
     pub parent: Option<String>,
+    /// Every query seen before one of the bursts (`redundant-query` groups its bursts by shape
+    /// alone and lists their parents here).
+    pub parents: Vec<String>,
     /// Bursts of this pattern.
     pub bursts: usize,
     /// Repeats over all bursts.
@@ -346,5 +393,50 @@ mod tests {
             bursts(&mut c, &BurstOptions::default()).is_empty(),
             "two other shapes between repeats"
         );
+    }
+
+    #[test]
+    fn a_burst_ends_when_its_parent_runs_again_or_a_transaction_ends() {
+        // Each request: one parent query, then seven children; five requests back to back.
+        let mut rows = Vec::new();
+        for r in 0..5 {
+            rows.push((
+                "a",
+                r * 20,
+                format!("SELECT * FROM orders WHERE user_id = {r}"),
+            ));
+            for i in 0..7 {
+                rows.push((
+                    "a",
+                    r * 20 + 1 + i,
+                    format!("SELECT * FROM items WHERE order_id = {i}"),
+                ));
+            }
+        }
+        let rows: Vec<(&str, i64, &str)> =
+            rows.iter().map(|(s, t, q)| (*s, *t, q.as_str())).collect();
+        let mut c = collect(&rows);
+        let b = bursts(&mut c, &BurstOptions::default());
+        assert_eq!(b.len(), 5, "{b:?}");
+        assert!(b.iter().all(|x| x.count == 7));
+        // A transaction boundary ends a burst too.
+        let mut rows = Vec::new();
+        for t in 0..3 {
+            rows.push(("a", t * 20, "BEGIN".to_string()));
+            for i in 0..6 {
+                rows.push((
+                    "a",
+                    t * 20 + 1 + i,
+                    format!("SELECT * FROM items WHERE order_id = {i}"),
+                ));
+            }
+            rows.push(("a", t * 20 + 8, "COMMIT".to_string()));
+        }
+        let rows: Vec<(&str, i64, &str)> =
+            rows.iter().map(|(s, t, q)| (*s, *t, q.as_str())).collect();
+        let mut c = collect(&rows);
+        let b = bursts(&mut c, &BurstOptions::default());
+        assert_eq!(b.iter().map(|x| x.count).collect::<Vec<_>>(), vec![6, 6, 6]);
+        assert!(b.iter().all(|x| x.parent.is_none()), "BEGIN is no parent");
     }
 }

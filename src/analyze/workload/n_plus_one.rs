@@ -114,18 +114,25 @@ impl NPlusOneReport {
         bursts: Vec<Burst>,
     ) -> Self {
         use std::collections::{BTreeSet, HashMap};
+        // n-plus-one: one pattern per (shape, parent); redundant-query: one per shape.
         let mut groups: HashMap<(bool, u64, Option<u64>), Vec<&Burst>> = HashMap::new();
         for b in &bursts {
-            groups
-                .entry((b.distinct_values <= 1, b.fp, b.parent))
-                .or_default()
-                .push(b);
+            let redundant = b.distinct_values <= 1;
+            let parent = if redundant { None } else { b.parent };
+            groups.entry((redundant, b.fp, parent)).or_default().push(b);
         }
         let mut rows: Vec<(BurstRow, Finding)> = groups
             .into_iter()
             .map(|((redundant, fp, parent_fp), bs)| {
                 let query = c.shapes.get(&fp).cloned().unwrap_or_default();
                 let parent = parent_fp.and_then(|p| c.shapes.get(&p).cloned());
+                let parents: Vec<String> = bs
+                    .iter()
+                    .filter_map(|b| b.parent)
+                    .collect::<BTreeSet<u64>>()
+                    .iter()
+                    .filter_map(|p| c.shapes.get(p).cloned())
+                    .collect();
                 let total: f64 = bs.iter().map(|b| b.total_ms).sum();
                 let wasted: f64 = bs.iter().map(|b| b.total_ms - b.total_ms / b.count as f64).sum();
                 let repeats: usize = bs.iter().map(|b| b.count).sum();
@@ -137,6 +144,7 @@ impl NPlusOneReport {
                     fingerprint: format!("{fp:016x}"),
                     query: query.clone(),
                     parent: parent.clone(),
+                    parents: parents.clone(),
                     bursts: bs.len(),
                     repeats,
                     max_burst: top.count,
@@ -155,7 +163,7 @@ impl NPlusOneReport {
                     "distinct_values_in_longest": top.distinct_values, "sessions": row.sessions, "total_ms": total,
                     "wasted_ms": wasted, "example_session": example_session,
                     "first_burst": crate::analyze::workload::top::iso(bs.iter().map(|b| b.start_ms).min().unwrap_or(0)),
-                    "parent": parent, "examples": samples,
+                    "parent": parent, "parents": parents, "examples": samples,
                 });
                 let location = Location { node: Some(format!("session {example_session}")), ..Default::default() };
                 let finding = if redundant {

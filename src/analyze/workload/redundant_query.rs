@@ -39,6 +39,7 @@ mod tests {
             fingerprint: "1".into(),
             query: "select 1".into(),
             parent: None,
+            parents: vec!["select 2".into()],
             bursts: 2,
             repeats: 12,
             max_burst: 7,
