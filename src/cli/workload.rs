@@ -1,4 +1,4 @@
-//! `dbkit workload top|n-plus-one`: server logs and traces.
+//! `dbkit workload top|summary|merge|n-plus-one`: server logs and traces.
 
 use super::status::StatusLine;
 use super::{runtime, Ctx, DbArgs, Outcome};
@@ -6,7 +6,9 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use dbkit::analyze::workload::bursts::BurstOptions;
 use dbkit::analyze::workload::top::SortBy;
-use dbkit::ops::workload::{FormatName, ScanOptions, ScanProgress, TopRequest, TopSource};
+use dbkit::ops::workload::{
+    FormatName, ScanOptions, ScanProgress, Summarized, TopRequest, TopSource,
+};
 use dbkit::view::{fmt_ms, human_bytes};
 use std::io::IsTerminal;
 
@@ -14,7 +16,8 @@ use std::io::IsTerminal;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   dbkit workload top fixtures/logs/app.log
-  dbkit workload top fixtures/logs/app.log.zst --sort p95 --limit 10")]
+  dbkit workload top fixtures/logs/app.log.zst --sort p95 --limit 10
+  dbkit workload summary fixtures/logs/real/syslog-bsd.log")]
 pub struct WorkloadArgs {
     #[command(subcommand)]
     command: WorkloadCommand,
@@ -70,6 +73,14 @@ enum LogFormatArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum MergeReport {
+    /// The `workload summary` report.
+    Summary,
+    /// The `workload top` report.
+    Top,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum SortArg {
     Total,
     Mean,
@@ -87,8 +98,9 @@ enum WorkloadCommand {
   dbkit workload top --url postgres://app@db/shop   # live pg_stat_statements
   dbkit workload top fixtures/logs/pgss.csv --log-format pgss   # an export
 
-Logs may be gzip or zstd compressed. A pg_stat_statements export is CSV with a header or a JSON
-array (--log-format pgss).")]
+Logs may be gzip, zstd, bzip2 or xz compressed. A pg_stat_statements export is CSV with a header
+or a JSON array (--log-format pgss). --save-state FILE also writes the aggregate for `workload
+merge`.")]
     Top {
         /// Log files (stderr, csvlog, jsonlog, syslog, cloud JSON, trace JSON lines,
         /// pg_stat_statements exports; gzip, zstd, bzip2 or xz too); `-` is stdin. None with --url/--scratch: pg_stat_statements live.
@@ -104,6 +116,60 @@ array (--log-format pgss).")]
         /// Shapes to list.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Also write the aggregate to FILE, to merge with other servers' (`workload merge`).
+        #[arg(long, value_name = "FILE")]
+        save_state: Option<std::path::PathBuf>,
+    },
+    /// pgBadger's whole report in one pass: top shapes, errors by SQLSTATE, lock waits,
+    /// temporary files, checkpoints, autovacuum, connections and sessions, load per minute.
+    #[command(after_help = "Examples:
+  dbkit workload summary fixtures/logs/real/debian.log
+  dbkit workload summary fixtures/logs/real/csvlog.csv --format json \\
+      | jq .errors
+  dbkit workload summary fixtures/logs/real/rds.log \\
+      --save-state /tmp/dbkit-rds.state.gz
+
+Sections need the server to log them: log_min_duration_statement (queries), log_lock_waits,
+log_temp_files = 0, log_checkpoints, log_autovacuum_min_duration = 0, log_connections,
+log_disconnections.")]
+    Summary {
+        #[command(flatten)]
+        input: Input,
+        /// Rows per section.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Also write the aggregate to FILE, to merge with other servers' (`workload merge`).
+        #[arg(long, value_name = "FILE")]
+        save_state: Option<std::path::PathBuf>,
+    },
+    /// Merge the states saved by `top`/`summary --save-state` on many servers into one report,
+    /// the same as if their logs had been read together.
+    #[command(after_help = "Examples:
+  # on each server (from cron), then centrally:
+  dbkit workload summary fixtures/logs/real/debian.log \\
+      --save-state /tmp/dbkit-db1.state.gz
+  dbkit workload summary fixtures/logs/real/rds.log \\
+      --save-state /tmp/dbkit-db2.state.gz
+  dbkit workload merge /tmp/dbkit-db1.state.gz /tmp/dbkit-db2.state.gz
+  dbkit workload merge /tmp/dbkit-db*.state.gz --report top --sort p95 \\
+      --format json")]
+    Merge {
+        /// Saved states (`--save-state` files).
+        #[arg(required = true)]
+        states: Vec<String>,
+        /// Which report.
+        #[arg(long, value_enum, default_value_t = MergeReport::Summary)]
+        report: MergeReport,
+        /// Sort order of the top report.
+        #[arg(long, value_enum, default_value_t = SortArg::Total)]
+        sort: SortArg,
+        /// Rows per section (shapes for the top report).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Also write the merged state to FILE (merging is associative: states of states merge
+        /// like the originals).
+        #[arg(long, value_name = "FILE")]
+        save_state: Option<std::path::PathBuf>,
     },
     /// Find N+1 loops (one shape repeated with different values in a session or trace) and
     /// redundant repeats, with the batched rewrite.
@@ -188,15 +254,71 @@ fn scan_options(i: &InputOptions) -> ScanOptions {
     }
 }
 
+fn sort_by(s: SortArg) -> SortBy {
+    match s {
+        SortArg::Total => SortBy::Total,
+        SortArg::Mean => SortBy::Mean,
+        SortArg::Calls => SortBy::Calls,
+        SortArg::P95 => SortBy::P95,
+        SortArg::Errors => SortBy::Errors,
+    }
+}
+
 /// Run `dbkit workload …`.
 pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
     match &args.command {
         WorkloadCommand::Top {
             logs,
             input,
+            db: _,
+            sort,
+            limit,
+            save_state: Some(state),
+        } => {
+            if logs.is_empty() || input.log_format == Some(LogFormatArg::Pgss) {
+                anyhow::bail!("--save-state needs logs to read (not a live server or a pg_stat_statements export)");
+            }
+            let s = Summarized::read(logs, &scan_options(input))?;
+            s.save(state)?;
+            ctx.emit(&mut s.top_report(sort_by(*sort), *limit))
+        }
+        WorkloadCommand::Summary {
+            input,
+            limit,
+            save_state,
+        } => {
+            if input.common.log_format == Some(LogFormatArg::Pgss) {
+                anyhow::bail!("a pg_stat_statements export has no log entries: use workload top --log-format pgss");
+            }
+            let s = Summarized::read(&input.logs, &scan_options(&input.common))?;
+            if let Some(state) = save_state {
+                s.save(state)?;
+            }
+            ctx.emit(&mut s.report(*limit))
+        }
+        WorkloadCommand::Merge {
+            states,
+            report,
+            sort,
+            limit,
+            save_state,
+        } => {
+            let s = Summarized::merge(states)?;
+            if let Some(state) = save_state {
+                s.save(state)?;
+            }
+            match report {
+                MergeReport::Summary => ctx.emit(&mut s.report(*limit)),
+                MergeReport::Top => ctx.emit(&mut s.top_report(sort_by(*sort), *limit)),
+            }
+        }
+        WorkloadCommand::Top {
+            logs,
+            input,
             db,
             sort,
             limit,
+            save_state: None,
         } => {
             let source = if logs.is_empty() {
                 TopSource::Live(db.request())
@@ -205,16 +327,9 @@ pub fn run(args: &WorkloadArgs, ctx: &Ctx) -> Result<Outcome> {
             } else {
                 TopSource::Logs(logs.clone(), scan_options(input))
             };
-            let sort = match sort {
-                SortArg::Total => SortBy::Total,
-                SortArg::Mean => SortBy::Mean,
-                SortArg::Calls => SortBy::Calls,
-                SortArg::P95 => SortBy::P95,
-                SortArg::Errors => SortBy::Errors,
-            };
             let req = TopRequest {
                 source,
-                sort,
+                sort: sort_by(*sort),
                 limit: *limit,
             };
             ctx.emit(&mut runtime()?.block_on(dbkit::ops::workload::top(&req))?)

@@ -257,7 +257,9 @@ where
                             let Some((seq, block)) = msg else { break };
                             let mut here = ReadStats::default();
                             let e = parse_block(format, &block, &mut here, &mut |ev| {
-                                here_events += 1;
+                                if ev.kind != crate::workload::EventKind::Entry {
+                                    here_events += 1;
+                                }
                                 add(&mut agg, seq, &ev)
                             });
                             here.events += std::mem::take(&mut here_events);
@@ -413,6 +415,15 @@ impl Aggregate for crate::analyze::workload::top::Top {
     }
 }
 
+impl Aggregate for crate::analyze::workload::summary::Summary {
+    fn add(&mut self, _seq: u64, e: &Event<'_>) {
+        crate::analyze::workload::summary::Summary::add(self, e)
+    }
+    fn merge(&mut self, other: Self) {
+        crate::analyze::workload::summary::Summary::merge(self, other)
+    }
+}
+
 impl Aggregate for crate::analyze::workload::bursts::Collector {
     fn add(&mut self, seq: u64, e: &Event<'_>) {
         crate::analyze::workload::bursts::Collector::add(self, seq, e)
@@ -511,6 +522,149 @@ pub async fn top(
     let mut report = TopReport::build(&names, format, stats, &top, req.sort, req.limit);
     report.warnings = warnings;
     Ok(report)
+}
+
+/// A summary read from logs, or merged from saved states.
+pub struct Summarized {
+    /// The inputs.
+    pub inputs: Vec<String>,
+    /// Their format.
+    pub format: String,
+    /// What was read.
+    pub read: ReadStats,
+    /// The aggregate.
+    pub summary: crate::analyze::workload::summary::Summary,
+    /// Inputs read only in part.
+    pub warnings: Vec<String>,
+}
+
+impl Summarized {
+    /// Read `logs` in one streaming pass into every section.
+    pub fn read(logs: &[String], opts: &ScanOptions) -> Result<Self, crate::Error> {
+        let m = scan_merged::<crate::analyze::workload::summary::Summary>(logs, opts)?;
+        Ok(Summarized {
+            inputs: logs.to_vec(),
+            format: m.format.describe(),
+            read: m.stats,
+            summary: m.all,
+            warnings: m.warnings,
+        })
+    }
+
+    /// Merge saved states (any number, any order: the result is the same).
+    pub fn merge(states: &[String]) -> Result<Self, crate::Error> {
+        use crate::analyze::workload::summary_report::{SavedState, STATE_KIND, STATE_VERSION};
+        if states.is_empty() {
+            return Err(crate::Error::Input {
+                path: "(no input)".to_string(),
+                message: "no saved state to merge".to_string(),
+            });
+        }
+        let mut out = Summarized {
+            inputs: Vec::new(),
+            format: String::new(),
+            read: ReadStats::default(),
+            summary: Default::default(),
+            warnings: Vec::new(),
+        };
+        let mut formats = std::collections::BTreeSet::new();
+        for path in states {
+            let bad = |message: String| crate::Error::Input {
+                path: path.clone(),
+                message,
+            };
+            let s: SavedState = serde_json::from_reader(std::io::BufReader::new(open(path)?))
+                .map_err(|e| {
+                    bad(format!(
+                        "not a dbkit workload state (written by --save-state): {e}"
+                    ))
+                })?;
+            if s.kind != STATE_KIND || s.version != STATE_VERSION {
+                return Err(bad(format!(
+                    "a {} version {} state; this dbkit reads {STATE_KIND} version {STATE_VERSION}",
+                    s.kind, s.version
+                )));
+            }
+            out.inputs.extend(s.inputs);
+            formats.insert(s.format);
+            out.read.add(&s.read);
+            out.summary.merge(s.summary);
+        }
+        out.inputs.sort();
+        out.format = formats.into_iter().collect::<Vec<_>>().join(", ");
+        Ok(out)
+    }
+
+    /// Write the state to `path` (gzip-compressed JSON; `workload merge` reads it back).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), crate::Error> {
+        use crate::analyze::workload::summary_report::{STATE_KIND, STATE_VERSION};
+        use std::io::Write;
+        let io = |source| crate::Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        // Serialized by reference: the summary is not copied.
+        #[derive(serde::Serialize)]
+        struct Ref<'a> {
+            kind: &'a str,
+            version: u32,
+            inputs: &'a [String],
+            format: &'a str,
+            read: &'a ReadStats,
+            summary: &'a crate::analyze::workload::summary::Summary,
+        }
+        let tmp = path.with_extension("tmp");
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(file),
+            flate2::Compression::fast(),
+        );
+        serde_json::to_writer(
+            &mut gz,
+            &Ref {
+                kind: STATE_KIND,
+                version: STATE_VERSION,
+                inputs: &self.inputs,
+                format: &self.format,
+                read: &self.read,
+                summary: &self.summary,
+            },
+        )
+        .map_err(|e| io(std::io::Error::other(e)))?;
+        gz.finish().and_then(|mut w| w.flush()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The summary report, `limit` rows per section.
+    pub fn report(&self, limit: usize) -> crate::analyze::workload::summary_report::SummaryReport {
+        let mut r = crate::analyze::workload::summary_report::SummaryReport::build(
+            &self.inputs,
+            self.format.clone(),
+            self.read.clone(),
+            &self.summary,
+            limit,
+        );
+        r.warnings = self.warnings.clone();
+        r
+    }
+
+    /// The `top` report of the same aggregate.
+    pub fn top_report(
+        &self,
+        sort: crate::analyze::workload::top::SortBy,
+        limit: usize,
+    ) -> crate::analyze::workload::top::TopReport {
+        let mut r = crate::analyze::workload::top::TopReport::build(
+            &self.inputs,
+            self.format.clone(),
+            self.read.clone(),
+            &self.summary.top,
+            sort,
+            limit,
+        );
+        r.warnings = self.warnings.clone();
+        r
+    }
 }
 
 /// `dbkit workload n-plus-one`: the logs read in session order, bursts of one shape found

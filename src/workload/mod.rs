@@ -38,6 +38,10 @@ pub enum EventKind {
     Query,
     /// A statement that failed (ERROR/FATAL with its STATEMENT).
     Error,
+    /// Any other log entry (a connection, a checkpoint, a lock wait, an error without its
+    /// statement…): `error` holds its message (continuation lines included), `level`,
+    /// `sqlstate` and `detail` what else the log said, `sql` the statement when logged.
+    Entry,
 }
 
 /// One query (or failed query) seen in a log or trace.
@@ -63,8 +67,14 @@ pub struct Event<'a> {
     pub database: Option<Cow<'a, str>>,
     /// Application name.
     pub application: Option<Cow<'a, str>>,
-    /// The error message, for errors.
+    /// The error message, for errors; the message, for other entries.
     pub error: Option<Cow<'a, str>>,
+    /// The severity (`LOG`, `ERROR`, `FATAL`…), for errors and other entries.
+    pub level: Option<Cow<'a, str>>,
+    /// The SQLSTATE, when the log has it (csvlog, jsonlog, `%e`).
+    pub sqlstate: Option<Cow<'a, str>>,
+    /// The DETAIL line.
+    pub detail: Option<Cow<'a, str>>,
 }
 
 impl<'a> Event<'a> {
@@ -87,12 +97,15 @@ impl<'a> Event<'a> {
             database: None,
             application: None,
             error: None,
+            level: None,
+            sqlstate: None,
+            detail: None,
         }
     }
 }
 
 /// The first line a reader could not explain: where it was and what it said.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unexplained {
     /// The block of the input it was in (blocks are numbered in input order).
     #[serde(skip)]
@@ -102,7 +115,7 @@ pub struct Unexplained {
 }
 
 /// Counters of what a reader saw and could not use.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadStats {
     /// Lines read.
     pub lines: u64,
@@ -113,6 +126,7 @@ pub struct ReadStats {
     /// Log entries that were not queries (connections, checkpoints…).
     pub other_entries: u64,
     /// Queries and failed statements read.
+    #[serde(default)]
     pub events: u64,
     /// The first line that matched no entry.
     #[serde(skip_serializing_if = "Option::is_none")]

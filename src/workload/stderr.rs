@@ -117,6 +117,13 @@ fn entry_sql<'a>(first: &'a [u8], cont: &[&'a [u8]]) -> Cow<'a, str> {
     Cow::Owned(s)
 }
 
+/// Whether a LOG message is a statement's (`duration:`, `statement:`, `execute …:`).
+fn is_statement_log(msg: &[u8]) -> bool {
+    msg.starts_with(b"duration: ")
+        || msg.starts_with(b"statement: ")
+        || msg.starts_with(b"execute ")
+}
+
 /// One log entry, whatever the file format: prefix fields, severity, message, continuation lines.
 pub(crate) struct Entry<'a> {
     pub(crate) fields: super::prefix::Fields<'a>,
@@ -183,8 +190,19 @@ pub(crate) struct State {
     seen_sessions: std::collections::HashSet<String>,
     /// An execute waiting for its `DETAIL:  parameters:` line, with its duration.
     execute: Option<(PendingStatement, f64)>,
-    /// An ERROR/FATAL waiting for its `STATEMENT:` line (the statement's `sql` is the message).
-    error: Option<PendingStatement>,
+    /// An entry that is not a query (an error, a connection, a checkpoint…) waiting for its
+    /// DETAIL and STATEMENT lines.
+    held: Option<Held>,
+}
+
+/// An entry that is not a query, with what followed it.
+struct Held {
+    /// Who and when; `sql` is the message.
+    p: PendingStatement,
+    level: String,
+    sqlstate: Option<String>,
+    detail: Option<String>,
+    statement: Option<String>,
 }
 
 fn held(e: &Entry<'_>, session: &str, sql: String) -> PendingStatement {
@@ -222,7 +240,20 @@ impl State {
         if let Some((p, dur)) = self.execute.take() {
             sink(p.to_event(Some(dur)));
         }
-        self.error = None;
+        if let Some(h) = self.held.take() {
+            let mut ev = h.p.to_event(None);
+            let failed = matches!(h.level.as_str(), "ERROR" | "FATAL" | "PANIC");
+            ev.kind = match (&h.statement, failed) {
+                (Some(_), true) => EventKind::Error,
+                _ => EventKind::Entry,
+            };
+            ev.error = Some(Cow::Borrowed(&h.p.sql));
+            ev.sql = Cow::Borrowed(h.statement.as_deref().unwrap_or(""));
+            ev.level = Some(Cow::Borrowed(&h.level));
+            ev.sqlstate = h.sqlstate.as_deref().map(Cow::Borrowed);
+            ev.detail = h.detail.as_deref().map(Cow::Borrowed);
+            sink(ev);
+        }
     }
 
     /// Handle a structured record (csvlog, jsonlog): its message, the extended protocol's
@@ -250,7 +281,7 @@ impl State {
             edges,
             sink,
         );
-        if let Some(d) = detail.filter(|d| d.starts_with(b"parameters: ")) {
+        if let Some(d) = detail.filter(|d| !d.is_empty()) {
             self.entry(
                 Entry {
                     fields: fields.clone(),
@@ -263,7 +294,7 @@ impl State {
                 sink,
             );
         }
-        if matches!(level, "ERROR" | "FATAL" | "PANIC") {
+        {
             if let Some(q) = statement.filter(|q| !q.is_empty()) {
                 self.entry(
                     Entry {
@@ -290,7 +321,9 @@ impl State {
     ) {
         let session: &str = e.fields.session_id.or(e.fields.pid).unwrap_or("");
         let ts = e.fields.ts_ms.unwrap_or(0);
-        // DETAIL parameters complete a held execute; STATEMENT completes a held error.
+        // DETAIL parameters complete a held execute; DETAIL and STATEMENT lines complete a
+        // held entry of the same session.
+        let held_here = |h: &Option<Held>| h.as_ref().is_some_and(|h| h.p.session == session);
         match e.level {
             "DETAIL" => {
                 if let Some(params) = e.msg.strip_prefix(b"parameters: ") {
@@ -299,19 +332,23 @@ impl State {
                             let mut ev = p.to_event(Some(dur));
                             ev.params = Some(entry_sql(params, &e.cont));
                             sink(ev);
+                            return;
                         }
                         other => self.execute = other,
+                    }
+                }
+                if held_here(&self.held) {
+                    if let Some(h) = self.held.as_mut() {
+                        h.detail = Some(entry_sql(e.msg, &e.cont).into_owned());
                     }
                 }
                 return;
             }
             "STATEMENT" => {
-                if let Some(p) = self.error.take().filter(|p| p.session == session) {
-                    let mut ev = p.to_event(None);
-                    ev.kind = EventKind::Error;
-                    ev.error = Some(Cow::Borrowed(&p.sql));
-                    ev.sql = entry_sql(e.msg, &e.cont);
-                    sink(ev);
+                if held_here(&self.held) {
+                    if let Some(h) = self.held.as_mut() {
+                        h.statement = Some(entry_sql(e.msg, &e.cont).into_owned());
+                    }
                 }
                 return;
             }
@@ -319,21 +356,16 @@ impl State {
             _ => {}
         }
         self.flush(sink);
-        match e.level {
-            "ERROR" | "FATAL" | "PANIC" => {
-                self.error = Some(held(
-                    &e,
-                    session,
-                    String::from_utf8_lossy(e.msg).into_owned(),
-                ));
-                stats.other_entries += 1;
-                return;
-            }
-            "LOG" => {}
-            _ => {
-                stats.other_entries += 1;
-                return;
-            }
+        if e.level != "LOG" || !is_statement_log(e.msg) {
+            stats.other_entries += 1;
+            self.held = Some(Held {
+                p: held(&e, session, entry_sql(e.msg, &e.cont).into_owned()),
+                level: e.level.to_string(),
+                sqlstate: e.fields.sqlstate.map(str::to_string),
+                detail: None,
+                statement: None,
+            });
+            return;
         }
         let msg = e.msg;
         if let Some(rest) = msg.strip_prefix(b"duration: ") {
@@ -412,6 +444,9 @@ mod tests {
         let mut out = Vec::new();
         let mut stats = ReadStats::default();
         let edges = read_chunk(&p, log.as_bytes(), &mut stats, &mut |e| {
+            if e.kind == EventKind::Entry {
+                return;
+            }
             out.push(Ev {
                 kind: e.kind,
                 dur: e.duration_ms,
@@ -489,6 +524,42 @@ mod tests {
         assert_eq!(edges.head_durations, vec![("4".to_string(), 4.0)]);
         assert_eq!(edges.tail_statements.len(), 1);
         assert_eq!(edges.tail_statements[0].sql, "SELECT 3");
+    }
+
+    #[test]
+    fn other_entries_come_with_their_detail_and_statement() {
+        let p = Prefix::parse("%m [%p] %q%u@%d ").unwrap();
+        let log = format!(
+            "{T} [5] app@shop LOG:  process 5 still waiting for ShareLock on transaction 7 after 1000.1 ms\n\
+             {T} [5] app@shop DETAIL:  Process holding the lock: 6. Wait queue: 5.\n\
+             {T} [5] app@shop STATEMENT:  UPDATE t SET a = 1\n\
+             {T} [9] LOG:  automatic vacuum of table \"shop.public.t\": index scans: 0\n\
+             \tpages: 0 removed, 5 remain\n\
+             {T} [3] app@shop FATAL:  password authentication failed for user \"app\"\n"
+        );
+        let mut got = Vec::new();
+        read_chunk(&p, log.as_bytes(), &mut ReadStats::default(), &mut |e| {
+            got.push((
+                e.kind,
+                e.level.map(|l| l.into_owned()),
+                e.error.map(|m| m.into_owned()),
+                e.detail.map(|d| d.into_owned()),
+                e.sql.into_owned(),
+            ))
+        });
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, EventKind::Entry);
+        assert!(got[0].2.as_deref().unwrap().contains("still waiting"));
+        assert_eq!(
+            got[0].3.as_deref(),
+            Some("Process holding the lock: 6. Wait queue: 5.")
+        );
+        assert_eq!(got[0].4, "UPDATE t SET a = 1");
+        assert_eq!(got[1].2.as_deref(), Some("automatic vacuum of table \"shop.public.t\": index scans: 0\npages: 0 removed, 5 remain"));
+        assert_eq!(
+            (got[2].0, got[2].1.as_deref()),
+            (EventKind::Entry, Some("FATAL"))
+        );
     }
 
     #[test]

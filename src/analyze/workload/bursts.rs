@@ -104,7 +104,7 @@ impl Collector {
 
     /// Record one event of block `seq` (errors are not queries the application loops over).
     pub fn add(&mut self, seq: u64, e: &Event<'_>) {
-        if e.kind == EventKind::Error {
+        if e.kind != EventKind::Query {
             return;
         }
         let fp = self.norm.normalize_into(&e.sql, &mut self.buf);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A log-scale duration histogram: 32 buckets per power of two of microseconds (about 2%
 /// precision), dense from the smallest bucket seen.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Histogram {
     counts: Vec<u32>,
     total: u64,
@@ -69,7 +69,7 @@ impl Histogram {
 const MAX_NAMES: usize = 16;
 
 /// Statistics of one shape.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ShapeStats {
     /// The normalized text.
     pub normalized: String,
@@ -77,8 +77,8 @@ pub struct ShapeStats {
     pub calls: u64,
     /// Failed statements.
     pub errors: u64,
-    /// Sum of durations, ms.
-    pub total_ms: f64,
+    /// Sum of durations, µs (whole numbers, so sums merge exactly in any order).
+    pub total_us: u64,
     /// Queries that had a duration.
     pub timed: u64,
     /// Smallest duration.
@@ -130,7 +130,7 @@ impl ShapeStats {
         }
         self.calls += o.calls;
         self.errors += o.errors;
-        self.total_ms += o.total_ms;
+        self.total_us += o.total_us;
         self.timed += o.timed;
         self.max_ms = self.max_ms.max(o.max_ms);
         self.hist.merge(&o.hist);
@@ -144,13 +144,11 @@ impl ShapeStats {
             (&mut self.applications, o.applications),
         ] {
             for v in src {
-                if dst.len() < MAX_NAMES {
-                    dst.insert(v);
-                }
+                keep_first(dst, v);
             }
         }
         match (&self.example, o.example) {
-            (Some(a), Some(b)) if b.2 > a.2 => self.example = Some(b),
+            (Some(a), Some(b)) if slower(&b, a) => self.example = Some(b),
             (None, b) => self.example = b,
             _ => {}
         }
@@ -158,27 +156,57 @@ impl ShapeStats {
 }
 
 /// The aggregate of a set of events.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Top {
     /// Per fingerprint id.
     pub shapes: HashMap<u64, ShapeStats>,
-    /// Load per minute: minute (epoch ms) → (queries, total ms).
-    pub per_minute: BTreeMap<i64, (u64, f64)>,
+    /// Load per minute: minute (epoch ms) → (queries, total µs).
+    pub per_minute: BTreeMap<i64, (u64, u64)>,
+    #[serde(skip)]
     norm: Normalizer,
+    #[serde(skip)]
     buf: String,
 }
 
 fn note(set: &mut BTreeSet<String>, v: Option<&str>) {
     if let Some(v) = v {
-        if set.len() < MAX_NAMES && !set.contains(v) {
-            set.insert(v.to_string());
+        if !set.contains(v) && (set.len() < MAX_NAMES || set.last().is_some_and(|l| v < l.as_str()))
+        {
+            keep_first(set, v.to_string());
         }
+    }
+}
+
+/// Add `v`, keeping the first [`MAX_NAMES`] in order: the same set whatever order values
+/// come in, so aggregates merge the same in any order.
+pub(crate) fn keep_first(set: &mut BTreeSet<String>, v: String) {
+    set.insert(v);
+    while set.len() > MAX_NAMES {
+        set.pop_last();
+    }
+}
+
+/// Whether example `a` is the one to keep over `b`: slower, or as slow and first in order
+/// (so the example does not depend on the order events were read in).
+fn slower(a: &(String, Option<String>, f64), b: &(String, Option<String>, f64)) -> bool {
+    a.2 > b.2 || (a.2 == b.2 && (&a.0, &a.1) < (&b.0, &b.1))
+}
+
+/// A duration in ms as whole µs (logs write ms with three decimals).
+pub(crate) fn us(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 {
+        (ms * 1000.0).round() as u64
+    } else {
+        0
     }
 }
 
 impl Top {
     /// Count one event.
     pub fn add(&mut self, e: &Event<'_>) {
+        if e.kind == EventKind::Entry {
+            return;
+        }
         let id = self.norm.normalize_into(&e.sql, &mut self.buf);
         let s = self.shapes.entry(id).or_default();
         if s.normalized.is_empty() {
@@ -210,15 +238,16 @@ impl Top {
                 s.min_ms = d;
             }
             s.max_ms = s.max_ms.max(d);
-            s.total_ms += d;
+            s.total_us += us(d);
             s.timed += 1;
             s.hist.add(d);
-            if s.example.as_ref().is_none_or(|x| d > x.2) {
-                s.example = Some((
-                    e.sql.to_string(),
-                    e.params.as_deref().map(str::to_string),
-                    d,
-                ));
+            let ex = (
+                e.sql.to_string(),
+                e.params.as_deref().map(str::to_string),
+                d,
+            );
+            if s.example.as_ref().is_none_or(|x| slower(&ex, x)) {
+                s.example = Some(ex);
             }
         } else if s.example.is_none() {
             s.example = Some((
@@ -233,7 +262,7 @@ impl Top {
                 .entry(e.ts_ms - e.ts_ms.rem_euclid(60_000))
                 .or_default();
             m.0 += 1;
-            m.1 += e.duration_ms.unwrap_or(0.0);
+            m.1 += us(e.duration_ms.unwrap_or(0.0));
         }
     }
 
@@ -258,7 +287,7 @@ impl Top {
             .max(r.max_ms.unwrap_or(r.total_ms / r.calls as f64));
         s.calls += r.calls;
         s.timed += r.calls;
-        s.total_ms += r.total_ms;
+        s.total_us += us(r.total_ms);
         if s.example.is_none() {
             s.example = Some((r.query.clone(), None, r.total_ms / r.calls as f64));
         }
@@ -352,7 +381,7 @@ impl Top {
     pub fn rows(&self, sort: SortBy, limit: usize) -> (Vec<ShapeRow>, u64, u64, f64) {
         let calls: u64 = self.shapes.values().map(|s| s.calls).sum();
         let errors: u64 = self.shapes.values().map(|s| s.errors).sum();
-        let total: f64 = self.shapes.values().map(|s| s.total_ms).sum();
+        let total: f64 = self.shapes.values().map(|s| s.total_us).sum::<u64>() as f64 / 1000.0;
         let mut rows: Vec<ShapeRow> = self
             .shapes
             .iter()
@@ -361,9 +390,13 @@ impl Top {
                 normalized: s.normalized.clone(),
                 calls: s.calls,
                 errors: s.errors,
-                total_ms: s.total_ms,
-                share: if total > 0.0 { s.total_ms / total } else { 0.0 },
-                mean_ms: (s.timed > 0).then(|| s.total_ms / s.timed as f64),
+                total_ms: s.total_us as f64 / 1000.0,
+                share: if total > 0.0 {
+                    s.total_us as f64 / 1000.0 / total
+                } else {
+                    0.0
+                },
+                mean_ms: (s.timed > 0).then(|| s.total_us as f64 / 1000.0 / s.timed as f64),
                 min_ms: (s.timed > 0).then_some(s.min_ms),
                 max_ms: (s.timed > 0).then_some(s.max_ms),
                 p50_ms: s.quantile(0.5),
@@ -466,7 +499,7 @@ impl TopReport {
                 .map(|(m, (c, t))| Minute {
                     minute: iso(*m),
                     calls: *c,
-                    total_ms: *t,
+                    total_ms: *t as f64 / 1000.0,
                 })
                 .collect(),
             warnings: Vec::new(),
@@ -587,7 +620,7 @@ mod tests {
             r1[0].first_seen.as_deref(),
             Some("1970-01-01T00:01:00.000Z")
         );
-        assert_eq!(one.per_minute.get(&60_000), Some(&(2, 6.0)));
+        assert_eq!(one.per_minute.get(&60_000), Some(&(2, 6000)));
     }
 
     #[test]
