@@ -148,3 +148,116 @@ fn a_log_read_in_part_warns_with_the_first_line_not_understood() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_summary_has_every_section_of_a_real_log() {
+    for (file, sqlstates) in [
+        ("debian.log", false),
+        ("csvlog.csv", true),
+        ("jsonlog.json", true),
+        ("syslog-bsd.log", false),
+        ("cloudnativepg.json", true),
+    ] {
+        let path = real().join(file).display().to_string();
+        let out = dbkit(&["workload", "summary", &path, "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["total_queries"], 20, "{file}");
+        let errors = r["errors"].as_array().unwrap();
+        let messages: Vec<&str> = errors
+            .iter()
+            .map(|e| e["message"].as_str().unwrap())
+            .collect();
+        assert!(
+            messages.contains(&"division by zero"),
+            "{file}: {messages:?}"
+        );
+        assert!(
+            messages.contains(&"duplicate key value violates unique constraint \"items_pkey\""),
+            "{file}: {messages:?}"
+        );
+        let dup = errors
+            .iter()
+            .find(|e| e["message"].as_str().unwrap().starts_with("duplicate"))
+            .unwrap();
+        assert_eq!(
+            dup["example_statement"], "INSERT INTO items VALUES (1, 'dup', 1);",
+            "{file}"
+        );
+        if sqlstates {
+            assert_eq!(dup["sqlstate"], "23505", "{file}");
+            assert_eq!(dup["class"], "integrity constraint violation", "{file}");
+        }
+        // The workload's lock wait: UPDATE blocked by the session holding ACCESS EXCLUSIVE.
+        let locks = r["lock_waits"].as_array().unwrap();
+        assert_eq!(locks.len(), 1, "{file}: {locks:?}");
+        assert_eq!(locks[0]["mode"], "RowExclusiveLock");
+        assert_eq!(
+            locks[0]["query"],
+            "update items set price = $1 where id = $2"
+        );
+        assert_eq!(
+            (locks[0]["waits"].as_u64(), locks[0]["acquired"].as_u64()),
+            (Some(1), Some(1)),
+            "{file}"
+        );
+        assert_eq!(
+            locks[0]["blocking_pids"].as_array().unwrap().len(),
+            1,
+            "{file}"
+        );
+        assert!(locks[0]["max_wait_ms"].as_f64().unwrap() > 100.0, "{file}");
+        // Two temporary files of the sort that spilled, 566,720 bytes in all.
+        let temp = r["temp_files"].as_array().unwrap();
+        assert_eq!(temp.len(), 1, "{file}");
+        assert_eq!(
+            (temp[0]["count"].as_u64(), temp[0]["bytes"].as_u64()),
+            (Some(2), Some(566_720)),
+            "{file}"
+        );
+        // The CHECKPOINT statement's checkpoint.
+        assert_eq!(
+            r["checkpoints"]["causes"]["immediate force wait"], 1,
+            "{file}"
+        );
+        assert_eq!(r["checkpoints"]["completed"], 1, "{file}");
+        // Five sessions (psql, pgbench's two connections, the locker, the waiter).
+        let s = &r["sessions"];
+        assert_eq!(
+            (s["connections"].as_u64(), s["sessions"].as_u64()),
+            (Some(5), Some(5)),
+            "{file}"
+        );
+        assert_eq!(s["by_user"], serde_json::json!([["postgres", 5]]), "{file}");
+        // Two sessions overlapped (the locker and the waiter); a BSD syslog time has whole
+        // seconds only, so sessions within one second count as overlapping there.
+        let peak = s["peak_concurrent"].as_u64().unwrap();
+        if file == "syslog-bsd.log" {
+            assert!((2..=5).contains(&peak), "{file}: {peak}");
+        } else {
+            assert_eq!(peak, 2, "{file}");
+        }
+        let minutes = r["per_minute"].as_array().unwrap();
+        assert_eq!(
+            minutes
+                .iter()
+                .map(|m| m["queries"].as_u64().unwrap())
+                .sum::<u64>(),
+            20,
+            "{file}"
+        );
+        assert_eq!(
+            minutes
+                .iter()
+                .map(|m| m["errors"].as_u64().unwrap())
+                .sum::<u64>(),
+            2,
+            "{file}"
+        );
+    }
+}
