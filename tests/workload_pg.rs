@@ -18,8 +18,8 @@ fn dbkit_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn n_plus_one_and_redundant_bursts_in_a_real_log() {
+/// A scratch cluster logging every statement with Debian's prefix, and a runtime to drive it.
+fn logging_cluster() -> (ScratchCluster, tokio::runtime::Runtime) {
     let cluster = ScratchCluster::start_with(ScratchOptions {
         settings: vec![
             ("log_min_duration_statement".into(), "0".into()),
@@ -32,6 +32,12 @@ fn n_plus_one_and_redundant_bursts_in_a_real_log() {
         .enable_all()
         .build()
         .unwrap();
+    (cluster, rt)
+}
+
+#[test]
+fn n_plus_one_and_redundant_bursts_in_a_real_log() {
+    let (cluster, rt) = logging_cluster();
     rt.block_on(async {
         let mut conn = db::connect(&cluster.conn_spec("postgres")).await.unwrap();
         db::exec_script(
@@ -188,18 +194,7 @@ fn n_plus_one_and_redundant_bursts_in_a_real_log() {
 fn one_burst_per_request_of_a_real_application_loop() {
     const REQUESTS: usize = 12;
     const CHILDREN: usize = 7;
-    let cluster = ScratchCluster::start_with(ScratchOptions {
-        settings: vec![
-            ("log_min_duration_statement".into(), "0".into()),
-            ("log_line_prefix".into(), "'%m [%p] %q%u@%d '".into()),
-        ],
-        ..Default::default()
-    })
-    .unwrap_or_else(|e| panic!("scratch PostgreSQL is required for this test: {e}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (cluster, rt) = logging_cluster();
     rt.block_on(async {
         let spec = cluster.conn_spec("postgres");
         let mut setup = db::connect(&spec).await.unwrap();

@@ -41,7 +41,11 @@ impl LogFormat {
                     Wrapper::Syslog => "syslog",
                     Wrapper::Cloud => "cloud JSON",
                 },
-                p.text().strip_prefix(wrapped::HEAD).unwrap_or(p.text())
+                // The head dbkit writes before the unwrapped lines is not the server's.
+                p.text()
+                    .strip_prefix(wrapped::HEAD)
+                    .filter(|inner| !inner.is_empty())
+                    .unwrap_or(p.text())
             ),
         }
     }
@@ -323,6 +327,49 @@ pub fn join_edges(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_told_apart_from_their_first_lines() {
+        let d = |s: &str| {
+            detect(s.as_bytes(), &ScanOptions::default())
+                .unwrap()
+                .describe()
+        };
+        // csvlog with the timestamp quoted (as some exporters write it) or not.
+        assert_eq!(
+            d("\"2024-03-04 10:00:00.123 UTC\",\"app\",\"shop\",77\n"),
+            "csvlog"
+        );
+        assert_eq!(
+            d("2024-03-04 10:00:00.123 UTC,\"app\",\"shop\",77\n"),
+            "csvlog"
+        );
+        assert_eq!(
+            d("{\"timestamp\":\"x\",\"error_severity\":\"LOG\"}\n"),
+            "jsonlog"
+        );
+        assert_eq!(
+            d("{\"level\":\"info\",\"logger\":\"setup\",\"msg\":\"start\"}\n{\"logger\":\"postgres\",\"record\":{\"error_severity\":\"LOG\"}}\n"),
+            "jsonlog"
+        );
+        assert_eq!(
+            d("{\"ts\": 1, \"sql\": \"SELECT 1\"}\n"),
+            "trace JSON lines"
+        );
+        assert_eq!(
+            d("{\"textPayload\":\"2024-03-04 10:00:00.123 UTC [5] LOG:  duration: 1 ms  statement: SELECT 1\"}\n"),
+            "cloud JSON (log_line_prefix '%m [%p] ')"
+        );
+        assert_eq!(
+            d("Mar  4 10:00:00 db postgres[5]: [1-1] user=a,db=b,app=c,client=d LOG:  duration: 1 ms  statement: SELECT 1\n"),
+            "syslog (log_line_prefix 'user=%u,db=%d,app=%a,client=%h ')"
+        );
+        // A stderr line whose prefix looks like syslog's `[pid]: ` is not syslog.
+        assert_eq!(
+            d("2024-03-04 10:00:00 EST [5]: [1-1] user=a,db=b,app=c,client=d LOG:  x\n"),
+            "stderr (log_line_prefix '%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ')"
+        );
+    }
 
     #[test]
     fn cuts_never_split_an_entry() {

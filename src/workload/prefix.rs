@@ -399,7 +399,7 @@ impl Prefix {
         match best {
             Some((_, hits, p)) if hits * 2 >= lines.len() => Ok(p),
             _ => Err(WorkloadError::UnknownFormat(format!(
-                "no known log_line_prefix explains this log (first line: {}); pass --prefix with log_line_prefix as set on the server, or --log-format csvlog|jsonlog|syslog|trace",
+                "no known log_line_prefix explains this log (first line: {}); pass --prefix with log_line_prefix as set on the server, or --log-format csvlog|jsonlog|syslog|cloud|trace",
                 crate::view::printable_cut(lines[0], 200)
             ))),
         }

@@ -2,7 +2,7 @@
 //! markdown and JSON renderers; and the saved state a summary is merged from (`--save-state`,
 //! `workload merge`).
 
-use super::summary::{sqlstate_class, Summary};
+use super::summary::{sqlstate_class, Checkpoints, Summary};
 use super::top::{iso, ShapeRow, SortBy};
 use crate::view::{fmt_ms, fmt_n, human_bytes, Cell, Report, Table};
 use serde::{Deserialize, Serialize};
@@ -107,27 +107,14 @@ pub struct SessionRow {
     pub by_host: Vec<(String, u64)>,
 }
 
-/// Checkpoints.
+/// Checkpoints: how many started, and what the log said of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckpointRow {
     /// Started.
     pub started: u64,
-    /// Started, per cause.
-    pub causes: BTreeMap<String, u64>,
-    /// Completed.
-    pub completed: u64,
-    /// Buffers written.
-    pub buffers: u64,
-    /// Write time, ms.
-    pub write_ms: u64,
-    /// Sync time, ms.
-    pub sync_ms: u64,
-    /// Total time, ms.
-    pub total_ms: u64,
-    /// WAL distance, kB.
-    pub distance_kb: u64,
-    /// `checkpoints are occurring too frequently` warnings.
-    pub too_frequent: u64,
+    /// Causes, completions, buffers, times, WAL distance, warnings.
+    #[serde(flatten)]
+    pub stats: Checkpoints,
 }
 
 /// One minute of load.
@@ -286,14 +273,7 @@ impl SummaryReport {
             temp_files,
             checkpoints: CheckpointRow {
                 started: c.causes.values().sum(),
-                causes: c.causes.clone(),
-                completed: c.completed,
-                buffers: c.buffers,
-                write_ms: c.write_ms,
-                sync_ms: c.sync_ms,
-                total_ms: c.total_ms,
-                distance_kb: c.distance_kb,
-                too_frequent: c.too_frequent,
+                stats: c.clone(),
             },
             autovacuum,
             sessions: SessionRow {
@@ -445,7 +425,8 @@ impl Report for SummaryReport {
             }
             out.push(t);
         }
-        let c = &self.checkpoints;
+        let started = self.checkpoints.started;
+        let c = &self.checkpoints.stats;
         let causes = c
             .causes
             .iter()
@@ -458,10 +439,7 @@ impl Report for SummaryReport {
             [
                 (
                     "checkpoints",
-                    format!(
-                        "{} started ({causes}), {} completed",
-                        c.started, c.completed
-                    ),
+                    format!("{started} started ({causes}), {} completed", c.completed),
                 ),
                 (
                     "checkpoint writes",
