@@ -10,11 +10,28 @@ pub const ID: RuleId = RuleId::RedundantQuery;
 
 /// The finding for a pattern of identical repeats.
 pub fn finding(row: &BurstRow, location: Location, evidence: serde_json::Value) -> Finding {
+    let after = match row.parents.len() {
+        0 => String::new(),
+        n => {
+            let shown: Vec<String> = row
+                .parents
+                .iter()
+                .take(3)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            let more = if n > 3 {
+                format!(" and {} more", n - 3)
+            } else {
+                String::new()
+            };
+            format!(" after {}{more}", shown.join(", "))
+        }
+    };
     Finding {
         rule: ID,
         severity: Severity::Warning,
         message: format!(
-            "`{}` ran {} times with identical values in {} burst(s) (longest {}, {} session(s)): {} in all",
+            "`{}` ran {} times with identical values in {} burst(s){after} (longest {}, {} session(s)): {} in all",
             row.query,
             fmt_n(row.repeats as f64),
             fmt_n(row.bursts as f64),
@@ -49,6 +66,6 @@ mod tests {
             wasted_ms: 5.0,
         };
         let f = finding(&row, Location::default(), serde_json::json!({}));
-        assert_eq!(f.message, "`select 1` ran 12 times with identical values in 2 burst(s) (longest 7, 1 session(s)): 6.0 ms in all");
+        assert_eq!(f.message, "`select 1` ran 12 times with identical values in 2 burst(s) after `select 2` (longest 7, 1 session(s)): 6.0 ms in all");
     }
 }
