@@ -283,11 +283,13 @@ fn unwrap_syslog(block: &[u8], stats: &mut ReadStats, out: &mut Vec<u8>) -> u64 
         for o in open.iter_mut().filter(|o| o.pid == l.pid) {
             o.done = true;
         }
+        // Heroku writes two spaces after the numbering.
+        let text = text.trim_ascii_start();
         let mut t = Vec::with_capacity(text.len() + 40);
-        if parse_timestamp(&text).is_none() {
+        if parse_timestamp(text).is_none() {
             head(&mut t, l.ts_ms, l.pid);
         }
-        t.extend_from_slice(&text);
+        t.extend_from_slice(text);
         open.push_back(Open {
             pid: l.pid.to_vec(),
             seq: l.seq.map_or(0, |s| s.0),
@@ -462,6 +464,40 @@ mod tests {
         assert_eq!(
             lines[2],
             "2024-12-03 01:52:07.500 UTC [9] LOG:  checkpoint starting: time"
+        );
+    }
+
+    #[test]
+    fn heroku_key_value_lines_are_detected() {
+        let log = "2023-01-19T22:46:49.000000+00:00 app[postgres.1234]: [DATABASE] [12-1]  sql_error_code = 00000 time_ms = \"2023-01-19 22:46:49.115 UTC\" pid=\"1234\" proc_start_time=\"2023-01-19 22:45:57 UTC\" session_id=\"63c9c7e5.4d2\" vtid=\"4/119\" tid=\"0\" log_line=\"5\" database=\"shop\" connection_source=\"127.0.0.1(38908)\" user=\"app\" application_name=\"psql\" LOG:  duration: 0.435 ms  statement: SELECT 1;\n";
+        let opts = crate::workload::chunk::ScanOptions::default();
+        let f = crate::workload::chunk::detect(log.as_bytes(), &opts).unwrap();
+        assert!(
+            f.describe()
+                .starts_with("syslog (log_line_prefix 'sql_error_code = %e time_ms"),
+            "{}",
+            f.describe()
+        );
+        let mut got = Vec::new();
+        crate::workload::chunk::parse_block(
+            &f,
+            log.as_bytes(),
+            &mut ReadStats::default(),
+            &mut |e| {
+                got.push((
+                    e.sql.into_owned(),
+                    e.user.map(|u| u.into_owned()),
+                    e.session.into_owned(),
+                ))
+            },
+        );
+        assert_eq!(
+            got,
+            vec![(
+                "SELECT 1;".to_string(),
+                Some("app".to_string()),
+                "63c9c7e5.4d2".to_string()
+            )]
         );
     }
 
