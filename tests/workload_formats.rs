@@ -51,6 +51,7 @@ fn every_real_format_is_read_whole_with_the_expected_counts() {
         );
         assert_eq!(got, want, "{file}: queries, errors, shapes");
         assert_eq!(r["read"]["skipped_lines"], 0, "{file}: {}", r["read"]);
+        assert_eq!(r["explained"], 1.0, "{file}");
         assert_eq!(r["format"], format, "{file}");
         let shapes = r["shapes"].as_array().unwrap();
         if user != "-" {

@@ -139,6 +139,8 @@ pub struct SummaryReport {
     pub format: String,
     /// What was read and skipped.
     pub read: crate::workload::ReadStats,
+    /// The share of the lines read that were explained (0 to 1).
+    pub explained: f64,
     /// Queries in all.
     pub total_queries: u64,
     /// Failed statements in all.
@@ -262,6 +264,7 @@ impl SummaryReport {
         SummaryReport {
             inputs: inputs.to_vec(),
             format,
+            explained: read.explained_share(),
             read,
             total_queries,
             total_errors,

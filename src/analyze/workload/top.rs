@@ -454,6 +454,8 @@ pub struct TopReport {
     pub format: String,
     /// What was read and skipped.
     pub read: crate::workload::ReadStats,
+    /// The share of the lines read that were explained (0 to 1).
+    pub explained: f64,
     /// Queries in all.
     pub total_queries: u64,
     /// Failed statements in all.
@@ -486,6 +488,7 @@ impl TopReport {
         TopReport {
             inputs: inputs.to_vec(),
             format,
+            explained: read.explained_share(),
             read,
             total_queries,
             total_errors,
