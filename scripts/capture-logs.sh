@@ -8,33 +8,16 @@
 #   usage: scripts/capture-logs.sh   (DBKIT=path/to/dbkit to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dbkit=${DBKIT:-}
-if [ -z "$dbkit" ]; then
-  cargo build --release --quiet
-  dbkit=./target/release/dbkit
-fi
 out=fixtures/logs/real
 mkdir -p "$out"
-work=$(mktemp -d)
-chmod 755 "$work"
-pid=
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$dbkit" scratch start --format json \
+. scripts/lib/scratch.sh
+scratch_start \
   --set logging_collector=on --set log_destination=stderr,csvlog,jsonlog \
   --set log_directory=log --set log_filename=pg.log \
   --set log_min_duration_statement=0 --set log_min_messages=info \
   --set log_connections=on --set log_disconnections=on --set log_lock_waits=on \
   --set log_temp_files=0 --set log_checkpoints=on --set deadlock_timeout=100ms \
-  --set compute_query_id=on >"$work/scratch.json" &
-pid=$!
-url=
-for _ in $(seq 1 300); do
-  url=$(jq -r '.url // empty' "$work/scratch.json" 2>/dev/null || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "scratch cluster did not start" >&2; exit 1; }
+  --set compute_query_id=on
 logdir="$(jq -r .data_dir "$work/scratch.json")/log"
 psql -X -q -v ON_ERROR_STOP=1 "$url" <<'SQL'
 CREATE TABLE items (id int PRIMARY KEY, name text, price numeric);

@@ -11,25 +11,9 @@
 #          default. DBKIT=path/to/dbkit to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dbkit=${DBKIT:-}
-if [ -z "$dbkit" ]; then
-  cargo build --release --quiet
-  dbkit=./target/release/dbkit
-fi
 out=fixtures/plans/formats
-work=$(mktemp -d)
-pid=
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$dbkit" scratch start --schema "$out/setup.sql" --format json >"$work/scratch.json" &
-pid=$!
-url=
-for _ in $(seq 1 300); do
-  url=$(jq -r '.url // empty' "$work/scratch.json" 2>/dev/null || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "scratch cluster did not start" >&2; exit 1; }
+. scripts/lib/scratch.sh
+scratch_start --schema "$out/setup.sql"
 log="$(dirname "$(jq -r .data_dir "$work/scratch.json")")/postgres.log"
 
 only=" $* "
