@@ -4,7 +4,7 @@
 
 use super::prefix::Fields;
 use super::stderr::{ChunkEdges, State};
-use super::{parse_timestamp, Event, ReadStats};
+use super::{parse_timestamp_utc, Event, ReadStats};
 
 // Column positions (PostgreSQL 13+; 14 added backend_type, leader_pid, query_id at the end).
 const LOG_TIME: usize = 0;
@@ -129,7 +129,7 @@ pub fn read_chunk(
         let fields = Fields {
             ts_ms: rec
                 .get(LOG_TIME)
-                .and_then(|t| parse_timestamp(t))
+                .and_then(|t| parse_timestamp_utc(t))
                 .map(|(t, _)| t),
             pid: s(PID),
             session_id: s(SESSION_ID),

@@ -4,7 +4,7 @@
 
 use super::prefix::Fields;
 use super::stderr::{ChunkEdges, State};
-use super::{parse_timestamp, Event, ReadStats};
+use super::{parse_timestamp_utc, Event, ReadStats};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -91,7 +91,7 @@ pub fn read_chunk(
         let query_id = l.query_id.as_ref().and_then(Num::text);
         let fields = Fields {
             ts_ms: ne(&l.timestamp)
-                .and_then(|t| parse_timestamp(t.as_bytes()))
+                .and_then(|t| parse_timestamp_utc(t.as_bytes()))
                 .map(|(t, _)| t),
             pid: pid.as_deref(),
             session_id: ne(&l.session_id),

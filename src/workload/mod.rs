@@ -195,8 +195,70 @@ impl ReadStats {
 
 pub use crate::calendar::days_from_civil;
 
-/// Parse `YYYY-MM-DD HH:MM:SS[.fff]` (optionally followed by a zone, ignored: logs are read in
-/// their own zone) to epoch milliseconds. Returns the value and the bytes used.
+/// The offset from UTC of a zone as PostgreSQL writes it after a timestamp, minutes: numeric
+/// (`+03`, `-0530`, `+05:30`) or a common unambiguous abbreviation (`UTC`, `CEST`, `EST`,
+/// `JST`…). `None` for a name not known (the time is then read as it stands).
+pub fn zone_offset_min(zone: &[u8]) -> Option<i64> {
+    if let [sign @ (b'+' | b'-'), rest @ ..] = zone {
+        let digits: Vec<i64> = rest
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| (b - b'0') as i64)
+            .collect();
+        let (h, m) = match digits[..] {
+            [h] => (h, 0),
+            [h1, h2] => (h1 * 10 + h2, 0),
+            [h1, h2, m1, m2] => (h1 * 10 + h2, m1 * 10 + m2),
+            _ => return None,
+        };
+        let v = h * 60 + m;
+        return Some(if *sign == b'-' { -v } else { v });
+    }
+    Some(match zone {
+        b"UTC" | b"GMT" | b"Z" | b"UCT" | b"WET" => 0,
+        b"BST" | b"WEST" | b"CET" | b"MET" => 60,
+        b"CEST" | b"MEST" | b"EET" | b"SAST" => 120,
+        b"EEST" | b"MSK" => 180,
+        b"EST" => -300,
+        b"EDT" => -240,
+        b"CST" => -360,
+        b"CDT" => -300,
+        b"MST" => -420,
+        b"MDT" => -360,
+        b"PST" => -480,
+        b"PDT" => -420,
+        b"AKST" => -540,
+        b"AKDT" => -480,
+        b"HST" => -600,
+        b"JST" | b"KST" => 540,
+        b"AEST" => 600,
+        b"AEDT" => 660,
+        b"NZST" => 720,
+        b"NZDT" => 780,
+        _ => return None,
+    })
+}
+
+/// [`parse_timestamp`], then a zone after a space (`UTC`, `+03`, `CEST`): the time in UTC when
+/// the zone is known ([`zone_offset_min`]), as written otherwise. Returns the value and the
+/// bytes used (the zone included).
+pub fn parse_timestamp_utc(s: &[u8]) -> Option<(i64, usize)> {
+    let (t, used) = parse_timestamp(s)?;
+    let Some(zone) = s[used..].strip_prefix(b" ") else {
+        return Some((t, used));
+    };
+    let n = zone
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b':')))
+        .unwrap_or(zone.len());
+    match zone_offset_min(&zone[..n]) {
+        Some(off) => Some((t - off * 60_000, used + 1 + n)),
+        None => Some((t, used)),
+    }
+}
+
+/// Parse `YYYY-MM-DD HH:MM:SS[.fff]` (a zone after it is not read: see [`parse_timestamp_utc`])
+/// to epoch milliseconds. Returns the value and the bytes used.
 pub fn parse_timestamp(s: &[u8]) -> Option<(i64, usize)> {
     if s.len() < 19
         || s[4] != b'-'
@@ -252,5 +314,30 @@ mod tests {
         assert_eq!(parse_timestamp(b"1970-01-01 00:00:01").unwrap().0, 1000);
         assert!(parse_timestamp(b"2024-13-04 10:00:00").is_none());
         assert!(parse_timestamp(b"garbage").is_none());
+        let utc = parse_timestamp_utc(b"2024-03-04 10:00:00.123 UTC")
+            .unwrap()
+            .0;
+        assert_eq!(utc, 1_709_546_400_123);
+        for (zone, hours_ahead) in [
+            ("CET", 1.0),
+            ("CEST", 2.0),
+            ("EST", -5.0),
+            ("EDT", -4.0),
+            ("CST", -6.0),
+            ("+03", 3.0),
+            ("-0530", -5.5),
+            ("+05:30", 5.5),
+        ] {
+            let s = format!("2024-03-04 10:00:00.123 {zone}");
+            let t = parse_timestamp_utc(s.as_bytes()).unwrap().0;
+            assert_eq!(utc - t, (hours_ahead * 3_600_000.0) as i64, "{zone}");
+        }
+        // A zone not known is read as written.
+        assert_eq!(
+            parse_timestamp_utc(b"2024-03-04 10:00:00.123 XYZT")
+                .unwrap()
+                .0,
+            utc
+        );
     }
 }

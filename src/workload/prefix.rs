@@ -265,8 +265,13 @@ impl Prefix {
                             }
                             // A zone follows (" UTC", " CEST", " +03", " -0530") unless the
                             // server's zone has no name; it ends at the first other character.
+                            // Known zones put the time in UTC.
                             if let Some(z) = zone_len(&rest[used..]) {
                                 let mut g = f.clone();
+                                if *c != b's' {
+                                    let off = super::zone_offset_min(&rest[used + 1..used + z]);
+                                    g.ts_ms = Some(ts - off.unwrap_or(0) * 60_000);
+                                }
                                 if let Some(end) =
                                     self.match_from(line, pos + used + z, k + 1, &mut g, at_stop)
                                 {
