@@ -348,7 +348,8 @@ pub fn sql_split(data: &[u8]) {
 }
 
 /// A whole log input as `workload` reads it: decompression (gzip, zstd, bzip2, xz), a byte-order mark,
-/// format and prefix detection, then the detected reader on the first 1 MB.
+/// format and prefix detection, then the detected reader on the first 1 MB into every
+/// `workload summary` section and the N+1 bursts; the summary saved and read back.
 pub fn log_input(data: &[u8]) {
     use std::io::Read;
     let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
@@ -364,9 +365,30 @@ pub fn log_input(data: &[u8]) {
         return;
     };
     let mut stats = crate::workload::ReadStats::default();
+    let mut summary = crate::analyze::workload::summary::Summary::default();
+    let mut bursts = crate::analyze::workload::bursts::Collector::default();
     let _ = crate::workload::chunk::parse_block(&format, &buf, &mut stats, &mut |e| {
-        let _ = crate::sql::fingerprint(&e.sql);
+        summary.add(&e);
+        bursts.add(0, &e);
     });
+    // Every section of the summary report, the N+1 cut, and a saved state read back.
+    let _ = crate::analyze::workload::summary_report::SummaryReport::build(
+        &[],
+        format.describe(),
+        stats,
+        &summary,
+        20,
+    );
+    let found = crate::analyze::workload::bursts::bursts(
+        &mut bursts,
+        &crate::analyze::workload::bursts::BurstOptions::default(),
+    );
+    assert!(found.iter().all(|b| b.count >= 2));
+    if let Ok(json) = serde_json::to_string(&summary) {
+        let back: Result<crate::analyze::workload::summary::Summary, _> =
+            serde_json::from_str(&json);
+        assert!(back.is_ok(), "a saved summary reads back");
+    }
 }
 
 /// dbkit.toml: thresholds, disabled rules, severities, path ignores (their globs matched

@@ -188,12 +188,13 @@ pub fn message_shape(msg: &str) -> String {
     out
 }
 
-/// The number at the start of `s` (digits and a dot).
+/// The number at the start of `s` (digits and a dot); `None` when it is not a finite number
+/// (a state with an infinity could not be read back: JSON has none).
 fn number(s: &str) -> Option<f64> {
     let end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
-    s[..end].parse().ok()
+    s[..end].parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// The number after `key` in `s`.
@@ -568,6 +569,20 @@ mod tests {
         e.level = Some(Cow::Borrowed(level));
         e.error = Some(Cow::Borrowed(msg));
         e
+    }
+
+    #[test]
+    fn a_summary_with_absurd_figures_saves_and_reads_back() {
+        let mut s = Summary::default();
+        let huge = format!(
+            "process 1 acquired ShareLock on transaction 7 after 1{} ms",
+            "0".repeat(400)
+        );
+        let leaked: &'static str = Box::leak(huge.into_boxed_str());
+        s.add(&entry("LOG", leaked, 60_000));
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Summary = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.locks.len(), 1);
     }
 
     #[test]
