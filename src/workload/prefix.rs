@@ -498,7 +498,8 @@ fn set_text<'a>(f: &mut Fields<'a>, c: u8, v: &'a [u8]) -> Option<()> {
     Some(())
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `hay`.
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     match needle {
         [] => Some(0),
         [b] => memchr::memchr(*b, hay),

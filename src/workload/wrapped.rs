@@ -13,6 +13,7 @@
 //! [`HEAD`]) unless its text already starts with a timestamp (Cloud SQL's textPayload holds the
 //! whole stderr line), so the inner `log_line_prefix` is detected like a stderr log's.
 
+use super::prefix::find;
 use super::{parse_timestamp, ReadStats};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -176,10 +177,6 @@ fn syslog_line(line: &[u8], year: i64, this_month: u32) -> Option<SyslogLine<'_>
 fn trailing_digits(s: &[u8]) -> Option<&[u8]> {
     let n = s.iter().rev().take_while(|b| b.is_ascii_digit()).count();
     (n > 0).then(|| &s[s.len() - n..])
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Undo syslog's `#ooo` octal escapes of control characters (`#011` is a TAB).

@@ -114,17 +114,6 @@ pub struct Sessions {
     pub deltas: BTreeMap<i64, (u64, u64)>,
 }
 
-/// One minute of load.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct MinuteStat {
-    /// Queries.
-    pub queries: u64,
-    /// Their total time, µs.
-    pub total_us: u64,
-    /// Errors (failed statements, ERROR/FATAL/PANIC entries).
-    pub errors: u64,
-}
-
 /// The whole aggregate.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
@@ -142,8 +131,9 @@ pub struct Summary {
     pub vacuum: BTreeMap<String, VacuumStat>,
     /// Connections and sessions.
     pub sessions: Sessions,
-    /// Load per minute (epoch ms of the minute).
-    pub per_minute: BTreeMap<i64, MinuteStat>,
+    /// Errors (failed statements, ERROR/FATAL/PANIC entries) per minute (epoch ms of the
+    /// minute); the queries and their time per minute are the top shapes' (`top.per_minute`).
+    pub errors_per_minute: BTreeMap<i64, u64>,
     #[serde(skip)]
     norm: Normalizer,
     #[serde(skip)]
@@ -240,14 +230,7 @@ impl Summary {
     pub fn add(&mut self, e: &Event<'_>) {
         let minute = (e.ts_ms != 0).then(|| e.ts_ms - e.ts_ms.rem_euclid(60_000));
         match e.kind {
-            EventKind::Query => {
-                self.top.add(e);
-                if let Some(m) = minute {
-                    let s = self.per_minute.entry(m).or_default();
-                    s.queries += 1;
-                    s.total_us += us(e.duration_ms.unwrap_or(0.0));
-                }
-            }
+            EventKind::Query => self.top.add(e),
             EventKind::Error | EventKind::Entry => {
                 if e.kind == EventKind::Error {
                     self.top.add(e);
@@ -255,7 +238,7 @@ impl Summary {
                 let level = e.level.as_deref().unwrap_or("LOG");
                 let failed = matches!(level, "ERROR" | "FATAL" | "PANIC");
                 if let (true, Some(m)) = (failed, minute) {
-                    self.per_minute.entry(m).or_default().errors += 1;
+                    *self.errors_per_minute.entry(m).or_default() += 1;
                 }
                 self.entry(e, level);
             }
@@ -495,11 +478,8 @@ impl Summary {
             d.0 += a;
             d.1 += b;
         }
-        for (m, v) in o.per_minute {
-            let s = self.per_minute.entry(m).or_default();
-            s.queries += v.queries;
-            s.total_us += v.total_us;
-            s.errors += v.errors;
+        for (m, n) in o.errors_per_minute {
+            *self.errors_per_minute.entry(m).or_default() += n;
         }
     }
 
@@ -650,7 +630,7 @@ mod tests {
         assert_eq!(s.sessions.max_ms, 60_500);
         assert_eq!(s.peak_sessions(), 1);
         assert_eq!(s.errors.len(), 1);
-        assert_eq!(s.per_minute[&60_000].errors, 1);
+        assert_eq!(s.errors_per_minute[&60_000], 1);
         let (k, l) = s.locks.iter().next().unwrap();
         assert_eq!(k, "relation 16415 of database 5\u{1f}RowExclusiveLock\u{1f}update items set price = $1 where id = $2");
         assert_eq!(l.max_wait_ms, 100.224);

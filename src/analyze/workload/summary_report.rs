@@ -290,16 +290,26 @@ impl SummaryReport {
                 by_application: most(&ss.by_application),
                 by_host: most(&ss.by_host),
             },
-            per_minute: s
-                .per_minute
-                .iter()
-                .map(|(m, v)| MinuteRow {
-                    minute: iso(*m),
-                    queries: v.queries,
-                    total_ms: v.total_us as f64 / 1000.0,
-                    errors: v.errors,
-                })
-                .collect(),
+            per_minute: {
+                // Minutes with queries, with errors, or both.
+                let mut minutes: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
+                for (m, (q, t)) in &s.top.per_minute {
+                    let e = minutes.entry(*m).or_default();
+                    (e.0, e.1) = (*q, *t);
+                }
+                for (m, n) in &s.errors_per_minute {
+                    minutes.entry(*m).or_default().2 = *n;
+                }
+                minutes
+                    .into_iter()
+                    .map(|(m, (queries, us, errors))| MinuteRow {
+                        minute: iso(m),
+                        queries,
+                        total_ms: us as f64 / 1000.0,
+                        errors,
+                    })
+                    .collect()
+            },
             warnings: Vec::new(),
         }
     }
