@@ -20,7 +20,9 @@
 use crate::finding::{Finding, RuleId, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,10 @@ pub struct CheckConfig {
     pub fail_on: Option<Severity>,
     /// Target PostgreSQL major version (default 15).
     pub pg_version: Option<u32>,
+    /// How to decide whether a migration file runs in a transaction (`auto`, `always`, `never`).
+    pub transaction: Option<TxSetting>,
+    /// The migration runner whose conventions apply (`goose`, `flyway`…).
+    pub runner: Option<Runner>,
 }
 
 /// `[rules]`.
@@ -63,6 +69,8 @@ pub struct CheckConfig {
 pub struct RulesConfig {
     /// Rule ids that never report.
     pub disabled: Vec<RuleId>,
+    /// Rules that are off by default and switched on here (`missing-statement-timeout`).
+    pub enabled: Vec<RuleId>,
     /// `[rules.severity]`: a severity per rule id, replacing the rule's own.
     pub severity: BTreeMap<RuleId, Severity>,
     /// `[[rules.ignore]]`: rules silenced for findings located in matching files.
@@ -231,7 +239,9 @@ impl Config {
 
     /// Whether a rule is switched on (`[rules] disabled`, or its alias `[check] exclude`).
     pub fn enabled(&self, rule: RuleId) -> bool {
-        !self.rules.disabled.contains(&rule) && !self.check.exclude.contains(&rule)
+        !self.rules.disabled.contains(&rule)
+            && !self.check.exclude.contains(&rule)
+            && (!rule.off_by_default() || self.rules.enabled.contains(&rule))
     }
 
     /// Every switched-off rule (`[rules] disabled` and `[check] exclude`).
@@ -242,6 +252,12 @@ impl Config {
             .iter()
             .chain(&self.check.exclude)
             .copied()
+            .chain(
+                RuleId::ALL
+                    .iter()
+                    .copied()
+                    .filter(|r| r.off_by_default() && !self.rules.enabled.contains(r)),
+            )
             .collect();
         v.sort();
         v.dedup();
@@ -344,6 +360,113 @@ fn segment_match(p: &str, s: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == '*')
+}
+
+/// `[check] transaction` / `--transaction`: how to decide whether a file runs in a transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxSetting {
+    /// Read the runner's markers and the file's statements (the default).
+    #[default]
+    Auto,
+    /// Every file runs in one transaction (unless it has its own BEGIN/COMMIT).
+    Always,
+    /// No file runs in a transaction (unless it has its own BEGIN/COMMIT).
+    Never,
+}
+
+impl FromStr for TxSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(TxSetting::Auto),
+            "always" => Ok(TxSetting::Always),
+            "never" => Ok(TxSetting::Never),
+            _ => Err(format!(
+                "unknown transaction mode {s:?}: auto, always or never"
+            )),
+        }
+    }
+}
+
+/// The migration runners whose conventions dbkit knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runner {
+    /// Rails (ActiveRecord): each migration in a transaction unless `disable_ddl_transaction!`.
+    Rails,
+    /// Django: each migration atomic unless `atomic = False` (sqlmigrate prints the BEGIN/COMMIT).
+    Django,
+    /// Flyway: each migration in a transaction; one with a statement PostgreSQL refuses in a
+    /// transaction runs outside one (or `executeInTransaction=false` in its `.sql.conf`).
+    Flyway,
+    /// Liquibase formatted SQL: one transaction per `--changeset`, unless `runInTransaction:false`.
+    Liquibase,
+    /// goose: the `-- +goose Up` section in a transaction unless `-- +goose NO TRANSACTION`.
+    Goose,
+    /// dbmate: the `-- migrate:up` section in a transaction unless `transaction:false`.
+    Dbmate,
+    /// golang-migrate: the file is sent as one multi-statement query (one implicit transaction);
+    /// a file of one statement runs alone.
+    GolangMigrate,
+    /// sqitch: deploy scripts run by psql with no transaction of its own; scripts say BEGIN/COMMIT.
+    Sqitch,
+    /// Atlas: each file in a transaction unless `-- atlas:txmode none`.
+    Atlas,
+    /// psql -f: every statement commits on its own unless the file says BEGIN/COMMIT.
+    Psql,
+}
+
+impl Runner {
+    /// Every runner, in the order the README lists them.
+    pub const ALL: &'static [Runner] = &[
+        Runner::Rails,
+        Runner::Django,
+        Runner::Flyway,
+        Runner::Liquibase,
+        Runner::Goose,
+        Runner::Dbmate,
+        Runner::GolangMigrate,
+        Runner::Sqitch,
+        Runner::Atlas,
+        Runner::Psql,
+    ];
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runner::Rails => "rails",
+            Runner::Django => "django",
+            Runner::Flyway => "flyway",
+            Runner::Liquibase => "liquibase",
+            Runner::Goose => "goose",
+            Runner::Dbmate => "dbmate",
+            Runner::GolangMigrate => "golang-migrate",
+            Runner::Sqitch => "sqitch",
+            Runner::Atlas => "atlas",
+            Runner::Psql => "psql",
+        }
+    }
+}
+
+impl fmt::Display for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Runner {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Runner::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Runner::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown runner {s:?}: one of {}", all.join(", "))
+            })
+    }
 }
 
 #[cfg(test)]

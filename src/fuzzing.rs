@@ -124,8 +124,24 @@ pub fn migration_check(data: &[u8]) {
         return;
     };
     let files = vec![("m.sql".to_string(), text.to_string())];
-    let _ = crate::analyze::migration::check(&files, 15, false, &[]);
-    let _ = crate::analyze::migration::check(&files, 11, true, &[]);
+    use crate::analyze::migration::{check, txmode, Options};
+    let _ = check(&files, &Options::default());
+    // The same text as history and as a schema dump, and under every runner's conventions.
+    let o = Options {
+        pg_version: 11,
+        transaction: txmode::TxSetting::Never,
+        history: files.clone(),
+        schema: files.clone(),
+        ..Options::default()
+    };
+    let _ = check(&files, &o);
+    for r in txmode::Runner::ALL {
+        let o = Options {
+            runner: Some(*r),
+            ..Options::default()
+        };
+        let _ = check(&files, &o);
+    }
 }
 
 /// Partition bound expressions as pg_get_expr prints them.

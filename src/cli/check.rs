@@ -13,9 +13,14 @@ use clap::Args;
   dbkit check fixtures/migrations/bad/001_blocking_index.sql \\
       --format json                                       # exit 1
 
-Directories are read in name order; earlier files are the base of later ones (tables they create
-are new and empty). Files run in one transaction unless --no-transaction, a -- dbkit:no-transaction
-marker, or their own BEGIN/COMMIT. Silence a rule on a statement with -- dbkit:ignore rule-id
+  dbkit check fixtures/migrations/runners/goose/ --history fixtures/migrations/ok/
+
+Directories are read in name order; tables a file creates are new and empty in that file and
+existing tables in the files after it (and in --history). How a file runs (--transaction auto):
+its own BEGIN/COMMIT; -- dbkit:no-transaction; the runner's markers (-- +goose NO TRANSACTION,
+-- migrate:up transaction:false, -- atlas:txmode none, Liquibase changesets); a statement that
+cannot run in a transaction (CREATE INDEX CONCURRENTLY…) takes the file outside one; otherwise
+one transaction. The report says, per file, which mode and why. Silence a rule on a statement with -- dbkit:ignore rule-id
 [reason] on the line before it, or everywhere with [rules] disabled = [...] in dbkit.toml.
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 a file could not be read or split.")]
 pub struct CheckArgs {
@@ -25,13 +30,38 @@ pub struct CheckArgs {
     /// Target PostgreSQL major version (verdicts that depend on it change).
     #[arg(long)]
     pg_version: Option<u32>,
-    /// Files do not run in a transaction.
-    #[arg(long)]
+    /// How to decide whether each file runs in a transaction: auto (the runner's markers, then
+    /// the statements), always, never [default: dbkit.toml [check] transaction, else auto].
+    #[arg(long, value_name = "auto|always|never")]
+    transaction: Option<dbkit::config::TxSetting>,
+    /// The same as --transaction never.
+    #[arg(long, conflicts_with = "transaction")]
     no_transaction: bool,
-    /// Also apply the migration on a database (--scratch, or --url to a throw-away one) and
-    /// report observed locks and rewrites; with --workload, plan regressions and broken queries.
-    #[command(flatten)]
-    db: super::DbArgs,
+    /// The migration runner whose conventions apply: rails, django, flyway, liquibase, goose,
+    /// dbmate, golang-migrate, sqitch, atlas, psql [default: dbkit.toml [check] runner, else
+    /// recognised from each file's markers].
+    #[arg(long, value_name = "RUNNER")]
+    runner: Option<dbkit::config::Runner>,
+    /// Migrations already applied (files or directories), read for the schema only: column
+    /// types, constraints and their validity, indexes, partitioned tables.
+    #[arg(long, value_name = "FILE|DIR")]
+    history: Vec<String>,
+    /// Also apply the migration on this database (a throw-away one: the check runs inside a
+    /// transaction it rolls back) and report observed locks and rewrites; with --workload, plan
+    /// regressions and broken queries. Without --url or --scratch the check is static
+    /// (DATABASE_URL is not used).
+    #[arg(long, value_name = "URL", conflicts_with = "scratch")]
+    url: Option<String>,
+    /// Also apply the migration on a throw-away local cluster and observe it.
+    #[arg(long)]
+    scratch: bool,
+    /// The schema the migration runs against (a pg_dump --schema-only, or any DDL): read for the
+    /// static rules like --history, and with --scratch loaded first.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<std::path::PathBuf>,
+    /// With --scratch: a data script to load after the schema.
+    #[arg(long, value_name = "FILE", requires = "scratch")]
+    seed: Option<std::path::PathBuf>,
     /// A base schema (file or directory) to apply on the database first.
     #[arg(long, value_name = "FILE|DIR")]
     base: Vec<String>,
@@ -61,8 +91,23 @@ pub fn run(args: &CheckArgs, ctx: &Ctx) -> Result<Outcome> {
     let req = dbkit::ops::check::CheckRequest {
         paths: args.paths.clone(),
         pg_version: args.pg_version,
-        no_transaction: args.no_transaction,
-        database: (args.db.scratch || args.db.url.is_some()).then(|| args.db.request()),
+        transaction: if args.no_transaction {
+            Some(dbkit::config::TxSetting::Never)
+        } else {
+            args.transaction
+        },
+        runner: args.runner,
+        history: args.history.clone(),
+        schema: args.schema.as_ref().map(|p| p.display().to_string()),
+        database: (args.scratch || args.url.is_some()).then(|| dbkit::db::TargetRequest {
+            url: args.url.clone(),
+            scratch: args.scratch.then(|| dbkit::db::ScratchLoad {
+                schema: args.schema.clone(),
+                seed: args.seed.clone(),
+                port: None,
+                settings: Vec::new(),
+            }),
+        }),
         base: args.base.clone(),
         workload: args.workload.clone(),
         commit: args.commit,

@@ -280,6 +280,11 @@ impl RuleId {
     pub fn family(self) -> Family {
         self.info().family
     }
+
+    /// Rules that run only when `[rules] enabled` names them.
+    pub fn off_by_default(self) -> bool {
+        matches!(self, RuleId::MissingStatementTimeout)
+    }
 }
 
 impl fmt::Display for RuleId {

@@ -115,7 +115,7 @@ super::registry! {
         "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table",
         "DROP INDEX takes ACCESS EXCLUSIVE on the index's table: it waits for every running query on the table and blocks all new ones, reads included, while it waits.\n\nInstead: DROP INDEX CONCURRENTLY, outside a transaction block.";
     ConcurrentInTransaction = "concurrent-in-transaction", Migration, Error, [],
-        "CONCURRENTLY cannot run inside a transaction block: the migration fails",
+        "a statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, CREATE DATABASE, ALTER SYSTEM) in a file that runs in one: the migration fails",
         "CREATE INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY refuse to run inside a transaction block (ERROR 25001). Most migration runners wrap each file in a transaction.\n\nInstead: put the statement in its own migration marked to run outside a transaction (-- dbkit:no-transaction here; disable_ddl_transaction! in Rails, atomic = False in Django, -- +goose NO TRANSACTION, and so on).";
     AddColumnVolatileDefault = "add-column-volatile-default", Migration, Error, [],
         "ADD COLUMN with a volatile default (or any default before PostgreSQL 11) rewrites the table under ACCESS EXCLUSIVE",
@@ -154,11 +154,47 @@ super::registry! {
         "a statement that takes ACCESS EXCLUSIVE or SHARE on an existing table with no lock_timeout set before it: it queues behind long transactions and blocks everyone behind it",
         "A statement waiting for a strong lock sits in the lock queue, and every later query on that table queues behind it, even plain SELECTs. One long-running transaction can so turn a quick ALTER into an outage.\n\nInstead: SET lock_timeout = '2s' (or SET LOCAL in the transaction) before the statement, and retry the migration when it times out.";
     WorkAfterAccessExclusive = "work-after-access-exclusive", Migration, Warning, [],
-        "more statements in the same transaction after one that took ACCESS EXCLUSIVE: the lock is held until COMMIT",
-        "Locks are released only at commit. Every statement after the one that took ACCESS EXCLUSIVE prolongs the time the table is unavailable to everyone.\n\nInstead: move the ACCESS EXCLUSIVE statement to the end of the transaction, or into a migration of its own.";
+        "more statements in the same transaction after one that took a lock blocking writes (SHARE or stronger) on an existing table: the lock is held until COMMIT (one finding per lock, naming the statements)",
+        "Locks are released only at commit. Every statement after the one that took ACCESS EXCLUSIVE (or SHARE, SHARE ROW EXCLUSIVE, EXCLUSIVE) prolongs the time the table is unavailable: to everyone for ACCESS EXCLUSIVE, to writers for the others. dbkit reports each such lock once, at the statement that took it, with the lines of the statements that ran while it was held.\n\nInstead: move the locking statement to the end of the transaction, or into a migration of its own.";
     VacuumFullCluster = "vacuum-full-cluster", Migration, Error, [],
         "VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE",
         "VACUUM FULL and CLUSTER copy the whole table and rebuild its indexes while holding ACCESS EXCLUSIVE: the table is unavailable for the duration, and twice its size in disk is needed.\n\nInstead: plain VACUUM (no exclusive lock) and tuned autovacuum; for bloat, an online rebuild tool such as pg_repack or pg_squeeze.";
+    AddColumnRewrite = "add-column-rewrite", Migration, Error, [],
+        "ADD COLUMN of a stored generated, identity or serial column rewrites an existing table under ACCESS EXCLUSIVE",
+        "A stored generated column is computed for every existing row, an identity column and a serial column take a value from a sequence for every existing row: PostgreSQL rewrites the whole table while holding ACCESS EXCLUSIVE, so nothing can read or write it until the rewrite ends.\n\nInstead: add a plain nullable column, fill it in batches (a trigger keeps new rows filled), then make the application use it; for an identity, create the sequence, backfill, then SET DEFAULT nextval(…) or ADD GENERATED … AS IDENTITY on the filled column.";
+    ValidateInSameTransaction = "validate-in-same-transaction", Migration, Warning, [],
+        "VALIDATE CONSTRAINT in the transaction that added the constraint NOT VALID: the scan runs under the ADD's lock, so the split gained nothing",
+        "ADD CONSTRAINT … NOT VALID is instant but takes ACCESS EXCLUSIVE (a CHECK) or SHARE ROW EXCLUSIVE on both tables (a foreign key). Locks are held until COMMIT, so a VALIDATE CONSTRAINT in the same transaction scans the table while that lock is still held: writes (and for a CHECK, reads) wait for the whole scan, as if NOT VALID had not been used.\n\nInstead: commit after the ADD … NOT VALID and VALIDATE CONSTRAINT in a later transaction (a migration of its own), where it takes only SHARE UPDATE EXCLUSIVE.";
+    IndexOnPartitionedTable = "index-on-partitioned-table", Migration, Error, [],
+        "CREATE INDEX on a partitioned table locks every partition against writes for the whole build, and CONCURRENTLY is refused there",
+        "An index on a partitioned table is built on every partition in one statement, holding SHARE locks on all of them until the last build ends. PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table (ERROR: cannot create index on partitioned table concurrently).\n\nInstead: CREATE INDEX name ON ONLY parent (…) (instant, left invalid), then for each partition CREATE INDEX CONCURRENTLY … ON partition (…) and ALTER INDEX name ATTACH PARTITION partition_index; the parent index becomes valid when every partition has one.";
+    MissingStatementTimeout = "missing-statement-timeout", Migration, Warning, [],
+        "off by default ([rules] enabled): lock_timeout is set but statement_timeout is not, so a statement that got its lock may hold it for as long as it runs",
+        "lock_timeout bounds the wait for a lock, not how long the statement holds it once granted. A migration step that turns out slow (a rewrite, a scan) keeps every query on the table waiting for as long as it runs.\n\nInstead: SET statement_timeout to the longest the step may take, next to SET lock_timeout. Off by default; switch it on with [rules] enabled = [\"missing-statement-timeout\"].";
+    LockTable = "lock-table", Migration, Warning, [],
+        "an explicit LOCK TABLE in a migration holds its lock until the transaction ends (and queues behind long transactions without lock_timeout)",
+        "LOCK TABLE takes the mode named (ACCESS EXCLUSIVE by default) and keeps it until the transaction ends. Without lock_timeout or NOWAIT it waits behind every running transaction on the table while all later queries queue behind it.\n\nInstead: let each statement take the lock it needs; if an explicit lock is really needed, SET lock_timeout first (or LOCK … NOWAIT) and keep the transaction short.";
+    ReindexNotConcurrent = "reindex-not-concurrent", Migration, Error, [],
+        "REINDEX without CONCURRENTLY blocks writes to the table and reads that use the index for the whole rebuild",
+        "REINDEX TABLE / INDEX / SCHEMA / DATABASE takes SHARE on each table (writes wait) and ACCESS EXCLUSIVE on each index being rebuilt (queries that would use it wait), for the whole rebuild.\n\nInstead: REINDEX … CONCURRENTLY (PostgreSQL 12+), outside a transaction block; before 12, CREATE INDEX CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old one and rename.";
+    SetLoggedUnlogged = "set-logged-unlogged", Migration, Error, [],
+        "ALTER TABLE … SET LOGGED / UNLOGGED rewrites the table under ACCESS EXCLUSIVE",
+        "Changing a table's persistence rewrites it into a new file while holding ACCESS EXCLUSIVE; SET LOGGED also writes the whole table to WAL, which every replica must replay. An unlogged table is emptied after a crash and is not replicated.\n\nInstead: do it in a maintenance window, or create a new table with the wanted persistence and copy rows in batches.";
+    SetTablespace = "set-tablespace", Migration, Error, [],
+        "ALTER TABLE / INDEX … SET TABLESPACE copies the relation under ACCESS EXCLUSIVE",
+        "Moving a table or index to another tablespace copies its files block by block while holding ACCESS EXCLUSIVE: nothing can read or write it for the duration.\n\nInstead: move it in a maintenance window, or with an online tool (pg_repack --tablespace).";
+    WholeTableDml = "whole-table-dml", Migration, Warning, [],
+        "an UPDATE or DELETE of a whole existing table (no WHERE, or an IS NULL backfill) in a schema migration",
+        "One statement that changes every row locks them all until it ends (until COMMIT inside the migration's transaction, together with every lock the migration already took), leaves as many dead rows for VACUUM, and produces WAL that replicas replay behind.\n\nInstead: backfill outside the schema migration, in batches of a few thousand rows by primary key, each batch its own transaction.";
+    DropDatabase = "drop-database", Migration, Error, [],
+        "DROP DATABASE in a migration deletes a whole database",
+        "DROP DATABASE removes every table and all data of the database for good; it also cannot run inside a transaction block.\n\nInstead: drop databases by hand, after a backup, never from a schema migration.";
+    DropSchemaCascade = "drop-schema-cascade", Migration, Error, [],
+        "DROP SCHEMA … CASCADE drops every object in the schema and everything that depends on them",
+        "CASCADE silently drops every table, view, sequence and function in the schema, and objects in other schemas that depend on them (views, foreign keys).\n\nInstead: drop the objects you mean by name, then DROP SCHEMA without CASCADE, which fails if anything is left.";
+    EnumAddValueInTransaction = "enum-add-value-in-transaction", Migration, Error, [],
+        "ALTER TYPE … ADD VALUE inside a transaction block fails before PostgreSQL 12",
+        "Before PostgreSQL 12, ALTER TYPE … ADD VALUE cannot run inside a transaction block (ERROR 25001), and most runners wrap each migration in one. From 12 it runs, but the new value cannot be used until the transaction commits.\n\nInstead: a migration of its own that runs outside a transaction.";
     TruncateCascade = "truncate-cascade", Migration, Error, [],
         "TRUNCATE … CASCADE also empties every table that references it",
         "CASCADE truncates every table with a foreign key to this one, and theirs, recursively: easy to lose far more data than intended.\n\nInstead: TRUNCATE the tables you mean by name, or DELETE with a condition.";

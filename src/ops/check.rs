@@ -33,8 +33,16 @@ pub struct CheckRequest {
     pub paths: Vec<String>,
     /// Target PostgreSQL major version (`None`: dbkit.toml `[check] pg_version`, else 15).
     pub pg_version: Option<u32>,
-    /// Files do not run in a transaction.
-    pub no_transaction: bool,
+    /// How to decide whether a file runs in a transaction (`None`: dbkit.toml `[check]
+    /// transaction`, else `auto`).
+    pub transaction: Option<crate::config::TxSetting>,
+    /// The runner whose conventions apply (`None`: dbkit.toml `[check] runner`, else each
+    /// file's markers).
+    pub runner: Option<crate::config::Runner>,
+    /// Migrations already applied (files or directories), read for the schema only.
+    pub history: Vec<String>,
+    /// A `pg_dump --schema-only` file (or any DDL), read for the schema only.
+    pub schema: Option<String>,
     /// Also apply the migration on this database and observe it.
     pub database: Option<crate::db::TargetRequest>,
     /// Base schema files or directories applied on the database first.
@@ -83,6 +91,23 @@ pub fn migration_files(paths: &[String]) -> Result<Vec<String>, crate::Error> {
     Ok(out)
 }
 
+/// Read migration files (each must split without a lexical problem).
+fn read_migrations(paths: &[String]) -> Result<Vec<(String, String)>, crate::Error> {
+    let mut files = Vec::new();
+    for f in paths {
+        let text = crate::ops::read_text(f)?;
+        if let Some(p) = crate::sql::split(&text)
+            .statements
+            .iter()
+            .find_map(|s| s.problem.clone())
+        {
+            return Err(input(f, format!("{p}: the file cannot be checked")));
+        }
+        files.push((f.clone(), text));
+    }
+    Ok(files)
+}
+
 /// `dbkit check`: the static rules over every migration file, and with a database the observed
 /// locks, rewrites, constraints and the plan gate. The configuration's disabled rules are not
 /// run; the caller applies the rest of it ([`Config::apply_to`]) to the report.
@@ -98,24 +123,35 @@ pub async fn run(
             "nothing to check: no .sql files there",
         ));
     }
-    let mut files = Vec::new();
-    for f in paths {
-        let text = crate::ops::read_text(&f)?;
-        if let Some(p) = crate::sql::split(&text)
-            .statements
-            .iter()
-            .find_map(|s| s.problem.clone())
-        {
-            return Err(input(&f, format!("{p}: the file cannot be checked")));
-        }
-        files.push((f, text));
-    }
-    let statements = files
+    let files = read_migrations(&paths)?;
+    let history = read_migrations(&migration_files(&req.history)?)?;
+    let schema = match &req.schema {
+        Some(f) => read_migrations(std::slice::from_ref(f))?,
+        None => Vec::new(),
+    };
+    // Flyway keeps per-script settings in `<script>.conf` beside it.
+    let sidecars = files
         .iter()
-        .map(|(_, t)| crate::sql::split(t).statements.len())
-        .sum();
-    let mut findings =
-        crate::analyze::migration::check(&files, pg, req.no_transaction, &cfg.disabled_rules());
+        .filter_map(|(f, _)| {
+            let conf = format!("{f}.conf");
+            std::fs::read_to_string(&conf).ok().map(|t| (f.clone(), t))
+        })
+        .collect();
+    let opts = crate::analyze::migration::Options {
+        pg_version: pg,
+        transaction: req
+            .transaction
+            .or(cfg.check.transaction)
+            .unwrap_or_default(),
+        runner: req.runner.or(cfg.check.runner),
+        excluded: cfg.disabled_rules(),
+        history,
+        schema,
+        sidecars,
+    };
+    let checked = crate::analyze::migration::check(&files, &opts);
+    let statements = checked.statements;
+    let mut findings = checked.findings;
     if let Some(db) = &req.database {
         let workload = match &req.workload {
             Some(w) => crate::ops::workload::load_queries(w)?,
@@ -150,6 +186,7 @@ pub async fn run(
         files: files.into_iter().map(|(f, _)| f).collect(),
         statements,
         pg_version: pg,
+        transactions: checked.plans,
         // A rule that fires on statement after statement for the same cause is one finding.
         findings: crate::finding::collapse_repeats(findings),
     })

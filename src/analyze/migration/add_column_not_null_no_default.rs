@@ -1,4 +1,4 @@
-//! `add-column-not-null-no-default`: ADD COLUMN … NOT NULL without a default fails on a table that has rows.
+//! `add-column-not-null-no-default`: ADD COLUMN … NOT NULL without a default fails on a table that has rows (a generated or identity column fills itself and is not this).
 
 use super::{Ctx, Hit, Rule, Stmt};
 use crate::finding::RuleId;
@@ -11,20 +11,34 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let t = s.altered_table()?;
-    let at = s.find(&["add", "column"]).or_else(|| s.find(&["add"]))?;
-    let rest = &s.words[at..];
-    let nn = rest.windows(2).any(|w| w[0] == "not" && w[1] == "null");
-    if !nn
-        || rest.iter().any(|w| w == "default")
-        || rest.iter().any(|w| w == "constraint" || w == "check")
-        || !ctx.existing(&t)
-    {
+    if !ctx.existing(&t) {
         return None;
     }
-    Some((
+    let bad = super::locks::subcommands(s).into_iter().any(|c| {
+        c.first().is_some_and(|w| w == "add")
+            && c.get(1).is_none_or(|w| w != "constraint")
+            && c.windows(2).any(|w| w[0] == "not" && w[1] == "null")
+            && !c.iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "default"
+                        | "generated"
+                        | "serial"
+                        | "bigserial"
+                        | "smallserial"
+                        | "serial4"
+                        | "serial8"
+                        | "serial2"
+                )
+            })
+    });
+    if !bad {
+        return None;
+    }
+    Some(Hit::from((
         format!("ADD COLUMN … NOT NULL without a default on {t} fails as soon as the table has a row"),
         "add it with a DEFAULT (constant: no rewrite from PostgreSQL 11), or nullable, backfill, then SET NOT NULL behind a validated CHECK".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -33,13 +47,23 @@ mod tests {
 
     #[test]
     fn bad_fires_ok_does_not() {
-        assert!(fires(
-            "ALTER TABLE t ADD COLUMN c int NOT NULL;",
-            "add-column-not-null-no-default"
-        ));
+        let r = "add-column-not-null-no-default";
+        assert!(fires("ALTER TABLE t ADD COLUMN c int NOT NULL;", r));
         assert!(!fires(
             "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0;",
-            "add-column-not-null-no-default"
+            r
+        ));
+        assert!(!fires(
+            "ALTER TABLE t ADD COLUMN total int NOT NULL GENERATED ALWAYS AS (a + b) STORED;",
+            r
+        ));
+        assert!(!fires(
+            "ALTER TABLE t ADD COLUMN id bigint NOT NULL GENERATED ALWAYS AS IDENTITY;",
+            r
+        ));
+        assert!(!fires(
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;",
+            r
         ));
     }
 }

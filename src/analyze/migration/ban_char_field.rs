@@ -24,11 +24,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !hit {
         return None;
     }
-    Some((
+    Some(Hit::from((
         "a char(n) column: values are padded with spaces, compared oddly, and no faster"
             .to_string(),
         "use text (with a CHECK on length if needed) or varchar(n)".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

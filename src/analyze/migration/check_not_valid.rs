@@ -19,10 +19,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("adding a CHECK to {t} scans every row under an ACCESS EXCLUSIVE lock"),
         format!("{} NOT VALID; then: ALTER TABLE {t} VALIDATE CONSTRAINT <name>; (SHARE UPDATE EXCLUSIVE: writes go on)", s.text.trim_end_matches(';')),
-    ))
+    )))
 }
 
 #[cfg(test)]

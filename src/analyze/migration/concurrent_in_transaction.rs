@@ -11,23 +11,41 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let _ = ctx;
-    if !s.in_transaction || !s.has(&["concurrently"]) {
+    if !s.in_transaction || crate::sql::txn::needs_no_transaction(&s.text).is_none() {
         return None;
     }
-    Some((
-        "a CONCURRENTLY statement inside a transaction fails (\"cannot run inside a transaction block\")".to_string(),
+    Some(Hit::from((
+        format!("{} (the file runs in a transaction: see the file's transaction mode in the report)", crate::sql::txn::needs_no_transaction(&s.text).unwrap_or_default()),
         "run this migration outside a transaction: mark the file with -- dbkit:no-transaction and configure the migration tool likewise".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::fires;
+    use super::super::test_util::{findings, fires};
+    use super::super::{txmode::TxSetting, Options};
 
     #[test]
     fn bad_fires_ok_does_not() {
-        assert!(fires(
+        let always = Options {
+            transaction: TxSetting::Always,
+            ..Options::default()
+        };
+        assert!(findings("CREATE INDEX CONCURRENTLY i ON t (a);", &always)
+            .iter()
+            .any(|f| f.rule.as_str() == "concurrent-in-transaction"));
+        // auto: a file with CONCURRENTLY and no marker is taken to run outside a transaction.
+        assert!(!fires(
             "CREATE INDEX CONCURRENTLY i ON t (a);",
+            "concurrent-in-transaction"
+        ));
+        // goose runs the file in a transaction unless told not to.
+        assert!(fires(
+            "-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);",
+            "concurrent-in-transaction"
+        ));
+        assert!(fires(
+            "BEGIN;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;",
             "concurrent-in-transaction"
         ));
         assert!(!fires(

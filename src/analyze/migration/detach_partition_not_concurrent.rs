@@ -18,10 +18,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("DETACH PARTITION on {t} takes an ACCESS EXCLUSIVE lock on the partitioned table"),
         format!("{} CONCURRENTLY; (PostgreSQL 14+, outside a transaction, not with a DEFAULT partition)", s.text.trim_end_matches(';')),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -23,11 +23,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.existing(&t) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("dropping a column of {t} breaks any running code that still selects or writes it"),
         "ship code that no longer uses the column first; then drop it in a later release"
             .to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

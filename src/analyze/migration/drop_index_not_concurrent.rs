@@ -10,15 +10,21 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
-    let _ = ctx;
     if !s.starts(&["drop", "index"]) || s.has(&["concurrently"]) {
         return None;
     }
     let name = s.name_after(&["index"]).unwrap_or_default();
-    Some((
+    if ctx
+        .schema
+        .table_of_index(&name)
+        .is_some_and(|t| !ctx.existing(t))
+    {
+        return None;
+    }
+    Some(Hit::from((
         format!("DROP INDEX {name} takes an ACCESS EXCLUSIVE lock on its table: every query on it waits"),
         format!("DROP INDEX CONCURRENTLY IF EXISTS {name}; (outside a transaction)"),
-    ))
+    )))
 }
 
 #[cfg(test)]

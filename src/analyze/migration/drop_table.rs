@@ -17,11 +17,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.existing(&t) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("DROP TABLE {t} deletes its data and breaks any running code that uses it"),
         "stop using the table in a release first; consider renaming it and dropping it later"
             .to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

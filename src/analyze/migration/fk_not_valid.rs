@@ -17,10 +17,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("adding a foreign key to {t} validates every row while both tables are locked against writes"),
         format!("{} NOT VALID; then, in another transaction: ALTER TABLE {t} VALIDATE CONSTRAINT <name>;", s.text.trim_end_matches(';')),
-    ))
+    )))
 }
 
 #[cfg(test)]

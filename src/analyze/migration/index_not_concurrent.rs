@@ -16,13 +16,14 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     let t = s.name_after(&["on"])?;
-    if !ctx.existing(&t) {
+    // A partitioned table has its own rule (CONCURRENTLY is no fix there).
+    if !ctx.existing(&t) || ctx.schema.table(&t).is_some_and(|x| x.partitioned) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("CREATE INDEX on {t} takes a SHARE lock: inserts, updates and deletes wait until the index is built"),
         format!("{}; (outside a transaction; a failed build leaves an invalid index to drop)", concurrently(&s.text)),
-    ))
+    )))
 }
 
 /// The statement with CONCURRENTLY after its INDEX keyword (the first whole word, any case).

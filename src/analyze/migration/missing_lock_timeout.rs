@@ -1,4 +1,4 @@
-//! `missing-lock-timeout`: a statement that takes ACCESS EXCLUSIVE or SHARE on an existing table with no lock_timeout set before it: it queues behind long transactions and blocks everyone behind it.
+//! `missing-lock-timeout`: a statement that takes a lock blocking writes (SHARE or stronger) on an existing table with no lock_timeout set before it: it queues behind long transactions and blocks everyone behind it.
 
 use super::{Ctx, Hit, Rule, Stmt};
 use crate::finding::RuleId;
@@ -10,29 +10,46 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
-    let (lock, t) = crate::analyze::migration::heavy_lock(s)?;
-    if ctx.lock_timeout_set || !ctx.existing(&t) {
+    if ctx.lock_timeout_set {
         return None;
     }
-    Some((
-        format!("{lock} lock on {t} with no lock_timeout: if a long transaction holds {t}, this waits, and every query on {t} queues behind it"),
+    let l = ctx
+        .locks_on_existing(s)
+        .into_iter()
+        .filter(|l| l.mode.blocks_writes())
+        .max_by_key(|l| l.mode)?;
+    let t = &l.table;
+    Some(Hit::from((
+        format!("{} lock on {t} with no lock_timeout: if a long transaction holds {t}, this waits, and {} queues behind it", l.mode, if l.mode.blocks_reads() { "every query on it" } else { "every write to it" }),
         "SET lock_timeout = '2s'; before it (and retry the migration when it times out)".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::test_util::fires;
 
+    const R: &str = "missing-lock-timeout";
+
     #[test]
     fn bad_fires_ok_does_not() {
+        assert!(fires("ALTER TABLE t ADD COLUMN c int;", R));
         assert!(fires(
-            "ALTER TABLE t ADD COLUMN c int;",
-            "missing-lock-timeout"
+            "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u (id) NOT VALID;",
+            R
         ));
         assert!(!fires(
             "SET lock_timeout = '2s';\nALTER TABLE t ADD COLUMN c int;",
-            "missing-lock-timeout"
+            R
+        ));
+        assert!(!fires("ALTER TABLE t VALIDATE CONSTRAINT f;", R));
+        assert!(!fires(
+            "ALTER TABLE t ALTER COLUMN c SET STATISTICS 500;",
+            R
+        ));
+        assert!(!fires(
+            "SELECT set_config('lock_timeout', '2s', false);\nALTER TABLE t ADD COLUMN c int;",
+            R
         ));
     }
 }

@@ -5,6 +5,7 @@
 //! statement silences a rule there, and an ignore that silences nothing is reported.
 
 mod add_column_not_null_no_default;
+mod add_column_rewrite;
 mod add_column_volatile_default;
 mod alter_column_type_rewrite;
 mod ban_char_field;
@@ -12,21 +13,35 @@ mod check_not_valid;
 mod concurrent_in_transaction;
 mod detach_partition_not_concurrent;
 mod drop_column;
+mod drop_database;
 mod drop_index_not_concurrent;
+mod drop_schema_cascade;
 mod drop_table;
+mod enum_add_value_in_transaction;
 mod fk_not_valid;
 mod index_not_concurrent;
+mod index_on_partitioned_table;
+mod lock_table;
+pub mod locks;
 mod missing_lock_timeout;
+mod missing_statement_timeout;
 mod prefer_bigint_key;
 mod prefer_identity;
 mod prefer_jsonb;
 mod prefer_timestamptz;
+mod reindex_not_concurrent;
 mod rename_column;
 mod rename_table;
+pub mod schema;
+mod set_logged_unlogged;
 mod set_not_null;
+mod set_tablespace;
 mod truncate_cascade;
+pub mod txmode;
 mod unique_constraint_lock;
 mod vacuum_full_cluster;
+mod validate_in_same_transaction;
+mod whole_table_dml;
 mod work_after_access_exclusive;
 
 pub mod report;
@@ -34,7 +49,10 @@ pub mod report;
 use crate::finding::{Finding, Location, RuleId, Severity};
 use crate::sql::lexer::{Lexer, TokenKind};
 use crate::sql::span::Span;
-use std::collections::HashSet;
+use locks::TableLock;
+use schema::{Origin, Schema};
+use std::collections::{HashMap, HashSet};
+use txmode::{FilePlan, Runner, TxSetting};
 
 /// A statement of a migration, as tokens.
 #[derive(Debug, Clone)]
@@ -131,26 +149,70 @@ impl Stmt {
 pub struct Ctx {
     /// Target PostgreSQL major version.
     pub pg_version: u32,
-    /// Tables created earlier in this migration (new and empty).
-    pub new_tables: HashSet<String>,
+    /// The schema so far: the history, the schema dump, earlier files and this file up to here.
+    pub schema: Schema,
+    /// Whether a `--history` or `--schema` was given (what the schema does not know is then
+    /// more likely absent than unknown).
+    pub schema_given: bool,
     /// `SET lock_timeout` seen earlier in this file.
     pub lock_timeout_set: bool,
-    /// Columns with a validated `CHECK (col IS NOT NULL)` earlier: `table.column`.
-    pub not_null_checked: HashSet<String>,
-    /// In the current transaction, a statement already took ACCESS EXCLUSIVE on an existing table.
-    pub after_access_exclusive: Option<String>,
+    /// `SET statement_timeout` seen earlier in this file.
+    pub statement_timeout_set: bool,
+    /// Constraints added NOT VALID in the current transaction: `(table, constraint)`.
+    pub not_valid_in_tx: HashSet<(String, String)>,
 }
 
 impl Ctx {
-    /// Whether `table` existed before this migration (lock rules only matter then).
+    /// Whether `table` existed before this file (lock rules only matter then). A table the
+    /// schema does not know is taken to exist.
     pub fn existing(&self, table: &str) -> bool {
-        let short = table.rsplit('.').next().unwrap_or(table);
-        !self.new_tables.contains(table) && !self.new_tables.contains(short)
+        self.schema
+            .table(table)
+            .is_none_or(|t| t.origin == Origin::Deployed)
+    }
+
+    /// The locks `s` takes on tables that existed before this file, with index names resolved
+    /// to their tables where the schema knows them.
+    pub fn locks_on_existing(&self, s: &Stmt) -> Vec<TableLock> {
+        let created = locks::created_table(s);
+        locks::locks(s, self.pg_version)
+            .into_iter()
+            .filter(|l| Some(&l.table) != created.as_ref())
+            .map(|mut l| {
+                if let Some(t) = l
+                    .via_index
+                    .as_deref()
+                    .and_then(|i| self.schema.table_of_index(i))
+                {
+                    l.table = t.to_string();
+                }
+                l
+            })
+            .filter(|l| self.existing(&l.table))
+            .collect()
     }
 }
 
-/// A rule's verdict on one statement: message, suggestion.
-pub type Hit = (String, String);
+/// A rule's verdict on one statement.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// What is wrong.
+    pub message: String,
+    /// The safe alternative.
+    pub suggestion: String,
+    /// A severity other than the rule's own (a verdict that depends on what is unknown).
+    pub severity: Option<Severity>,
+}
+
+impl From<(String, String)> for Hit {
+    fn from((message, suggestion): (String, String)) -> Hit {
+        Hit {
+            message,
+            suggestion,
+            severity: None,
+        }
+    }
+}
 
 /// One migration rule: its registered id and its check.
 pub struct Rule {
@@ -160,26 +222,38 @@ pub struct Rule {
     pub check: fn(&Stmt, &Ctx) -> Option<Hit>,
 }
 
-/// Every migration rule.
+/// Every per-statement migration rule (`work-after-access-exclusive` is judged per
+/// transaction, when it ends).
 pub const RULES: &[Rule] = &[
     index_not_concurrent::RULE,
     drop_index_not_concurrent::RULE,
     concurrent_in_transaction::RULE,
     add_column_volatile_default::RULE,
     add_column_not_null_no_default::RULE,
+    add_column_rewrite::RULE,
     alter_column_type_rewrite::RULE,
     fk_not_valid::RULE,
     check_not_valid::RULE,
+    validate_in_same_transaction::RULE,
     set_not_null::RULE,
     unique_constraint_lock::RULE,
+    index_on_partitioned_table::RULE,
     drop_column::RULE,
     drop_table::RULE,
     rename_column::RULE,
     rename_table::RULE,
     missing_lock_timeout::RULE,
-    work_after_access_exclusive::RULE,
+    missing_statement_timeout::RULE,
+    lock_table::RULE,
     vacuum_full_cluster::RULE,
+    reindex_not_concurrent::RULE,
+    set_logged_unlogged::RULE,
+    set_tablespace::RULE,
+    whole_table_dml::RULE,
     truncate_cascade::RULE,
+    drop_database::RULE,
+    drop_schema_cascade::RULE,
+    enum_add_value_in_transaction::RULE,
     detach_partition_not_concurrent::RULE,
     prefer_jsonb::RULE,
     prefer_bigint_key::RULE,
@@ -188,156 +262,290 @@ pub const RULES: &[Rule] = &[
     ban_char_field::RULE,
 ];
 
-/// The lock a statement takes on an existing table, when it is one that blocks: the lock's name
-/// and the table.
-pub fn heavy_lock(s: &Stmt) -> Option<(&'static str, String)> {
-    if let Some(t) = s.altered_table() {
-        let light = s.has(&["validate", "constraint"])
-            || (s.has(&["detach", "partition"]) && s.has(&["concurrently"]));
-        return (!light).then_some(("ACCESS EXCLUSIVE", t));
-    }
-    if s.starts(&["create", "index"]) || s.starts(&["create", "unique", "index"]) {
-        if s.has(&["concurrently"]) {
-            return None;
-        }
-        return s.name_after(&["on"]).map(|t| ("SHARE", t));
-    }
-    for (seq, lock) in [
-        (&["drop", "table"][..], "ACCESS EXCLUSIVE"),
-        (&["truncate"][..], "ACCESS EXCLUSIVE"),
-        (&["vacuum", "full"][..], "ACCESS EXCLUSIVE"),
-        (&["cluster"][..], "ACCESS EXCLUSIVE"),
-    ] {
-        if s.starts(seq) {
-            let t = s.words.get(seq.len()).cloned().unwrap_or_default();
-            let t = if t == "table" {
-                s.words.get(seq.len() + 1).cloned().unwrap_or_default()
-            } else {
-                t
-            };
-            return Some((lock, t));
-        }
-    }
-    None
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Target PostgreSQL major version.
+    pub pg_version: u32,
+    /// How to decide whether a file runs in a transaction.
+    pub transaction: TxSetting,
+    /// The runner whose conventions apply (`None`: recognised from each file's markers).
+    pub runner: Option<Runner>,
+    /// Rules not run.
+    pub excluded: Vec<RuleId>,
+    /// Migrations already applied, read for the schema only: `(name, text)` in order.
+    pub history: Vec<(String, String)>,
+    /// A `pg_dump --schema-only` (or any DDL), read for the schema only.
+    pub schema: Vec<(String, String)>,
+    /// Flyway `<file>.conf` texts, by migration file name.
+    pub sidecars: HashMap<String, String>,
 }
 
-/// Check migration files: each `(name, text)` in order (earlier files are the base of later
-/// ones). `no_transaction` forces "not in a transaction" for files that do not say.
-pub fn check(
-    files: &[(String, String)],
-    pg_version: u32,
-    no_transaction: bool,
-    excluded: &[RuleId],
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut ctx = Ctx {
-        pg_version,
-        ..Default::default()
-    };
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pg_version: 15,
+            transaction: TxSetting::Auto,
+            runner: None,
+            excluded: Vec::new(),
+            history: Vec::new(),
+            schema: Vec::new(),
+            sidecars: HashMap::new(),
+        }
+    }
+}
+
+/// What the static check found.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Findings, in file order.
+    pub findings: Vec<Finding>,
+    /// How each file was taken to run, and why.
+    pub plans: Vec<FilePlan>,
+    /// Statements checked.
+    pub statements: usize,
+}
+
+/// A strong lock held by the open transaction, and the statements after it.
+#[derive(Debug, Clone)]
+struct Held {
+    lock: TableLock,
+    file: String,
+    span: Span,
+    statement: String,
+    after: Vec<usize>,
+}
+
+/// Whether a statement only changes session settings (it does not extend a lock's hold).
+fn session_only(s: &Stmt) -> bool {
+    match s.words.first().map(String::as_str) {
+        Some("set") => !s.starts(&["set", "constraints"]),
+        Some("reset" | "show") => true,
+        Some("select") => !s.has(&["from"]) && !s.has(&["pg_sleep"]),
+        _ => false,
+    }
+}
+
+fn location(file: &str, span: &Span) -> Location {
+    Location {
+        file: Some(file.to_string()),
+        line: Some(span.start.line),
+        column: Some(span.start.column),
+        node: None,
+    }
+}
+
+/// Replay files for the schema only.
+fn replay(schema: &mut Schema, files: &[(String, String)], o: &Options) {
     for (name, text) in files {
-        let sp = crate::sql::split(text);
-        let marker = text.contains("dbkit:no-transaction");
-        let manages = sp.statements.iter().any(|s| {
-            let w = s.text.trim_start().to_ascii_lowercase();
-            w.starts_with("begin") || w.starts_with("start transaction") || w.starts_with("commit")
-        });
-        let mut in_tx = !(no_transaction || marker || manages);
-        ctx.lock_timeout_set = false;
-        ctx.after_access_exclusive = None;
-        for raw in &sp.statements {
-            let lower = raw.text.trim_start().to_ascii_lowercase();
-            if manages && (lower.starts_with("begin") || lower.starts_with("start transaction")) {
-                in_tx = true;
-                continue;
-            }
-            if manages
-                && (lower.starts_with("commit")
-                    || lower.starts_with("end")
-                    || lower.starts_with("rollback"))
-            {
-                in_tx = false;
-                ctx.after_access_exclusive = None;
-                continue;
-            }
-            let s = Stmt::new(raw, in_tx);
-            let ignores: Vec<(String, bool)> = s
-                .leading_comments
+        let plan = txmode::plan(name, text, None, o.transaction, o.runner);
+        for raw in crate::sql::split(text).statements {
+            if plan
+                .units
                 .iter()
-                .filter_map(|c| {
-                    c.trim_start_matches("--")
-                        .trim()
-                        .strip_prefix("dbkit:ignore")
-                        .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
-                })
-                .map(|id| (id, false))
-                .collect();
-            let mut ignores = ignores;
-            for r in RULES.iter().filter(|r| !excluded.contains(&r.id)) {
-                if let Some((message, suggestion)) = (r.check)(&s, &ctx) {
-                    if let Some(ig) = ignores.iter_mut().find(|(id, _)| r.id == id.as_str()) {
-                        ig.1 = true;
-                        continue;
-                    }
-                    let lock = heavy_lock(&s).map(|(l, t)| format!("{l} on {t}"));
-                    out.push(Finding {
-                        rule: r.id,
-                        severity: r.id.severity(),
-                        message,
-                        location: Location { file: Some(name.clone()), line: Some(s.span.start.line), column: Some(s.span.start.column), node: None },
-                        evidence: serde_json::json!({ "statement": s.text, "lock": lock, "in_transaction": s.in_transaction }),
-                        suggestion: Some(suggestion),
-                    });
-                }
-            }
-            for (id, used) in ignores.iter().filter(|(_, used)| !used) {
-                let _ = used;
-                out.push(Finding {
-                    rule: RuleId::UnusedIgnore,
-                    severity: Severity::Warning,
-                    message: format!("-- dbkit:ignore {id} silences nothing on this statement"),
-                    location: Location { file: Some(name.clone()), line: Some(s.span.start.line), column: Some(s.span.start.column), node: None },
-                    evidence: serde_json::json!({ "rule": id }),
-                    suggestion: Some("remove the directive, or put it on the line before the statement it is for".to_string()),
-                });
-            }
-            // Update the context after the statement.
-            if s.starts(&["create", "table"]) {
-                if let Some(t) = s.name_after(&["table"]) {
-                    ctx.new_tables.insert(t);
-                }
-            }
-            if s.starts(&["set", "lock_timeout"]) || s.starts(&["set", "local", "lock_timeout"]) {
-                ctx.lock_timeout_set = true;
-            }
-            if let (Some(t), true) = (
-                s.altered_table(),
-                s.has(&["is", "not", "null"]) && s.has(&["check"]) && !s.has(&["not", "valid"]),
-            ) {
-                if let Some(i) = s.find(&["is", "not", "null"]) {
-                    if let Some(col) = s.words.get(i.wrapping_sub(1)) {
-                        ctx.not_null_checked.insert(format!("{t}.{col}"));
-                    }
-                }
-            }
-            if s.in_transaction {
-                if let Some(("ACCESS EXCLUSIVE", t)) = heavy_lock(&s) {
-                    if ctx.existing(&t) && ctx.after_access_exclusive.is_none() {
-                        ctx.after_access_exclusive = Some(t);
-                    }
-                }
+                .any(|u| (u.start..u.end.max(u.start + 1)).contains(&raw.span.start_byte))
+            {
+                schema.apply(&Stmt::new(&raw, false), Origin::Deployed);
             }
         }
+    }
+    schema.deploy();
+}
+
+/// Check migration files: each `(name, text)` in order (earlier files are deployed before later
+/// ones: the tables they create are existing tables).
+pub fn check(files: &[(String, String)], o: &Options) -> Checked {
+    let mut out = Checked::default();
+    let mut ctx = Ctx {
+        pg_version: o.pg_version,
+        schema_given: !o.history.is_empty() || !o.schema.is_empty(),
+        ..Default::default()
+    };
+    replay(&mut ctx.schema, &o.schema, o);
+    replay(&mut ctx.schema, &o.history, o);
+    let hold_rule = !o.excluded.contains(&RuleId::WorkAfterAccessExclusive);
+    for (name, text) in files {
+        let plan = txmode::plan(
+            name,
+            text,
+            o.sidecars.get(name).map(String::as_str),
+            o.transaction,
+            o.runner,
+        );
+        ctx.lock_timeout_set = false;
+        ctx.statement_timeout_set = false;
+        let statements = crate::sql::split(text).statements;
+        for unit in &plan.units {
+            let mut in_tx = unit.transaction;
+            let mut held: Vec<Held> = Vec::new();
+            ctx.not_valid_in_tx.clear();
+            let close = |held: &mut Vec<Held>, out: &mut Checked| {
+                for h in held.drain(..).filter(|h| !h.after.is_empty() && hold_rule) {
+                    let hit = work_after_access_exclusive::judge(&h.lock, &h.after);
+                    out.findings.push(Finding {
+                        rule: RuleId::WorkAfterAccessExclusive,
+                        severity: RuleId::WorkAfterAccessExclusive.severity(),
+                        message: hit.message,
+                        location: location(&h.file, &h.span),
+                        evidence: serde_json::json!({ "statement": h.statement, "lock": h.lock.to_string(), "in_transaction": true, "held_through_lines": h.after }),
+                        suggestion: Some(hit.suggestion),
+                    });
+                }
+            };
+            for raw in statements
+                .iter()
+                .filter(|r| r.span.start_byte >= unit.start && r.span.start_byte < unit.end)
+            {
+                if let Some(c) = crate::sql::txn::transaction_control(raw.text) {
+                    use crate::sql::txn::TxnControl as T;
+                    match c {
+                        T::Begin => in_tx = true,
+                        T::Commit { chain } | T::Rollback { chain } => {
+                            close(&mut held, &mut out);
+                            ctx.not_valid_in_tx.clear();
+                            in_tx = chain;
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                out.statements += 1;
+                let s = Stmt::new(raw, in_tx);
+                for h in held.iter_mut() {
+                    if !session_only(&s) {
+                        h.after.push(s.span.start.line);
+                    }
+                }
+                judge(&s, &ctx, name, o, &mut out.findings);
+                // What the statement changes for the ones after it.
+                if in_tx {
+                    for l in ctx
+                        .locks_on_existing(&s)
+                        .into_iter()
+                        .filter(|l| l.mode.blocks_writes())
+                    {
+                        match held.iter_mut().find(|h| h.lock.table == l.table) {
+                            Some(h) if h.lock.mode >= l.mode => {}
+                            Some(h) => h.lock.mode = l.mode,
+                            None => held.push(Held {
+                                lock: l,
+                                file: name.clone(),
+                                span: s.span,
+                                statement: s.text.clone(),
+                                after: Vec::new(),
+                            }),
+                        }
+                    }
+                }
+                note(&s, &mut ctx);
+                ctx.schema.apply(&s, Origin::ThisFile);
+            }
+            close(&mut held, &mut out);
+        }
+        ctx.schema.deploy();
+        out.plans.push(plan);
     }
     out
 }
 
+/// Run every rule on one statement, honouring `-- dbkit:ignore`.
+fn judge(s: &Stmt, ctx: &Ctx, name: &str, o: &Options, out: &mut Vec<Finding>) {
+    let mut ignores: Vec<(String, bool)> = s
+        .leading_comments
+        .iter()
+        .filter_map(|c| {
+            c.trim_start_matches("--")
+                .trim()
+                .strip_prefix("dbkit:ignore")
+                .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .map(|id| (id, false))
+        .collect();
+    let lock = locks::describe(&ctx.locks_on_existing(s));
+    for r in RULES.iter().filter(|r| !o.excluded.contains(&r.id)) {
+        let Some(hit) = (r.check)(s, ctx) else {
+            continue;
+        };
+        if let Some(ig) = ignores.iter_mut().find(|(id, _)| r.id == id.as_str()) {
+            ig.1 = true;
+            continue;
+        }
+        out.push(Finding {
+            rule: r.id,
+            severity: hit.severity.unwrap_or(r.id.severity()),
+            message: hit.message,
+            location: location(name, &s.span),
+            evidence: serde_json::json!({ "statement": s.text, "lock": lock, "in_transaction": s.in_transaction }),
+            suggestion: Some(hit.suggestion),
+        });
+    }
+    for (id, _) in ignores.iter().filter(|(_, used)| !used) {
+        out.push(Finding {
+            rule: RuleId::UnusedIgnore,
+            severity: Severity::Warning,
+            message: format!("-- dbkit:ignore {id} silences nothing on this statement"),
+            location: location(name, &s.span),
+            evidence: serde_json::json!({ "rule": id }),
+            suggestion: Some(
+                "remove the directive, or put it on the line before the statement it is for"
+                    .to_string(),
+            ),
+        });
+    }
+}
+
+/// Update the context after a statement (settings and constraints of the transaction).
+fn note(s: &Stmt, ctx: &mut Ctx) {
+    let setting = if s.starts(&["set", "local"]) || s.starts(&["set", "session"]) {
+        s.words.get(2)
+    } else if s.starts(&["set"]) {
+        s.words.get(1)
+    } else {
+        None
+    };
+    match setting.map(String::as_str) {
+        Some("lock_timeout") => ctx.lock_timeout_set = true,
+        Some("statement_timeout") => ctx.statement_timeout_set = true,
+        _ => {}
+    }
+    // set_config('lock_timeout', …) in a SELECT.
+    if s.starts(&["select"]) && s.has(&["set_config"]) {
+        if s.text.contains("'lock_timeout'") {
+            ctx.lock_timeout_set = true;
+        }
+        if s.text.contains("'statement_timeout'") {
+            ctx.statement_timeout_set = true;
+        }
+    }
+    if let (Some(t), true) = (s.altered_table(), s.in_transaction) {
+        for c in locks::subcommands(s) {
+            if c.first().map(String::as_str) == Some("add")
+                && c.windows(2).any(|w| w[0] == "not" && w[1] == "valid")
+            {
+                if let Some(i) = c.iter().position(|x| x == "constraint") {
+                    if let Some(n) = c.get(i + 1) {
+                        ctx.not_valid_in_tx
+                            .insert((schema::short(&t).to_string(), n.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
+    use super::{Options, Stmt};
     use crate::finding::Finding;
 
-    /// Rule ids found in one migration (run in a transaction, PostgreSQL 15).
+    /// Findings for one migration under `o` (the file is `m.sql`).
+    pub fn findings(sql: &str, o: &Options) -> Vec<Finding> {
+        super::check(&[("m.sql".to_string(), sql.to_string())], o).findings
+    }
+
+    /// Rule ids found in one migration (transaction mode `auto`, PostgreSQL 15).
     pub fn ids(sql: &str) -> Vec<String> {
-        super::check(&[("m.sql".to_string(), sql.to_string())], 15, false, &[])
+        findings(sql, &Options::default())
             .into_iter()
             .map(|f: Finding| f.rule.to_string())
             .collect()
@@ -346,6 +554,30 @@ pub(crate) mod test_util {
     /// Whether `rule` fires on `sql`.
     pub fn fires(sql: &str, rule: &str) -> bool {
         ids(sql).iter().any(|r| r == rule)
+    }
+
+    /// Whether `rule` fires on `sql` for PostgreSQL `pg`.
+    pub fn fires_on(sql: &str, rule: &str, pg: u32) -> bool {
+        let o = Options {
+            pg_version: pg,
+            ..Options::default()
+        };
+        findings(sql, &o).iter().any(|f| f.rule.as_str() == rule)
+    }
+
+    /// Whether `rule` fires on `sql` after the history `history`.
+    pub fn fires_after(history: &str, sql: &str, rule: &str) -> bool {
+        let o = Options {
+            history: vec![("h.sql".to_string(), history.to_string())],
+            ..Options::default()
+        };
+        findings(sql, &o).iter().any(|f| f.rule.as_str() == rule)
+    }
+
+    /// One statement, as the rules see it (in a transaction).
+    pub fn stmt(sql: &str) -> Stmt {
+        let sp = crate::sql::split(sql);
+        Stmt::new(&sp.statements[0], true)
     }
 }
 

@@ -27,7 +27,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !hit {
         return None;
     }
-    Some(("a 32-bit integer primary key: it runs out at 2,147,483,647 rows, and widening it later rewrites the table".to_string(), "use bigint (GENERATED ALWAYS AS IDENTITY)".to_string()))
+    Some(Hit::from(("a 32-bit integer primary key: it runs out at 2,147,483,647 rows, and widening it later rewrites the table".to_string(), "use bigint (GENERATED ALWAYS AS IDENTITY)".to_string())))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     }) {
         return None;
     }
-    Some(("a serial column: its sequence is a separate object with its own permissions and ownership quirks".to_string(), "use bigint GENERATED ALWAYS AS IDENTITY".to_string()))
+    Some(Hit::from(("a serial column: its sequence is a separate object with its own permissions and ownership quirks".to_string(), "use bigint GENERATED ALWAYS AS IDENTITY".to_string())))
 }
 
 #[cfg(test)]

@@ -17,11 +17,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !s.words.iter().any(|w| w == "json") {
         return None;
     }
-    Some((
+    Some(Hit::from((
         "a json column: it cannot be indexed with GIN and keeps duplicate keys and whitespace"
             .to_string(),
         "use jsonb".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !hit {
         return None;
     }
-    Some(("a timestamp without time zone column: its values mean different instants in different zones".to_string(), "use timestamptz".to_string()))
+    Some(Hit::from(("a timestamp without time zone column: its values mean different instants in different zones".to_string(), "use timestamptz".to_string())))
 }
 
 #[cfg(test)]

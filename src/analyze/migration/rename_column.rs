@@ -23,10 +23,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.existing(&t) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("renaming a column of {t} breaks running code that uses the old name"),
         "add the new column, write both, backfill, move readers, then drop the old one (or use a view)".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -14,10 +14,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !s.has(&["rename", "to"]) || !ctx.existing(&t) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("renaming {t} breaks running code that uses its old name"),
         format!("rename it and leave a view with the old name until every reader moved: CREATE VIEW {t} AS SELECT * FROM <new name>;"),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub struct CheckReport {
     pub statements: usize,
     /// PostgreSQL version the verdicts are for.
     pub pg_version: u32,
+    /// How each file was taken to run (transaction mode, runner, why).
+    pub transactions: Vec<super::txmode::FilePlan>,
     /// Findings, in file order.
     pub findings: Vec<Finding>,
 }
@@ -40,6 +42,33 @@ impl Report for CheckReport {
     /// the safe alternative.
     fn tables(&self) -> Vec<Table> {
         let mut tables: Vec<Table> = Vec::new();
+        // How files run: every file with findings, or whose mode is not one transaction.
+        let mut modes = Table::new(
+            "How each file runs",
+            &["file", "runner", "transaction", "why"],
+        );
+        for p in &self.transactions {
+            let flagged = self
+                .findings
+                .iter()
+                .any(|f| f.location.file.as_deref() == Some(p.file.as_str()));
+            if !flagged && p.mode == super::txmode::TxMode::OneTransaction && p.skipped.is_none() {
+                continue;
+            }
+            let why = match &p.skipped {
+                Some(s) => format!("{}; not checked: {s}", p.why),
+                None => p.why.clone(),
+            };
+            modes.row(vec![
+                Cell::text(p.file.clone()),
+                Cell::text(p.runner.map_or("-".to_string(), |r| r.to_string())),
+                Cell::text(p.mode.as_str()),
+                Cell::text(why),
+            ]);
+        }
+        if !modes.rows.is_empty() {
+            tables.push(modes);
+        }
         let mut shown: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for f in &self.findings {
             // A fix already shown for another finding is not printed again.
@@ -48,7 +77,10 @@ impl Report for CheckReport {
                 other => other.unwrap_or_default().to_string(),
             };
             let file = f.location.file.as_deref().unwrap_or("(input)");
-            if tables.last().is_none_or(|t| t.title != file) {
+            if tables
+                .last()
+                .is_none_or(|t| t.title != file || t.headers.len() != 6)
+            {
                 tables.push(Table::new(
                     file,
                     &["at", "severity", "rule", "lock", "message", "fix"],
@@ -81,7 +113,7 @@ impl Report for CheckReport {
                 Cell::text(fix),
             ]);
         }
-        if tables.is_empty() {
+        if !tables.iter().any(|t| t.headers.len() == 6) {
             tables.push(Table::new("Findings", &["at", "rule", "message"]));
         }
         tables

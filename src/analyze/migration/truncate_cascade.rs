@@ -14,11 +14,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !s.starts(&["truncate"]) || !s.has(&["cascade"]) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         "TRUNCATE … CASCADE empties every table with a foreign key to this one, and theirs"
             .to_string(),
         "truncate the tables by name, explicitly".to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]

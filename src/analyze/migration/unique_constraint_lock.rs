@@ -18,10 +18,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     {
         return None;
     }
-    Some((
+    Some(Hit::from((
         format!("adding a unique constraint or primary key to {t} builds its index while every query on the table waits"),
         format!("CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…); then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `vacuum-full-cluster`: VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE.
+//! `vacuum-full-cluster`: VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE (`VACUUM (FULL FALSE)` is a plain VACUUM).
 
 use super::{Ctx, Hit, Rule, Stmt};
 use crate::finding::RuleId;
@@ -11,17 +11,14 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let _ = ctx;
-    if !(s.starts(&["vacuum", "full"])
-        || s.starts(&["cluster"])
-        || (s.starts(&["vacuum"]) && s.has(&["full"])))
-    {
+    if !(super::locks::is_vacuum_full(s) || s.starts(&["cluster"])) {
         return None;
     }
-    Some((
+    Some(Hit::from((
         "VACUUM FULL / CLUSTER rewrite the whole table while every query on it waits".to_string(),
         "plain VACUUM (no lock on reads and writes), or pg_repack for an online rewrite"
             .to_string(),
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -30,7 +27,11 @@ mod tests {
 
     #[test]
     fn bad_fires_ok_does_not() {
-        assert!(fires("VACUUM FULL t;", "vacuum-full-cluster"));
-        assert!(!fires("VACUUM ANALYZE t;", "vacuum-full-cluster"));
+        let r = "vacuum-full-cluster";
+        assert!(fires("VACUUM FULL t;", r));
+        assert!(fires("VACUUM (VERBOSE, FULL) t;", r));
+        assert!(fires("CLUSTER t USING t_pkey;", r));
+        assert!(!fires("VACUUM ANALYZE t;", r));
+        assert!(!fires("VACUUM (FULL FALSE, ANALYZE) t;", r));
     }
 }

@@ -1,38 +1,53 @@
-//! `work-after-access-exclusive`: more statements in the same transaction after one that took ACCESS EXCLUSIVE: the lock is held until COMMIT.
+//! `work-after-access-exclusive`: statements run in the same transaction after one that took a lock blocking writes (SHARE or stronger; ACCESS EXCLUSIVE blocks reads too) on an existing table: the lock is held until COMMIT. Judged when the transaction ends, once per lock, naming the statements that extend it.
 
-use super::{Ctx, Hit, Rule, Stmt};
-use crate::finding::RuleId;
+use super::locks::TableLock;
+use super::Hit;
 
-/// The rule.
-pub const RULE: Rule = Rule {
-    id: RuleId::WorkAfterAccessExclusive,
-    check,
-};
-
-fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
-    let held = ctx.after_access_exclusive.as_ref()?;
-    if !s.in_transaction {
-        return None;
-    }
-    Some((
-        format!("this runs while the transaction still holds ACCESS EXCLUSIVE on {held}: everything on {held} waits for it too"),
-        "take the ACCESS EXCLUSIVE step last in its transaction, or give it its own migration".to_string(),
+/// The finding for a lock held through the statements at `lines`.
+pub fn judge(lock: &TableLock, lines: &[usize]) -> Hit {
+    let shown: Vec<String> = lines.iter().take(10).map(usize::to_string).collect();
+    let more = if lines.len() > 10 {
+        format!(" and {} more", lines.len() - 10)
+    } else {
+        String::new()
+    };
+    Hit::from((
+        format!(
+            "{} is held until COMMIT while {} more statement(s) run (line {}{more}): {} waits for all of them",
+            lock,
+            lines.len(),
+            shown.join(", "),
+            lock.mode.blocks()
+        ),
+        "take the locking statement last in its transaction, or give it a migration of its own".to_string(),
     ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::fires;
+    use super::super::test_util::{findings, fires};
+
+    const R: &str = "work-after-access-exclusive";
 
     #[test]
-    fn bad_fires_ok_does_not() {
-        assert!(fires(
-            "ALTER TABLE t ADD COLUMN c int;\nUPDATE u SET a = 1;",
-            "work-after-access-exclusive"
-        ));
+    fn once_per_lock_with_the_lines() {
+        let sql = "ALTER TABLE t ADD COLUMN c int;\nUPDATE u SET a = 1 WHERE id = 1;\nALTER TABLE t ADD COLUMN d int;\nSELECT 1;\n";
+        let f: Vec<_> = findings(sql, &Default::default())
+            .into_iter()
+            .filter(|f| f.rule.as_str() == R)
+            .collect();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].location.line, Some(1));
+        assert!(f[0].message.contains("line 2, 3)"), "{}", f[0].message);
+        assert!(!fires("ALTER TABLE t ADD COLUMN c int;", R));
         assert!(!fires(
-            "ALTER TABLE t ADD COLUMN c int;",
-            "work-after-access-exclusive"
+            "ALTER TABLE t ADD COLUMN c int;\nSET lock_timeout = 0;",
+            R
+        ));
+        assert!(!fires("-- dbkit:no-transaction\nALTER TABLE t ADD COLUMN c int;\nUPDATE u SET a = 1 WHERE id = 1;", R));
+        assert!(!fires(
+            "BEGIN;\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;\nUPDATE u SET a = 1 WHERE id = 1;",
+            R
         ));
     }
 }
