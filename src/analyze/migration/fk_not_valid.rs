@@ -11,16 +11,40 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let t = s.altered_table()?;
-    if !(s.has(&["foreign", "key"]) || (s.has(&["add"]) && s.has(&["references"])))
-        || s.has(&["not", "valid"])
-        || !ctx.existing(&t)
-    {
+    if !ctx.existing(&t) {
         return None;
     }
-    Some(Hit::from((
-        format!("adding a foreign key to {t} validates every row while both tables are locked against writes"),
-        format!("{} NOT VALID; then, in another transaction: ALTER TABLE {t} VALIDATE CONSTRAINT <name>;", s.text.trim_end_matches(';')),
-    )))
+    for c in super::locks::subcommands(s) {
+        let has = |x: &str| c.iter().any(|w| w == x);
+        if c.first().map(String::as_str) != Some("add") || !has("references") {
+            continue;
+        }
+        let not_valid = c.windows(2).any(|w| w[0] == "not" && w[1] == "valid");
+        let column = !has("foreign") && c.get(1).is_none_or(|w| w != "constraint");
+        if column {
+            // ADD COLUMN … REFERENCES: a column constraint cannot be NOT VALID.
+            let col = c
+                .get(if c.get(1).is_some_and(|w| w == "column") {
+                    2
+                } else {
+                    1
+                })
+                .cloned()
+                .unwrap_or_default();
+            return Some(Hit::from((
+                format!("adding column {col} to {t} with a foreign key validates it by scanning every row of {t} under the ADD COLUMN's ACCESS EXCLUSIVE lock"),
+                format!("ALTER TABLE {t} ADD COLUMN {col} … (no REFERENCES); then ALTER TABLE {t} ADD CONSTRAINT {t}_{col}_fkey FOREIGN KEY ({col}) REFERENCES … NOT VALID; and VALIDATE CONSTRAINT in another transaction"),
+            )));
+        }
+        if not_valid {
+            continue;
+        }
+        return Some(Hit::from((
+            format!("adding a foreign key to {t} validates every row while both tables are locked against writes"),
+            format!("{} NOT VALID; then, in another transaction: ALTER TABLE {t} VALIDATE CONSTRAINT <name>;", s.text.trim_end_matches(';')),
+        )));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         .max_by_key(|l| l.mode)?;
     let t = &l.table;
     Some(Hit::from((
-        format!("{} lock on {t} with no lock_timeout: if a long transaction holds {t}, this waits, and {} queues behind it", l.mode, if l.mode.blocks_reads() { "every query on it" } else { "every write to it" }),
+        format!("{} lock on {t} with no lock_timeout: while a long transaction keeps it from being granted, {} queues behind it", l.mode, if l.mode.blocks_reads() { "every query" } else { "every write" }),
         "SET lock_timeout = '2s'; before it (and retry the migration when it times out)".to_string(),
     )))
 }
