@@ -110,3 +110,150 @@ fn unreadable_or_unterminated_files_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `dbkit check ARGS --format json` from the project root, in `dir` when given (for dbkit.toml).
+fn check_args(
+    args: &[&str],
+    dir: Option<&std::path::Path>,
+) -> (Option<i32>, serde_json::Value, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .current_dir(dir.unwrap_or(root))
+        .arg("check")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), v, stderr)
+}
+
+fn rules_of(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn schema_from_a_pg_dump_or_the_history() {
+    let c = "fixtures/migrations/corpus/";
+    let dump = "fixtures/migrations/corpus/schema/pg_dump.sql";
+    // The dump's validated CHECK (note IS NOT NULL) proves the column: no scan, no finding.
+    let validated = format!("{c}121_set_not_null_history_validated_ok.sql");
+    let (code, v, _) = check_args(&[&validated, "--schema", dump], None);
+    assert_eq!((code, rules_of(&v)), (Some(0), vec![]), "{v:#}");
+    // Without a schema the same file is a full scan.
+    let (code, v, _) = check_args(&[&validated], None);
+    assert_eq!(
+        (code, rules_of(&v)),
+        (Some(1), vec!["set-not-null".to_string()])
+    );
+    // The dump's CHECK (status IS NOT NULL) is still NOT VALID: said so.
+    let (_, v, _) = check_args(
+        &[
+            &format!("{c}122_set_not_null_history_pending_bad.sql"),
+            "--schema",
+            dump,
+        ],
+        None,
+    );
+    let m = v["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("accounts_status_nn") && m.contains("NOT VALID"),
+        "{m}"
+    );
+    // The type change: exact with the history, a warning that says what is unknown without.
+    let change = format!("{c}089_type_bigint_to_numeric_bad.sql");
+    let (code, v, _) = check_args(&[&change, "--history", &format!("{c}history/")], None);
+    assert_eq!(code, Some(1));
+    assert!(v["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("from bigint to numeric(20,2)"));
+    let (code, v, _) = check_args(&[&change], None);
+    assert_eq!(
+        (code, v["findings"][0]["severity"].as_str()),
+        (Some(0), Some("warning")),
+        "{v:#}"
+    );
+    let (code, _, _) = check_args(
+        &[
+            &format!("{c}090_type_varchar_longer_ok.sql"),
+            "--schema",
+            dump,
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn transaction_modes_runners_and_their_settings() {
+    let cic = "fixtures/migrations/corpus/001_tx_auto_cic_alone.sql";
+    let (code, v, _) = check_args(&[cic], None);
+    assert_eq!(code, Some(0), "{v:#}");
+    let t = &v["transactions"][0];
+    assert_eq!(t["mode"], "no-transaction");
+    assert!(
+        t["why"]
+            .as_str()
+            .unwrap()
+            .contains("CREATE INDEX CONCURRENTLY"),
+        "{t}"
+    );
+    for args in [
+        vec![cic, "--runner", "rails"],
+        vec![cic, "--transaction", "always"],
+    ] {
+        let (code, v, _) = check_args(&args, None);
+        assert_eq!(
+            (code, rules_of(&v)),
+            (Some(1), vec!["concurrent-in-transaction".to_string()]),
+            "{args:?}"
+        );
+    }
+    let (code, v, _) = check_args(&[cic, "--runner", "flyway"], None);
+    assert_eq!(
+        (code, v["transactions"][0]["runner"].as_str()),
+        (Some(0), Some("flyway"))
+    );
+    // --no-transaction is --transaction never; both at once is a usage error.
+    let (_, v, _) = check_args(
+        &[
+            "fixtures/migrations/bad/003_add_column.sql",
+            "--no-transaction",
+        ],
+        None,
+    );
+    assert_eq!(v["transactions"][0]["mode"], "no-transaction");
+    let (code, _, err) = check_args(&[cic, "--no-transaction", "--transaction", "always"], None);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, _, err) = check_args(&[cic, "--runner", "maven"], None);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("golang-migrate"), "{err}");
+    // dbkit.toml [check] runner and transaction.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dbkit.toml"),
+        "[check]\nrunner = \"goose\"\n",
+    )
+    .unwrap();
+    let abs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(cic);
+    let (code, v, _) = check_args(&[abs.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(
+        (code, v["transactions"][0]["runner"].as_str()),
+        (Some(1), Some("goose")),
+        "{v:#}"
+    );
+    std::fs::write(
+        dir.path().join("dbkit.toml"),
+        "[check]\ntransaction = \"sometimes\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = check_args(&[abs.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(code, Some(2), "{err}");
+}

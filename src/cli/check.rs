@@ -12,16 +12,18 @@ use clap::Args;
   dbkit check fixtures/migrations/ok/ --pg-version 12 --fail-on warning
   dbkit check fixtures/migrations/bad/001_blocking_index.sql \\
       --format json                                       # exit 1
-
-  dbkit check fixtures/migrations/runners/goose/ --history fixtures/migrations/ok/
+  dbkit check fixtures/migrations/corpus/089_type_bigint_to_numeric_bad.sql \\
+      --history fixtures/migrations/corpus/history/       # exit 1
+  dbkit check fixtures/migrations/corpus/006_goose_no_tx_ok.sql --runner goose
 
 Directories are read in name order; tables a file creates are new and empty in that file and
 existing tables in the files after it (and in --history). How a file runs (--transaction auto):
 its own BEGIN/COMMIT; -- dbkit:no-transaction; the runner's markers (-- +goose NO TRANSACTION,
 -- migrate:up transaction:false, -- atlas:txmode none, Liquibase changesets); a statement that
 cannot run in a transaction (CREATE INDEX CONCURRENTLY…) takes the file outside one; otherwise
-one transaction. The report says, per file, which mode and why. Silence a rule on a statement with -- dbkit:ignore rule-id
-[reason] on the line before it, or everywhere with [rules] disabled = [...] in dbkit.toml.
+one transaction. The report says, per file, which mode and why. Silence a rule on a statement
+with -- dbkit:ignore rule-id [reason] on the line before it, or everywhere with [rules]
+disabled = [...] in dbkit.toml.
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 a file could not be read or split.")]
 pub struct CheckArgs {
     /// Migration files or directories of .sql files.

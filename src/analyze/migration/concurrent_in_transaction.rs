@@ -11,12 +11,35 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let _ = ctx;
-    if !s.in_transaction || crate::sql::txn::needs_no_transaction(&s.text).is_none() {
+    // Only these commands can be refused in a transaction block (no need to read the rest).
+    let first = s.words.first().map(String::as_str);
+    if !s.in_transaction
+        || !matches!(
+            first,
+            Some("vacuum" | "create" | "drop" | "reindex" | "alter" | "cluster" | "discard")
+        )
+    {
         return None;
     }
+    let why = crate::sql::txn::needs_no_transaction(&s.text)?;
+    use super::txmode::{Runner, TxMode};
+    let plan = ctx.plan.as_ref();
+    let how = plan.map_or(String::new(), |p| format!(": {}", p.why));
+    let fix = match plan.map(|p| (p.mode, p.runner)) {
+        Some((TxMode::OwnControl, _)) => "move it out of the file's BEGIN … COMMIT, into a migration of its own".to_string(),
+        Some((_, Some(Runner::Goose))) => "a migration of its own with -- +goose NO TRANSACTION at the top".to_string(),
+        Some((_, Some(Runner::Dbmate))) => "a migration of its own whose up section is marked -- migrate:up transaction:false".to_string(),
+        Some((_, Some(Runner::Atlas))) => "a migration file of its own with -- atlas:txmode none".to_string(),
+        Some((_, Some(Runner::Liquibase))) => "a changeset of its own with runInTransaction:false".to_string(),
+        Some((_, Some(Runner::Flyway))) => "a migration of its own (Flyway runs it outside a transaction), or executeInTransaction=false in its .sql.conf".to_string(),
+        Some((_, Some(Runner::Rails))) => "a migration of its own with disable_ddl_transaction! (and -- dbkit:no-transaction on its SQL)".to_string(),
+        Some((_, Some(Runner::Django))) => "a migration of its own with atomic = False (AddIndexConcurrently needs it)".to_string(),
+        Some((_, Some(Runner::GolangMigrate))) => "a migration file with this one statement only (golang-migrate then sends it alone)".to_string(),
+        _ => "run this migration outside a transaction: a file of its own marked -- dbkit:no-transaction (and the runner configured likewise)".to_string(),
+    };
     Some(Hit::from((
-        format!("{} (the file runs in a transaction: see the file's transaction mode in the report)", crate::sql::txn::needs_no_transaction(&s.text).unwrap_or_default()),
-        "run this migration outside a transaction: mark the file with -- dbkit:no-transaction and configure the migration tool likewise".to_string(),
+        format!("{why}, and this file runs in one{how}"),
+        fix,
     )))
 }
 

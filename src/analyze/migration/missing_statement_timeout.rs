@@ -13,9 +13,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.lock_timeout_set || ctx.statement_timeout_set {
         return None;
     }
+    let _ = s;
     let l = ctx
-        .locks_on_existing(s)
-        .into_iter()
+        .locks
+        .iter()
         .filter(|l| l.mode.blocks_writes())
         .max_by_key(|l| l.mode)?;
     Some(Hit::from((

@@ -160,6 +160,11 @@ pub struct Ctx {
     pub statement_timeout_set: bool,
     /// Constraints added NOT VALID in the current transaction: `(table, constraint)`.
     pub not_valid_in_tx: HashSet<(String, String)>,
+    /// How the current file runs (runner, mode, why).
+    pub plan: Option<FilePlan>,
+    /// The locks the statement being judged takes on existing tables
+    /// ([`Ctx::locks_on_existing`], computed once per statement).
+    pub locks: Vec<TableLock>,
 }
 
 impl Ctx {
@@ -374,6 +379,7 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
         );
         ctx.lock_timeout_set = false;
         ctx.statement_timeout_set = false;
+        ctx.plan = Some(plan.clone());
         let statements = crate::sql::split(text).statements;
         for unit in &plan.units {
             let mut in_tx = unit.transaction;
@@ -416,6 +422,7 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
                         h.after.push(s.span.start.line);
                     }
                 }
+                ctx.locks = ctx.locks_on_existing(&s);
                 judge(&s, &ctx, name, o, &mut out.findings);
                 // What the statement changes for the ones after it.
                 if in_tx {
@@ -461,7 +468,7 @@ fn judge(s: &Stmt, ctx: &Ctx, name: &str, o: &Options, out: &mut Vec<Finding>) {
         })
         .map(|id| (id, false))
         .collect();
-    let lock = locks::describe(&ctx.locks_on_existing(s));
+    let lock = locks::describe(&ctx.locks);
     for r in RULES.iter().filter(|r| !o.excluded.contains(&r.id)) {
         let Some(hit) = (r.check)(s, ctx) else {
             continue;

@@ -96,14 +96,14 @@ fn recognise(text: &str) -> Option<Runner> {
 
 /// The first statement of `text` that PostgreSQL refuses inside a transaction block, with its
 /// line and the reason.
-fn first_non_transactional(text: &str) -> Option<(usize, String)> {
-    crate::sql::split(text).statements.iter().find_map(|s| {
+fn first_non_transactional(stmts: &[crate::sql::RawStatement<'_>]) -> Option<(usize, String)> {
+    stmts.iter().find_map(|s| {
         crate::sql::txn::needs_no_transaction(s.text).map(|why| (s.span.start.line, why))
     })
 }
 
-fn own_control(text: &str) -> Option<usize> {
-    crate::sql::split(text).statements.iter().find_map(|s| {
+fn own_control(stmts: &[crate::sql::RawStatement<'_>]) -> Option<usize> {
+    stmts.iter().find_map(|s| {
         matches!(
             crate::sql::txn::transaction_control(s.text),
             Some(crate::sql::txn::TxnControl::Begin)
@@ -139,12 +139,14 @@ pub fn plan(
     };
     // The forward part of goose and dbmate files.
     let (up, skipped) = match runner_used {
-        Some(Runner::Goose) => section(text, "+goose up", "+goose down"),
-        Some(Runner::Dbmate) => section(text, "migrate:up", "migrate:down"),
+        Some(Runner::Goose) => section(text, "+goose up", "+goose down", "-- +goose Down"),
+        Some(Runner::Dbmate) => section(text, "migrate:up", "migrate:down", "-- migrate:down"),
         _ => ((0, text.len()), None),
     };
     p.skipped = skipped;
     let body = &text[up.0..up.1];
+    let split = crate::sql::split(body);
+    let stmts = &split.statements;
     let unit = |transaction: bool| {
         vec![Unit {
             start: up.0,
@@ -152,7 +154,7 @@ pub fn plan(
             transaction,
         }]
     };
-    let own = own_control(body);
+    let own = own_control(stmts);
     let dbkit_marker = comment_lines(body).any(|(_, _, c)| c.starts_with("dbkit:no-transaction"));
     if let Some(line) = own {
         p.mode = TxMode::OwnControl;
@@ -238,14 +240,14 @@ pub fn plan(
             });
             if conf_off {
                 no_tx(&mut p, format!("executeInTransaction=false in {file}.conf"));
-            } else if let Some((line, why)) = first_non_transactional(body) {
+            } else if let Some((line, why)) = first_non_transactional(stmts) {
                 no_tx(&mut p, format!("Flyway runs a file outside a transaction when a statement needs it: line {line}, {why}"));
             } else {
                 p.why = "Flyway runs each migration in a transaction".to_string();
             }
         }
         Some(Runner::GolangMigrate) => {
-            let n = crate::sql::split(body).statements.len();
+            let n = stmts.len();
             if n <= 1 {
                 no_tx(&mut p, "golang-migrate sends a one-statement file alone".to_string());
             } else {
@@ -264,7 +266,7 @@ pub fn plan(
             p.why = format!("{r} runs each migration in a transaction");
         }
         None => {
-            if let Some((line, why)) = first_non_transactional(body) {
+            if let Some((line, why)) = first_non_transactional(stmts) {
                 no_tx(
                     &mut p,
                     format!("line {line}: {why}, so the file is taken to run outside one"),
@@ -280,7 +282,7 @@ pub fn plan(
 /// The byte range of the section that starts after a comment line beginning with `open` and ends
 /// at one beginning with `close` (the whole file when there is no `open` line), and what is left
 /// out.
-fn section(text: &str, open: &str, close: &str) -> ((usize, usize), Option<String>) {
+fn section(text: &str, open: &str, close: &str, shown: &str) -> ((usize, usize), Option<String>) {
     let mut start = None;
     let mut end = text.len();
     for (s, e, c) in comment_lines(text) {
@@ -294,7 +296,7 @@ fn section(text: &str, open: &str, close: &str) -> ((usize, usize), Option<Strin
     match start {
         Some(s) => (
             (s, end.max(s)),
-            (end < text.len()).then(|| format!("the down section (from \"-- {close}\")")),
+            (end < text.len()).then(|| format!("the down section (from {shown})")),
         ),
         None => ((0, text.len()), None),
     }
