@@ -14,7 +14,7 @@ mkdir -p "$corpus"
 seed() { for f in "$@"; do [ -f "$f" ] && cp -f "$f" "$corpus/seed-$(basename "$f")"; done; return 0; }
 case "$target" in
   sql_*|migration_check|schema_table)
-    seed fixtures/*/*.sql fixtures/migrations/*/*.sql ;;
+    seed fixtures/*/*.sql fixtures/migrations/*/*.sql fixtures/migrations/corpus/*/*.sql ;;
   plan_json)
     seed fixtures/plans/*.json fixtures/plans/formats/*.json ;;
   plan_text)
