@@ -356,6 +356,17 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
     }
     let first: Vec<&str> = w.iter().map(String::as_str).take(4).collect();
     match first.as_slice() {
+        ["alter", "table" | "index" | "materialized", "all", ..]
+        | ["alter", "materialized", "view", "all"] => {
+            // ALTER TABLE ALL IN TABLESPACE x … SET TABLESPACE y: every table there, one by one.
+            if let Some(ts) = s.name_after(&["in", "tablespace"]) {
+                add(
+                    AccessExclusive,
+                    format!("every table in tablespace {ts}"),
+                    None,
+                );
+            }
+        }
         ["create", "index" | "unique", ..] => {
             if let Some(t) = s.name_after(&["on"]) {
                 let mode = if s.has(&["concurrently"]) {
@@ -745,5 +756,9 @@ mod tests {
         );
         assert_eq!(l("UPDATE t SET a = 1"), [(RowExclusive, "t".into())]);
         assert_eq!(l("CLUSTER t USING i"), [(AccessExclusive, "t".into())]);
+        assert_eq!(
+            l("ALTER TABLE ALL IN TABLESPACE old OWNED BY a, b SET TABLESPACE new NOWAIT"),
+            [(AccessExclusive, "every table in tablespace old".into())]
+        );
     }
 }

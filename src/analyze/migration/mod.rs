@@ -136,7 +136,8 @@ impl Stmt {
 
     /// The table an `ALTER TABLE` works on.
     pub fn altered_table(&self) -> Option<String> {
-        if self.starts(&["alter", "table"]) {
+        // ALTER TABLE ALL IN TABLESPACE … names no table.
+        if self.starts(&["alter", "table"]) && !self.starts(&["alter", "table", "all", "in"]) {
             self.name_after(&["alter", "table"])
         } else {
             None
