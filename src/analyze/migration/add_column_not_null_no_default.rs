@@ -14,10 +14,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.existing(&t) {
         return None;
     }
-    let bad = super::locks::subcommands(s).into_iter().any(|c| {
-        c.first().is_some_and(|w| w == "add")
-            && c.get(1).is_none_or(|w| w != "constraint")
-            && c.windows(2).any(|w| w[0] == "not" && w[1] == "null")
+    let bad = s.added_columns().into_iter().any(|c| {
+        c.windows(2).any(|w| w[0] == "not" && w[1] == "null")
             && !c.iter().any(|w| {
                 matches!(
                     w.as_str(),

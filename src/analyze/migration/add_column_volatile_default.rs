@@ -141,12 +141,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     if !ctx.existing(&t) {
         return None;
     }
-    for c in super::locks::subcommands(s) {
-        if c.first().map(String::as_str) != Some("add")
-            || c.get(1).is_some_and(|w| w == "constraint")
-        {
-            continue;
-        }
+    for c in s.added_columns() {
         let Some(def) = c.iter().position(|w| w == "default") else {
             continue;
         };

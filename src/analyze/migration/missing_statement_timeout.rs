@@ -14,11 +14,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     let _ = s;
-    let l = ctx
-        .locks
-        .iter()
-        .filter(|l| l.mode.blocks_writes())
-        .max_by_key(|l| l.mode)?;
+    let l = Stmt::strongest_write_lock(ctx)?;
     Some(Hit::from((
         format!("{l} with lock_timeout set but no statement_timeout: once the lock is granted, nothing bounds how long it is held"),
         "SET statement_timeout = '…'; (the longest this step may take) next to SET lock_timeout".to_string(),

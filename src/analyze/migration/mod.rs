@@ -134,6 +134,40 @@ impl Stmt {
         Some(name)
     }
 
+    /// The column definitions an `ALTER TABLE` adds: for each `ADD [COLUMN] [IF NOT EXISTS]`
+    /// subcommand that adds a column (not a table constraint), the words from the column's name.
+    pub fn added_columns(&self) -> Vec<&[String]> {
+        locks::subcommands(self)
+            .into_iter()
+            .filter_map(|c| {
+                if c.first().map(String::as_str) != Some("add") {
+                    return None;
+                }
+                let mut i = 1;
+                match c.get(1).map(String::as_str) {
+                    Some("column") => i = 2,
+                    Some("constraint" | "check" | "unique" | "primary" | "foreign" | "exclude") => {
+                        return None
+                    }
+                    _ => {}
+                }
+                if c.get(i).map(String::as_str) == Some("if") {
+                    i += 3;
+                }
+                c.get(i..).filter(|d| !d.is_empty())
+            })
+            .collect()
+    }
+
+    /// The strongest lock that blocks writes among those the statement takes on existing
+    /// tables ([`Ctx::locks`]).
+    pub fn strongest_write_lock(ctx: &Ctx) -> Option<&TableLock> {
+        ctx.locks
+            .iter()
+            .filter(|l| l.mode.blocks_writes())
+            .max_by_key(|l| l.mode)
+    }
+
     /// The table an `ALTER TABLE` works on.
     pub fn altered_table(&self) -> Option<String> {
         // ALTER TABLE ALL IN TABLESPACE … names no table.

@@ -275,8 +275,23 @@ fn constraint(def: &[String], table: &str) -> Option<Constraint> {
     } else {
         None
     };
+    // PostgreSQL's names for unnamed constraints: t_pkey, t_col_check, t_col_key, t_col_fkey.
+    let cols = |from: usize| -> String {
+        let (inside, _) = parens(body, from);
+        inside.iter().filter(|w| *w != ",").cloned().collect::<Vec<_>>().join("_")
+    };
+    let default_name = match kind {
+        "primary-key" => format!("{table}_pkey"),
+        "check" => match &not_null_of {
+            Some(c) => format!("{table}_{c}_check"),
+            None => format!("{table}_check"),
+        },
+        "unique" => format!("{table}_{}_key", cols(1)),
+        "foreign-key" => format!("{table}_{}_fkey", cols(2)),
+        _ => format!("{table}_excl"),
+    };
     Some(Constraint {
-        name: name.unwrap_or_else(|| format!("{table}_{kind}")),
+        name: name.unwrap_or(default_name),
         kind,
         valid: !has(body, &["not", "valid"]),
         not_null_of,
