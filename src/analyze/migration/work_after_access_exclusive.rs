@@ -13,7 +13,7 @@ pub fn judge(lock: &TableLock, lines: &[usize]) -> Hit {
     };
     Hit::from((
         format!(
-            "{} is held until COMMIT while {} more statement(s) run (line {}{more}): {} waits for all of them",
+            "{} is held until COMMIT while {} more statement(s) run (line {}{more}); all that time it blocks {}",
             lock,
             lines.len(),
             shown.join(", "),
