@@ -90,7 +90,7 @@ const VOLATILE: &[&str] = &[
 ];
 
 /// The first function the default calls that is not known to be stable or immutable.
-pub fn volatile_call(expr: &[String]) -> Option<&str> {
+pub fn volatile_call<'a>(expr: &'a [String], known: &dyn Fn(&str) -> bool) -> Option<&'a str> {
     let word = |w: &str| {
         w.chars()
             .next()
@@ -109,7 +109,8 @@ pub fn volatile_call(expr: &[String]) -> Option<&str> {
         in_type = false;
         let call = expr.get(i + 1).map(String::as_str) == Some("(")
             && word(w)
-            && !NOT_VOLATILE.contains(&w.as_str());
+            && !NOT_VOLATILE.contains(&w.as_str())
+            && !known(w);
         call.then_some(w.as_str())
     })
 }
@@ -146,13 +147,15 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
             continue;
         };
         let expr = default_expr(c, def);
-        let volatile = volatile_call(expr);
+        let declared = |f: &str| ctx.schema.function_not_volatile(f) == Some(true);
+        let volatile = volatile_call(expr, &declared);
         if volatile.is_none() && ctx.pg_version >= 11 {
             continue;
         }
         let why = match volatile {
             Some(f) if VOLATILE.contains(&f) => format!("its default calls {f}(), which is volatile"),
-            Some(f) => format!("its default calls {f}(), which dbkit does not know to be stable or immutable, so it is taken as volatile (a volatile default is computed per row)"),
+            Some(f) if ctx.schema.function_not_volatile(f) == Some(false) => format!("its default calls {f}(), which the schema declares VOLATILE"),
+            Some(f) => format!("its default calls {f}(), which dbkit does not know to be stable or immutable (pass --history or --schema with its CREATE FUNCTION), so it is taken as volatile: a volatile default is computed per row"),
             None => format!("PostgreSQL {} rewrites for any default", ctx.pg_version),
         };
         return Some(Hit::from((
@@ -193,6 +196,23 @@ mod tests {
         assert!(fires_on("ALTER TABLE t ADD COLUMN c int DEFAULT 0;", r, 10));
         assert!(!fires(
             "CREATE TABLE t (c uuid DEFAULT gen_random_uuid());",
+            r
+        ));
+    }
+
+    #[test]
+    fn functions_declared_in_the_history() {
+        use super::super::test_util::fires_after;
+        let r = "add-column-volatile-default";
+        let h = "CREATE FUNCTION public.tenant_code() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'x; volatile' $$;\nCREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'y' $$;";
+        assert!(!fires_after(
+            h,
+            "ALTER TABLE t ADD COLUMN c text DEFAULT public.tenant_code();",
+            r
+        ));
+        assert!(fires_after(
+            h,
+            "ALTER TABLE t ADD COLUMN c text DEFAULT next_code();",
             r
         ));
     }

@@ -176,6 +176,9 @@ pub struct Schema {
     pub indexes: HashMap<String, String>,
     /// Partitions' parents: partition → parent.
     pub parents: HashMap<String, String>,
+    /// Functions created in the history (unqualified name) that are declared STABLE or
+    /// IMMUTABLE: `true`; declared or left VOLATILE: `false`.
+    pub functions: HashMap<String, bool>,
 }
 
 /// The unqualified part of a name.
@@ -278,7 +281,12 @@ fn constraint(def: &[String], table: &str) -> Option<Constraint> {
     // PostgreSQL's names for unnamed constraints: t_pkey, t_col_check, t_col_key, t_col_fkey.
     let cols = |from: usize| -> String {
         let (inside, _) = parens(body, from);
-        inside.iter().filter(|w| *w != ",").cloned().collect::<Vec<_>>().join("_")
+        inside
+            .iter()
+            .filter(|w| *w != ",")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("_")
     };
     let default_name = match kind {
         "primary-key" => format!("{table}_pkey"),
@@ -307,6 +315,11 @@ impl Schema {
     /// The table of an index, by (possibly qualified) index name.
     pub fn table_of_index(&self, index: &str) -> Option<&str> {
         self.indexes.get(short(index)).map(String::as_str)
+    }
+
+    /// Whether the history declares function `name` STABLE or IMMUTABLE (`None`: not known).
+    pub fn function_not_volatile(&self, name: &str) -> Option<bool> {
+        self.functions.get(short(name)).copied()
     }
 
     /// Mark every table deployed (at the end of a file).
@@ -356,6 +369,15 @@ impl Schema {
             if let (Some(n), Some(t)) = (name, s.name_after(&["on"])) {
                 self.indexes
                     .insert(short(&n).to_string(), short(&t).to_string());
+            }
+        } else if s.starts(&["create", "function"])
+            || s.starts(&["create", "or", "replace", "function"])
+        {
+            if let Some(f) = s.name_after(&["function"]) {
+                // The attributes are outside the body (a dollar-quoted string is one token).
+                let not_volatile = s.has(&["immutable"]) || s.has(&["stable"]);
+                self.functions
+                    .insert(short(&f).to_string(), not_volatile && !s.has(&["volatile"]));
             }
         } else if s.starts(&["drop", "index"]) {
             if let Some(i) = s.name_after(&["index"]) {
