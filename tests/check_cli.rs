@@ -257,3 +257,28 @@ fn transaction_modes_runners_and_their_settings() {
     let (code, _, err) = check_args(&[abs.to_str().unwrap()], Some(dir.path()));
     assert_eq!(code, Some(2), "{err}");
 }
+
+#[test]
+fn golang_migrate_down_files_beside_their_up_files_are_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, sql: &str| std::fs::write(dir.path().join(name), sql).unwrap();
+    w(
+        "000001_things.up.sql",
+        "CREATE TABLE things (id bigint PRIMARY KEY);\n",
+    );
+    w("000001_things.down.sql", "DROP TABLE things;\n");
+    // A lone .down.sql (no .up.sql beside it) is an ordinary file and is checked.
+    w("000002_cleanup.down.sql", "DROP TABLE legacy;\n");
+    let (code, v, _) = check_args(
+        &[dir.path().to_str().unwrap(), "--runner", "golang-migrate"],
+        None,
+    );
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["files"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(v["down_migrations"].as_array().unwrap().len(), 1);
+    assert_eq!(rules_of(&v), ["drop-table", "missing-lock-timeout"]);
+    // Named on the command line, a down file is checked.
+    let down = dir.path().join("000001_things.down.sql");
+    let (_, v, _) = check_args(&[down.to_str().unwrap()], None);
+    assert_eq!(rules_of(&v), ["drop-table", "missing-lock-timeout"]);
+}

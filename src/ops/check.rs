@@ -67,11 +67,21 @@ fn input(path: &str, message: impl Into<String>) -> crate::Error {
 
 /// The `.sql` files named by `paths`: files as given, directories' `.sql` files in name order.
 pub fn migration_files(paths: &[String]) -> Result<Vec<String>, crate::Error> {
+    Ok(migration_files_and_downs(paths)?.0)
+}
+
+/// [`migration_files`], leaving out of each directory the down migrations of golang-migrate's
+/// layout (`N_name.down.sql` beside `N_name.up.sql`), which are returned second: they undo the
+/// migration and are not part of what deploys. Files named explicitly are always kept.
+pub fn migration_files_and_downs(
+    paths: &[String],
+) -> Result<(Vec<String>, Vec<String>), crate::Error> {
     let io = |p: &String| {
         let p = p.clone();
         move |source| crate::Error::Io { path: p, source }
     };
     let mut out = Vec::new();
+    let mut downs = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(io(p))?;
         if meta.is_dir() {
@@ -83,12 +93,17 @@ pub fn migration_files(paths: &[String]) -> Result<Vec<String>, crate::Error> {
                 .map(|x| x.display().to_string())
                 .collect();
             files.sort();
-            out.extend(files);
+            let (down, up): (Vec<String>, Vec<String>) = files.into_iter().partition(|f| {
+                f.strip_suffix(".down.sql")
+                    .is_some_and(|stem| std::path::Path::new(&format!("{stem}.up.sql")).exists())
+            });
+            out.extend(up);
+            downs.extend(down);
         } else {
             out.push(p.clone());
         }
     }
-    Ok(out)
+    Ok((out, downs))
 }
 
 /// Read migration files (each must split without a lexical problem).
@@ -116,7 +131,7 @@ pub async fn run(
     cfg: &Config,
 ) -> Result<crate::analyze::migration::report::CheckReport, crate::Error> {
     let pg = req.pg_version.or(cfg.check.pg_version).unwrap_or(15);
-    let paths = migration_files(&req.paths)?;
+    let (paths, downs) = migration_files_and_downs(&req.paths)?;
     if paths.is_empty() {
         return Err(input(
             &req.paths.join(", "),
@@ -187,6 +202,7 @@ pub async fn run(
         statements,
         pg_version: pg,
         transactions: checked.plans,
+        down_migrations: downs,
         // A rule that fires on statement after statement for the same cause is one finding.
         findings: crate::finding::collapse_repeats(findings),
     })

@@ -15,6 +15,9 @@ pub struct CheckReport {
     pub pg_version: u32,
     /// How each file was taken to run (transaction mode, runner, why).
     pub transactions: Vec<super::txmode::FilePlan>,
+    /// Down migrations of a directory (`N_x.down.sql` beside `N_x.up.sql`), not checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub down_migrations: Vec<String>,
     /// Findings, in file order.
     pub findings: Vec<Finding>,
 }
@@ -29,8 +32,12 @@ impl Report for CheckReport {
             .iter()
             .filter(|f| f.severity == crate::Severity::Error)
             .count();
+        let downs = match self.down_migrations.len() {
+            0 => String::new(),
+            n => format!(" ({n} down migration(s) beside their .up.sql not checked)"),
+        };
         format!(
-            "{} file(s), {} statement(s) checked for PostgreSQL {}: {} error(s), {} warning(s)",
+            "{} file(s), {} statement(s) checked for PostgreSQL {}: {} error(s), {} warning(s){downs}",
             self.files.len(),
             self.statements,
             self.pg_version,
