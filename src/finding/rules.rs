@@ -195,6 +195,9 @@ super::registry! {
     EnumAddValueInTransaction = "enum-add-value-in-transaction", Migration, Error, [],
         "ALTER TYPE … ADD VALUE inside a transaction block fails before PostgreSQL 12",
         "Before PostgreSQL 12, ALTER TYPE … ADD VALUE cannot run inside a transaction block (ERROR 25001), and most runners wrap each migration in one. From 12 it runs, but the new value cannot be used until the transaction commits.\n\nInstead: a migration of its own that runs outside a transaction.";
+    DomainConstraintNotValid = "domain-constraint-not-valid", Migration, Error, [],
+        "ALTER DOMAIN … ADD CONSTRAINT without NOT VALID scans every column of the domain under SHARE locks",
+        "Adding a constraint to a domain checks every existing value of every column of that type, in every table, holding a SHARE lock on each table while it scans: writes to all of them wait.\n\nInstead: ALTER DOMAIN … ADD CONSTRAINT … NOT VALID (new values are checked at once, nothing is scanned), then ALTER DOMAIN … VALIDATE CONSTRAINT alone, in a quiet hour: on PostgreSQL 15 its scan takes SHARE on each table too (writes wait), but it holds no other lock and can be retried.";
     TruncateCascade = "truncate-cascade", Migration, Error, [],
         "TRUNCATE … CASCADE also empties every table that references it",
         "CASCADE truncates every table with a foreign key to this one, and theirs, recursively: easy to lose far more data than intended.\n\nInstead: TRUNCATE the tables you mean by name, or DELETE with a condition.";

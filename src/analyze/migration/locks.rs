@@ -471,6 +471,25 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
                 add(mode, t, None);
             }
         }
+        ["alter", "domain", ..] => {
+            // Adding a checked constraint, SET NOT NULL and VALIDATE CONSTRAINT scan every
+            // column of the domain under SHARE on each table (PostgreSQL 15, observed).
+            let mode = if s.has(&["validate", "constraint"])
+                || s.has(&["add"]) && !s.has(&["not", "valid"])
+                || s.has(&["set", "not", "null"])
+            {
+                Some(Share)
+            } else {
+                None
+            };
+            if let (Some(mode), Some(d)) = (mode, s.name_after(&["domain"])) {
+                add(
+                    mode,
+                    format!("every table with a column of domain {d}"),
+                    None,
+                );
+            }
+        }
         ["refresh", "materialized", "view", ..] => {
             let mode = if s.has(&["concurrently"]) {
                 Exclusive

@@ -12,6 +12,7 @@ mod ban_char_field;
 mod check_not_valid;
 mod concurrent_in_transaction;
 mod detach_partition_not_concurrent;
+mod domain_constraint_not_valid;
 mod drop_column;
 mod drop_database;
 mod drop_index_not_concurrent;
@@ -274,6 +275,7 @@ pub const RULES: &[Rule] = &[
     alter_column_type_rewrite::RULE,
     fk_not_valid::RULE,
     check_not_valid::RULE,
+    domain_constraint_not_valid::RULE,
     validate_in_same_transaction::RULE,
     set_not_null::RULE,
     unique_constraint_lock::RULE,
