@@ -234,7 +234,6 @@ pub fn subcommand_lock(c: &[String], pg: u32) -> LockMode {
             return ShareUpdateExclusive
         }
         "enable" | "disable" if has(c, &["trigger"]) => return ShareRowExclusive,
-        "inherit" | "no" if has(c, &["inherit"]) => return ShareUpdateExclusive,
         _ => {}
     }
     if starts(c, &["set", "without", "cluster"]) {
@@ -339,6 +338,12 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
                 // ADD COLUMN … REFERENCES: the referenced table too.
                 for r in referenced(c) {
                     add(ShareRowExclusive, r, None);
+                }
+            }
+            // INHERIT parent: SHARE UPDATE EXCLUSIVE on the parent (NO INHERIT: a light one).
+            if c.first().is_some_and(|w| w == "inherit") {
+                if let Some(p) = name_at(c, 1) {
+                    add(ShareUpdateExclusive, p, None);
                 }
             }
             if matches!(c.first().map(String::as_str), Some("attach" | "detach")) {
