@@ -210,6 +210,9 @@ fn split_commas(w: &[String]) -> Vec<&[String]> {
 /// The words inside the parentheses that open at `open` (exclusive), and the index after the
 /// closing one.
 fn parens(w: &[String], open: usize) -> (&[String], usize) {
+    if w.get(open).map(String::as_str) != Some("(") {
+        return (&[], open.min(w.len()));
+    }
     let mut depth = 0usize;
     for (i, x) in w.iter().enumerate().skip(open) {
         match x.as_str() {
@@ -583,6 +586,21 @@ mod tests {
         assert_eq!(ty("text[]"), "text[]");
         assert_eq!(ty("pg_catalog.int8"), "bigint");
         assert_eq!(ty("bigserial"), "bigint");
+    }
+
+    #[test]
+    fn broken_constraints_are_read_without_panicking() {
+        let mut s = Schema::default();
+        for sql in [
+            "CREATE TABLE t (a int, CONSTRAINT c CHECK ) NOT VALID)",
+            "ALTER TABLE accounts ADD CONSTRAINT c CHECK ) NOT VALID",
+            "ALTER TABLE accounts ADD CONSTRAINT c FOREIGN",
+            "ALTER TABLE accounts ADD UNIQUE",
+            "CREATE TABLE u (CONSTRAINT k PRIMARY KEY",
+        ] {
+            s.apply(&stmt(sql), Origin::Deployed);
+        }
+        assert!(s.table("accounts").is_some());
     }
 
     #[test]
