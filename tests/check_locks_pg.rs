@@ -145,6 +145,7 @@ fn static_locks_match_pg_locks_on_postgresql_15() {
             max_cost_increase: None,
             config: Default::default(),
             allow_side_effects: false,
+            runner: None,
         };
         for sql in STATEMENTS {
             // dbkit's observed mode: the statement in a rolled-back transaction, its new

@@ -116,6 +116,24 @@ fn dropped_index_regresses_renamed_column_breaks_rewrites_are_seen() {
         .unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(c["evidence"]["validated"], false);
 
+    // A goose file's Down section is not applied: its DROP INDEX would regress the workload.
+    let v = run(
+        dir.path(),
+        "-- +goose Up\nSET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN note2 text;\n-- +goose Down\nDROP INDEX accounts_email_idx;\n",
+        &[],
+    );
+    let f = v["findings"].as_array().unwrap();
+    assert!(
+        !f.iter()
+            .any(|x| x["rule"] == "plan-regression" || x["location"]["line"] == 5),
+        "{v:#}"
+    );
+    assert!(
+        f.iter()
+            .any(|x| x["rule"] == "lock-acquired" && x["location"]["line"] == 3),
+        "{v:#}"
+    );
+
     // A harmless migration passes the gate.
     let v = run(
         dir.path(),

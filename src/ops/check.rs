@@ -24,6 +24,9 @@ pub struct ObserveOptions {
     pub config: Config,
     /// Run statements whose effects survive the rollback (`setval`, dblink…).
     pub allow_side_effects: bool,
+    /// The runner whose conventions say which part of a file is the forward migration (goose
+    /// and dbmate down sections are not applied); `None`: recognised from the file's markers.
+    pub runner: Option<crate::config::Runner>,
 }
 
 /// What `dbkit check` asks for.
@@ -177,6 +180,7 @@ pub async fn run(
             max_cost_increase: req.max_cost_increase,
             config: cfg.clone(),
             allow_side_effects: req.allow_side_effects,
+            runner: req.runner.or(cfg.check.runner),
         };
         let base = migration_files(&req.base)?
             .into_iter()
@@ -289,7 +293,19 @@ pub async fn observe(
     // The migration, statement by statement.
     'files: for (file, text) in files {
         let mut model = TxnModel::default();
-        for st in crate::sql::split(text).statements {
+        // Only the forward migration: not a goose or dbmate down section.
+        let plan = crate::analyze::migration::txmode::plan(
+            file,
+            text,
+            None,
+            crate::config::TxSetting::Auto,
+            o.runner,
+        );
+        for st in crate::sql::split(text).statements.into_iter().filter(|st| {
+            plan.units
+                .iter()
+                .any(|u| st.span.start_byte >= u.start && st.span.start_byte < u.end)
+        }) {
             let (line, col) = (st.span.start.line, st.span.start.column);
             if let Some(c) = transaction_control(st.text) {
                 match model.apply(&c) {
