@@ -282,3 +282,41 @@ fn golang_migrate_down_files_beside_their_up_files_are_not_checked() {
     let (_, v, _) = check_args(&[down.to_str().unwrap()], None);
     assert_eq!(rules_of(&v), ["drop-table", "missing-lock-timeout"]);
 }
+
+#[test]
+fn the_checked_file_is_not_its_own_history() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("0001_old.sql"),
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, plan text);\n",
+    )
+    .unwrap();
+    let new = dir.path().join("0002_new.sql");
+    std::fs::write(
+        &new,
+        "CREATE TABLE tags (id bigint, name text);\nCREATE INDEX tags_name ON tags (name);\n",
+    )
+    .unwrap();
+    // tags is created by the checked file itself: new and empty, even though --history lists it.
+    let (code, v, _) = check_args(
+        &[
+            new.to_str().unwrap(),
+            "--history",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!((code, rules_of(&v)), (Some(0), vec![]), "{v:#}");
+    // accounts comes from the history: an existing table.
+    std::fs::write(&new, "CREATE INDEX accounts_plan ON accounts (plan);\n").unwrap();
+    let (code, v, _) = check_args(
+        &[
+            new.to_str().unwrap(),
+            "--history",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, Some(1));
+    assert!(rules_of(&v).contains(&"index-not-concurrent".to_string()));
+}

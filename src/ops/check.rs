@@ -142,7 +142,17 @@ pub async fn run(
         ));
     }
     let files = read_migrations(&paths)?;
-    let history = read_migrations(&migration_files(&req.history)?)?;
+    // The files being checked are not their own history (`--history migrations/` beside
+    // `migrations/0042_new.sql` is the usual CI call).
+    let checked: Vec<std::path::PathBuf> = files
+        .iter()
+        .filter_map(|(f, _)| std::fs::canonicalize(f).ok())
+        .collect();
+    let history_files: Vec<String> = migration_files(&req.history)?
+        .into_iter()
+        .filter(|h| std::fs::canonicalize(h).map_or(true, |c| !checked.contains(&c)))
+        .collect();
+    let history = read_migrations(&history_files)?;
     let schema = match &req.schema {
         Some(f) => read_migrations(std::slice::from_ref(f))?,
         None => Vec::new(),
