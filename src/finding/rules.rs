@@ -136,7 +136,7 @@ super::registry! {
         "SET NOT NULL scans the table under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) proves it first",
         "ALTER COLUMN … SET NOT NULL verifies every row under ACCESS EXCLUSIVE. Since PostgreSQL 12 it skips the scan when a validated CHECK (col IS NOT NULL) constraint already proves it.\n\nInstead: ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; then SET NOT NULL (instant) and DROP CONSTRAINT c.";
     UniqueConstraintLock = "unique-constraint-lock", Migration, Error, [],
-        "ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE",
+        "ADD UNIQUE / PRIMARY KEY without USING INDEX, an EXCLUDE constraint, or a column added with UNIQUE / PRIMARY KEY builds the index under ACCESS EXCLUSIVE",
         "ADD CONSTRAINT … UNIQUE or PRIMARY KEY builds its index while holding ACCESS EXCLUSIVE on the table.\n\nInstead: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX (or PRIMARY KEY USING INDEX), which only takes a brief lock.";
     DropColumn = "drop-column", Migration, Warning, [],
         "DROP COLUMN breaks every deployed query that still reads the column",

@@ -11,17 +11,46 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let t = s.altered_table()?;
-    if !s.has(&["add"])
-        || !(s.has(&["unique"]) || s.has(&["primary", "key"]))
-        || s.has(&["using", "index"])
-        || !ctx.existing(&t)
-    {
+    if !ctx.existing(&t) {
         return None;
     }
-    Some(Hit::from((
-        format!("adding a unique constraint or primary key to {t} builds its index while every query on the table waits"),
-        format!("CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…); then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
-    )))
+    for c in super::locks::subcommands(s) {
+        if c.first().map(String::as_str) != Some("add") {
+            continue;
+        }
+        // The constraint's kind: after ADD, or after ADD CONSTRAINT name.
+        let body: Vec<&str> = c.iter().map(String::as_str).collect();
+        let k = match body.as_slice() {
+            ["add", "constraint", _, k, ..] => *k,
+            ["add", k, ..] => *k,
+            _ => continue,
+        };
+        match k {
+            "unique" | "primary" if !c.windows(2).any(|w| w[0] == "using" && w[1] == "index") => {
+                return Some(Hit::from((
+                    format!("adding a unique constraint or primary key to {t} builds its index while every query on the table waits"),
+                    format!("CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…); then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
+                )))
+            }
+            "exclude" => {
+                return Some(Hit::from((
+                    format!("adding an exclusion constraint to {t} builds its index and checks every row while every query on the table waits (there is no USING INDEX form for exclusion constraints)"),
+                    format!("add it when {t} is empty or in a maintenance window, or enforce the rule with a unique index built CONCURRENTLY when equality is enough"),
+                )))
+            }
+            _ => {}
+        }
+    }
+    // A column added with an inline UNIQUE or PRIMARY KEY builds the index the same way.
+    if s.added_columns().iter().any(|c| {
+        c.iter().any(|w| w == "unique") || c.windows(2).any(|w| w[0] == "primary" && w[1] == "key")
+    }) {
+        return Some(Hit::from((
+            format!("adding a column with UNIQUE or PRIMARY KEY to {t} builds its index while every query on the table waits"),
+            format!("add the column plain, CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…), then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
+        )));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -37,6 +66,22 @@ mod tests {
         assert!(!fires(
             "ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_idx;",
             "unique-constraint-lock"
+        ));
+        let r = "unique-constraint-lock";
+        assert!(fires("ALTER TABLE t ADD PRIMARY KEY (id);", r));
+        assert!(fires(
+            "ALTER TABLE t ADD CONSTRAINT t_excl EXCLUDE USING gist (during WITH &&);",
+            r
+        ));
+        assert!(fires("ALTER TABLE t ADD COLUMN code text UNIQUE;", r));
+        assert!(fires(
+            "ALTER TABLE t ADD COLUMN id bigserial PRIMARY KEY;",
+            r
+        ));
+        assert!(!fires("ALTER TABLE t ADD COLUMN code text;", r));
+        assert!(!fires(
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;",
+            r
         ));
     }
 }
