@@ -146,6 +146,7 @@ fn static_locks_match_pg_locks_on_postgresql_15() {
             config: Default::default(),
             allow_side_effects: false,
             runner: None,
+            pg_version: 15,
         };
         for sql in STATEMENTS {
             // dbkit's observed mode: the statement in a rolled-back transaction, its new

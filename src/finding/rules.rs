@@ -225,6 +225,9 @@ super::registry! {
     LockAcquired = "lock-acquired", Migration, Warning, [],
         "observed on a database: the lock a migration statement took (warning for SHARE and stronger)",
         "dbkit check --url/--scratch ran the migration in a rolled-back transaction and read pg_locks after each statement. SHARE and stronger locks block writes (ACCESS EXCLUSIVE blocks reads too) until the migration's transaction ends.\n\nInstead: use the lock-friendly form of the statement (CONCURRENTLY, NOT VALID + VALIDATE), keep the transaction short, and set lock_timeout.";
+    LockModelMismatch = "lock-model-mismatch", Migration, Warning, [],
+        "observed on a database: a statement took a different lock on a table than dbkit's static lock model says",
+        "dbkit check names the lock each statement takes from a model of PostgreSQL's lock table (verified on PostgreSQL 15 by tests/check_locks_pg.rs). With --url/--scratch the statement also ran, and pg_locks showed another mode on a table the model names: the static verdicts about that statement (missing-lock-timeout, work-after-access-exclusive, the lock column) rest on the model's mode, so the observed one is the one to trust.\n\nInstead: trust the observed lock-acquired finding, and report the statement and server version to dbkit so the model learns it.";
     TableRewrite = "table-rewrite", Migration, Error, [],
         "observed on a database: a statement rewrote a table (its storage file changed)",
         "The table's relfilenode changed during the statement: PostgreSQL wrote a new copy of the table (and its indexes) under ACCESS EXCLUSIVE. On a large table that is minutes of unavailability and twice the disk.\n\nInstead: the rewrite-free form of the change (see alter-column-type-rewrite and add-column-volatile-default), or a new column with a batched backfill.";

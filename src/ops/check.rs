@@ -27,6 +27,8 @@ pub struct ObserveOptions {
     /// The runner whose conventions say which part of a file is the forward migration (goose
     /// and dbmate down sections are not applied); `None`: recognised from the file's markers.
     pub runner: Option<crate::config::Runner>,
+    /// The PostgreSQL version the static lock model is compared for.
+    pub pg_version: u32,
 }
 
 /// What `dbkit check` asks for.
@@ -191,6 +193,7 @@ pub async fn run(
             config: cfg.clone(),
             allow_side_effects: req.allow_side_effects,
             runner: req.runner.or(cfg.check.runner),
+            pg_version: pg,
         };
         let base = migration_files(&req.base)?
             .into_iter()
@@ -379,9 +382,17 @@ pub async fn observe(
                 out.push(migration_error(file, line, col, &e.to_string(), st.text));
                 break 'files;
             }
-            for (table, mode) in s
-                .locks()
-                .await?
+            let locks_after = s.locks().await?;
+            out.extend(lock_model_mismatch(
+                file,
+                line,
+                col,
+                st.text,
+                &locks_before,
+                &locks_after,
+                o.pg_version,
+            ));
+            for (table, mode) in locks_after
                 .into_iter()
                 .filter(|l| !locks_before.contains(l))
             {
@@ -482,6 +493,50 @@ pub async fn observe(
     Ok(out)
 }
 
+/// A table the static lock model names for `sql` on which pg_locks shows another mode (ROW
+/// EXCLUSIVE and stronger; names compared without their schema). Tables the model cannot name
+/// (an index's table, a domain's tables) and tables it does not name are left alone.
+fn lock_model_mismatch(
+    file: &str,
+    line: usize,
+    col: usize,
+    sql: &str,
+    before: &[(String, String)],
+    after: &[(String, String)],
+    pg: u32,
+) -> Vec<Finding> {
+    use crate::analyze::migration::locks::{locks_of_sql, LockMode};
+    use crate::analyze::migration::schema::short;
+    let observed = |table: &str| {
+        after
+            .iter()
+            .filter(|l| !before.contains(l) && short(&l.0) == table)
+            .filter_map(|l| LockMode::from_pg_locks(&l.1))
+            .max()
+    };
+    locks_of_sql(sql, pg)
+        .into_iter()
+        .filter(|l| l.via_index.is_none() && !l.table.contains(' '))
+        .filter(|l| l.mode >= LockMode::RowExclusive)
+        .filter_map(|l| {
+            observed(short(&l.table))
+                .filter(|m| *m >= LockMode::RowExclusive && *m != l.mode)
+                .map(|m| (l, m))
+        })
+        .map(|(l, m)| Finding {
+            rule: RuleId::LockModelMismatch,
+            severity: RuleId::LockModelMismatch.severity(),
+            message: format!(
+                "took {m} on {}, where dbkit's lock model says {}: the observed lock is the one to trust",
+                l.table, l.mode
+            ),
+            location: at(file, line, col),
+            evidence: serde_json::json!({ "table": l.table, "observed": m.as_str(), "model": l.mode.as_str(), "statement": sql }),
+            suggestion: Some("report the statement and the server version so the model learns it".into()),
+        })
+        .collect()
+}
+
 fn migration_error(file: &str, line: usize, col: usize, message: &str, statement: &str) -> Finding {
     Finding {
         rule: RuleId::MigrationError,
@@ -492,5 +547,48 @@ fn migration_error(file: &str, line: usize, col: usize, message: &str, statement
         suggestion: Some(
             "fix the statement; nothing after it was checked against the database".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_model_mismatch;
+
+    fn l(t: &str, m: &str) -> (String, String) {
+        (t.to_string(), m.to_string())
+    }
+
+    #[test]
+    fn a_lock_other_than_the_model_says_is_a_finding() {
+        let sql = "ALTER TABLE public.t VALIDATE CONSTRAINT c";
+        // The model: SHARE UPDATE EXCLUSIVE on t. Observed the same: nothing.
+        let same = [
+            l("t", "ShareUpdateExclusiveLock"),
+            l("u", "AccessShareLock"),
+        ];
+        assert!(lock_model_mismatch("m.sql", 1, 1, sql, &[], &same, 15).is_empty());
+        // Observed ACCESS EXCLUSIVE: a finding naming both.
+        let other = [l("t", "AccessExclusiveLock")];
+        let f = lock_model_mismatch("m.sql", 1, 1, sql, &[], &other, 15);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("ACCESS EXCLUSIVE")
+                && f[0].message.contains("SHARE UPDATE EXCLUSIVE"),
+            "{}",
+            f[0].message
+        );
+        // A lock held before the statement is not the statement's.
+        assert!(lock_model_mismatch("m.sql", 1, 1, sql, &other, &other, 15).is_empty());
+        // Tables the model names only by description are not compared.
+        assert!(lock_model_mismatch(
+            "m.sql",
+            1,
+            1,
+            "DROP INDEX i",
+            &[],
+            &[l("t", "ShareLock")],
+            15
+        )
+        .is_empty());
     }
 }
