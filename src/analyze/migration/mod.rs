@@ -418,6 +418,7 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
         ctx.statement_timeout_set = false;
         ctx.plan = Some(plan.clone());
         let statements = crate::sql::split(text).statements;
+        let first_finding = out.findings.len();
         for unit in &plan.units {
             let mut in_tx = unit.transaction;
             let mut held: Vec<Held> = Vec::new();
@@ -486,6 +487,8 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
             }
             close(&mut held, &mut out);
         }
+        // Findings judged when a transaction ends go back to their statement's place.
+        out.findings[first_finding..].sort_by_key(|f| f.location.line);
         ctx.schema.deploy();
         out.plans.push(plan);
     }
