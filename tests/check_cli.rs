@@ -2,16 +2,14 @@
 //! file of fixtures/migrations/bad triggers exactly the rules its `-- expect:` comment names.
 
 use std::collections::BTreeSet;
+mod common;
+use common::rule_ids as rules_of;
 use std::process::Command;
 
 fn check(path: &str) -> (Option<i32>, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
-        .args(["check", path, "--format", "json"])
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{path}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code(), v)
+    let (code, v, err) = check_args(&[path], None);
+    assert!(!v.is_null(), "{path}: {err}");
+    (code, v)
 }
 
 fn dir(sub: &str) -> std::path::PathBuf {
@@ -127,15 +125,6 @@ fn check_args(
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code(), v, stderr)
-}
-
-fn rules_of(v: &serde_json::Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

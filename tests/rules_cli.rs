@@ -4,6 +4,7 @@
 //! same in every command; unknown ids are errors that name the closest valid id.
 
 mod common;
+use common::rule_ids;
 
 use std::path::Path;
 
@@ -19,15 +20,6 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-fn rule_ids(report: &serde_json::Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

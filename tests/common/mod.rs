@@ -21,3 +21,14 @@ pub fn dbkit_in(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The rule ids of a report's findings, in order.
+#[allow(dead_code)]
+pub fn rule_ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
