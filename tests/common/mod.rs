@@ -4,6 +4,7 @@ use std::process::Command;
 
 /// Runs the dbkit binary from the crate root (so fixture paths resolve) with `args`, the
 /// environment variables in `unset` removed and those in `env` set: exit code, stdout, stderr.
+#[allow(dead_code)]
 pub fn dbkit_in(
     args: &[&str],
     env: &[(&str, &str)],
