@@ -309,3 +309,30 @@ fn the_checked_file_is_not_its_own_history() {
     assert_eq!(code, Some(1));
     assert!(rules_of(&v).contains(&"index-not-concurrent".to_string()));
 }
+
+#[test]
+fn an_off_by_default_rule_runs_only_when_enabled() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/migrations/corpus/047_statement_timeout_enabled_bad.sql");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v, _) = check_args(&[file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(rules_of(&v), Vec::<String>::new(), "{v:#}");
+    std::fs::write(
+        dir.path().join("dbkit.toml"),
+        "[rules]\nenabled = [\"missing-statement-timeout\"]\n",
+    )
+    .unwrap();
+    let (_, v, _) = check_args(&[file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(rules_of(&v), ["missing-statement-timeout"]);
+    std::fs::write(
+        dir.path().join("dbkit.toml"),
+        "[rules]\nenabled = [\"missing-statment-timeout\"]\n",
+    )
+    .unwrap();
+    let (code, _, err) = check_args(&[file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("did you mean missing-statement-timeout"),
+        "{err}"
+    );
+}
