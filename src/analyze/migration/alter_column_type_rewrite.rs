@@ -14,8 +14,11 @@ pub const RULE: Rule = Rule {
 /// does not, `None` it depends on the session's TimeZone (timestamp ↔ timestamptz, PostgreSQL
 /// 12+).
 pub fn rewrites(from: &SqlType, to: &SqlType, pg: u32) -> Option<bool> {
-    if from.array != to.array {
-        return Some(true);
+    // An array of any other type is coerced element by element: a rewrite, even where the
+    // element change alone is free (varchar(10)[] to varchar(20)[], text[] to varchar[] rewrite
+    // on PostgreSQL 15; tests/check_rewrites_pg.rs).
+    if from.array || to.array {
+        return Some(from != to);
     }
     let (f, t) = (from.base.as_str(), to.base.as_str());
     let longer = |a: &[u32], b: &[u32]| match (a.first(), b.first()) {
@@ -93,7 +96,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
             (Some(from), false) => match rewrites(&from, &to, ctx.pg_version) {
                 Some(false) => continue,
                 Some(true) => return hit(format!("changing {t}.{col} from {from} to {to} rewrites the table and rebuilds its indexes while every query on it waits"), None),
-                None => return hit(format!("changing {t}.{col} from {from} to {to} rewrites the table unless the migration's session TimeZone is UTC"), Some(Severity::Warning)),
+                None => match ctx.timezone_utc {
+                    Some(true) => continue,
+                    Some(false) => return hit(format!("changing {t}.{col} from {from} to {to} rewrites the table: the file sets a TimeZone other than UTC, so every value is converted"), None),
+                    None => return hit(format!("changing {t}.{col} from {from} to {to} rewrites the table unless the migration's session TimeZone is UTC (SET TimeZone = 'UTC' before it makes it free)"), Some(Severity::Warning)),
+                },
             },
             (None, false) if maybe_free_target(&to) => {
                 return hit(format!("changing {t}.{col} to {to}: dbkit does not know the column's current type (pass --history or --schema), and that decides whether the table is rewritten under ACCESS EXCLUSIVE"), Some(Severity::Warning))

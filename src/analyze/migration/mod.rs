@@ -194,6 +194,8 @@ pub struct Ctx {
     pub lock_timeout_set: bool,
     /// `SET statement_timeout` seen earlier in this file.
     pub statement_timeout_set: bool,
+    /// `SET TimeZone` seen earlier in this file: whether it is UTC (`None`: not set).
+    pub timezone_utc: Option<bool>,
     /// Constraints added NOT VALID in the current transaction: `(table, constraint)`.
     pub not_valid_in_tx: HashSet<(String, String)>,
     /// How the current file runs (runner, mode, why).
@@ -416,6 +418,7 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
         );
         ctx.lock_timeout_set = false;
         ctx.statement_timeout_set = false;
+        ctx.timezone_utc = None;
         ctx.plan = Some(plan.clone());
         let statements = crate::sql::split(text).statements;
         let first_finding = out.findings.len();
@@ -553,6 +556,26 @@ fn note(s: &Stmt, ctx: &mut Ctx) {
     match setting.map(String::as_str) {
         Some("lock_timeout") => ctx.lock_timeout_set = true,
         Some("statement_timeout") => ctx.statement_timeout_set = true,
+        Some("timezone") | Some("time") => {
+            // SET TimeZone = 'UTC' / SET TIME ZONE 'UTC' / SET LOCAL …: the value is the last word.
+            let v = s
+                .words
+                .last()
+                .map(|w| w.trim_matches('\'').to_ascii_lowercase());
+            ctx.timezone_utc = v.map(|v| {
+                matches!(
+                    v.as_str(),
+                    "utc"
+                        | "etc/utc"
+                        | "gmt"
+                        | "etc/gmt"
+                        | "universal"
+                        | "zulu"
+                        | "etc/universal"
+                        | "etc/zulu"
+                )
+            });
+        }
         _ => {}
     }
     // set_config('lock_timeout', …) in a SELECT.
