@@ -198,6 +198,9 @@ super::registry! {
     DomainConstraintNotValid = "domain-constraint-not-valid", Migration, Error, [],
         "ALTER DOMAIN … ADD CONSTRAINT without NOT VALID scans every column of the domain under SHARE locks",
         "Adding a constraint to a domain checks every existing value of every column of that type, in every table, holding a SHARE lock on each table while it scans: writes to all of them wait.\n\nInstead: ALTER DOMAIN … ADD CONSTRAINT … NOT VALID (new values are checked at once, nothing is scanned), then ALTER DOMAIN … VALIDATE CONSTRAINT alone, in a quiet hour: on PostgreSQL 15 its scan takes SHARE on each table too (writes wait), but it holds no other lock and can be retried.";
+    RefreshMatviewNotConcurrent = "refresh-matview-not-concurrent", Migration, Warning, [],
+        "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view for the whole refresh",
+        "A plain refresh takes ACCESS EXCLUSIVE on the materialized view and holds it while the view's query runs again and its result replaces the old contents: every query that reads the view waits, for as long as that query takes.\n\nInstead: REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view; it takes EXCLUSIVE, so reads go on while it computes the differences).";
     TruncateCascade = "truncate-cascade", Migration, Error, [],
         "TRUNCATE … CASCADE also empties every table that references it",
         "CASCADE truncates every table with a foreign key to this one, and theirs, recursively: easy to lose far more data than intended.\n\nInstead: TRUNCATE the tables you mean by name, or DELETE with a condition.";

@@ -30,6 +30,7 @@ mod prefer_bigint_key;
 mod prefer_identity;
 mod prefer_jsonb;
 mod prefer_timestamptz;
+mod refresh_matview_not_concurrent;
 mod reindex_not_concurrent;
 mod rename_column;
 mod rename_table;
@@ -291,6 +292,7 @@ pub const RULES: &[Rule] = &[
     lock_table::RULE,
     vacuum_full_cluster::RULE,
     reindex_not_concurrent::RULE,
+    refresh_matview_not_concurrent::RULE,
     set_logged_unlogged::RULE,
     set_tablespace::RULE,
     whole_table_dml::RULE,
