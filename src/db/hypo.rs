@@ -127,12 +127,12 @@ impl HypoSession {
         super::explain::function_catalog(&mut self.conn, sql).await
     }
 
-    /// Relation locks this session holds on user tables: (table, mode).
+    /// Relation locks this session holds on user tables and materialized views: (name, mode).
     pub async fn locks(&mut self) -> Result<Vec<(String, String)>, DbError> {
         let rows = sqlx::query(
             "SELECT c.oid::regclass::text, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
              JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p')
+             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm')
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
         )
         .fetch_all(&mut self.conn)
