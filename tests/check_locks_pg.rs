@@ -144,14 +144,7 @@ fn static_locks_match_pg_locks_on_postgresql_15() {
             .await
             .unwrap();
         dbkit::db::close(conn).await;
-        let opts = dbkit::ops::check::ObserveOptions {
-            commit: false,
-            max_cost_increase: None,
-            config: Default::default(),
-            allow_side_effects: false,
-            runner: None,
-            pg_version: 15,
-        };
+        let opts = dbkit::ops::check::ObserveOptions::default();
         for sql in STATEMENTS {
             // dbkit's observed mode: the statement in a rolled-back transaction, its new
             // pg_locks rows reported as lock-acquired.

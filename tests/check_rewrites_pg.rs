@@ -62,14 +62,7 @@ fn static_type_change_verdicts_match_observed_rewrites_on_postgresql_15() {
         .build()
         .unwrap();
     let spec = c.conn_spec("postgres");
-    let opts = dbkit::ops::check::ObserveOptions {
-        commit: false,
-        max_cost_increase: None,
-        config: Default::default(),
-        allow_side_effects: false,
-        runner: None,
-        pg_version: 15,
-    };
+    let opts = dbkit::ops::check::ObserveOptions::default();
     let mut disagree = Vec::new();
     for (from, to, setting) in CHANGES {
         let create = format!(

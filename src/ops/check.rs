@@ -31,6 +31,20 @@ pub struct ObserveOptions {
     pub pg_version: u32,
 }
 
+impl Default for ObserveOptions {
+    /// Roll back, the default configuration, no side effects, runners recognised, PostgreSQL 15.
+    fn default() -> ObserveOptions {
+        ObserveOptions {
+            commit: false,
+            max_cost_increase: None,
+            config: Config::default(),
+            allow_side_effects: false,
+            runner: None,
+            pg_version: 15,
+        }
+    }
+}
+
 /// What `dbkit check` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct CheckRequest {
