@@ -169,7 +169,7 @@ super::registry! {
         "CREATE INDEX on a partitioned table locks every partition against writes for the whole build, and CONCURRENTLY is refused there",
         "An index on a partitioned table is built on every partition in one statement, holding SHARE locks on all of them until the last build ends. PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table (ERROR: cannot create index on partitioned table concurrently).\n\nInstead: CREATE INDEX name ON ONLY parent (…) (instant, left invalid), then for each partition CREATE INDEX CONCURRENTLY … ON partition (…) and ALTER INDEX name ATTACH PARTITION partition_index; the parent index becomes valid when every partition has one.";
     MissingStatementTimeout = "missing-statement-timeout", Migration, Warning, [],
-        "off by default ([rules] enabled): lock_timeout is set but statement_timeout is not, so a statement that got its lock may hold it for as long as it runs",
+        "off by default (dbkit.toml rules.enabled): lock_timeout is set but statement_timeout is not, so a statement that got its lock may hold it for as long as it runs",
         "lock_timeout bounds the wait for a lock, not how long the statement holds it once granted. A migration step that turns out slow (a rewrite, a scan) keeps every query on the table waiting for as long as it runs.\n\nInstead: SET statement_timeout to the longest the step may take, next to SET lock_timeout. Off by default; switch it on with [rules] enabled = [\"missing-statement-timeout\"].";
     LockTable = "lock-table", Migration, Warning, [],
         "an explicit LOCK TABLE in a migration holds its lock until the transaction ends (and queues behind long transactions without lock_timeout)",

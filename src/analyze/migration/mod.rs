@@ -1,8 +1,10 @@
 //! The migration rule family (`dbkit check`, static part): each statement of each migration file
-//! is read as tokens (robust to PostgreSQL syntax a parser may not know), in its transaction
-//! context, knowing which tables the migration itself created (new and empty: lock rules do not
-//! fire on them). One file per rule; `-- dbkit:ignore rule-id [reason]` on the line before a
-//! statement silences a rule there, and an ignore that silences nothing is reported.
+//! is read as tokens (robust to PostgreSQL syntax a parser may not know), in the transaction the
+//! file's runner gives it ([`txmode`]), with the locks it takes ([`locks`]) and the schema the
+//! history, a schema dump and the files before it built ([`schema`]): tables created in the same
+//! file are new and empty (lock rules do not fire on them). One file per rule;
+//! `-- dbkit:ignore rule-id [reason]` on the line before a statement silences a rule there, and an
+//! ignore that silences nothing is reported.
 
 mod add_column_not_null_no_default;
 mod add_column_rewrite;
