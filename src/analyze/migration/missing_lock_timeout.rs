@@ -49,4 +49,26 @@ mod tests {
             R
         ));
     }
+
+    #[test]
+    fn zero_default_and_reset_leave_no_timeout() {
+        // 0 disables the timeout (pg_dump files start with it); RESET and DEFAULT undo it.
+        for sql in [
+            "SET lock_timeout = 0;\nALTER TABLE t ADD COLUMN c int;",
+            "SET lock_timeout = '0s';\nALTER TABLE t ADD COLUMN c int;",
+            "SET lock_timeout = '2s';\nRESET lock_timeout;\nALTER TABLE t ADD COLUMN c int;",
+            "SET lock_timeout = '2s';\nRESET ALL;\nALTER TABLE t ADD COLUMN c int;",
+            "SET lock_timeout TO DEFAULT;\nALTER TABLE t ADD COLUMN c int;",
+        ] {
+            assert!(fires(sql, R), "{sql}");
+        }
+        assert!(!fires(
+            "SET lock_timeout TO 1500;\nALTER TABLE t ADD COLUMN c int;",
+            R
+        ));
+        assert!(!fires(
+            "SET SESSION lock_timeout = '1min';\nALTER TABLE t ADD COLUMN c int;",
+            R
+        ));
+    }
 }

@@ -557,9 +557,30 @@ fn note(s: &Stmt, ctx: &mut Ctx) {
     } else {
         None
     };
+    // `SET x = 0`, `TO DEFAULT` and `RESET x` leave no timeout (0 disables it; pg_dump files
+    // start with `SET lock_timeout = 0`).
+    let value = s
+        .words
+        .last()
+        .map(|w| w.trim_matches('\'').to_ascii_lowercase());
+    let nonzero = value.as_deref().is_some_and(|v| {
+        let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        v != "default" && digits.parse::<f64>().map_or(true, |n| n > 0.0)
+    });
+    if s.starts(&["reset"]) {
+        match s.words.get(1).map(String::as_str) {
+            Some("lock_timeout") => ctx.lock_timeout_set = false,
+            Some("statement_timeout") => ctx.statement_timeout_set = false,
+            Some("all") => {
+                ctx.lock_timeout_set = false;
+                ctx.statement_timeout_set = false;
+            }
+            _ => {}
+        }
+    }
     match setting.map(String::as_str) {
-        Some("lock_timeout") => ctx.lock_timeout_set = true,
-        Some("statement_timeout") => ctx.statement_timeout_set = true,
+        Some("lock_timeout") => ctx.lock_timeout_set = nonzero,
+        Some("statement_timeout") => ctx.statement_timeout_set = nonzero,
         Some("timezone") | Some("time") => {
             // SET TimeZone = 'UTC' / SET TIME ZONE 'UTC' / SET LOCAL …: the value is the last word.
             let v = s
