@@ -15,7 +15,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     let bad = s.added_columns().into_iter().any(|c| {
-        c.windows(2).any(|w| w[0] == "not" && w[1] == "null")
+        super::words::has(c, &["not", "null"])
             && !c.iter().any(|w| {
                 matches!(
                     w.as_str(),

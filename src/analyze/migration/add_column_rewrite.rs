@@ -15,10 +15,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     for c in s.added_columns() {
-        let has = |seq: &[&str]| {
-            c.windows(seq.len())
-                .any(|x| x.iter().zip(seq).all(|(a, b)| a == b))
-        };
+        let has = |seq: &[&str]| super::words::has(c, seq);
         let kind = if has(&["generated"]) && has(&["stored"]) {
             "a stored generated column is computed for every existing row"
         } else if has(&["as", "identity"]) {

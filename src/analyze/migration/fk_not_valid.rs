@@ -19,7 +19,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         if c.first().map(String::as_str) != Some("add") || !has("references") {
             continue;
         }
-        let not_valid = c.windows(2).any(|w| w[0] == "not" && w[1] == "valid");
+        let not_valid = super::words::has(c, &["not", "valid"]);
         let column = !has("foreign") && c.get(1).is_none_or(|w| w != "constraint");
         if column {
             // ADD COLUMN … REFERENCES: a column constraint cannot be NOT VALID.

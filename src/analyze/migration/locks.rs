@@ -3,6 +3,7 @@
 //! every `ALTER TABLE` subcommand, per server version where it changed. `tests/check_locks_pg.rs`
 //! runs each kind on a real server and compares with `pg_locks`.
 
+use super::words::{has, name, name_list, split_commas, starts};
 use super::Stmt;
 use serde::Serialize;
 use std::fmt;
@@ -129,32 +130,10 @@ impl fmt::Display for TableLock {
 /// The subcommands of an `ALTER TABLE` (the words after the table name, split at top-level
 /// commas).
 pub fn subcommands(s: &Stmt) -> Vec<&[String]> {
-    let Some(start) = alter_table_body(s) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut from = start;
-    for (i, w) in s.words.iter().enumerate().skip(start) {
-        match w.as_str() {
-            "(" | "[" => depth += 1,
-            ")" | "]" => depth = depth.saturating_sub(1),
-            "," if depth == 0 => {
-                out.push(&s.words[from..i]);
-                from = i + 1;
-            }
-            ";" if depth == 0 => {
-                out.push(&s.words[from..i]);
-                from = i + 1;
-            }
-            _ => {}
-        }
+    match alter_table_body(s) {
+        Some(start) if start < s.words.len() => split_commas(&s.words[start..]),
+        _ => Vec::new(),
     }
-    if from < s.words.len() {
-        out.push(&s.words[from..]);
-    }
-    out.retain(|c| !c.is_empty());
-    out
 }
 
 /// Where the subcommands of an `ALTER TABLE [IF EXISTS] [ONLY] name [*]` start.
@@ -179,46 +158,12 @@ fn alter_table_body(s: &Stmt) -> Option<usize> {
     Some(i)
 }
 
-fn has(w: &[String], seq: &[&str]) -> bool {
-    w.windows(seq.len())
-        .any(|x| x.iter().zip(seq).all(|(a, b)| a == b))
-}
-
-fn starts(w: &[String], seq: &[&str]) -> bool {
-    w.len() >= seq.len() && w.iter().zip(seq).all(|(a, b)| a == b)
-}
-
-/// The (possibly qualified) name at `i`.
-fn name_at(w: &[String], mut i: usize) -> Option<String> {
-    while matches!(
-        w.get(i).map(String::as_str),
-        Some("if" | "not" | "exists" | "only" | "concurrently" | "table")
-    ) {
-        i += 1;
-    }
-    let first = w.get(i)?;
-    if !is_name(first) {
-        return None;
-    }
-    let mut name = first.clone();
-    while w.get(i + 1).map(String::as_str) == Some(".") {
-        name.push('.');
-        name.push_str(w.get(i + 2)?);
-        i += 2;
-    }
-    Some(name)
-}
-
-fn is_name(w: &str) -> bool {
-    !w.is_empty() && !matches!(w, "(" | ")" | "," | ";" | "." | "*")
-}
-
 /// The table a `REFERENCES` clause names, for each one in `w`.
 fn referenced(w: &[String]) -> Vec<String> {
     w.iter()
         .enumerate()
         .filter(|(_, x)| *x == "references")
-        .filter_map(|(i, _)| name_at(w, i + 1))
+        .filter_map(|(i, _)| name(w, i + 1))
         .collect()
 }
 
@@ -342,12 +287,12 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
             }
             // INHERIT parent: SHARE UPDATE EXCLUSIVE on the parent (NO INHERIT: a light one).
             if c.first().is_some_and(|w| w == "inherit") {
-                if let Some(p) = name_at(c, 1) {
+                if let Some(p) = name(c, 1) {
                     add(ShareUpdateExclusive, p, None);
                 }
             }
             if matches!(c.first().map(String::as_str), Some("attach" | "detach")) {
-                if let Some(p) = name_at(c, 2) {
+                if let Some(p) = name(c, 2) {
                     let child = if has(c, &["concurrently"]) || has(c, &["finalize"]) {
                         ShareUpdateExclusive
                     } else {
@@ -403,7 +348,7 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
                 i = w.iter().position(|x| x == ")").map_or(w.len(), |p| p + 1);
             }
             let kind = w.get(i).cloned().unwrap_or_default();
-            let name = name_at(w, i + 1).unwrap_or_default();
+            let name = name(w, i + 1).unwrap_or_default();
             match kind.as_str() {
                 "table" => add(mode, name, None),
                 "index" => add(mode, format!("the table of index {name}"), Some(name)),
@@ -431,7 +376,7 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
             }
         }
         ["comment", "on", "table" | "column", ..] => {
-            if let Some(n) = name_at(w, 3) {
+            if let Some(n) = name(w, 3) {
                 let t = if first[2] == "column" {
                     n.rsplit_once('.').map_or(n.clone(), |(t, _)| t.to_string())
                 } else {
@@ -501,7 +446,7 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
             } else {
                 AccessExclusive
             };
-            if let Some(t) = name_at(w, 3) {
+            if let Some(t) = name(w, 3) {
                 add(mode, t, None);
             }
         }
@@ -523,17 +468,17 @@ pub fn locks(s: &Stmt, pg: u32) -> Vec<TableLock> {
             }
         }
         ["update", ..] => {
-            if let Some(t) = name_at(w, 1) {
+            if let Some(t) = name(w, 1) {
                 add(RowExclusive, t, None);
             }
         }
         ["delete", "from", ..] => {
-            if let Some(t) = name_at(w, 2) {
+            if let Some(t) = name(w, 2) {
                 add(RowExclusive, t, None);
             }
         }
         ["insert", "into", ..] | ["merge", "into", ..] => {
-            if let Some(t) = name_at(w, 2) {
+            if let Some(t) = name(w, 2) {
                 add(RowExclusive, t, None);
             }
         }
@@ -547,53 +492,7 @@ pub fn created_table(s: &Stmt) -> Option<String> {
     let at = s
         .find(&["table"])
         .filter(|&i| i <= 4 && s.starts(&["create"]))?;
-    name_at(&s.words, at + 1)
-}
-
-/// A comma-separated list of (possibly qualified) names from `i` (`ONLY`, `IF EXISTS`, `TABLE`
-/// and a trailing `*` skipped; a column list after a name skipped), up to a word in `stop`.
-fn name_list(w: &[String], mut i: usize, stop: &[&str]) -> Vec<String> {
-    let mut out = Vec::new();
-    while let Some(t) = name_at(w, i).filter(|t| !stop.contains(&t.as_str())) {
-        i = i_after_name(w, i) + t.matches('.').count() * 2;
-        out.push(t);
-        if w.get(i).map(String::as_str) == Some("*") {
-            i += 1;
-        }
-        if w.get(i).map(String::as_str) == Some("(") {
-            let mut depth = 0usize;
-            while let Some(x) = w.get(i) {
-                i += 1;
-                match x.as_str() {
-                    "(" => depth += 1,
-                    ")" => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if w.get(i).map(String::as_str) != Some(",") {
-            break;
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The index just after a name that starts at `i` (unqualified part only: callers add the
-/// qualification's words).
-fn i_after_name(w: &[String], mut i: usize) -> usize {
-    while matches!(
-        w.get(i).map(String::as_str),
-        Some("if" | "not" | "exists" | "only" | "concurrently" | "table")
-    ) {
-        i += 1;
-    }
-    i + 1
+    name(&s.words, at + 1)
 }
 
 /// Whether a VACUUM is a VACUUM FULL (`VACUUM FULL`, `VACUUM (FULL)`, `VACUUM (FULL TRUE)`,

@@ -14,7 +14,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     let _ = s;
-    let l = Stmt::strongest_write_lock(ctx)?;
+    let l = ctx.strongest_write_lock()?;
     let t = &l.table;
     Some(Hit::from((
         format!("{} lock on {t} with no lock_timeout: while a long transaction keeps it from being granted, {} queues behind it", l.mode, if l.mode.blocks_reads() { "every query" } else { "every write" }),

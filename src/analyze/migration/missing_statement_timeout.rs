@@ -14,7 +14,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     let _ = s;
-    let l = Stmt::strongest_write_lock(ctx)?;
+    let l = ctx.strongest_write_lock()?;
     Some(Hit::from((
         format!("{l} with lock_timeout set but no statement_timeout: once the lock is granted, nothing bounds how long it is held"),
         "SET statement_timeout = '…'; (the longest this step may take) next to SET lock_timeout".to_string(),

@@ -46,6 +46,7 @@ mod unique_constraint_lock;
 mod vacuum_full_cluster;
 mod validate_in_same_transaction;
 mod whole_table_dml;
+mod words;
 mod work_after_access_exclusive;
 
 pub mod report;
@@ -97,45 +98,23 @@ impl Stmt {
 
     /// Whether the words start with `seq`.
     pub fn starts(&self, seq: &[&str]) -> bool {
-        self.words.len() >= seq.len() && self.words.iter().zip(seq).all(|(a, b)| a == b)
+        words::starts(&self.words, seq)
     }
 
     /// The position of the first occurrence of `seq`.
     pub fn find(&self, seq: &[&str]) -> Option<usize> {
-        if seq.is_empty() || self.words.len() < seq.len() {
-            return None;
-        }
-        (0..=self.words.len() - seq.len()).find(|&i| {
-            self.words[i..i + seq.len()]
-                .iter()
-                .zip(seq)
-                .all(|(a, b)| a == b)
-        })
+        words::find(&self.words, seq)
     }
 
     /// Whether `seq` occurs.
     pub fn has(&self, seq: &[&str]) -> bool {
-        self.find(seq).is_some()
+        words::has(&self.words, seq)
     }
 
-    /// The (possibly qualified) name after `seq`, skipping `IF [NOT] EXISTS` and `ONLY`.
+    /// The (possibly qualified) name after `seq`, skipping `IF [NOT] EXISTS`, `ONLY`,
+    /// `CONCURRENTLY` and `TABLE`.
     pub fn name_after(&self, seq: &[&str]) -> Option<String> {
-        let mut i = self.find(seq)? + seq.len();
-        while i < self.words.len()
-            && matches!(
-                self.words[i].as_str(),
-                "if" | "not" | "exists" | "only" | "concurrently"
-            )
-        {
-            i += 1;
-        }
-        let mut name = self.words.get(i)?.clone();
-        while self.words.get(i + 1).map(String::as_str) == Some(".") {
-            name.push('.');
-            name.push_str(self.words.get(i + 2)?);
-            i += 2;
-        }
-        Some(name)
+        words::name_at(&self.words, self.find(seq)? + seq.len()).map(|(n, _)| n)
     }
 
     /// The column definitions an `ALTER TABLE` adds: for each `ADD [COLUMN] [IF NOT EXISTS]`
@@ -161,15 +140,6 @@ impl Stmt {
                 c.get(i..).filter(|d| !d.is_empty())
             })
             .collect()
-    }
-
-    /// The strongest lock that blocks writes among those the statement takes on existing
-    /// tables ([`Ctx::locks`]).
-    pub fn strongest_write_lock(ctx: &Ctx) -> Option<&TableLock> {
-        ctx.locks
-            .iter()
-            .filter(|l| l.mode.blocks_writes())
-            .max_by_key(|l| l.mode)
     }
 
     /// The table an `ALTER TABLE` works on.
@@ -215,6 +185,15 @@ impl Ctx {
         self.schema
             .table(table)
             .is_none_or(|t| t.origin == Origin::Deployed)
+    }
+
+    /// The strongest lock that blocks writes among those the statement being judged takes on
+    /// existing tables ([`Ctx::locks`]).
+    pub fn strongest_write_lock(&self) -> Option<&TableLock> {
+        self.locks
+            .iter()
+            .filter(|l| l.mode.blocks_writes())
+            .max_by_key(|l| l.mode)
     }
 
     /// The locks `s` takes on tables that existed before this file, with index names resolved
@@ -614,9 +593,7 @@ fn note(s: &Stmt, ctx: &mut Ctx) {
     }
     if let (Some(t), true) = (s.altered_table(), s.in_transaction) {
         for c in locks::subcommands(s) {
-            if c.first().map(String::as_str) == Some("add")
-                && c.windows(2).any(|w| w[0] == "not" && w[1] == "valid")
-            {
+            if c.first().map(String::as_str) == Some("add") && words::has(c, &["not", "valid"]) {
                 if let Some(i) = c.iter().position(|x| x == "constraint") {
                     if let Some(n) = c.get(i + 1) {
                         ctx.not_valid_in_tx

@@ -5,6 +5,7 @@
 //! rather than fatal. Names are kept unqualified: the schema part is dropped.
 
 use super::locks::subcommands;
+use super::words::{has, parens, split_commas};
 use super::Stmt;
 use std::collections::HashMap;
 
@@ -184,54 +185,6 @@ pub struct Schema {
 /// The unqualified part of a name.
 pub fn short(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
-}
-
-/// Split `w` at top-level commas.
-fn split_commas(w: &[String]) -> Vec<&[String]> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut from = 0;
-    for (i, x) in w.iter().enumerate() {
-        match x.as_str() {
-            "(" | "[" => depth += 1,
-            ")" | "]" => depth = depth.saturating_sub(1),
-            "," if depth == 0 => {
-                out.push(&w[from..i]);
-                from = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&w[from..]);
-    out.retain(|c| !c.is_empty());
-    out
-}
-
-/// The words inside the parentheses that open at `open` (exclusive), and the index after the
-/// closing one.
-fn parens(w: &[String], open: usize) -> (&[String], usize) {
-    if w.get(open).map(String::as_str) != Some("(") {
-        return (&[], open.min(w.len()));
-    }
-    let mut depth = 0usize;
-    for (i, x) in w.iter().enumerate().skip(open) {
-        match x.as_str() {
-            "(" => depth += 1,
-            ")" => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return (&w[open + 1..i], i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    (w.get(open + 1..).unwrap_or(&[]), w.len())
-}
-
-fn has(w: &[String], seq: &[&str]) -> bool {
-    w.windows(seq.len())
-        .any(|x| x.iter().zip(seq).all(|(a, b)| a == b))
 }
 
 /// A column definition: `name type [constraints…]`.

@@ -15,10 +15,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         return None;
     }
     for c in super::locks::subcommands(s) {
-        let Some(at) = c
-            .windows(3)
-            .position(|w| w[0] == "set" && w[1] == "not" && w[2] == "null")
-        else {
+        let Some(at) = super::words::find(c, &["set", "not", "null"]) else {
             continue;
         };
         let col = c[..at]

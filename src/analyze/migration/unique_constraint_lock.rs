@@ -26,7 +26,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
             _ => continue,
         };
         match k {
-            "unique" | "primary" if !c.windows(2).any(|w| w[0] == "using" && w[1] == "index") => {
+            "unique" | "primary" if !super::words::has(c, &["using", "index"]) => {
                 return Some(Hit::from((
                     format!("adding a unique constraint or primary key to {t} builds its index while every query on the table waits"),
                     format!("CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…); then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
@@ -42,9 +42,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
         }
     }
     // A column added with an inline UNIQUE or PRIMARY KEY builds the index the same way.
-    if s.added_columns().iter().any(|c| {
-        c.iter().any(|w| w == "unique") || c.windows(2).any(|w| w[0] == "primary" && w[1] == "key")
-    }) {
+    if s.added_columns()
+        .iter()
+        .any(|c| c.iter().any(|w| w == "unique") || super::words::has(c, &["primary", "key"]))
+    {
         return Some(Hit::from((
             format!("adding a column with UNIQUE or PRIMARY KEY to {t} builds its index while every query on the table waits"),
             format!("add the column plain, CREATE UNIQUE INDEX CONCURRENTLY <name> ON {t} (…), then ALTER TABLE {t} ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;"),
