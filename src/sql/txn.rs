@@ -137,20 +137,30 @@ pub fn needs_no_transaction(sql: &str) -> Option<String> {
         .map(|t| t.text(sql).to_ascii_lowercase())
         .collect();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    let concurrently = Lexer::new(sql)
-        .any(|t| t.kind == TokenKind::Word && t.text(sql).eq_ignore_ascii_case("concurrently"));
+    // Only these commands can be refused in a transaction block: anything else (most of a
+    // migration) is answered from its first word, without reading the rest.
+    if !matches!(
+        w.first(),
+        Some(&("vacuum" | "create" | "drop" | "reindex" | "alter" | "cluster" | "discard"))
+    ) {
+        return None;
+    }
+    let concurrently = || {
+        Lexer::new(sql)
+            .any(|t| t.kind == TokenKind::Word && t.text(sql).eq_ignore_ascii_case("concurrently"))
+    };
     let what = match w.as_slice() {
         ["vacuum", ..] => "VACUUM",
         ["create" | "drop", "database", ..] => "CREATE/DROP DATABASE",
         ["create" | "drop", "tablespace", ..] => "CREATE/DROP TABLESPACE",
         ["alter", "system", ..] => "ALTER SYSTEM",
-        ["create", rest @ ..] if concurrently && rest.contains(&"index") => {
+        ["create", rest @ ..] if rest.contains(&"index") && concurrently() => {
             "CREATE INDEX CONCURRENTLY"
         }
-        ["drop", "index", ..] if concurrently => "DROP INDEX CONCURRENTLY",
-        ["reindex", ..] if concurrently => "REINDEX CONCURRENTLY",
+        ["drop", "index", ..] if concurrently() => "DROP INDEX CONCURRENTLY",
+        ["reindex", ..] if concurrently() => "REINDEX CONCURRENTLY",
         ["reindex", "system" | "database", ..] => "REINDEX SYSTEM/DATABASE",
-        ["alter", "table", ..] if concurrently => "ALTER TABLE … DETACH PARTITION CONCURRENTLY",
+        ["alter", "table", ..] if concurrently() => "ALTER TABLE … DETACH PARTITION CONCURRENTLY",
         ["cluster"] => "CLUSTER without a table",
         ["discard", "all"] => "DISCARD ALL",
         ["create", "subscription", ..] => "CREATE SUBSCRIPTION",

@@ -11,14 +11,7 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Option<Hit> {
     let _ = ctx;
-    // Only these commands can be refused in a transaction block (no need to read the rest).
-    let first = s.words.first().map(String::as_str);
-    if !s.in_transaction
-        || !matches!(
-            first,
-            Some("vacuum" | "create" | "drop" | "reindex" | "alter" | "cluster" | "discard")
-        )
-    {
+    if !s.in_transaction {
         return None;
     }
     let why = crate::sql::txn::needs_no_transaction(&s.text)?;
