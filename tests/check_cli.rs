@@ -336,3 +336,17 @@ fn an_off_by_default_rule_runs_only_when_enabled() {
         "{err}"
     );
 }
+
+#[test]
+fn a_schema_or_history_without_tables_is_an_error_not_unknown_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.sql");
+    std::fs::write(&data, "INSERT INTO accounts VALUES (1);\nSELECT 1;\n").unwrap();
+    let change = "fixtures/migrations/corpus/089_type_bigint_to_numeric_bad.sql";
+    let (code, _, err) = check_args(&[change, "--schema", data.to_str().unwrap()], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("pg_dump --schema-only"), "{err}");
+    let (code, _, err) = check_args(&[change, "--history", data.to_str().unwrap()], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--history"), "{err}");
+}

@@ -194,6 +194,17 @@ pub async fn run(
         sidecars,
     };
     let checked = crate::analyze::migration::check(&files, &opts);
+    // A schema or history that defines no table was not understood: its verdicts would all be
+    // "unknown", so say so instead.
+    if let Some(f) = req.schema.as_ref().filter(|_| checked.schema_tables == 0) {
+        return Err(input(f, "--schema: no CREATE TABLE or ALTER TABLE in it; pass the output of pg_dump --schema-only"));
+    }
+    if !opts.history.is_empty() && checked.known_tables == 0 {
+        return Err(input(
+            &req.history.join(", "),
+            "--history: no CREATE TABLE or ALTER TABLE in these files; pass the migrations already applied",
+        ));
+    }
     let statements = checked.statements;
     let mut findings = checked.findings;
     if let Some(db) = &req.database {

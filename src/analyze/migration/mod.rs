@@ -160,9 +160,6 @@ pub struct Ctx {
     pub pg_version: u32,
     /// The schema so far: the history, the schema dump, earlier files and this file up to here.
     pub schema: Schema,
-    /// Whether a `--history` or `--schema` was given (what the schema does not know is then
-    /// more likely absent than unknown).
-    pub schema_given: bool,
     /// `SET lock_timeout` seen earlier in this file.
     pub lock_timeout_set: bool,
     /// `SET statement_timeout` seen earlier in this file.
@@ -331,6 +328,10 @@ pub struct Checked {
     pub plans: Vec<FilePlan>,
     /// Statements checked.
     pub statements: usize,
+    /// Tables the `--schema` files define.
+    pub schema_tables: usize,
+    /// Tables known before the first checked file (the schema and the history together).
+    pub known_tables: usize,
 }
 
 /// A strong lock held by the open transaction, and the statements after it.
@@ -385,11 +386,12 @@ pub fn check(files: &[(String, String)], o: &Options) -> Checked {
     let mut out = Checked::default();
     let mut ctx = Ctx {
         pg_version: o.pg_version,
-        schema_given: !o.history.is_empty() || !o.schema.is_empty(),
         ..Default::default()
     };
     replay(&mut ctx.schema, &o.schema, o);
+    out.schema_tables = ctx.schema.tables.len();
     replay(&mut ctx.schema, &o.history, o);
+    out.known_tables = ctx.schema.tables.len();
     let hold_rule = !o.excluded.contains(&RuleId::WorkAfterAccessExclusive);
     for (name, text) in files {
         let plan = txmode::plan(
