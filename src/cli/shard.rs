@@ -127,6 +127,78 @@ The file must not exist yet.")]
         #[arg(long, requires = "write_map")]
         allow_partial: bool,
     },
+    /// Move a shard (and the shards colocated with it) to another node online, with
+    /// PostgreSQL logical replication: preflight, schema, copy and stream, indexes, verify,
+    /// cutover with a bounded write pause, cleanup. Dry run unless --execute; a rerun resumes
+    /// from the journal (<map>.moves/shard-<id>.json).
+    #[command(after_help = "Examples:
+  dbkit shard move --map shop.toml --shard 3 --to shard-c            # the steps and their SQL
+  dbkit shard move --map shop.toml --shard 3 --to shard-c --execute  # run (or resume) it
+  dbkit shard move --map shop.toml --shard 3 --abort --execute       # undo before the cutover
+  dbkit shard move --map shop.toml --shard 3 --reverse --execute     # move it back
+
+The source keeps its copy renamed <relation>_moved_s<id>_v<version>, with a trigger that
+refuses writes (a write routed with the old map fails instead of being lost); --drop-source
+drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
+    Move {
+        /// The shard map (TOML or JSON); the new map is written over it at the cutover.
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// The shard to move.
+        #[arg(long)]
+        shard: u64,
+        /// The node to move it to.
+        #[arg(long, value_name = "NODE", required_unless_present_any = ["reverse", "abort"], conflicts_with_all = ["reverse", "abort"])]
+        to: Option<String>,
+        /// Move the shard back where its last finished move took it from.
+        #[arg(long, conflicts_with = "abort")]
+        reverse: bool,
+        /// Undo the move in progress (it must not have cut over): drop the subscription, slot,
+        /// publication and the target's copy; the source is left as it was.
+        #[arg(long)]
+        abort: bool,
+        /// Change the servers and the map (without it: print the steps and their SQL).
+        #[arg(long)]
+        execute: bool,
+        /// Write the new map here instead of over --map.
+        #[arg(long, value_name = "FILE")]
+        write_map: Option<PathBuf>,
+        /// Connect to this node with this URL instead of the map's (repeatable).
+        #[arg(long = "url-per-node", value_name = "NODE=URL")]
+        urls: Vec<String>,
+        /// The longest write pause of the cutover: 1s, 500ms. Longer attempts release and retry.
+        #[arg(long, default_value = "1s", value_parser = super::explain::parse_duration)]
+        max_pause: std::time::Duration,
+        /// Cutover attempts before giving up (the move stays resumable).
+        #[arg(long, default_value_t = 10)]
+        attempts: u32,
+        /// Drop the source's copy at the cleanup instead of keeping it renamed and fenced.
+        #[arg(long)]
+        drop_source: bool,
+        /// Stop after this step; a rerun resumes from the next.
+        #[arg(long, value_enum, value_name = "STEP")]
+        stop_after: Option<StepArg>,
+        /// How long to wait for the target to replay the source's changes (verify, cutover).
+        #[arg(long, default_value = "2m", value_parser = super::explain::parse_duration)]
+        catch_up_timeout: std::time::Duration,
+    },
+    /// Compare a moving shard's rows on its two nodes while writes continue: counts and
+    /// checksums per chunk of the shard key, then differing chunks row by row.
+    #[command(after_help = "Example:\n  dbkit shard verify --map shop.toml --shard 3")]
+    Verify {
+        /// The shard map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// The shard whose move to verify.
+        #[arg(long)]
+        shard: u64,
+        /// Connect to this node with this URL instead of the map's (repeatable).
+        #[arg(long = "url-per-node", value_name = "NODE=URL")]
+        urls: Vec<String>,
+        /// How long to wait for the target to replay the source's changes.
+        #[arg(long, default_value = "2m", value_parser = super::explain::parse_duration)]
+        catch_up_timeout: std::time::Duration,
+    },
     /// Overlapping or missing key space, unknown nodes, broken colocation, secrets in URLs.
     #[command(after_help = "Example:\n  dbkit shard validate --map fixtures/shardmaps/shop.toml")]
     Validate {
@@ -134,6 +206,41 @@ The file must not exist yet.")]
         #[arg(long, value_name = "FILE")]
         map: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StepArg {
+    Preflight,
+    Schema,
+    Copy,
+    Indexes,
+    Verify,
+    Cutover,
+}
+
+impl StepArg {
+    fn step(self) -> dbkit::shard::moves::Step {
+        use dbkit::shard::moves::Step;
+        match self {
+            StepArg::Preflight => Step::Preflight,
+            StepArg::Schema => Step::Schema,
+            StepArg::Copy => Step::Copy,
+            StepArg::Indexes => Step::Indexes,
+            StepArg::Verify => Step::Verify,
+            StepArg::Cutover => Step::Cutover,
+        }
+    }
+}
+
+fn node_urls(urls: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut by_node = BTreeMap::new();
+    for u in urls {
+        let Some((node, url)) = u.split_once('=') else {
+            bail!("--url-per-node expects NODE=URL");
+        };
+        by_node.insert(node.to_string(), url.to_string());
+    }
+    Ok(by_node)
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -249,16 +356,9 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             write_map,
             allow_partial,
         } => {
-            let mut by_node = BTreeMap::new();
-            for u in urls {
-                let Some((node, url)) = u.split_once('=') else {
-                    bail!("--url-per-node expects NODE=URL");
-                };
-                by_node.insert(node.to_string(), url.to_string());
-            }
             let req = shard::InspectRequest {
                 map: map.clone(),
-                urls: by_node,
+                urls: node_urls(urls)?,
                 threshold: *threshold,
                 sample_rows: *sample_rows,
                 timeout: *timeout,
@@ -273,5 +373,53 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             Ok(outcome)
         }
         ShardCommand::Validate { map } => ctx.emit(&mut shard::validate(map)?),
+        ShardCommand::Move {
+            map,
+            shard: id,
+            to,
+            reverse,
+            abort,
+            execute,
+            write_map,
+            urls,
+            max_pause,
+            attempts,
+            drop_source,
+            stop_after,
+            catch_up_timeout,
+        } => {
+            use dbkit::ops::shard_move::{run_move, Action, MoveRequest};
+            let action = match (to, reverse, abort) {
+                (Some(t), _, _) => Action::To(t.clone()),
+                (None, true, _) => Action::Reverse,
+                _ => Action::Abort,
+            };
+            let mut req = MoveRequest::new(map.clone(), *id, action);
+            req.execute = *execute;
+            req.write_map = write_map.clone();
+            req.urls = node_urls(urls)?;
+            req.max_pause = *max_pause;
+            req.attempts = *attempts;
+            req.drop_source = *drop_source;
+            req.stop_after = stop_after.map(StepArg::step);
+            req.catch_up = *catch_up_timeout;
+            let mut report = super::runtime()?.block_on(run_move(&req))?;
+            ctx.emit(&mut report)
+        }
+        ShardCommand::Verify {
+            map,
+            shard: id,
+            urls,
+            catch_up_timeout,
+        } => {
+            let req = dbkit::ops::shard_move::VerifyRequest {
+                map: map.clone(),
+                shard: *id,
+                urls: node_urls(urls)?,
+                catch_up: *catch_up_timeout,
+            };
+            let mut report = super::runtime()?.block_on(dbkit::ops::shard_move::verify(&req))?;
+            ctx.emit(&mut report)
+        }
     }
 }

@@ -318,6 +318,9 @@ super::registry! {
     ShardPlanSplitNeeded = "shard-plan-split-needed", Shard, Warning, [],
         "a shard group is larger than any node can hold within the threshold and cannot be split automatically",
         "The group alone exceeds what a node may hold within the threshold, so no move balances it, and dbkit found no split point it can choose itself (hash shards double their modulus and integer, uuid and text ranges split at their middle automatically).\n\nInstead: pick a split point for the shard, write the two shards into the map, and plan again.";
+    ShardMoveRowDiffers = "shard-move-row-differs", Shard, Error, [],
+        "a row of a moving shard differs between the source and the target after they caught up",
+        "While a shard moves, dbkit compares row counts and checksums per chunk of the shard key on both nodes, re-checks the chunks that differ once the target has replayed the source's changes, and then compares those chunks row by row. A row reported here differed in every re-check: the copy is not the source's data (a write on the target, a trigger or default that changed rows while applying, a replication error in the target's log). The move stops before the cutover.\n\nInstead: look at the target's server log and the row on both nodes; `dbkit shard move --abort` undoes the move, and a rerun copies again.";
     RouteMapDuplicateServer = "route-map-duplicate-server", Routing, Error, [],
         "a server of a routing map is defined more than once",
         "Server names identify pool members; a duplicate makes weights and exclusions ambiguous.\n\nInstead: give each server a unique name.";

@@ -31,6 +31,7 @@ pub mod plan;
 pub mod route;
 pub mod scratch;
 pub mod shard;
+pub mod shard_move;
 pub mod sql;
 pub mod workload;
 

@@ -22,7 +22,7 @@ fn input(path: &Path, message: String) -> crate::Error {
 
 /// Write `map` to `path`, keeping the comments and layout of the map file it came from
 /// (`from`) when that is TOML; JSON when `path` ends in `.json`.
-fn write_map(path: &Path, from: &Path, map: &ShardMap) -> Result<(), crate::Error> {
+pub(crate) fn write_map(path: &Path, from: &Path, map: &ShardMap) -> Result<(), crate::Error> {
     let is_json = |p: &Path| {
         p.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -33,9 +33,29 @@ fn write_map(path: &Path, from: &Path, map: &ShardMap) -> Result<(), crate::Erro
         std::fs::read_to_string(from).ok()
     };
     let text = crate::shard::write::render(map, original.as_deref(), is_json(path));
-    std::fs::write(path, text).map_err(|source| crate::Error::Io {
+    write_atomically(path, text.as_bytes())
+}
+
+/// Write a file so that a reader (or a crash) sees the old content or the new, never a part:
+/// a temporary file beside it, synced, then renamed over it.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), crate::Error> {
+    use std::io::Write;
+    let io = |source| crate::Error::Io {
         path: path.display().to_string(),
         source,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.dbkit-tmp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
     })
 }
 

@@ -190,7 +190,7 @@ pub fn requests(map: &ShardMap) -> Vec<NodeRequest> {
 }
 
 /// Whether a partition bound is exactly the shard's slot of the key space.
-fn bound_is(map: &ShardMap, s: &Shard, bound: &PartitionBound) -> bool {
+pub(crate) fn bound_is(map: &ShardMap, s: &Shard, bound: &PartitionBound) -> bool {
     let kt = map.sharding.key_type.as_str();
     let same = |a: &str, b: &str| super::map::compare(kt, a, b) == std::cmp::Ordering::Equal;
     match (map.sharding.method, bound) {

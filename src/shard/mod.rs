@@ -7,6 +7,7 @@ pub mod init;
 pub mod inspect;
 pub mod map;
 pub(crate) mod midpoint;
+pub mod moves;
 pub mod plan;
 pub mod report;
 pub mod write;

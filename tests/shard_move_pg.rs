@@ -1,0 +1,300 @@
+//! `dbkit shard move` between real scratch nodes while a writer keeps inserting, updating and
+//! deleting the moving shard's rows, routed by the map file: after the cutover the target
+//! holds exactly the rows the writer's successful writes produced (count, checksum and row by
+//! row), no write was lost or applied twice, the pause is reported, and nothing of the move is
+//! left on either node. Which rows belong to a shard is decided by PostgreSQL's own
+//! `satisfies_hash_partition`.
+
+use dbkit::db::{self, ScratchCluster};
+use dbkit::ops::shard_move::{run_move, Action, MoveRequest};
+use dbkit::shard::ShardMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn start() -> ScratchCluster {
+    ScratchCluster::start().unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(3)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn exec(c: &ScratchCluster, sql: &str) {
+    let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
+    db::exec_script(&mut conn, "setup", sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db::close(conn).await;
+}
+
+async fn rows(c: &ScratchCluster, sql: &str) -> Vec<(i64, i64, i64)> {
+    let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
+    let r: Vec<(i64, i64, i64)> = sqlx::query_as(sql)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db::close(conn).await;
+    r
+}
+
+async fn int(c: &ScratchCluster, sql: &str) -> i64 {
+    let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
+    let v: i64 = sqlx::query_scalar(sql)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db::close(conn).await;
+    v
+}
+
+fn write_map(path: &Path, a: &ScratchCluster, b: &ScratchCluster) {
+    let text = format!(
+        r#"version = 7
+[sharding]
+method = "hash"
+key_type = "bigint"
+[tables]
+orders = "customer_id"
+[[nodes]]
+name = "a"
+url = "{}"
+[[nodes]]
+name = "b"
+url = "{}"
+[[shards]]
+id = 0
+node = "a"
+hash = {{ modulus = 4, remainder = 0 }}
+[[shards]]
+id = 1
+node = "a"
+hash = {{ modulus = 4, remainder = 1 }}
+[[shards]]
+id = 2
+node = "b"
+hash = {{ modulus = 4, remainder = 2 }}
+[[shards]]
+id = 3
+node = "b"
+hash = {{ modulus = 4, remainder = 3 }}
+"#,
+        a.url(),
+        b.url()
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+const SCHEMA: &str = "CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, amount int8 NOT NULL CHECK (amount >= 0),
+        note text, PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);
+     CREATE INDEX orders_amount ON orders (amount);";
+
+/// Keys of shard `r` (PostgreSQL's own hash, modulus 4), from 1..=n.
+fn keys_sql(r: u64, n: u64) -> String {
+    format!("SELECT g FROM generate_series(1, {n}) g WHERE satisfies_hash_partition('orders'::regclass, 4, {r}, g::int8)")
+}
+
+/// The writer's view: every row its committed writes left, per (customer_id, id).
+type Model = BTreeMap<(i64, i64), i64>;
+
+/// A writer routed by the map file: inserts, updates and deletes rows of shard 1's customers
+/// as fast as one connection allows. A write refused by the fence (or an update that finds no
+/// row where the model says one is) re-reads the map and goes to the node it names now.
+async fn writer(
+    map: PathBuf,
+    urls: BTreeMap<String, String>,
+    customers: Vec<i64>,
+    mut model: Model,
+    stop: Arc<AtomicBool>,
+    ops: Arc<AtomicU64>,
+) -> (Model, u64) {
+    let node_of = |map: &Path| {
+        let m = ShardMap::load(map).unwrap();
+        m.shards.iter().find(|s| s.id == 1).unwrap().node.clone()
+    };
+    let mut node = node_of(&map);
+    let connect = |node: &str| {
+        let spec = db::ConnSpec::resolve(Some(&urls[node])).unwrap();
+        async move { db::connect(&spec).await.unwrap() }
+    };
+    let mut conn = connect(&node).await;
+    let mut next_id = 1_000_000i64;
+    let mut i = 0u64;
+    let mut reroutes = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
+        let c = customers[(i as usize * 7919) % customers.len()];
+        let existing: Option<(i64, i64)> = model.range((c, 0)..(c + 1, 0)).next().map(|(k, _)| *k);
+        let op = i % 3;
+        loop {
+            let r: Result<u64, sqlx::Error> = match (op, existing) {
+                (1, Some(k)) => sqlx::query(
+                    "UPDATE orders SET amount = amount + 1 WHERE customer_id = $1 AND id = $2",
+                )
+                .bind(k.0)
+                .bind(k.1)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected()),
+                (2, Some(k)) => {
+                    sqlx::query("DELETE FROM orders WHERE customer_id = $1 AND id = $2")
+                        .bind(k.0)
+                        .bind(k.1)
+                        .execute(&mut conn)
+                        .await
+                        .map(|r| r.rows_affected())
+                }
+                _ => sqlx::query("INSERT INTO orders VALUES ($1, $2, 5, 'w')")
+                    .bind(c)
+                    .bind(next_id)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected()),
+            };
+            match r {
+                Ok(1) => {
+                    match (op, existing) {
+                        (1, Some(k)) => *model.get_mut(&k).unwrap() += 1,
+                        (2, Some(k)) => {
+                            model.remove(&k);
+                        }
+                        _ => {
+                            model.insert((c, next_id), 5);
+                            next_id += 1;
+                        }
+                    }
+                    break;
+                }
+                other => {
+                    // Refused by the fence, or no row: the map must name another node now.
+                    let why = format!("{other:?}");
+                    assert!(
+                        why.contains("reload the shard map") || why.contains("Ok(0)"),
+                        "unexpected write failure: {why}"
+                    );
+                    // The map is written right after the cutover commits: wait for it.
+                    let waited = Instant::now();
+                    let mut now = node_of(&map);
+                    while now == node && waited.elapsed() < Duration::from_secs(10) {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        now = node_of(&map);
+                    }
+                    assert_ne!(
+                        now, node,
+                        "a write failed but the map still names {node}: {why}"
+                    );
+                    node = now;
+                    db::close(conn).await;
+                    conn = connect(&node).await;
+                    reroutes += 1;
+                }
+            }
+        }
+        ops.fetch_add(1, Ordering::Relaxed);
+    }
+    db::close(conn).await;
+    (model, reroutes)
+}
+
+#[test]
+fn a_partition_moves_while_a_writer_writes_and_nothing_is_lost() {
+    let a = start();
+    let b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let rt = rt();
+    rt.block_on(async {
+        exec(&a, &format!("{SCHEMA}
+            CREATE TABLE orders_p0 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 0);
+            CREATE TABLE orders_p1 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+            INSERT INTO orders SELECT g, n, g % 1000, repeat('x', 50) FROM ({}) k(g), generate_series(1, 4) n;
+            INSERT INTO orders SELECT g, n, 1, 'other shard' FROM ({}) k(g), generate_series(1, 2) n;
+            ANALYZE orders;", keys_sql(1, 20_000), keys_sql(0, 2_000))).await;
+        exec(&b, &format!("{SCHEMA}
+            CREATE TABLE orders_p2 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 2);
+            CREATE TABLE orders_p3 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 3);
+            INSERT INTO orders SELECT g, 1, 7, 'b' FROM ({}) k(g);", keys_sql(2, 2_000))).await;
+        let initial = rows(&a, "SELECT customer_id, id, amount FROM orders_p1").await;
+        let model: Model = initial.iter().map(|r| ((r.0, r.1), r.2)).collect();
+        let customers: Vec<i64> = {
+            let mut c: Vec<i64> = model.keys().map(|k| k.0).collect();
+            c.dedup();
+            c
+        };
+        let urls = BTreeMap::from([("a".to_string(), a.url()), ("b".to_string(), b.url())]);
+
+        // The dry run changes nothing and shows the SQL per node.
+        let dry = run_move(&MoveRequest::new(map.clone(), 1, Action::To("b".into()))).await.unwrap();
+        assert_eq!(dry.state, "dry run");
+        let sql: Vec<String> = dry.steps.iter().flat_map(|s| s.statements.iter().map(|n| n.sql.clone())).collect();
+        assert!(sql.iter().any(|s| s.starts_with("CREATE PUBLICATION dbkit_move_s1_v7 FOR TABLE public.orders_p1")), "{sql:#?}");
+        assert!(sql.iter().any(|s| s.contains("PARTITION OF public.orders")), "{sql:#?}");
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_class WHERE relname = 'orders_p1'").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_publication").await, 0);
+        assert!(!dir.path().join("map.toml.moves").exists());
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let ops = Arc::new(AtomicU64::new(0));
+        let w = tokio::spawn(writer(map.clone(), urls, customers, model, stop.clone(), ops.clone()));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let t = Instant::now();
+        let mut req = MoveRequest::new(map.clone(), 1, Action::To("b".into()));
+        req.execute = true;
+        let report = run_move(&req).await.unwrap_or_else(|e| panic!("{e}"));
+        let took = t.elapsed();
+        let during = ops.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::Relaxed);
+        let (model, reroutes) = w.await.unwrap();
+        let total_ops = ops.load(Ordering::Relaxed);
+        eprintln!("move took {took:?}; writer: {during} writes by the end of the move, {total_ops} in all, {reroutes} rerouted; pause {:?} ms", report.pause_ms);
+
+        assert_eq!(report.state, "done", "{report:#?}");
+        assert!(report.pause_ms.is_some_and(|p| p < 1000), "{:?}", report.pause_ms);
+        assert_eq!(report.new_version, Some(8));
+        assert!(reroutes >= 1, "the writer never had to follow the move");
+        assert!(total_ops > 500, "the writer wrote too little ({total_ops}) to test anything");
+        let v = report.verify.as_ref().unwrap();
+        assert!(v.differences.is_empty() && v.rows > 0, "{v:?}");
+
+        // The target holds exactly the writer's rows.
+        let target = rows(&b, "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2").await;
+        let expected: Vec<(i64, i64, i64)> = model.iter().map(|(k, v)| (k.0, k.1, *v)).collect();
+        assert_eq!(target.len(), expected.len());
+        assert!(target == expected, "the target's rows differ from the writer's model");
+        // Routed through the target's parent table, and its indexes built.
+        assert_eq!(int(&b, "SELECT count(*) FROM orders WHERE satisfies_hash_partition('orders'::regclass, 4, 1, customer_id)").await, expected.len() as i64);
+        assert!(int(&b, "SELECT count(*) FROM pg_indexes WHERE tablename = 'orders_p1' AND indexdef LIKE '%(amount)%'").await == 1);
+        // The map moved; nothing of the move is left; the old copy refuses writes.
+        let m = ShardMap::load(&map).unwrap();
+        assert_eq!(m.version, 8);
+        assert_eq!(m.shards[1].node, "b");
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_publication").await, 0);
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_subscription").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_class WHERE relname = 'orders_p1_moved_s1_v7'").await, 1);
+        let mut conn = db::connect(&a.conn_spec("postgres")).await.unwrap();
+        let k = expected[0];
+        let e = sqlx::query("UPDATE orders SET amount = 0 WHERE customer_id = $1 AND id = $2")
+            .bind(k.0)
+            .bind(k.1)
+            .execute(&mut conn)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("moved from a to b in map version 8"), "{e}");
+        db::close(conn).await;
+        // The other shard on a was not touched.
+        assert_eq!(int(&a, "SELECT count(*) FROM orders_p0").await, rows(&a, "SELECT customer_id, id, amount FROM orders_p0").await.len() as i64);
+        let journal: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("map.toml.moves/shard-1.json")).unwrap()).unwrap();
+        assert_eq!(journal["state"], "done");
+    });
+}
