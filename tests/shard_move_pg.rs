@@ -298,3 +298,150 @@ fn a_partition_moves_while_a_writer_writes_and_nothing_is_lost() {
         assert_eq!(journal["state"], "done");
     });
 }
+
+/// Run the dbkit binary; `kill_after`: SIGKILL it as soon as it logs that this step is done.
+fn dbkit(args: &[&str], env: &[(&str, &str)], kill_after: Option<&str>) -> (Option<i32>, String, String) {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    let stderr = child.stderr.take().unwrap();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if let Some(step) = kill_after {
+            if line.contains("move step done") && line.contains(&format!("step=\"{step}\"")) {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), out, err)
+}
+
+const PLAIN: &str = "CREATE TABLE h (k int8) PARTITION BY HASH (k);
+     CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, amount int8 NOT NULL, note text,
+        PRIMARY KEY (customer_id, id));
+     CREATE INDEX orders_amount ON orders (amount);";
+
+fn shard_rows(r: u64) -> String {
+    format!("SELECT customer_id, id, amount FROM orders WHERE satisfies_hash_partition('h'::regclass, 4, {r}, customer_id) ORDER BY 1, 2")
+}
+
+#[test]
+fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and_aborts() {
+    let secret = "Move-S3cret-pw";
+    let opts = || db::ScratchOptions {
+        password: Some(secret.into()),
+        ..Default::default()
+    };
+    let a = ScratchCluster::start_with(opts()).unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
+    let b = ScratchCluster::start_with(opts()).unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let m = map.to_str().unwrap();
+    let env = [("PGPASSWORD", secret)];
+    let rt = rt();
+    let (shard0, shard1) = rt.block_on(async {
+        let keys = |r: u64| format!("SELECT g FROM generate_series(1, 20000) g WHERE satisfies_hash_partition('h'::regclass, 4, {r}, g::int8)");
+        exec(&a, &format!("{PLAIN}
+            INSERT INTO orders SELECT g, n, g % 97, 'a' FROM ({}) k(g), generate_series(1, 3) n;
+            INSERT INTO orders SELECT g, n, g % 89, 'a0' FROM ({}) k(g), generate_series(1, 2) n;
+            ANALYZE orders;", keys(1), keys(0))).await;
+        exec(&b, &format!("{PLAIN}
+            INSERT INTO orders SELECT g, 1, 1, 'b' FROM ({}) k(g);", keys(2))).await;
+        (rows(&a, &shard_rows(0)).await, rows(&a, &shard_rows(1)).await)
+    });
+    let mv = |extra: &[&str], kill: Option<&str>| {
+        let mut args = vec!["-v", "shard", "move", "--map", m, "--shard", "1", "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = dbkit(&args, &env, kill);
+        assert!(!r.1.contains(secret) && !r.2.contains(secret), "the password was printed");
+        r
+    };
+
+    // The dry run shows the subscription without the password.
+    let (code, out, err) = mv(&["--to", "b"], None);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("password=''***''"), "{out}");
+    assert!(out.contains("FOR TABLE public.orders WHERE ((((hashint8extended(customer_id::int8, 8816678312871386365))::numeric"), "{out}");
+
+    // SIGKILL after each step in turn, then a run to the end.
+    for step in ["preflight", "schema", "copy", "indexes", "verify", "cutover"] {
+        let (_, _, err) = mv(&["--to", "b", "--execute"], Some(step));
+        assert!(err.contains(&format!("step=\"{step}\"")), "{step} never finished: {err}");
+    }
+    let (code, out, err) = mv(&["--to", "b", "--execute"], None);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["state"], "done", "{out}");
+    rt.block_on(async {
+        // Exactly the shard's rows on b, the other shard's rows untouched on a.
+        assert_eq!(rows(&b, &shard_rows(1)).await, shard1);
+        assert_eq!(rows(&a, &shard_rows(0)).await, shard0);
+        assert_eq!(int(&b, "SELECT count(*) FROM orders WHERE NOT satisfies_hash_partition('h'::regclass, 4, 1, customer_id) AND NOT satisfies_hash_partition('h'::regclass, 4, 2, customer_id)").await, 0);
+        assert!(int(&b, "SELECT count(*) FROM pg_indexes WHERE tablename = 'orders' AND indexdef LIKE '%(amount)%'").await == 1);
+        for (node, sql) in [(&a, "SELECT count(*) FROM pg_replication_slots"), (&a, "SELECT count(*) FROM pg_publication"), (&b, "SELECT count(*) FROM pg_subscription")] {
+            assert_eq!(int(node, sql).await, 0, "{sql}");
+        }
+        // The old copy on a is fenced; the other shard still takes writes there.
+        let mut conn = db::connect(&a.conn_spec("postgres")).await.unwrap();
+        let k = shard1[0];
+        let e = sqlx::query("DELETE FROM orders WHERE customer_id = $1").bind(k.0).execute(&mut conn).await.unwrap_err().to_string();
+        assert!(e.contains("reload the shard map"), "{e}");
+        let k0 = shard0[0];
+        sqlx::query("UPDATE orders SET amount = amount WHERE customer_id = $1").bind(k0.0).execute(&mut conn).await.unwrap();
+        db::close(conn).await;
+    });
+    assert_eq!(ShardMap::load(&map).unwrap().shards[1].node, "b");
+
+    // Reverse: back to a, the same rows, a's stale copy replaced.
+    let (code, out, err) = mv(&["--reverse", "--execute"], None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let back = ShardMap::load(&map).unwrap();
+    assert_eq!((back.version, back.shards[1].node.as_str()), (9, "a"));
+    rt.block_on(async {
+        assert_eq!(rows(&a, &shard_rows(1)).await, shard1);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit_move_s1_v7%'").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await + int(&b, "SELECT count(*) FROM pg_replication_slots").await, 0);
+    });
+
+    // Abort: a move of shard 0 stopped after its copy is undone, a left as it was.
+    let zero = |extra: &[&str]| {
+        let mut args = vec!["shard", "move", "--map", m, "--shard", "0", "--format", "json"];
+        args.extend_from_slice(extra);
+        dbkit(&args, &env, None)
+    };
+    let (code, _, err) = zero(&["--to", "b", "--execute", "--stop-after", "copy"]);
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 1);
+        assert_eq!(rows(&b, &shard_rows(0)).await, shard0);
+    });
+    let (code, out, err) = zero(&["--abort", "--execute"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"aborted\""), "{out}");
+    rt.block_on(async {
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_publication").await, 0);
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_subscription").await, 0);
+        assert!(rows(&b, &shard_rows(0)).await.is_empty());
+        assert_eq!(rows(&a, &shard_rows(0)).await, shard0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit%'").await, 0);
+    });
+    assert_eq!(ShardMap::load(&map).unwrap().shards[0].node, "a");
+    let (code, _, err) = zero(&["--abort", "--execute"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nothing to abort"), "{err}");
+}

@@ -726,8 +726,9 @@ async fn preflight(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> 
         };
         bytes += b / share;
         rows += r / share;
-        // What is already on the target where the shard's rows go.
-        if m.journal.created.contains(&u.qualified()) {
+        // What is already on the target where the shard's rows go (once the schema step ran,
+        // what is there is the move's own).
+        if m.journal.created.contains(&u.qualified()) || m.journal.done(Step::Schema) {
             continue;
         }
         match u.layout {

@@ -162,8 +162,10 @@ pub fn split_table<'a>(table: &'a str, default_schema: &'a str) -> (&'a str, &'a
 /// 2^64, for unsigned arithmetic on a signed `int8` hash.
 const TWO_64: &str = "18446744073709551616";
 
-/// PostgreSQL's `hash_combine64(0, h)` adds this constant.
-const COMBINE: u64 = 0x49a0_f4dd_15e5_a5e3;
+/// PostgreSQL's `hash_combine64(0, h)` is `h` plus this constant (wrapping).
+fn combine() -> u64 {
+    super::hash::hash_combine64(0, 0)
+}
 
 /// The row filter selecting `shard`'s rows of a plain table by its key column `key` (with
 /// `prefix`, e.g. `NEW.`, in a trigger): PostgreSQL's hash partitioning written with built-in
@@ -192,7 +194,9 @@ pub fn slot_filter(map: &ShardMap, s: &Shard, key: &str, prefix: &str) -> Option
             };
             let cond = format!(
                 "(({h})::numeric + {} + {TWO_64}) % {TWO_64} % {} = {}",
-                COMBINE, slot.modulus, slot.remainder
+                combine(),
+                slot.modulus,
+                slot.remainder
             );
             // A NULL key hashes to 0 in PostgreSQL's partitioning.
             Some(if slot.remainder == 0 {
@@ -583,7 +587,7 @@ hash = { modulus = 2, remainder = 1 }
             let h = KeyValue::Int8(k)
                 .hash_extended(HASH_PARTITION_SEED)
                 .unwrap() as i64;
-            let num = (h as i128 + COMBINE as i128 + (1i128 << 64)) % (1i128 << 64);
+            let num = (h as i128 + combine() as i128 + (1i128 << 64)) % (1i128 << 64);
             let rem = (num % 7) as u64;
             assert_eq!(rem, partition_remainder(&[KeyValue::Int8(k)], 7), "{k}");
         }
