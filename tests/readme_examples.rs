@@ -37,7 +37,11 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
     if has("--url") || libpq_env {
         return Some("a server of the user's (--url or the libpq environment)");
     }
-    if after_dbkit("route probe") || after_dbkit("shard inspect") {
+    if after_dbkit("route probe")
+        || after_dbkit("shard inspect")
+        || after_dbkit("shard move")
+        || after_dbkit("shard verify")
+    {
         return Some("the servers the map names");
     }
     if [

@@ -300,7 +300,11 @@ fn a_partition_moves_while_a_writer_writes_and_nothing_is_lost() {
 }
 
 /// Run the dbkit binary; `kill_after`: SIGKILL it as soon as it logs that this step is done.
-fn dbkit(args: &[&str], env: &[(&str, &str)], kill_after: Option<&str>) -> (Option<i32>, String, String) {
+fn dbkit(
+    args: &[&str],
+    env: &[(&str, &str)],
+    kill_after: Option<&str>,
+) -> (Option<i32>, String, String) {
     use std::io::{BufRead, Read};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_dbkit"))
@@ -324,7 +328,12 @@ fn dbkit(args: &[&str], env: &[(&str, &str)], kill_after: Option<&str>) -> (Opti
         }
     }
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let status = child.wait().unwrap();
     (status.code(), out, err)
 }
@@ -345,8 +354,10 @@ fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and
         password: Some(secret.into()),
         ..Default::default()
     };
-    let a = ScratchCluster::start_with(opts()).unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
-    let b = ScratchCluster::start_with(opts()).unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
+    let a = ScratchCluster::start_with(opts())
+        .unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
+    let b = ScratchCluster::start_with(opts())
+        .unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"));
     let dir = tempfile::tempdir().unwrap();
     let map = dir.path().join("map.toml");
     write_map(&map, &a, &b);
@@ -364,10 +375,15 @@ fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and
         (rows(&a, &shard_rows(0)).await, rows(&a, &shard_rows(1)).await)
     });
     let mv = |extra: &[&str], kill: Option<&str>| {
-        let mut args = vec!["-v", "shard", "move", "--map", m, "--shard", "1", "--format", "json"];
+        let mut args = vec![
+            "-v", "shard", "move", "--map", m, "--shard", "1", "--format", "json",
+        ];
         args.extend_from_slice(extra);
         let r = dbkit(&args, &env, kill);
-        assert!(!r.1.contains(secret) && !r.2.contains(secret), "the password was printed");
+        assert!(
+            !r.1.contains(secret) && !r.2.contains(secret),
+            "the password was printed"
+        );
         r
     };
 
@@ -378,9 +394,19 @@ fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and
     assert!(out.contains("FOR TABLE public.orders WHERE ((((hashint8extended(customer_id::int8, 8816678312871386365))::numeric"), "{out}");
 
     // SIGKILL after each step in turn, then a run to the end.
-    for step in ["preflight", "schema", "copy", "indexes", "verify", "cutover"] {
+    for step in [
+        "preflight",
+        "schema",
+        "copy",
+        "indexes",
+        "verify",
+        "cutover",
+    ] {
         let (_, _, err) = mv(&["--to", "b", "--execute"], Some(step));
-        assert!(err.contains(&format!("step=\"{step}\"")), "{step} never finished: {err}");
+        assert!(
+            err.contains(&format!("step=\"{step}\"")),
+            "{step} never finished: {err}"
+        );
     }
     let (code, out, err) = mv(&["--to", "b", "--execute"], None);
     assert_eq!(code, Some(0), "{err}");
@@ -413,35 +439,176 @@ fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and
     assert_eq!((back.version, back.shards[1].node.as_str()), (9, "a"));
     rt.block_on(async {
         assert_eq!(rows(&a, &shard_rows(1)).await, shard1);
-        assert_eq!(int(&a, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit_move_s1_v7%'").await, 0);
-        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await + int(&b, "SELECT count(*) FROM pg_replication_slots").await, 0);
+        assert_eq!(
+            int(
+                &a,
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit_move_s1_v7%'"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            int(&a, "SELECT count(*) FROM pg_replication_slots").await
+                + int(&b, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
     });
 
     // Abort: a move of shard 0 stopped after its copy is undone, a left as it was.
     let zero = |extra: &[&str]| {
-        let mut args = vec!["shard", "move", "--map", m, "--shard", "0", "--format", "json"];
+        let mut args = vec![
+            "shard", "move", "--map", m, "--shard", "0", "--format", "json",
+        ];
         args.extend_from_slice(extra);
         dbkit(&args, &env, None)
     };
     let (code, _, err) = zero(&["--to", "b", "--execute", "--stop-after", "copy"]);
     assert_eq!(code, Some(0), "{err}");
     rt.block_on(async {
-        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 1);
+        assert_eq!(
+            int(&a, "SELECT count(*) FROM pg_replication_slots").await,
+            1
+        );
         assert_eq!(rows(&b, &shard_rows(0)).await, shard0);
     });
     let (code, out, err) = zero(&["--abort", "--execute"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("\"aborted\""), "{out}");
     rt.block_on(async {
-        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 0);
+        assert_eq!(
+            int(&a, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
         assert_eq!(int(&a, "SELECT count(*) FROM pg_publication").await, 0);
         assert_eq!(int(&b, "SELECT count(*) FROM pg_subscription").await, 0);
         assert!(rows(&b, &shard_rows(0)).await.is_empty());
         assert_eq!(rows(&a, &shard_rows(0)).await, shard0);
-        assert_eq!(int(&a, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit%'").await, 0);
+        assert_eq!(
+            int(
+                &a,
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dbkit%'"
+            )
+            .await,
+            0
+        );
     });
     assert_eq!(ShardMap::load(&map).unwrap().shards[0].node, "a");
     let (code, _, err) = zero(&["--abort", "--execute"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("nothing to abort"), "{err}");
+}
+
+#[test]
+fn verify_names_a_row_changed_on_the_target_and_the_move_stops_before_cutover() {
+    let a = start();
+    let b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let m = map.to_str().unwrap();
+    let rt = rt();
+    rt.block_on(async {
+        exec(
+            &a,
+            &format!(
+                "{SCHEMA}
+            CREATE TABLE orders_p1 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+            INSERT INTO orders SELECT g, 1, 10, 'x' FROM ({}) k(g);",
+                keys_sql(1, 3_000)
+            ),
+        )
+        .await;
+    });
+    let run = |args: &[&str]| dbkit(args, &[], None);
+    let (code, _, err) = run(&[
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--to",
+        "b",
+        "--execute",
+        "--stop-after",
+        "indexes",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&[
+        "shard", "verify", "--map", m, "--shard", "1", "--format", "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let clean: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(clean["verify"]["rows"].as_i64().unwrap() > 500, "{out}");
+    // A write on the target alone: the copies differ for good.
+    let key = rt.block_on(async {
+        let k = rows(
+            &b,
+            "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1 LIMIT 1",
+        )
+        .await[0];
+        exec(
+            &b,
+            &format!(
+                "UPDATE orders_p1 SET amount = 11 WHERE customer_id = {}",
+                k.0
+            ),
+        )
+        .await;
+        k.0
+    });
+    let (code, out, _) = run(&[
+        "shard", "verify", "--map", m, "--shard", "1", "--format", "json",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["findings"][0]["rule"], "shard-move-row-differs");
+    assert_eq!(
+        r["findings"][0]["evidence"]["key"],
+        format!("{key}, 1"),
+        "{out}"
+    );
+    // The move resumes, finds it, and stops before the cutover: the map is unchanged.
+    let (code, out, _) = run(&[
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--to",
+        "b",
+        "--execute",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["state"], "running");
+    assert_eq!(ShardMap::load(&map).unwrap().version, 7);
+    let (code, _, err) = run(&[
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--abort",
+        "--execute",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(
+            int(
+                &b,
+                "SELECT count(*) FROM pg_class WHERE relname IN ('orders_p1', 'orders')"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            int(&a, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
+    });
 }
