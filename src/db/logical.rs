@@ -727,7 +727,7 @@ pub async fn chunk_sums(
         format!(" WHERE {}", where_.join(" AND "))
     };
     let sql = format!(
-        "SELECT {} AS chunk, count(*)::int8, (sum(('x' || left(md5({}), 16))::bit(64)::int8::numeric) % 18446744073709551616)::text
+        "SELECT {} AS chunk, count(*)::int8, (sum(hashtextextended({}, 0)::numeric) % 18446744073709551616)::text
            FROM {}{w} GROUP BY 1",
         chunk_expr(unit),
         row_expr(unit),
@@ -769,7 +769,7 @@ pub async fn row_hashes(
     }
     let pk = pk_text(conn, unit).await?;
     let sql = format!(
-        "SELECT {pk}, md5({}) FROM {} WHERE {}",
+        "SELECT {pk}, hashtextextended({}, 0)::text FROM {} WHERE {}",
         row_expr(unit),
         unit.qualified(),
         where_.join(" AND ")
