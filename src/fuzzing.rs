@@ -457,6 +457,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("routing_map", routing_map),
     ("schema_table", schema_table),
     ("shard_map", shard_map),
+    ("move_journal", move_journal),
     ("sql_classify", sql_classify),
     ("sql_fingerprint", sql_fingerprint),
     ("sql_parse", sql_parse),
@@ -471,5 +472,16 @@ pub fn run(name: &str, data: &[u8]) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// Shard move journals: read (never a panic), and what reads back is written the same way.
+pub fn move_journal(data: &[u8]) {
+    if let Ok(j) = crate::shard::moves::Journal::from_bytes(data) {
+        let _ = j.done(crate::shard::moves::Step::Copy);
+        let _ = j.cut_over();
+        let text = serde_json::to_vec(&j).unwrap_or_default();
+        let back = crate::shard::moves::Journal::from_bytes(&text);
+        assert_eq!(back.as_ref().ok(), Some(&j), "a journal did not read back");
     }
 }

@@ -132,10 +132,13 @@ The file must not exist yet.")]
     /// cutover with a bounded write pause, cleanup. Dry run unless --execute; a rerun resumes
     /// from the journal (<map>.moves/shard-<id>.json).
     #[command(after_help = "Examples:
-  dbkit shard move --map shop.toml --shard 3 --to shard-c            # the steps and their SQL
-  dbkit shard move --map shop.toml --shard 3 --to shard-c --execute  # run (or resume) it
-  dbkit shard move --map shop.toml --shard 3 --abort --execute       # undo before the cutover
-  dbkit shard move --map shop.toml --shard 3 --reverse --execute     # move it back
+  dbkit shard move --map shop.toml --shard 3 --to shard-c    # steps and SQL
+  dbkit shard move --map shop.toml --shard 3 --to shard-c --execute
+  dbkit shard move --map shop.toml --shard 3 --abort --execute
+  dbkit shard move --map shop.toml --shard 3 --reverse --execute
+
+The first prints the steps and their SQL; --execute runs (or resumes) the move;
+--abort undoes it before the cutover; --reverse moves the shard back.
 
 The source keeps its copy renamed <relation>_moved_s<id>_v<version>, with a trigger that
 refuses writes (a write routed with the old map fails instead of being lost); --drop-source

@@ -207,7 +207,7 @@ fn input(path: &Path, message: String) -> crate::Error {
 /// Read a move journal (`None` when there is none).
 pub fn read_journal(path: &Path) -> Result<Option<Journal>, crate::Error> {
     match std::fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b)
+        Ok(b) => Journal::from_bytes(&b)
             .map(Some)
             .map_err(|e| input(path, format!("not a dbkit move journal: {e}"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -399,6 +399,26 @@ impl Journal {
         }
     }
 
+    /// Read a journal from its JSON bytes (a leading byte-order mark is skipped); the error
+    /// says what is wrong.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Journal, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let j: Journal = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if j.shards.is_empty() || !j.shards.contains(&j.shard) {
+            return Err(format!(
+                "the journal's shards {:?} do not include its shard {}",
+                j.shards, j.shard
+            ));
+        }
+        if j.names != MoveNames::new(j.shard, j.map_version) {
+            return Err(format!(
+                "the journal names {:?}, not the names of shard {} at version {}",
+                j.names.base, j.shard, j.map_version
+            ));
+        }
+        Ok(j)
+    }
+
     /// Whether `step` finished.
     pub fn done(&self, step: Step) -> bool {
         self.steps
@@ -644,8 +664,16 @@ range = { from = "m" }
         assert!(!j.cut_over());
         j.close(MoveState::Done, "t2");
         assert_eq!(j.history.len(), 1);
-        let back: Journal = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
-        assert_eq!(back, j);
+        let text = serde_json::to_string(&j).unwrap();
+        assert_eq!(Journal::from_bytes(text.as_bytes()).unwrap(), j);
+        let bom = format!("\u{feff}{text}");
+        assert_eq!(Journal::from_bytes(bom.as_bytes()).unwrap(), j);
+        assert!(Journal::from_bytes(&text.as_bytes()[..text.len() / 2]).is_err());
+        assert!(Journal::from_bytes(b"\xff\xfe").is_err());
+        let renamed = text.replace("dbkit_move_s3_v7", "dbkit_move_s3_v6");
+        assert!(Journal::from_bytes(renamed.as_bytes())
+            .unwrap_err()
+            .contains("names"));
     }
 
     #[test]
