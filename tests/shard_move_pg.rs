@@ -565,7 +565,7 @@ fn verify_names_a_row_changed_on_the_target_and_the_move_stops_before_cutover() 
     assert_eq!(r["findings"][0]["rule"], "shard-move-row-differs");
     assert_eq!(
         r["findings"][0]["evidence"]["key"],
-        format!("{key}, 1"),
+        format!("({key},1)"),
         "{out}"
     );
     // The move resumes, finds it, and stops before the cutover: the map is unchanged.

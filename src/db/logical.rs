@@ -743,7 +743,10 @@ pub async fn chunk_sums(
         let chunk: i32 = r.try_get(0).map_err(g)?;
         let rows: i64 = r.try_get(1).map_err(g)?;
         let sum: String = r.try_get(2).map_err(g)?;
-        let sum = sum.parse::<i128>().unwrap_or_default() as u64;
+        let sum = sum.parse::<i128>().map_err(|_| DbError::Query {
+            context: "reading chunk checksums".into(),
+            message: format!("the checksum {sum:?} is not a number"),
+        })? as u64;
         out.insert(chunk, moves::Chunk { rows, sum });
     }
     Ok(out)
@@ -756,18 +759,14 @@ pub async fn row_hashes(
     chunks: &[i32],
     keys: Option<&[String]>,
 ) -> Result<BTreeMap<String, String>, DbError> {
+    let pk = pk_text(conn, unit).await?;
     let mut where_ = unit.filter.clone().map(|f| vec![f]).unwrap_or_default();
     let list: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
     where_.push(format!("{} IN ({})", chunk_expr(unit), list.join(", ")));
     if let Some(k) = keys {
         let ks: Vec<String> = k.iter().map(|k| quote_literal(k)).collect();
-        where_.push(format!(
-            "{}::text IN ({})",
-            quote_ident(&unit.key),
-            ks.join(", ")
-        ));
+        where_.push(format!("{pk} IN ({})", ks.join(", ")));
     }
-    let pk = pk_text(conn, unit).await?;
     let sql = format!(
         "SELECT {pk}, hashtextextended({}, 0)::text FROM {} WHERE {}",
         row_expr(unit),
@@ -778,36 +777,43 @@ pub async fn row_hashes(
         .fetch_all(&mut *conn)
         .await
         .map_err(q("reading rows to compare"))?;
-    let mut out = BTreeMap::new();
+    // Rows with the same key (a table without a unique key) are kept as a sorted list, so
+    // a duplicate on one side is a difference.
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in rows {
         let g = q("reading rows to compare");
         let k: String = r.try_get(0).map_err(g)?;
         let h: String = r.try_get(1).map_err(g)?;
-        out.insert(k, h);
+        out.entry(k).or_default().push(h);
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort();
+            (k, v.join(","))
+        })
+        .collect())
 }
 
-/// The expression naming a row: its primary key (or replica identity) columns as text, the
-/// shard key first; the whole row when there is none.
+/// The expression naming a row: its replica identity (or primary key) columns as a record's
+/// text (`(42,7)`: values with commas or quotes are quoted, so two keys never print alike); the
+/// whole row when there is none.
 async fn pk_text(conn: &mut PgConnection, unit: &Unit) -> Result<String, DbError> {
     let cols: Option<Vec<String>> = sqlx::query_scalar(
         "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
            FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-          WHERE i.indrelid = $1::regclass AND (i.indisprimary OR i.indisreplident)",
+          WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_index x
+                                 WHERE x.indrelid = $1::regclass AND (x.indisprimary OR x.indisreplident)
+                                 ORDER BY x.indisreplident DESC LIMIT 1)",
     )
     .bind(unit.qualified())
     .fetch_one(&mut *conn)
     .await
     .map_err(q("reading the primary key"))?;
     Ok(match cols.filter(|c| !c.is_empty()) {
-        Some(mut c) => {
-            c.sort_by_key(|x| x != &unit.key);
-            let parts: Vec<String> = c
-                .iter()
-                .map(|x| format!("coalesce({}::text, 'NULL')", quote_ident(x)))
-                .collect();
-            format!("concat_ws(', ', {})", parts.join(", "))
+        Some(c) => {
+            let parts: Vec<String> = c.iter().map(|x| quote_ident(x)).collect();
+            format!("ROW({})::text", parts.join(", "))
         }
         None => row_expr(unit),
     })

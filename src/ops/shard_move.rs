@@ -127,7 +127,7 @@ pub struct VerifyOutcome {
 pub struct RowDifference {
     /// The table.
     pub table: String,
-    /// The row's key (primary key columns as text).
+    /// The row's key (its replica identity or primary key as a record's text, `(42,7)`).
     pub key: String,
     /// The source has it.
     pub on_source: bool,
@@ -923,8 +923,6 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     let ds = m.dst_spec.clone();
     let names = m.journal.names.clone();
     for sql in lg::marker_sql(&names, true) {
-        let exists_fn = sql.starts_with("CREATE OR REPLACE FUNCTION");
-        let _ = exists_fn;
         m.run(i, false, sql, None).await?;
     }
     if !m.req.execute
@@ -1148,11 +1146,7 @@ async fn verify_units(
             if rows.is_empty() {
                 break;
             }
-            keys = Some(
-                rows.iter()
-                    .map(|r| r.0.split(", ").next().unwrap_or_default().to_string())
-                    .collect(),
-            );
+            keys = Some(rows.iter().map(|r| r.0.clone()).collect());
         }
         for (key, on_source, on_target) in rows {
             out.differences.push(RowDifference {
@@ -1427,10 +1421,15 @@ async fn cutover_attempts(
     )))
 }
 
-async fn cleanup(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
+/// Drop what carries the replication, in the order that leaves nothing behind: the
+/// subscription on the target (detached from its slot first when the source cannot drop it),
+/// then the publication, slot and marker on the source, then the target's marker. Whether the
+/// subscription had to leave its slot (dropped on the source afterwards).
+async fn teardown(m: &mut Mover<'_>, i: usize) -> Result<bool, crate::Error> {
     let ss = m.src_spec.clone();
     let ds = m.dst_spec.clone();
     let names = m.journal.names.clone();
+    let marker = format!("DROP TABLE IF EXISTS {}", names.marker());
     m.sql(
         i,
         true,
@@ -1449,23 +1448,27 @@ async fn cleanup(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
             quote_literal(names.name())
         ),
     );
-    m.sql(i, false, format!("DROP TABLE IF EXISTS {}", names.marker()));
-    m.sql(i, true, format!("DROP TABLE IF EXISTS {}", names.marker()));
-    if m.req.execute {
-        lg::drop_subscription(m.dst(), names.name())
-            .await
-            .map_err(db(&ds))?;
-        lg::drop_source_objects(m.src(), &names)
-            .await
-            .map_err(db(&ss))?;
-        lg::run(
-            m.dst(),
-            "dropping the marker table",
-            &format!("DROP TABLE IF EXISTS {}", names.marker()),
-        )
+    m.sql(i, false, marker.clone());
+    m.sql(i, true, marker.clone());
+    if !m.req.execute {
+        return Ok(false);
+    }
+    let slot_left = lg::drop_subscription(m.dst(), names.name())
         .await
         .map_err(db(&ds))?;
-    }
+    lg::drop_source_objects(m.src(), &names)
+        .await
+        .map_err(db(&ss))?;
+    lg::run(m.dst(), "dropping the marker table", &marker)
+        .await
+        .map_err(db(&ds))?;
+    Ok(slot_left)
+}
+
+async fn cleanup(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
+    let ss = m.src_spec.clone();
+    let names = m.journal.names.clone();
+    teardown(m, i).await?;
     let mut kept = Vec::new();
     for u in m.journal.units.clone() {
         let rel = u.qualified();
@@ -1546,24 +1549,10 @@ async fn cleanup(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
 }
 
 async fn abort(m: &mut Mover<'_>) -> Result<(), crate::Error> {
-    let i = step_index(Step::Cleanup);
-    let ss = m.src_spec.clone();
     let ds = m.dst_spec.clone();
-    let names = m.journal.names.clone();
     m.report.steps.retain(|s| s.step == "cleanup");
     m.report.steps[0].step = "abort";
-    let _ = i;
-    m.sql(
-        0,
-        true,
-        format!("DROP SUBSCRIPTION {}", quote_ident(names.name())),
-    );
-    let mut slot_left = false;
-    if m.req.execute {
-        slot_left = lg::drop_subscription(m.dst(), names.name())
-            .await
-            .map_err(db(&ds))?;
-    }
+    let slot_left = teardown(m, 0).await?;
     let mut dropped = Vec::new();
     for u in m.journal.units.clone() {
         if u.layout == Layout::Filtered && !m.journal.created.contains(&u.qualified()) {
@@ -1598,29 +1587,7 @@ async fn abort(m: &mut Mover<'_>) -> Result<(), crate::Error> {
             }
         }
     }
-    let marker = format!("DROP TABLE IF EXISTS {}", names.marker());
-    m.sql(0, true, marker.clone());
-    m.sql(
-        0,
-        false,
-        format!("DROP PUBLICATION IF EXISTS {}", quote_ident(names.name())),
-    );
-    m.sql(
-        0,
-        false,
-        format!(
-            "SELECT pg_drop_replication_slot({})",
-            quote_literal(names.name())
-        ),
-    );
-    m.sql(0, false, marker.clone());
     if m.req.execute {
-        lg::run(m.dst(), "dropping the marker table", &marker)
-            .await
-            .map_err(db(&ds))?;
-        lg::drop_source_objects(m.src(), &names)
-            .await
-            .map_err(db(&ss))?;
         m.journal.close(MoveState::Aborted, &now());
         m.save()?;
         m.report.steps[0].status = "done".into();
@@ -1628,7 +1595,7 @@ async fn abort(m: &mut Mover<'_>) -> Result<(), crate::Error> {
         m.report.steps[0].status = "would run".into();
     }
     m.report.steps[0].summary = format!(
-        "subscription{} , publication, slot and marker dropped; on {}: {}; {} untouched",
+        "subscription{}, publication, slot and marker dropped; on {}: {}; {} untouched",
         if slot_left {
             " (its slot detached first)"
         } else {
