@@ -41,6 +41,7 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
         || after_dbkit("shard inspect")
         || after_dbkit("shard move")
         || after_dbkit("shard verify")
+        || (after_dbkit("shard rebalance") && has("--execute"))
     {
         return Some("the servers the map names");
     }

@@ -612,3 +612,106 @@ fn verify_names_a_row_changed_on_the_target_and_the_move_stops_before_cutover() 
         );
     });
 }
+
+#[test]
+fn a_rebalance_onto_a_fourth_node_runs_every_planned_move_and_data_follows_the_map() {
+    let nodes: Vec<ScratchCluster> = (0..4).map(|_| start()).collect();
+    let names = ["a", "b", "c", "d"];
+    let holds: [&[u64]; 4] = [&[0, 1, 2], &[3, 4, 5], &[6, 7], &[]];
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    let mut text = String::from("version = 1\n[tables]\norders = \"customer_id\"\n");
+    for (n, c) in names.iter().zip(&nodes).take(3) {
+        text.push_str(&format!(
+            "[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n",
+            c.url()
+        ));
+    }
+    for (i, h) in holds.iter().enumerate() {
+        for r in *h {
+            text.push_str(&format!(
+                "[[shards]]\nid = {r}\nnode = \"{}\"\nhash = {{ modulus = 8, remainder = {r} }}\n",
+                names[i]
+            ));
+        }
+    }
+    std::fs::write(&map, text).unwrap();
+    let rt = rt();
+    let mut counts = BTreeMap::new();
+    rt.block_on(async {
+        for (i, h) in holds.iter().enumerate().take(3) {
+            let mut sql = "CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, note text, PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);".to_string();
+            for r in *h {
+                sql.push_str(&format!("CREATE TABLE orders_p{r} PARTITION OF orders FOR VALUES WITH (MODULUS 8, REMAINDER {r});"));
+            }
+            sql.push_str("INSERT INTO orders SELECT g, 1, 'x' FROM generate_series(1, 16000) g WHERE ");
+            let any: Vec<String> = h.iter().map(|r| format!("satisfies_hash_partition('orders'::regclass, 8, {r}, g::int8)")).collect();
+            sql.push_str(&any.join(" OR "));
+            exec(&nodes[i], &sql).await;
+            for r in *h {
+                counts.insert(*r, int(&nodes[i], &format!("SELECT count(*) FROM orders_p{r}")).await);
+            }
+        }
+    });
+    let add = format!("name=d,url={}", nodes[3].url());
+    let m = map.to_str().unwrap();
+    let args = [
+        "shard",
+        "rebalance",
+        "--map",
+        m,
+        "--strategy",
+        "by-count",
+        "--add",
+        &add,
+        "--format",
+        "json",
+    ];
+    // The plan, as shard plan makes it.
+    let planned = dbkit::ops::shard::plan(&dbkit::ops::shard::PlanRequest {
+        map: map.clone(),
+        strategy: dbkit::shard::plan::Strategy::ByCount,
+        threshold: 0.1,
+        drain: vec![],
+        add: vec![dbkit::ops::shard::parse_added_node(&add).unwrap()],
+        no_split: false,
+        write_map: None,
+    })
+    .unwrap();
+    assert!(planned.plan.moves.len() >= 2, "{:?}", planned.plan.moves);
+    let (code, out, err) = dbkit(&args, &[], None);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("would run"), "{out}");
+    let mut exec_args = args.to_vec();
+    exec_args.extend(["--execute", "--max-concurrent-moves", "2"]);
+    let (code, out, err) = dbkit(&exec_args, &[], None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["complete"], true, "{out}");
+    assert_eq!(
+        r["moves"].as_array().unwrap().len(),
+        planned.plan.moves.len()
+    );
+    // The map is the plan's map, and every shard's rows are on the node it names.
+    let now = ShardMap::load(&map).unwrap();
+    for s in &planned.plan.new_map.shards {
+        let here = now.shards.iter().find(|x| x.id == s.id).unwrap();
+        assert_eq!(here.node, s.node, "shard {}", s.id);
+        let node = &nodes[names.iter().position(|n| *n == s.node).unwrap()];
+        let rows = rt.block_on(int(node, &format!("SELECT count(*) FROM orders_p{}", s.id)));
+        assert_eq!(rows, counts[&s.id], "shard {} on {}", s.id, s.node);
+    }
+    assert_eq!(now.nodes.len(), 4);
+    rt.block_on(async {
+        for n in &nodes {
+            assert_eq!(int(n, "SELECT count(*) FROM pg_replication_slots").await, 0);
+            assert_eq!(int(n, "SELECT count(*) FROM pg_subscription").await, 0);
+        }
+        // d serves keys of its shards through its own parent table.
+        assert!(int(&nodes[3], "SELECT count(*) FROM orders").await > 0);
+    });
+    // A rerun has nothing left to do.
+    let (code, out, err) = dbkit(&exec_args, &[], None);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("\"would run\""), "{out}");
+}

@@ -185,6 +185,50 @@ drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
         #[arg(long, default_value = "2m", value_parser = super::explain::parse_duration)]
         catch_up_timeout: std::time::Duration,
     },
+    /// Run the moves of `shard plan` with `shard move`'s steps, N at a time; a rerun resumes
+    /// the same plan (kept in <map>.moves/rebalance.json). Dry run unless --execute.
+    #[command(after_help = "Examples:
+  dbkit shard rebalance --map fixtures/shardmaps/shop.toml --no-split \\
+      --add name=shard-d,url=postgres://app@10.0.4.10/shop
+  dbkit shard rebalance --map shop.toml --no-split --execute \\
+      --max-concurrent-moves 2
+
+Splits are not executed yet: a plan that needs one is refused (use --no-split).")]
+    Rebalance {
+        /// The shard map (TOML or JSON); each move writes it at its cutover.
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// What to balance.
+        #[arg(long, value_enum, default_value_t = StrategyArg::Size)]
+        strategy: StrategyArg,
+        /// Allowed deviation from each node's target (0.1 = 10%).
+        #[arg(long, default_value_t = 0.1)]
+        threshold: f64,
+        /// Empty this node (repeatable).
+        #[arg(long, value_name = "NODE")]
+        drain: Vec<String>,
+        /// Add a node (repeatable): `name=NAME,url=URL,…` (a move needs its URL).
+        #[arg(long, value_name = "NODE")]
+        add: Vec<String>,
+        /// Plan moves only, never shard splits.
+        #[arg(long)]
+        no_split: bool,
+        /// Run the moves (without it: the plan's moves).
+        #[arg(long)]
+        execute: bool,
+        /// Moves running at the same time.
+        #[arg(long, default_value_t = 1)]
+        max_concurrent_moves: usize,
+        /// Connect to this node with this URL instead of the map's (repeatable).
+        #[arg(long = "url-per-node", value_name = "NODE=URL")]
+        urls: Vec<String>,
+        /// The longest write pause of each cutover: 1s, 500ms.
+        #[arg(long, default_value = "1s", value_parser = super::explain::parse_duration)]
+        max_pause: std::time::Duration,
+        /// Drop each source's copy at the cleanup.
+        #[arg(long)]
+        drop_source: bool,
+    },
     /// Compare a moving shard's rows on its two nodes while writes continue: counts and
     /// checksums per chunk of the shard key, then differing chunks row by row.
     #[command(after_help = "Example:\n  dbkit shard verify --map shop.toml --shard 3")]
@@ -209,6 +253,16 @@ drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
         #[arg(long, value_name = "FILE")]
         map: PathBuf,
     },
+}
+
+impl StrategyArg {
+    fn strategy(self) -> Strategy {
+        match self {
+            StrategyArg::Size => Strategy::BySize,
+            StrategyArg::Count => Strategy::ByCount,
+            StrategyArg::Load => Strategy::ByLoad,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -334,11 +388,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
         } => {
             let req = shard::PlanRequest {
                 map: map.clone(),
-                strategy: match strategy {
-                    StrategyArg::Size => Strategy::BySize,
-                    StrategyArg::Count => Strategy::ByCount,
-                    StrategyArg::Load => Strategy::ByLoad,
-                },
+                strategy: strategy.strategy(),
                 threshold: *threshold,
                 drain: drain.clone(),
                 add: add
@@ -407,6 +457,42 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             req.stop_after = stop_after.map(StepArg::step);
             req.catch_up = *catch_up_timeout;
             let mut report = super::runtime()?.block_on(run_move(&req))?;
+            ctx.emit(&mut report)
+        }
+        ShardCommand::Rebalance {
+            map,
+            strategy,
+            threshold,
+            drain,
+            add,
+            no_split,
+            execute,
+            max_concurrent_moves,
+            urls,
+            max_pause,
+            drop_source,
+        } => {
+            let req = dbkit::ops::shard_rebalance::RebalanceRequest {
+                plan: shard::PlanRequest {
+                    map: map.clone(),
+                    strategy: strategy.strategy(),
+                    threshold: *threshold,
+                    drain: drain.clone(),
+                    add: add
+                        .iter()
+                        .map(|a| shard::parse_added_node(a))
+                        .collect::<Result<_, _>>()?,
+                    no_split: *no_split,
+                    write_map: None,
+                },
+                execute: *execute,
+                max_concurrent_moves: *max_concurrent_moves,
+                urls: node_urls(urls)?,
+                max_pause: *max_pause,
+                drop_source: *drop_source,
+            };
+            let mut report =
+                super::runtime()?.block_on(dbkit::ops::shard_rebalance::rebalance(&req))?;
             ctx.emit(&mut report)
         }
         ShardCommand::Verify {

@@ -32,6 +32,7 @@ pub mod route;
 pub mod scratch;
 pub mod shard;
 pub mod shard_move;
+pub mod shard_rebalance;
 pub mod sql;
 pub mod workload;
 

@@ -394,6 +394,9 @@ async fn connect_both(
     Ok((s, d, schema))
 }
 
+/// One writer of map files at a time in this process.
+static MAP_WRITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn step_index(s: Step) -> usize {
     Step::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
@@ -1319,15 +1322,24 @@ async fn cutover(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     }
     // The map is written after the commit: until then the old node takes the writes; after it,
     // a write routed there with the old map fails at the fence instead of being lost.
-    let shards_there = m
-        .map
-        .shards
-        .iter()
-        .filter(|s| m.journal.shards.contains(&s.id))
-        .all(|s| s.node == m.journal.to);
-    if !shards_there || m.req.write_map.is_some() {
-        super::shard::write_map(&out, &m.req.map, &new_map)?;
-    }
+    // Read the map again under a lock: moves running at the same time (a rebalance) each
+    // change their own shards of the one file.
+    let new_map = {
+        let _one_writer = MAP_WRITE.lock().await;
+        let current = ShardMap::load(&m.req.map)?;
+        let there = current
+            .shards
+            .iter()
+            .filter(|s| m.journal.shards.contains(&s.id))
+            .all(|s| s.node == m.journal.to);
+        if there && m.req.write_map.is_none() {
+            current
+        } else {
+            let next = moves::moved_map(&current, &m.journal.shards, &m.journal.to);
+            super::shard::write_map(&out, &m.req.map, &next)?;
+            next
+        }
+    };
     m.journal.new_version = Some(new_map.version);
     m.report.map_written = Some(out.display().to_string());
     Ok(format!(
