@@ -42,6 +42,7 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
         || after_dbkit("shard move")
         || after_dbkit("shard verify")
         || (after_dbkit("shard rebalance") && has("--execute"))
+        || (after_dbkit("shard export") && has("postgres_fdw"))
     {
         return Some("the servers the map names");
     }

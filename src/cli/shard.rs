@@ -229,6 +229,31 @@ Splits are not executed yet: a plan that needs one is refused (use --no-split)."
         #[arg(long)]
         drop_source: bool,
     },
+    /// Hand the map to an engine that routes and queries across nodes: a postgres_fdw
+    /// coordinator (partitioned tables over foreign tables on the nodes; reads the nodes'
+    /// tables, read-only), PL/Proxy's cluster configuration, or the SQL of a Citus cluster
+    /// (untested). Prints SQL.
+    #[command(after_help = "Examples:
+  dbkit shard export --map shop.toml --to postgres_fdw > coordinator.sql
+  dbkit shard export --map fixtures/shardmaps/shop.toml --to citus
+  dbkit shard export --map shop.toml --to plproxy --cluster shop")]
+    Export {
+        /// The shard map (TOML or JSON).
+        #[arg(long, value_name = "FILE")]
+        map: PathBuf,
+        /// The engine.
+        #[arg(long = "to", value_enum)]
+        engine: EngineArg,
+        /// PL/Proxy's cluster name.
+        #[arg(long, default_value = "dbkit")]
+        cluster: String,
+        /// Connect to this node with this URL instead of the map's (repeatable).
+        #[arg(long = "url-per-node", value_name = "NODE=URL")]
+        urls: Vec<String>,
+        /// Also write the script to this file.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Compare a moving shard's rows on its two nodes while writes continue: counts and
     /// checksums per chunk of the shard key, then differing chunks row by row.
     #[command(after_help = "Example:\n  dbkit shard verify --map shop.toml --shard 3")]
@@ -263,6 +288,14 @@ impl StrategyArg {
             StrategyArg::Load => Strategy::ByLoad,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EngineArg {
+    #[value(name = "postgres_fdw")]
+    PostgresFdw,
+    Plproxy,
+    Citus,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -494,6 +527,27 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             let mut report =
                 super::runtime()?.block_on(dbkit::ops::shard_rebalance::rebalance(&req))?;
             ctx.emit(&mut report)
+        }
+        ShardCommand::Export {
+            map,
+            engine,
+            cluster,
+            urls,
+            output,
+        } => {
+            let req = shard::ExportRequest {
+                map: map.clone(),
+                engine: match engine {
+                    EngineArg::PostgresFdw => shard::Engine::PostgresFdw,
+                    EngineArg::Plproxy => shard::Engine::Plproxy,
+                    EngineArg::Citus => shard::Engine::Citus,
+                },
+                urls: node_urls(urls)?,
+                cluster: cluster.clone(),
+                output: output.clone(),
+            };
+            let mut report = super::runtime()?.block_on(shard::export(&req))?;
+            ctx.emit_as(&mut report, super::Format::Sql)
         }
         ShardCommand::Verify {
             map,

@@ -1035,3 +1035,80 @@ pub async fn delete_rows(conn: &mut PgConnection, unit: &Unit) -> Result<u64, Db
 pub fn is_lock_timeout(e: &DbError) -> bool {
     matches!(e, DbError::Query { message, .. } if message.contains("55P03"))
 }
+
+/// What a postgres_fdw coordinator needs from the nodes: each sharded table's columns (from the
+/// first node holding it) and where each shard's rows are on its node. Read-only.
+pub async fn read_layout(
+    map: &ShardMap,
+    urls: &BTreeMap<String, String>,
+) -> Result<
+    (
+        BTreeMap<String, Vec<crate::shard::export::Column>>,
+        Vec<crate::shard::export::Remote>,
+    ),
+    crate::Error,
+> {
+    use crate::shard::export::{Column as Col, Remote};
+    let mut columns_of: BTreeMap<String, Vec<Col>> = BTreeMap::new();
+    let mut remotes = Vec::new();
+    for node in &map.nodes {
+        let shards: Vec<&Shard> = map.shards.iter().filter(|s| s.node == node.name).collect();
+        if shards.is_empty() {
+            continue;
+        }
+        let spec = match urls.get(&node.name) {
+            Some(u) => super::ConnSpec::resolve(Some(u))?,
+            None => super::ConnSpec::for_server(node.url.as_deref(), node.url_env.as_deref())?,
+        };
+        let fail = |e: DbError| {
+            crate::Error::Db(DbError::Query {
+                context: format!("node {}", node.name),
+                message: spec.scrub(&e.to_string()),
+            })
+        };
+        let mut conn = super::connect(&spec).await.map_err(fail)?;
+        run(&mut conn, "BEGIN", "BEGIN READ ONLY")
+            .await
+            .map_err(fail)?;
+        let schema = current_schema(&mut conn).await.map_err(fail)?;
+        qualify_names(&mut conn).await.map_err(fail)?;
+        for s in shards {
+            for (table, key) in moves::tables_of(map, s) {
+                let unit = find_unit(&mut conn, map, s, &table, &key, &schema)
+                    .await
+                    .map_err(fail)?
+                    .ok_or_else(|| crate::Error::Input {
+                        path: format!("node {}", node.name),
+                        message: format!("shard {}'s rows of {table} are not there (no partition with its bound, no {table}_{} table, no table {table})", s.id, s.id),
+                    })?;
+                if !columns_of.contains_key(&table) {
+                    let (sch, name) = moves::split_table(&table, &schema);
+                    let cols = columns(&mut conn, &quote_qualified(&[sch, name]))
+                        .await
+                        .map_err(fail)?;
+                    columns_of.insert(
+                        table.clone(),
+                        cols.into_iter()
+                            .map(|c| Col {
+                                name: c.name,
+                                type_sql: c.type_sql,
+                                not_null: c.not_null,
+                            })
+                            .collect(),
+                    );
+                }
+                remotes.push(Remote {
+                    shard: s.id,
+                    table: table.clone(),
+                    node: node.name.clone(),
+                    schema: unit.schema.clone(),
+                    relation: unit.relation.clone(),
+                    filter: unit.filter.clone(),
+                });
+            }
+        }
+        let _ = exec(&mut conn, "ROLLBACK").await;
+        super::close(conn).await;
+    }
+    Ok((columns_of, remotes))
+}

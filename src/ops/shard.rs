@@ -316,6 +316,170 @@ pub async fn inspect(req: &InspectRequest) -> Result<InspectReport, crate::Error
     Ok(report)
 }
 
+/// The engines `dbkit shard export` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A postgres_fdw coordinator: partitioned tables over foreign tables.
+    PostgresFdw,
+    /// PL/Proxy's cluster configuration functions.
+    Plproxy,
+    /// The SQL of a Citus cluster (untested).
+    Citus,
+}
+
+/// What `dbkit shard export` asks for.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    /// The shard map.
+    pub map: PathBuf,
+    /// For which engine.
+    pub engine: Engine,
+    /// Connection URLs per node, over the map's (postgres_fdw reads the nodes' tables).
+    pub urls: BTreeMap<String, String>,
+    /// PL/Proxy's cluster name.
+    pub cluster: String,
+    /// Write the script here as well.
+    pub output: Option<PathBuf>,
+}
+
+/// The report of `dbkit shard export`: the generated SQL.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportReport {
+    /// The map file.
+    pub map: String,
+    /// Its version.
+    pub version: u64,
+    /// The SQL.
+    #[serde(flatten)]
+    pub export: crate::shard::export::Export,
+}
+
+/// How the engine reaches each node, from the map's URLs (never a password); a node whose
+/// URL is in an unset environment variable gets no connection settings, and a note says so.
+fn servers(
+    m: &ShardMap,
+    urls: &BTreeMap<String, String>,
+) -> Result<(Vec<crate::shard::export::Server>, Vec<String>), crate::Error> {
+    let mut notes = Vec::new();
+    let mut out = Vec::new();
+    for n in &m.nodes {
+        let url = match (urls.get(&n.name), &n.url_env, &n.url) {
+            (Some(u), _, _) => Some(u.clone()),
+            (None, Some(var), _) => match std::env::var(var) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    notes.push(format!(
+                        "node {}: its URL is in ${var}, which is not set here, so its connection settings are left out (set it, or pass --url-per-node)",
+                        n.name
+                    ));
+                    None
+                }
+            },
+            (None, None, u) => u.clone(),
+        };
+        let spec = match url {
+            Some(u) => crate::db::ConnSpec::resolve_with(Some(&u), |_| None)?,
+            None => crate::db::ConnSpec::default(),
+        };
+        out.push(crate::shard::export::Server {
+            node: n.name.clone(),
+            host: spec.host,
+            port: spec.port,
+            dbname: spec.dbname,
+            user: spec.user,
+        });
+    }
+    Ok((out, notes))
+}
+
+/// `dbkit shard export`: the SQL that hands the map to postgres_fdw (reading each node's
+/// tables read-only to find each shard's relation and the columns), PL/Proxy or Citus.
+pub async fn export(req: &ExportRequest) -> Result<ExportReport, crate::Error> {
+    use crate::shard::export as ex;
+    let m = load_valid(&req.map, 0.1)?;
+    let bad = |e: String| input(&req.map, e);
+    let (servers, notes) = servers(&m, &req.urls)?;
+    let mut export = match req.engine {
+        Engine::Plproxy => ex::plproxy(&m, &req.cluster, &servers).map_err(bad)?,
+        Engine::Citus => {
+            // The moves of the default plan (by size), as Citus shard moves.
+            let p = crate::shard::plan::plan(
+                &m,
+                &PlanOptions {
+                    strategy: Strategy::BySize,
+                    threshold: 0.1,
+                    drain: vec![],
+                    add: vec![],
+                    no_split: true,
+                },
+            );
+            let moves: Vec<(Vec<u64>, String, String)> = p
+                .moves
+                .iter()
+                .map(|mv| (mv.shards.clone(), mv.from.clone(), mv.to.clone()))
+                .collect();
+            ex::citus(&m, &moves, &servers)
+        }
+        Engine::PostgresFdw => {
+            let (columns, remotes) = crate::db::logical::read_layout(&m, &req.urls).await?;
+            ex::postgres_fdw(&m, &servers, &columns, &remotes).map_err(bad)?
+        }
+    };
+    export.notes.extend(notes);
+    if let Some(out) = &req.output {
+        write_atomically(out, export.script().as_bytes())?;
+    }
+    Ok(ExportReport {
+        map: req.map.display().to_string(),
+        version: m.version,
+        export,
+    })
+}
+
+impl crate::view::Report for ExportReport {
+    fn kind(&self) -> &'static str {
+        "shard-export"
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} SQL for {} (map version {}); {} node script(s)",
+            self.export.engine,
+            self.map,
+            self.version,
+            self.export.nodes.len()
+        )
+    }
+
+    fn tables(&self) -> Vec<crate::view::Table> {
+        let mut t = crate::view::Table::new("Export", &["run on", "SQL"]).tall();
+        for (node, sql) in &self.export.nodes {
+            t.row(vec![format!("node {node}").into(), sql.as_str().into()]);
+        }
+        t.row(vec![
+            "coordinator".into(),
+            self.export.coordinator.as_str().into(),
+        ]);
+        let mut out = vec![t];
+        if !self.export.notes.is_empty() {
+            let mut n = crate::view::Table::new("Notes", &["note"]);
+            for x in &self.export.notes {
+                n.row(vec![x.as_str().into()]);
+            }
+            out.push(n);
+        }
+        out
+    }
+
+    fn script(&self) -> Option<String> {
+        Some(self.export.script())
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.export.notes.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! validation ([`map`]), the rebalance planner ([`plan`]) with range split points
 //! (`midpoint`), what the live nodes hold ([`inspect`]), and the reports ([`report`]).
 
+pub mod export;
 pub mod hash;
 pub mod init;
 pub mod inspect;

@@ -178,24 +178,9 @@ pub fn slot_filter(map: &ShardMap, s: &Shard, key: &str, prefix: &str) -> Option
     match map.sharding.method {
         Method::Hash => {
             let slot = s.hash?;
-            let h = match super::hash::KeyKind::of(&kt).ok()? {
-                super::hash::KeyKind::Int4 => {
-                    format!("hashint4extended({col}::int4, {HASH_PARTITION_SEED})")
-                }
-                super::hash::KeyKind::Int8 => {
-                    format!("hashint8extended({col}::int8, {HASH_PARTITION_SEED})")
-                }
-                super::hash::KeyKind::Text => {
-                    format!("hashtextextended({col}::text, {HASH_PARTITION_SEED})")
-                }
-                super::hash::KeyKind::Uuid => {
-                    format!("uuid_hash_extended({col}::uuid, {HASH_PARTITION_SEED})")
-                }
-            };
             let cond = format!(
-                "(({h})::numeric + {} + {TWO_64}) % {TWO_64} % {} = {}",
-                combine(),
-                slot.modulus,
+                "{} = {}",
+                hash_remainder(&kt, &col, slot.modulus)?,
                 slot.remainder
             );
             // A NULL key hashes to 0 in PostgreSQL's partitioning.
@@ -228,6 +213,30 @@ pub fn slot_filter(map: &ShardMap, s: &Shard, key: &str, prefix: &str) -> Option
         }
         Method::Ring => None,
     }
+}
+
+/// The remainder PostgreSQL's `PARTITION BY HASH (col)` with `modulus` gives a row, as SQL
+/// over built-in immutable functions and numeric arithmetic (`col` already quoted); `None` for a
+/// key type dbkit cannot hash.
+pub fn hash_remainder(key_type: &str, col: &str, modulus: u64) -> Option<String> {
+    let h = match super::hash::KeyKind::of(key_type).ok()? {
+        super::hash::KeyKind::Int4 => {
+            format!("hashint4extended({col}::int4, {HASH_PARTITION_SEED})")
+        }
+        super::hash::KeyKind::Int8 => {
+            format!("hashint8extended({col}::int8, {HASH_PARTITION_SEED})")
+        }
+        super::hash::KeyKind::Text => {
+            format!("hashtextextended({col}::text, {HASH_PARTITION_SEED})")
+        }
+        super::hash::KeyKind::Uuid => {
+            format!("uuid_hash_extended({col}::uuid, {HASH_PARTITION_SEED})")
+        }
+    };
+    Some(format!(
+        "(({h})::numeric + {} + {TWO_64}) % {TWO_64} % {modulus}",
+        combine()
+    ))
 }
 
 fn cast_type(kt: &str) -> &'static str {
