@@ -262,17 +262,17 @@ pub struct TableDef {
 }
 
 /// Read the definition of `relation` (quoted, qualified) to create it on the target as
-/// `target_name`; `tail` ends the statement (`PARTITION BY …`, or `PARTITION OF … FOR VALUES
-/// …` for a partition, whose columns and inherited constraints come from the parent).
+/// `target_name`, a table of its own: a partition's inherited constraints are included (its
+/// parent's primary key and checks, which attaching it later requires); a partitioned table
+/// keeps its `PARTITION BY`.
 pub async fn table_def(
     conn: &mut PgConnection,
     relation: &str,
     target_name: &str,
-    as_partition_of: Option<(&str, &str)>,
 ) -> Result<TableDef, DbError> {
     let mut def = TableDef::default();
     let mut items = Vec::new();
-    if as_partition_of.is_none() {
+    {
         for c in columns(conn, relation).await? {
             let mut s = format!("{} {}", quote_ident(&c.name), c.type_sql);
             if let Some(coll) = &c.collation {
@@ -302,7 +302,7 @@ pub async fn table_def(
     let cons = sqlx::query(
         "SELECT conname::text, contype::text, pg_get_constraintdef(oid)
            FROM pg_constraint
-          WHERE conrelid = $1::regclass AND conislocal AND conparentid = 0
+          WHERE conrelid = $1::regclass
           ORDER BY CASE contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2 ELSE 3 END, conname",
     )
     .bind(relation)
@@ -348,24 +348,23 @@ pub async fn table_def(
     .await
     .map_err(q("reading the partition key"))?
     .flatten();
-    def.create = match as_partition_of {
-        Some((parent, bound)) => {
-            let body = if items.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", items.join(", "))
-            };
-            format!("CREATE TABLE {target_name} PARTITION OF {parent}{body} {bound}")
-        }
-        None => {
-            let mut s = format!("CREATE TABLE {target_name} ({})", items.join(", "));
-            if let Some(k) = partkey {
-                s.push_str(&format!(" PARTITION BY {k}"));
-            }
-            s
-        }
-    };
+    let mut create = format!("CREATE TABLE {target_name} ({})", items.join(", "));
+    if let Some(k) = partkey {
+        create.push_str(&format!(" PARTITION BY {k}"));
+    }
+    def.create = create;
     Ok(def)
+}
+
+/// Whether `relation` is attached as a partition.
+pub async fn is_partition(conn: &mut PgConnection, relation: &str) -> Result<bool, DbError> {
+    sqlx::query_scalar(
+        "SELECT coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass($1)), false)",
+    )
+    .bind(relation)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(q("looking at the partition"))
 }
 
 /// The partition bound of `relation` as PostgreSQL prints it.

@@ -835,7 +835,7 @@ async fn schema(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
             Layout::Partition => {
                 let parent = quote_qualified(&[&u.schema, u.parent.as_deref().unwrap_or_default()]);
                 let parent_name = u.parent.clone().unwrap_or_default();
-                if create_missing(m, i, &u.schema, &parent_name, None).await? {
+                if create_missing(m, i, &u.schema, &parent_name).await? {
                     made.push(parent.clone());
                 }
                 let bound = lg::partition_bound(m.src(), &rel).await.map_err(db(&ss))?;
@@ -857,12 +857,14 @@ async fn schema(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
                         ));
                     }
                 }
-                if create_missing(m, i, &u.schema, &u.relation, Some((&parent, &bound))).await? {
+                // A table of its own until the indexes step attaches it: the copy then maintains
+                // only its primary key, not the indexes the target's parent would cascade.
+                if create_missing(m, i, &u.schema, &u.relation).await? {
                     made.push(rel.clone());
                 }
             }
             Layout::ShardTable | Layout::Filtered => {
-                if create_missing(m, i, &u.schema, &u.relation, None).await? {
+                if create_missing(m, i, &u.schema, &u.relation).await? {
                     made.push(rel.clone());
                 } else if u.layout == Layout::Filtered
                     && m.req.execute
@@ -893,14 +895,13 @@ async fn schema(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     })
 }
 
-/// Create `schema.name` on the target from the source's definition (as a partition of
-/// `partition_of` with its bound, when given) unless it is there; whether it was created.
+/// Create `schema.name` on the target from the source's definition unless it is there;
+/// whether it was created.
 async fn create_missing(
     m: &mut Mover<'_>,
     i: usize,
     schema: &str,
     name: &str,
-    partition_of: Option<(&str, &str)>,
 ) -> Result<bool, crate::Error> {
     let ds = m.dst_spec.clone();
     let ss = m.src_spec.clone();
@@ -908,9 +909,7 @@ async fn create_missing(
         return Ok(false);
     }
     let rel = quote_qualified(&[schema, name]);
-    let def = lg::table_def(m.src(), &rel, &rel, partition_of)
-        .await
-        .map_err(db(&ss))?;
+    let def = lg::table_def(m.src(), &rel, &rel).await.map_err(db(&ss))?;
     for d in &def.dropped_defaults {
         m.report.notes.push(format!(
             "{rel}: the column default {d} calls a sequence that is not on the target; it was left out there (set it, or generate keys outside the nodes)"
@@ -1037,6 +1036,26 @@ fn index_shape(def: &str) -> String {
     format!("{unique}|{on}|{tail}")
 }
 
+/// Attach the copied partition to the target's parent (its indexes, built first, match the
+/// parent's and are attached rather than built again).
+async fn attach(m: &mut Mover<'_>, i: usize, u: &Unit) -> Result<(), crate::Error> {
+    let ss = m.src_spec.clone();
+    let ds = m.dst_spec.clone();
+    let rel = u.qualified();
+    let parent = quote_qualified(&[&u.schema, u.parent.as_deref().unwrap_or_default()]);
+    if m.req.execute && lg::is_partition(m.dst(), &rel).await.map_err(db(&ds))? {
+        return Ok(());
+    }
+    let bound = lg::partition_bound(m.src(), &rel).await.map_err(db(&ss))?;
+    m.run(
+        i,
+        true,
+        format!("ALTER TABLE {parent} ATTACH PARTITION {rel} {bound}"),
+        None,
+    )
+    .await
+}
+
 async fn indexes(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     let ss = m.src_spec.clone();
     let ds = m.dst_spec.clone();
@@ -1049,14 +1068,12 @@ async fn indexes(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
             rels.push((quote_qualified(&[&u.schema, p]), false));
         }
         for (r, concurrent) in rels {
-            let src = lg::table_def(m.src(), &r, &r, None)
-                .await
-                .map_err(db(&ss))?;
+            let src = lg::table_def(m.src(), &r, &r).await.map_err(db(&ss))?;
             let have: Vec<String> = if m.req.execute && m.journal.created.contains(&r)
                 || u.layout == Layout::Partition
             {
                 lg::qualify_names(m.dst()).await.map_err(db(&ds))?;
-                let d = lg::table_def(m.dst(), &r, &r, None).await.map_err(db(&ds));
+                let d = lg::table_def(m.dst(), &r, &r).await.map_err(db(&ds));
                 exec(m.dst(), "RESET search_path").await.ok();
                 match d {
                     Ok(d) => d.indexes.iter().map(|x| index_shape(x)).collect(),
@@ -1083,6 +1100,9 @@ async fn indexes(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
             }
             if concurrent && ours {
                 fks.extend(src.foreign_keys.clone());
+            }
+            if concurrent && u.layout == Layout::Partition {
+                attach(m, i, &u).await?;
             }
         }
         m.run(i, true, format!("ANALYZE {rel}"), None).await?;
