@@ -715,3 +715,169 @@ fn a_rebalance_onto_a_fourth_node_runs_every_planned_move_and_data_follows_the_m
     assert_eq!(code, Some(0), "{err}");
     assert!(!out.contains("\"would run\""), "{out}");
 }
+
+/// Run the dbkit binary; when it logs that `step` is done, wait `delay` and call `then`
+/// (while dbkit goes on); the exit code and stderr.
+fn dbkit_with(
+    args: &[&str],
+    step: &str,
+    delay: Duration,
+    then: impl FnOnce(),
+) -> (Option<i32>, String) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    let mut then = Some(then);
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("move step done") && line.contains(&format!("step=\"{step}\"")) {
+            if let Some(f) = then.take() {
+                std::thread::sleep(delay);
+                f();
+            }
+        }
+    }
+    (child.wait().unwrap().code(), err)
+}
+
+#[test]
+fn a_server_restarted_mid_copy_leaves_a_move_that_resumes_or_aborts_cleanly() {
+    let mut a = start();
+    let mut b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let m = map.to_str().unwrap();
+    let rt = rt();
+    let source_rows = rt.block_on(async {
+        exec(&a, &format!("{SCHEMA}
+            CREATE TABLE orders_p1 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+            INSERT INTO orders SELECT g, n, n, repeat('x', 100) FROM ({}) k(g), generate_series(1, 4) n;",
+            keys_sql(1, 600_000))).await;
+        rows(&a, "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2").await
+    });
+    let mv = [
+        "-v",
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--to",
+        "b",
+        "--execute",
+    ];
+
+    // The target crashes during the copy: dbkit stops with an error; a rerun finishes the move.
+    let (code, err) = dbkit_with(&mv, "schema", Duration::from_millis(300), || {
+        b.restart().unwrap()
+    });
+    assert_eq!(
+        code,
+        Some(2),
+        "the move went on as if nothing happened: {err}"
+    );
+    let (code, err) = dbkit_with(&mv, "none", Duration::ZERO, || {});
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(
+            rows(
+                &b,
+                "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2"
+            )
+            .await,
+            source_rows
+        );
+        assert_eq!(
+            int(&a, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_subscription").await, 0);
+    });
+
+    // The (new) source crashes during the copy back: dbkit stops; --abort leaves nothing behind.
+    let back = [
+        "-v",
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--reverse",
+        "--execute",
+    ];
+    let (code, err) = dbkit_with(&back, "schema", Duration::from_millis(300), || {
+        b.restart().unwrap()
+    });
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = dbkit_with(
+        &[
+            "shard",
+            "move",
+            "--map",
+            m,
+            "--shard",
+            "1",
+            "--abort",
+            "--execute",
+        ],
+        "none",
+        Duration::ZERO,
+        || {},
+    );
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(
+            int(&b, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_publication").await, 0);
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_subscription").await, 0);
+        // b still holds the shard, untouched; a holds only its old fenced copy.
+        assert_eq!(
+            rows(
+                &b,
+                "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2"
+            )
+            .await,
+            source_rows
+        );
+        assert_eq!(
+            int(
+                &a,
+                "SELECT count(*) FROM pg_class WHERE relname = 'orders_p1'"
+            )
+            .await,
+            0
+        );
+    });
+    assert_eq!(ShardMap::load(&map).unwrap().shards[1].node, "b");
+    // And the move back, run again, goes through.
+    let (code, err) = dbkit_with(&back, "none", Duration::ZERO, || {});
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(
+            rows(
+                &a,
+                "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2"
+            )
+            .await,
+            source_rows
+        );
+        assert_eq!(
+            int(&b, "SELECT count(*) FROM pg_replication_slots").await,
+            0
+        );
+    });
+    a.check_alive().unwrap();
+}

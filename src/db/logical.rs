@@ -319,9 +319,10 @@ pub async fn table_def(
                 "ALTER TABLE {target_name} ADD CONSTRAINT {} {body} NOT VALID",
                 quote_ident(&name)
             )),
-            "p" | "u" | "x" | "c" => {
-                items.push(format!("CONSTRAINT {} {body}", quote_ident(&name)))
-            }
+            // Constraints with an index go unnamed: index names are per schema, and the old
+            // copy an earlier move left on this node may hold the source's names.
+            "p" | "u" | "x" => items.push(body),
+            "c" => items.push(format!("CONSTRAINT {} {body}", quote_ident(&name))),
             _ => {}
         }
     }
@@ -591,6 +592,10 @@ pub struct CopyState {
     pub rows: u64,
     /// Bytes read by them.
     pub bytes: u64,
+    /// After the copy: WAL bytes the slot had not confirmed.
+    pub lag_bytes: u64,
+    /// After the copy: milliseconds a change took to reach the target (the marker's trip).
+    pub lag_ms: u64,
 }
 
 /// Where the subscription's initial copy is.
@@ -611,6 +616,7 @@ pub async fn copy_state(conn: &mut PgConnection, name: &str) -> Result<CopyState
         ready: r.try_get::<i64, _>(1).map_err(g)? as usize,
         rows: r.try_get::<i64, _>(2).map_err(g)?.max(0) as u64,
         bytes: r.try_get::<i64, _>(3).map_err(g)?.max(0) as u64,
+        ..Default::default()
     })
 }
 

@@ -473,6 +473,22 @@ impl ScratchCluster {
         }
     }
 
+    /// Stop the server at once, as a crash would (immediate shutdown: recovery runs at the next
+    /// start), and start it again on the same port, keeping its data. For tests of what
+    /// survives a server failure.
+    pub fn restart(&mut self) -> Result<(), ScratchError> {
+        self.shutdown();
+        let run_as = unprivileged_user()?;
+        match self.launch(self.port, run_as) {
+            Ok(()) => Ok(()),
+            Err(LaunchError::PortTaken) => Err(step(
+                "restarting postgres",
+                format!("port {} was taken while it was down", self.port),
+            )),
+            Err(LaunchError::Other(e)) => Err(e),
+        }
+    }
+
     fn shutdown(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;

@@ -1001,20 +1001,47 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     }
     let took = start.elapsed().as_secs_f64();
     let lag = lg::slot_lag(m.src(), names.name()).await.map_err(db(&ss))?;
+    // How far behind in time: the marker's round trip through the stream.
+    let behind = m.catch_up().await?;
     last.rows = copied;
+    last.lag_bytes = lag.unwrap_or(0).max(0) as u64;
+    last.lag_ms = behind.as_millis() as u64;
     m.report.copy = Some(last);
     Ok(format!(
-        "copied about {copied} rows in {took:.1} s; streaming, {} bytes behind",
-        lag.unwrap_or(0)
+        "copied about {copied} rows in {took:.1} s; streaming, {} bytes and {} ms behind",
+        lag.unwrap_or(0),
+        behind.as_millis()
     ))
 }
 
-/// `CREATE INDEX …` → `CREATE INDEX CONCURRENTLY …`.
-fn concurrently(def: &str) -> String {
+/// An index definition as `pg_get_indexdef` prints it, without the index's name (PostgreSQL
+/// picks a free one: the source's name may be taken on the target by an old copy), built
+/// `CONCURRENTLY` when asked: `CREATE INDEX i ON t …` → `CREATE INDEX CONCURRENTLY ON t …`.
+fn unnamed(def: &str, concurrent: bool) -> String {
     for p in ["CREATE UNIQUE INDEX ", "CREATE INDEX "] {
-        if let Some(rest) = def.strip_prefix(p) {
-            return format!("{p}CONCURRENTLY {rest}");
-        }
+        let Some(rest) = def.strip_prefix(p) else {
+            continue;
+        };
+        // The name: a quoted identifier ("" inside) or a bare word.
+        let after = if let Some(q) = rest.strip_prefix('"') {
+            let mut i = 0;
+            let b = q.as_bytes();
+            loop {
+                match b.get(i) {
+                    Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
+                    Some(b'"') => break &q[i + 1..],
+                    Some(_) => i += 1,
+                    None => return def.to_string(),
+                }
+            }
+        } else {
+            rest.split_once(' ').map_or("", |(_, r)| r)
+        };
+        let Some(on) = after.trim_start().strip_prefix("ON ") else {
+            return def.to_string();
+        };
+        let c = if concurrent { "CONCURRENTLY " } else { "" };
+        return format!("{p}{c}ON {on}");
     }
     def.to_string()
 }
@@ -1090,11 +1117,7 @@ async fn indexes(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
                 if have.contains(&index_shape(def)) {
                     continue;
                 }
-                let sql = if concurrent {
-                    concurrently(def)
-                } else {
-                    def.clone()
-                };
+                let sql = unnamed(def, concurrent);
                 m.run(i, true, sql, None).await?;
                 built += 1;
             }
@@ -1838,9 +1861,17 @@ mod tests {
         assert_eq!(index_shape(a), index_shape(b));
         assert_ne!(index_shape(a), index_shape(c));
         assert_eq!(
-            concurrently(c),
-            "CREATE UNIQUE INDEX CONCURRENTLY x ON public.orders_p1 USING btree (amount)"
+            unnamed(c, true),
+            "CREATE UNIQUE INDEX CONCURRENTLY ON public.orders_p1 USING btree (amount)"
         );
+        assert_eq!(
+            unnamed(
+                "CREATE INDEX \"a \"\" ON b\" ON ONLY public.t USING btree (x)",
+                false
+            ),
+            "CREATE INDEX ON ONLY public.t USING btree (x)"
+        );
+        assert_eq!(unnamed("CREATE INDEX \"open", true), "CREATE INDEX \"open");
         assert_eq!(
             index_shape("CREATE INDEX p ON ONLY public.orders USING btree (amount)"),
             index_shape("CREATE INDEX q ON public.orders USING btree (amount)")
