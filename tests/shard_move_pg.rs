@@ -881,3 +881,78 @@ fn a_server_restarted_mid_copy_leaves_a_move_that_resumes_or_aborts_cleanly() {
     });
     a.check_alive().unwrap();
 }
+
+#[test]
+fn a_rebalance_splits_a_hot_shard_held_in_a_shared_table_and_moves_a_half() {
+    let a = start();
+    let b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    std::fs::write(
+        &map,
+        format!(
+            "version = 1\n[tables]\norders = \"customer_id\"\n[[nodes]]\nname = \"a\"\nurl = \"{}\"\n[[nodes]]\nname = \"b\"\nurl = \"{}\"\n\
+             [[shards]]\nid = 0\nnode = \"a\"\nhash = {{ modulus = 2, remainder = 0 }}\nbytes = 10000000000\n\
+             [[shards]]\nid = 1\nnode = \"b\"\nhash = {{ modulus = 2, remainder = 1 }}\nbytes = 1000000000\n",
+            a.url(),
+            b.url()
+        ),
+    )
+    .unwrap();
+    let rt = rt();
+    let of =
+        |m: u64, r: u64| format!("satisfies_hash_partition('h'::regclass, {m}, {r}, customer_id)");
+    rt.block_on(async {
+        for (node, r) in [(&a, 0), (&b, 1)] {
+            exec(node, &format!("{PLAIN}
+                INSERT INTO orders SELECT g, 1, 1, 'x' FROM generate_series(1, 8000) g WHERE satisfies_hash_partition('h'::regclass, 2, {r}, g::int8);")).await;
+        }
+    });
+    let m = map.to_str().unwrap();
+    let (code, out, err) = dbkit(
+        &[
+            "shard",
+            "rebalance",
+            "--map",
+            m,
+            "--execute",
+            "--drop-source",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["complete"], true, "{out}");
+    assert!(
+        r["splits"][0][1]
+            .as_str()
+            .unwrap()
+            .starts_with("done (map only"),
+        "{out}"
+    );
+    let now = ShardMap::load(&map).unwrap();
+    assert!(
+        !now.shards.iter().any(|s| s.id == 0),
+        "shard 0 was not split"
+    );
+    rt.block_on(async {
+        // Every shard's rows are on its node and nowhere else.
+        for s in &now.shards {
+            let h = s.hash.unwrap();
+            let cond = of(h.modulus, h.remainder);
+            let (here, other) = if s.node == "a" { (&a, &b) } else { (&b, &a) };
+            let expected = int(here, &format!("SELECT count(*) FROM generate_series(1, 8000) g, LATERAL (SELECT g::int8 AS customer_id) k WHERE {cond}")).await;
+            assert_eq!(int(here, &format!("SELECT count(*) FROM orders WHERE {cond}")).await, expected, "shard {} on {}", s.id, s.node);
+            assert_eq!(int(other, &format!("SELECT count(*) FROM orders WHERE {cond}")).await, 0, "shard {} left on the other node", s.id);
+        }
+        assert_eq!(int(&a, "SELECT count(*) FROM pg_replication_slots").await, 0);
+    });
+    assert!(
+        now.shards.iter().filter(|s| s.node == "b").count() >= 2,
+        "{:?}",
+        now.shards
+    );
+}

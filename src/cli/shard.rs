@@ -193,7 +193,8 @@ drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
   dbkit shard rebalance --map shop.toml --no-split --execute \\
       --max-concurrent-moves 2
 
-Splits are not executed yet: a plan that needs one is refused (use --no-split).")]
+A split of a shard held in a shared plain table changes only the map; a plan that
+splits a shard held as its own partition or table is refused (use --no-split).")]
     Rebalance {
         /// The shard map (TOML or JSON); each move writes it at its cutover.
         #[arg(long, value_name = "FILE")]

@@ -974,10 +974,16 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     let start = Instant::now();
     let mut last;
     let mut copied = 0u64;
+    // When the table copies ended (no COPY running any more after one ran): the rest of the
+    // step is the copies catching up with the stream.
+    let mut copies_done: Option<f64> = None;
     loop {
         let st = lg::copy_state(m.dst(), names.name())
             .await
             .map_err(db(&ds))?;
+        if copied > 0 && st.rows == 0 && copies_done.is_none() {
+            copies_done = Some(start.elapsed().as_secs_f64());
+        }
         copied = copied.max(st.rows);
         crate::progress(
             &format!("copying shard {}", m.req.shard),
@@ -1008,7 +1014,11 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     last.lag_ms = behind.as_millis() as u64;
     m.report.copy = Some(last);
     Ok(format!(
-        "copied about {copied} rows in {took:.1} s; streaming, {} bytes and {} ms behind",
+        "copied about {copied} rows in {took:.1} s ({}); streaming, {} bytes and {} ms behind",
+        copies_done.map_or("".to_string(), |d| format!(
+            "COPY {d:.1} s, catching up with the stream {:.1} s",
+            took - d
+        )),
         lag.unwrap_or(0),
         behind.as_millis()
     ))

@@ -5,11 +5,15 @@
 //! same plan instead of planning again from a half-moved map. Nodes the plan adds are written
 //! into the map first (they hold no shard, so no route changes), each move then writes the
 //! map at its own cutover, and at the end every shard is where the plan put it (the version
-//! counts one bump per move). Splits are not executed yet: a plan that needs one is refused
-//! with the way around (`--no-split`, or split by hand).
+//! counts one bump per move and one per split). A split of a shard held in a plain table with
+//! other shards (application-level sharding) changes only the map — its rows stay where they
+//! are, and the halves' row filters select them; a split of a shard held as its own partition or
+//! table would need its rows repartitioned, which dbkit does not do: that plan is refused with
+//! the way around (`--no-split`, or split by hand).
 
 use super::shard::{plan as make_plan, write_map, PlanRequest};
 use super::shard_move::{journal_path, read_journal, run_move, Action, MoveReport, MoveRequest};
+use crate::shard::map::Shard;
 use crate::shard::moves::MoveState;
 use crate::shard::plan::Move;
 use crate::shard::ShardMap;
@@ -42,12 +46,26 @@ pub struct RebalanceRequest {
 pub struct RebalanceJournal {
     /// The map version the plan was made from.
     pub from_version: u64,
+    /// Splits, done before the moves.
+    #[serde(default)]
+    pub splits: Vec<PlannedSplit>,
     /// Each move: the shards (the first names the move), from, to.
     pub moves: Vec<PlannedMove>,
     /// Where every shard ends up.
     pub placement: BTreeMap<u64, String>,
     /// Finished.
     pub done: bool,
+}
+
+/// One split of the plan: shards replaced by their halves, on the same node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSplit {
+    /// The shards split.
+    pub shards: Vec<u64>,
+    /// The halves.
+    pub into: Vec<Shard>,
+    /// How, in words.
+    pub how: String,
 }
 
 /// One move of the plan.
@@ -83,6 +101,8 @@ pub struct RebalanceReport {
     pub map: String,
     /// Whether anything was changed.
     pub executed: bool,
+    /// The splits: how, and `done`, `done before` or `would run`.
+    pub splits: Vec<(String, String)>,
     /// The moves.
     pub moves: Vec<MoveOutcome>,
     /// Every shard where the plan puts it.
@@ -129,23 +149,19 @@ fn the_plan(req: &RebalanceRequest, path: &Path) -> Result<RebalanceJournal, cra
     let mut preq = req.plan.clone();
     preq.write_map = None;
     let report = make_plan(&preq)?;
-    if !report.plan.splits.is_empty() {
-        return Err(input(
-            &req.plan.map,
-            format!(
-                "the plan splits shards ({}) before moving them, and splits are not executed yet: run with --no-split, or split the shards by hand (new partitions or filters, then the map) and rebalance again",
-                report
-                    .plan
-                    .splits
-                    .iter()
-                    .map(|s| s.how.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        ));
-    }
+    let splits = report
+        .plan
+        .splits
+        .iter()
+        .map(|sp| PlannedSplit {
+            shards: sp.shards.clone(),
+            into: sp.halves.clone(),
+            how: sp.how.clone(),
+        })
+        .collect();
     Ok(RebalanceJournal {
         from_version: report.version,
+        splits,
         moves: report.plan.moves.iter().map(planned).collect(),
         placement: report
             .plan
@@ -168,6 +184,7 @@ pub async fn rebalance(req: &RebalanceRequest) -> Result<RebalanceReport, crate:
     let mut report = RebalanceReport {
         map: map_path.display().to_string(),
         executed: req.execute,
+        splits: Vec::new(),
         moves: Vec::new(),
         complete: false,
         version: 0,
@@ -197,6 +214,10 @@ pub async fn rebalance(req: &RebalanceRequest) -> Result<RebalanceReport, crate:
             m.version += 1;
             write_map(&map_path, &map_path, &m)?;
         }
+    }
+    for sp in &journal.splits {
+        let status = split(req, sp).await?;
+        report.splits.push((sp.how.clone(), status));
     }
     let limit = req.max_concurrent_moves.max(1);
     let mut pending: Vec<PlannedMove> = journal.moves.clone();
@@ -296,6 +317,38 @@ pub async fn rebalance(req: &RebalanceRequest) -> Result<RebalanceReport, crate:
     }
 }
 
+/// Apply one split to the map when every part of the shards is held in a shared plain table
+/// (the rows stay; the halves' filters select them); refuse otherwise. The status.
+async fn split(req: &RebalanceRequest, sp: &PlannedSplit) -> Result<String, crate::Error> {
+    let map_path = &req.plan.map;
+    if !req.execute {
+        return Ok("would run (map only, when the shards are in shared tables)".into());
+    }
+    let m = ShardMap::load(map_path)?;
+    if !m.shards.iter().any(|s| sp.shards.contains(&s.id)) {
+        return Ok("done before".into());
+    }
+    let (_, remotes) = crate::db::logical::read_layout(&m, &req.urls).await?;
+    if let Some(r) = remotes
+        .iter()
+        .find(|r| sp.shards.contains(&r.shard) && r.filter.is_none())
+    {
+        return Err(input(
+            map_path,
+            format!(
+                "the plan splits shard {} ({}), which {} holds as its own relation {}.{}: splitting it means repartitioning its rows, which dbkit does not do yet; run with --no-split, or split it by hand (two partitions or tables, then the map) and rebalance again",
+                r.shard, sp.how, r.node, r.schema, r.relation
+            ),
+        ));
+    }
+    let mut next = m.clone();
+    next.shards.retain(|s| !sp.shards.contains(&s.id));
+    next.shards.extend(sp.into.iter().cloned());
+    next.version += 1;
+    write_map(map_path, map_path, &next)?;
+    Ok("done (map only: the rows stay in their shared table)".into())
+}
+
 impl Report for RebalanceReport {
     fn kind(&self) -> &'static str {
         "shard-rebalance"
@@ -328,6 +381,14 @@ impl Report for RebalanceReport {
     }
 
     fn tables(&self) -> Vec<Table> {
+        let mut out = Vec::new();
+        if !self.splits.is_empty() {
+            let mut sp = Table::new("Splits", &["split", "status"]);
+            for (how, status) in &self.splits {
+                sp.row(vec![Cell::from(how.as_str()), Cell::from(status.as_str())]);
+            }
+            out.push(sp);
+        }
         let mut t = Table::new(
             "Moves",
             &["#", "shards", "from", "to", "status", "pause ms"],
@@ -349,7 +410,8 @@ impl Report for RebalanceReport {
                 Cell::from(m.pause_ms.map(|p| p.to_string()).unwrap_or_default()),
             ]);
         }
-        vec![t]
+        out.push(t);
+        out
     }
 
     fn findings(&self) -> &[crate::Finding] {

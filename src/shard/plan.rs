@@ -70,6 +70,9 @@ pub struct Split {
     pub into: Vec<u64>,
     /// How: `hash modulus 8 remainder 3 -> modulus 16 remainders 3, 11` or a range midpoint.
     pub how: String,
+    /// The halves as the split makes them (on the split shard's node), in `into`'s order.
+    #[serde(skip)]
+    pub halves: Vec<Shard>,
     /// The shards before the split (to undo a split the moves did not need).
     #[serde(skip)]
     originals: Vec<Shard>,
@@ -745,9 +748,12 @@ fn split_group(
         .collect();
     let mut halves = (Vec::new(), Vec::new());
     let mut into = Vec::new();
+    let mut made = Vec::new();
     for (si, a, b) in pairs {
         into.push(a.id);
         into.push(b.id);
+        made.push(a.clone());
+        made.push(b.clone());
         map.shards[si] = a;
         map.shards.push(b);
         halves.0.push(si);
@@ -757,6 +763,7 @@ fn split_group(
         shards: old,
         into,
         how: hows.join("; "),
+        halves: made,
         originals,
     };
     let node = gs[i].node;
