@@ -458,6 +458,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("schema_table", schema_table),
     ("shard_map", shard_map),
     ("move_journal", move_journal),
+    ("rebalance_journal", rebalance_journal),
     ("sql_classify", sql_classify),
     ("sql_fingerprint", sql_fingerprint),
     ("sql_parse", sql_parse),
@@ -483,5 +484,18 @@ pub fn move_journal(data: &[u8]) {
         let text = serde_json::to_vec(&j).unwrap_or_default();
         let back = crate::shard::moves::Journal::from_bytes(&text);
         assert_eq!(back.as_ref().ok(), Some(&j), "a journal did not read back");
+    }
+}
+
+/// Rebalance journals: read (never a panic), and what reads back is written the same way.
+pub fn rebalance_journal(data: &[u8]) {
+    use crate::ops::shard_rebalance::RebalanceJournal;
+    if let Ok(j) = RebalanceJournal::from_bytes(data) {
+        let text = serde_json::to_vec(&j).unwrap_or_default();
+        assert_eq!(
+            RebalanceJournal::from_bytes(&text).ok(),
+            Some(j),
+            "a journal did not read back"
+        );
     }
 }

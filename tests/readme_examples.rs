@@ -42,7 +42,7 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
         || after_dbkit("shard move")
         || after_dbkit("shard verify")
         || (after_dbkit("shard rebalance") && has("--execute"))
-        || (after_dbkit("shard export") && has("postgres_fdw"))
+        || (after_dbkit("shard export") && (has("postgres_fdw") || has("plproxy")))
     {
         return Some("the servers the map names");
     }

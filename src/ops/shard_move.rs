@@ -322,6 +322,30 @@ impl Mover<'_> {
         lg::catch_up(s, d, &names, limit).await.map_err(db(&ds))
     }
 
+    /// Hold (or release) the node-wide lock dbkit takes around its DDL there, so moves running
+    /// at once (a rebalance) never race creating the same schema, parent table or function.
+    async fn ddl_lock(&mut self, target: bool, hold: bool) -> Result<(), crate::Error> {
+        if !self.req.execute {
+            return Ok(());
+        }
+        let f = if hold {
+            "pg_advisory_lock"
+        } else {
+            "pg_advisory_unlock"
+        };
+        let sql = format!("SELECT {f}(hashtext('dbkit shard move ddl')::int8)::text");
+        let (spec, conn) = if target {
+            (self.dst_spec.clone(), &mut self.dst)
+        } else {
+            (self.src_spec.clone(), &mut self.src)
+        };
+        sqlx::query(&sql)
+            .fetch_one(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| db(&spec)(crate::db::query_error("the DDL lock", &e)))
+    }
+
     fn sql(&mut self, step: usize, target: bool, sql: String) {
         let node = if target {
             format!("target {}", self.journal.to)
@@ -815,6 +839,13 @@ async fn preflight(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> 
 }
 
 async fn schema(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
+    m.ddl_lock(true, true).await?;
+    let r = schema_locked(m, i).await;
+    m.ddl_lock(true, false).await?;
+    r
+}
+
+async fn schema_locked(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     let ss = m.src_spec.clone();
     let ds = m.dst_spec.clone();
     let mut made = Vec::new();
@@ -924,9 +955,11 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
     let ss = m.src_spec.clone();
     let ds = m.dst_spec.clone();
     let names = m.journal.names.clone();
+    m.ddl_lock(false, true).await?;
     for sql in lg::marker_sql(&names, true) {
         m.run(i, false, sql, None).await?;
     }
+    m.ddl_lock(false, false).await?;
     if !m.req.execute
         || !lg::has_publication(m.src(), names.name())
             .await
@@ -1135,8 +1168,12 @@ async fn indexes(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
                 fks.extend(src.foreign_keys.clone());
             }
             if concurrent && u.layout == Layout::Partition {
+                m.ddl_lock(true, true).await?;
                 attach(m, i, &u).await?;
             }
+        }
+        if u.layout == Layout::Partition {
+            m.ddl_lock(true, false).await?;
         }
         m.run(i, true, format!("ANALYZE {rel}"), None).await?;
     }

@@ -57,6 +57,14 @@ pub struct RebalanceJournal {
     pub done: bool,
 }
 
+impl RebalanceJournal {
+    /// Read a rebalance journal from its JSON bytes (a leading byte-order mark is skipped).
+    pub fn from_bytes(bytes: &[u8]) -> Result<RebalanceJournal, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
 /// One split of the plan: shards replaced by their halves, on the same node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedSplit {
@@ -138,12 +146,20 @@ fn planned(m: &Move) -> PlannedMove {
 
 /// Make the plan (or read the one a stopped rebalance was running).
 fn the_plan(req: &RebalanceRequest, path: &Path) -> Result<RebalanceJournal, crate::Error> {
-    if let Ok(b) = std::fs::read(path) {
-        let j: RebalanceJournal =
-            serde_json::from_slice(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&b))
+    match std::fs::read(path) {
+        Ok(b) => {
+            let j = RebalanceJournal::from_bytes(&b)
                 .map_err(|e| input(path, format!("not a dbkit rebalance journal: {e}")))?;
-        if !j.done {
-            return Ok(j);
+            if !j.done {
+                return Ok(j);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(crate::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })
         }
     }
     let mut preq = req.plan.clone();
