@@ -14,10 +14,10 @@
 //! | L0 | [`config`], [`finding`], [`calendar`], [`secret`], [`view`] | dbkit.toml, applied to every command's findings ([`config::Config::apply`]); the shared finding shape and the rule registry ([`RuleId`]: every rule of every family, with its family, severity, thresholds and explanation); calendar arithmetic; secrets kept out of messages; the renderer-neutral report view |
 //! | L1 | [`catalog`], [`mapfile`] | tables, columns, indexes, foreign keys and their statistics; reading shard and routing map files |
 //! | L1 | [`sql`], [`plan`], [`workload`] | splitting, parsing, fingerprints, classification, references; the EXPLAIN model (JSON and text); query-log and trace readers |
-//! | L1/L2 | [`shard`], [`routing`] | the PostgreSQL-compatible shard hash, shard maps and the rebalance planner; routing maps, the statement router and replica admission (`routing::admission`) |
+//! | L1/L2 | [`shard`], [`routing`] | the PostgreSQL-compatible shard hash, shard maps and the rebalance planner; a shard move's names, row filters, journal and comparisons (`shard::moves`); postgres_fdw, PL/Proxy and Citus SQL (`shard::export`); routing maps, the statement router and replica admission (`routing::admission`) |
 //! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates and their selection under budgets (`advise::select`, over costs a caller supplies); DDL generation |
-//! | L3 | [`db`], [`report`] | connections, one statement per message, dbkit's guarded transactions, scratch clusters and their interrupt cleanup, safe EXPLAIN (the only sqlx user); rendering (the only tera/comfy-table user) |
-//! | L4 | [`ops`] | one module per command group, each a request type and a function returning the command's typed report: explain, check, index advise/check, partition create/convert/maintain, route export, workload scans and workload files (logs, exports, SQL) |
+//! | L3 | [`db`], [`report`] | connections, one statement per message, dbkit's guarded transactions, scratch clusters and their interrupt cleanup, safe EXPLAIN, shard moves with logical replication (`db::logical`) (the only sqlx user); rendering (the only tera/comfy-table user) |
+//! | L4 | [`ops`] | one module per command group, each a request type and a function returning the command's typed report: explain, check, index advise/check, partition create/convert/maintain, shard move/verify/rebalance/export, route export, workload scans and workload files (logs, exports, SQL) |
 //! | top | [`error`] | the crate-wide error: every module's error converts into it; only `db` and `ops` return it, so it sits above them |
 //! | — | [`fuzzing`] | one entry point per fuzz target (`fuzz/`), shared with the regression test |
 //!

@@ -71,25 +71,8 @@ The file must not exist yet.")]
   dbkit shard plan --map fixtures/shardmaps/shop.toml --no-split \\
       --add name=shard-d,url=postgres://app@10.0.4.10/shop,zone=eu-west-1d")]
     Plan {
-        /// The shard map (TOML or JSON).
-        #[arg(long, value_name = "FILE")]
-        map: PathBuf,
-        /// What to balance.
-        #[arg(long, value_enum, default_value_t = StrategyArg::Size)]
-        strategy: StrategyArg,
-        /// Allowed deviation from each node's target (0.1 = 10%).
-        #[arg(long, default_value_t = 0.1)]
-        threshold: f64,
-        /// Empty this node (repeatable).
-        #[arg(long, value_name = "NODE")]
-        drain: Vec<String>,
-        /// Add a node (repeatable): `NAME`, `NAME:WEIGHT`, or
-        /// `name=NAME,url=URL,zone=ZONE,weight=W` (also `url_env=VAR`).
-        #[arg(long, value_name = "NODE")]
-        add: Vec<String>,
-        /// Plan moves only, never shard splits.
-        #[arg(long)]
-        no_split: bool,
+        #[command(flatten)]
+        plan: PlanArgs,
         /// Write the map after the plan (version bumped) to this file, keeping its comments.
         #[arg(long, value_name = "FILE")]
         write_map: Option<PathBuf>,
@@ -196,24 +179,8 @@ drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
 A split of a shard held in a shared plain table changes only the map; a plan that
 splits a shard held as its own partition or table is refused (use --no-split).")]
     Rebalance {
-        /// The shard map (TOML or JSON); each move writes it at its cutover.
-        #[arg(long, value_name = "FILE")]
-        map: PathBuf,
-        /// What to balance.
-        #[arg(long, value_enum, default_value_t = StrategyArg::Size)]
-        strategy: StrategyArg,
-        /// Allowed deviation from each node's target (0.1 = 10%).
-        #[arg(long, default_value_t = 0.1)]
-        threshold: f64,
-        /// Empty this node (repeatable).
-        #[arg(long, value_name = "NODE")]
-        drain: Vec<String>,
-        /// Add a node (repeatable): `name=NAME,url=URL,…` (a move needs its URL).
-        #[arg(long, value_name = "NODE")]
-        add: Vec<String>,
-        /// Plan moves only, never shard splits.
-        #[arg(long)]
-        no_split: bool,
+        #[command(flatten)]
+        plan: PlanArgs,
         /// Run the moves (without it: the plan's moves).
         #[arg(long)]
         execute: bool,
@@ -288,6 +255,48 @@ impl StrategyArg {
             StrategyArg::Count => Strategy::ByCount,
             StrategyArg::Load => Strategy::ByLoad,
         }
+    }
+}
+
+/// What `shard plan` and `shard rebalance` plan with.
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// The shard map (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    map: PathBuf,
+    /// What to balance.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Size)]
+    strategy: StrategyArg,
+    /// Allowed deviation from each node's target (0.1 = 10%).
+    #[arg(long, default_value_t = 0.1)]
+    threshold: f64,
+    /// Empty this node (repeatable).
+    #[arg(long, value_name = "NODE")]
+    drain: Vec<String>,
+    /// Add a node (repeatable): `NAME`, `NAME:WEIGHT`, or
+    /// `name=NAME,url=URL,zone=ZONE,weight=W` (also `url_env=VAR`; a move needs its URL).
+    #[arg(long, value_name = "NODE")]
+    add: Vec<String>,
+    /// Plan moves only, never shard splits.
+    #[arg(long)]
+    no_split: bool,
+}
+
+impl PlanArgs {
+    fn request(&self, write_map: Option<PathBuf>) -> Result<shard::PlanRequest> {
+        Ok(shard::PlanRequest {
+            map: self.map.clone(),
+            strategy: self.strategy.strategy(),
+            threshold: self.threshold,
+            drain: self.drain.clone(),
+            add: self
+                .add
+                .iter()
+                .map(|a| shard::parse_added_node(a))
+                .collect::<Result<_, _>>()?,
+            no_split: self.no_split,
+            write_map,
+        })
     }
 }
 
@@ -411,28 +420,8 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             ctx.emit(&mut shard::init(&req)?)
         }
         ShardCommand::Locate { map, keys } => ctx.emit(&mut shard::locate(map, keys)?),
-        ShardCommand::Plan {
-            map,
-            strategy,
-            threshold,
-            drain,
-            add,
-            no_split,
-            write_map,
-        } => {
-            let req = shard::PlanRequest {
-                map: map.clone(),
-                strategy: strategy.strategy(),
-                threshold: *threshold,
-                drain: drain.clone(),
-                add: add
-                    .iter()
-                    .map(|a| shard::parse_added_node(a))
-                    .collect::<Result<_, _>>()?,
-                no_split: *no_split,
-                write_map: write_map.clone(),
-            };
-            ctx.emit(&mut shard::plan(&req)?)
+        ShardCommand::Plan { plan, write_map } => {
+            ctx.emit(&mut shard::plan(&plan.request(write_map.clone())?)?)
         }
         ShardCommand::Inspect {
             map,
@@ -494,12 +483,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             ctx.emit(&mut report)
         }
         ShardCommand::Rebalance {
-            map,
-            strategy,
-            threshold,
-            drain,
-            add,
-            no_split,
+            plan,
             execute,
             max_concurrent_moves,
             urls,
@@ -507,18 +491,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             drop_source,
         } => {
             let req = dbkit::ops::shard_rebalance::RebalanceRequest {
-                plan: shard::PlanRequest {
-                    map: map.clone(),
-                    strategy: strategy.strategy(),
-                    threshold: *threshold,
-                    drain: drain.clone(),
-                    add: add
-                        .iter()
-                        .map(|a| shard::parse_added_node(a))
-                        .collect::<Result<_, _>>()?,
-                    no_split: *no_split,
-                    write_map: None,
-                },
+                plan: plan.request(None)?,
                 execute: *execute,
                 max_concurrent_moves: *max_concurrent_moves,
                 urls: node_urls(urls)?,
