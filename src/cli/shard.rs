@@ -167,6 +167,11 @@ drops it. Exit codes: 0 moved (or the dry run), 1 rows differ, 2 an error.")]
         /// How long to wait for the target to replay the source's changes (verify, cutover).
         #[arg(long, default_value = "2m", value_parser = super::explain::parse_duration)]
         catch_up_timeout: std::time::Duration,
+        /// Count both copies with writes paused: auto (when counting takes under half of
+        /// --max-pause), always, or never (large shards: the exact catch-up and the
+        /// verification stand in).
+        #[arg(long, value_enum, default_value_t = CountsArg::Auto)]
+        cutover_counts: CountsArg,
     },
     /// Run the moves of `shard plan` with `shard move`'s steps, N at a time; a rerun resumes
     /// the same plan (kept in <map>.moves/rebalance.json). Dry run unless --execute.
@@ -298,6 +303,13 @@ impl PlanArgs {
             write_map,
         })
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CountsArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -463,6 +475,7 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             drop_source,
             stop_after,
             catch_up_timeout,
+            cutover_counts,
         } => {
             use dbkit::ops::shard_move::{run_move, Action, MoveRequest};
             let action = match (to, reverse, abort) {
@@ -479,6 +492,11 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             req.drop_source = *drop_source;
             req.stop_after = stop_after.map(StepArg::step);
             req.catch_up = *catch_up_timeout;
+            req.cutover_counts = match cutover_counts {
+                CountsArg::Auto => None,
+                CountsArg::Always => Some(true),
+                CountsArg::Never => Some(false),
+            };
             let mut report = super::runtime()?.block_on(run_move(&req))?;
             ctx.emit(&mut report)
         }
