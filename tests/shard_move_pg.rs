@@ -434,7 +434,10 @@ fn a_shard_in_a_shared_table_survives_sigkill_after_every_step_then_reverses_and
 
     // Reverse: back to a, the same rows, a's stale copy replaced.
     // (without counting the copies in the pause: the catch-up and the verification stand in)
-    let (code, out, err) = mv(&["--reverse", "--execute", "--cutover-counts", "never"], None);
+    let (code, out, err) = mv(
+        &["--reverse", "--execute", "--cutover-counts", "never"],
+        None,
+    );
     assert_eq!(code, Some(0), "{err}\n{out}");
     assert!(out.contains("did not count the copies"), "{out}");
     let back = ShardMap::load(&map).unwrap();

@@ -329,6 +329,13 @@ pub async fn rebalance(req: &RebalanceRequest) -> Result<RebalanceReport, crate:
     }
     match failed {
         Some(e) if report.findings.is_empty() => Err(e),
+        None if req.execute && !report.complete => Err(input(
+            &map_path,
+            format!(
+                "every move ran, but the map does not place every shard where the plan does (was it edited meanwhile?): compare it with {}, or remove that file to plan again",
+                jpath.display()
+            ),
+        )),
         _ => Ok(report),
     }
 }
