@@ -314,6 +314,13 @@ fn dbkit(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // stdout drains on its own thread: a large report must not block dbkit while stderr is read.
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).unwrap();
+        out
+    });
     let mut err = String::new();
     let stderr = child.stderr.take().unwrap();
     for line in std::io::BufReader::new(stderr).lines() {
@@ -327,15 +334,8 @@ fn dbkit(
             }
         }
     }
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
     let status = child.wait().unwrap();
-    (status.code(), out, err)
+    (status.code(), out.join().unwrap(), err)
 }
 
 const PLAIN: &str = "CREATE TABLE h (k int8) PARTITION BY HASH (k);
@@ -960,4 +960,98 @@ fn a_rebalance_splits_a_hot_shard_held_in_a_shared_table_and_moves_a_half() {
         "{:?}",
         now.shards
     );
+}
+
+async fn text(c: &ScratchCluster, sql: &str) -> String {
+    let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
+    let v: String = sqlx::query_scalar(sql)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db::close(conn).await;
+    v
+}
+
+#[test]
+fn columns_of_user_types_generated_columns_and_hostile_names_arrive_intact() {
+    // An enum and an array of it carry the source's type OIDs in binary COPY: the copy must
+    // fall back to text. The generated column is computed on the target, not copied.
+    let a = start();
+    let b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let m = map.to_str().unwrap();
+    let rt = rt();
+    let types = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');";
+    rt.block_on(async {
+        // Servers that print and read dates differently: a text copy must not swap day and month.
+        exec(&b, &format!("{types} ALTER DATABASE postgres SET datestyle = 'SQL, MDY';")).await;
+        // ... and intervals: '-1 days -2 hours' printed in sql_standard style reads back as
+        // -1 days +2 hours in postgres style.
+        exec(
+            &a,
+            &format!(
+                "{types}
+            CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, m mood NOT NULL,
+                 moods mood[], \"we\"\"ird\nname\" text, at timestamptz, iv interval, total int8 GENERATED ALWAYS AS (id * 2) STORED,
+                 PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);
+            CREATE TABLE orders_p1 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+            ALTER DATABASE postgres SET datestyle = 'SQL, DMY';
+            ALTER DATABASE postgres SET intervalstyle = 'sql_standard';
+            INSERT INTO orders (customer_id, id, m, moods, \"we\"\"ird\nname\", at, iv)
+                 SELECT g, n, (ARRAY['sad','ok','happy']::mood[])[1 + g % 3], ARRAY['ok', 'happy']::mood[],
+                        E'*/ <script>\\n' || g, '2026-03-04 05:06:07+02'::timestamptz + g * interval '1 minute',
+                        interval '-1 days -2 hours'
+                   FROM ({}) k(g), generate_series(1, 3) n;",
+                keys_sql(1, 4_000)
+            ),
+        )
+        .await;
+    });
+    let digest = "SELECT md5(string_agg((customer_id, id, m, moods, \"we\"\"ird\nname\", at, total, extract(epoch FROM iv))::text, '|' ORDER BY customer_id, id)) FROM orders_p1 t";
+    let (source, count) = rt.block_on(async {
+        (
+            text(&a, digest).await,
+            int(&a, "SELECT count(*) FROM orders_p1").await,
+        )
+    });
+    assert!(count > 2_000);
+    let (code, out, err) = dbkit(
+        &[
+            "shard",
+            "move",
+            "--map",
+            m,
+            "--shard",
+            "1",
+            "--to",
+            "b",
+            "--execute",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("text) in"),
+        "the copy should have been text: {out}"
+    );
+    rt.block_on(async {
+        assert_eq!(text(&b, digest).await, source);
+        assert_eq!(
+            int(&b, "SELECT count(*) FROM orders_p1 WHERE total = id * 2").await,
+            count
+        );
+        assert_eq!(
+            int(
+                &b,
+                "SELECT count(*) FROM orders_p1 WHERE iv = interval '-1 days -2 hours'"
+            )
+            .await,
+            count
+        );
+    });
 }

@@ -544,10 +544,13 @@ pub fn publication_sql(units: &[Unit], names: &MoveNames) -> String {
     )
 }
 
-/// `CREATE SUBSCRIPTION` on the target, with the source's connection string `conninfo`.
+/// `CREATE SUBSCRIPTION` on the target, with the source's connection string `conninfo`: on the
+/// slot the move created, without a copy of its own (dbkit copies the rows at a snapshot that
+/// matches a WAL position) and disabled until it is told where to start
+/// (`db::initial_copy::start_subscription_sql`).
 pub fn subscription_sql(names: &MoveNames, conninfo: &str, binary: bool) -> String {
     format!(
-        "CREATE SUBSCRIPTION {n} CONNECTION {} PUBLICATION {n} WITH (slot_name = {}, copy_data = true, streaming = on, binary = {binary})",
+        "CREATE SUBSCRIPTION {n} CONNECTION {} PUBLICATION {n} WITH (slot_name = {}, create_slot = false, copy_data = false, enabled = false, streaming = on, binary = {binary})",
         quote_literal(conninfo),
         quote_literal(names.name()),
         n = quote_ident(names.name())

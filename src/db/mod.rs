@@ -6,6 +6,7 @@ pub(crate) mod catalog;
 pub(crate) mod conn;
 pub mod explain;
 pub(crate) mod hypo;
+pub mod initial_copy;
 pub mod logical;
 pub mod partitions;
 pub mod reaper;

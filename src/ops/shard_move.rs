@@ -10,6 +10,7 @@
 //! trusted blindly. Without `execute` nothing is changed: the report lists every step and the
 //! SQL it would run on each node.
 
+use crate::db::initial_copy as ic;
 use crate::db::logical::{self as lg, CopyState};
 use crate::db::{close, connect, exec, ConnSpec, DbError};
 use crate::finding::{Finding, RuleId};
@@ -702,10 +703,11 @@ async fn preflight(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> 
         .await
         .map_err(db(&ss))?
         .is_some();
-    let need = if have_slot { 0 } else { 1 } + units.len().min(2) as i64;
+    // One slot and one WAL sender for the subscription: dbkit copies the rows itself.
+    let need = if have_slot { 0 } else { 1 };
     if src_facts.free_slots < need {
         problems.push(format!(
-            "{} has {} free replication slot(s); the move needs {need} (one for the subscription, one per table copied at a time): raise max_replication_slots",
+            "{} has {} free replication slot(s); the move needs {need} (for the subscription): raise max_replication_slots",
             m.journal.from, src_facts.free_slots
         ));
     }
@@ -977,88 +979,234 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
         )
         .await?;
     }
-    let (real, shown) = conninfo(&m.src_spec);
     if !m.req.execute
-        || !lg::has_subscription(m.dst(), names.name())
+        || lg::slot(m.src(), names.name())
+            .await
+            .map_err(db(&ss))?
+            .is_none()
+    {
+        m.run(i, false, ic::create_slot_sql(names.name()), None)
+            .await?;
+    }
+    let subscription = if m.req.execute {
+        ic::subscription_enabled(m.dst(), names.name())
             .await
             .map_err(db(&ds))?
-    {
-        let same = m
-            .report
-            .notes
-            .iter()
-            .all(|n| !n.contains("different majors"));
-        m.run(
-            i,
-            true,
-            lg::subscription_sql(&names, &real, same),
-            Some(lg::subscription_sql(&names, &shown, same)),
-        )
-        .await?;
-    }
-    if !m.req.execute {
-        return Ok(format!(
-            "publish {} on {} and subscribe on {}; the subscription copies the rows, then streams changes",
-            m.journal.units.iter().map(Unit::qualified).collect::<Vec<_>>().join(", "),
-            m.journal.from,
-            m.journal.to
-        ));
-    }
-    let errors0 = lg::subscription_errors(m.dst(), names.name())
-        .await
-        .map_err(db(&ds))?;
-    let total = m.report.rows.max(1);
+    } else {
+        None
+    };
     let start = Instant::now();
-    let mut last;
-    let mut copied = 0u64;
-    // When the table copies ended (no COPY running any more after one ran): the rest of the
-    // step is the copies catching up with the stream.
-    let mut copies_done: Option<f64> = None;
-    loop {
-        let st = lg::copy_state(m.dst(), names.name())
-            .await
-            .map_err(db(&ds))?;
-        if copied > 0 && st.rows == 0 && copies_done.is_none() {
-            copies_done = Some(start.elapsed().as_secs_f64());
+    let summary;
+    let mut state = CopyState::default();
+    match subscription {
+        None => {
+            let (piped, pause, binary) = copy_at_snapshot(m, i).await?;
+            if !m.req.execute {
+                return Ok(format!(
+                    "publish {} on {} and create its slot; pause writes to them for a moment to take a snapshot at a known WAL position, COPY the rows as of that snapshot ({}) into the target, subscribe there without a copy and start streaming at that position",
+                    m.journal.units.iter().map(Unit::qualified).collect::<Vec<_>>().join(", "),
+                    m.journal.from,
+                    if binary { "binary" } else { "text" },
+                ));
+            }
+            state.rows = piped.rows;
+            state.bytes = piped.bytes;
+            summary = format!(
+                "copied {} rows ({:.0} MB, {}) in {:.1} s after a {} ms write pause for the snapshot; ",
+                piped.rows,
+                piped.bytes as f64 / 1e6,
+                if binary { "binary" } else { "text" },
+                start.elapsed().as_secs_f64(),
+                pause.as_millis()
+            );
+            start_stream(m, i).await?;
         }
-        copied = copied.max(st.rows);
-        crate::progress(
-            &format!("copying shard {}", m.req.shard),
-            copied.min(total) as usize,
-            total as usize,
-        );
-        if st.tables > 0 && st.ready == st.tables {
-            last = st;
-            break;
+        Some(false) => {
+            summary = "the copy had committed; ".into();
+            start_stream(m, i).await?;
         }
-        let errors = lg::subscription_errors(m.dst(), names.name())
-            .await
-            .map_err(db(&ds))?;
-        if errors > errors0 {
-            return Err(input(&m.req.map, format!(
-                "the subscription on {} reported an error while copying ({} so far): see the target's server log; rerun to keep waiting, or --abort",
-                m.journal.to, errors
-            )));
+        Some(true) => {
+            // Started before: wait for any table copy a subscription of an older dbkit runs.
+            loop {
+                let st = lg::copy_state(m.dst(), names.name())
+                    .await
+                    .map_err(db(&ds))?;
+                if st.ready == st.tables {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            summary = "streaming before; ".into();
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let took = start.elapsed().as_secs_f64();
+    state.tables = m.journal.units.len() + 1;
+    state.ready = state.tables;
     let lag = lg::slot_lag(m.src(), names.name()).await.map_err(db(&ss))?;
     // How far behind in time: the marker's round trip through the stream.
     let behind = m.catch_up().await?;
-    last.rows = copied;
-    last.lag_bytes = lag.unwrap_or(0).max(0) as u64;
-    last.lag_ms = behind.as_millis() as u64;
-    m.report.copy = Some(last);
+    state.lag_bytes = lag.unwrap_or(0).max(0) as u64;
+    state.lag_ms = behind.as_millis() as u64;
+    m.report.copy = Some(state);
     Ok(format!(
-        "copied about {copied} rows in {took:.1} s ({}); streaming, {} bytes and {} ms behind",
-        copies_done.map_or("".to_string(), |d| format!(
-            "COPY {d:.1} s, catching up with the stream {:.1} s",
-            took - d
-        )),
+        "{summary}streaming, {} bytes and {} ms behind",
         lag.unwrap_or(0),
         behind.as_millis()
     ))
+}
+
+/// The initial copy: the shard's rows (and the move's marker) read at a snapshot taken with
+/// writes paused for a moment, so its WAL position is exact (`db::initial_copy`), piped into
+/// the target inside one transaction that also creates the subscription (disabled). The
+/// position is saved in the journal before that transaction commits. Returns what was piped,
+/// the write pause, and whether the copy was binary.
+async fn copy_at_snapshot(
+    m: &mut Mover<'_>,
+    i: usize,
+) -> Result<(ic::Piped, Duration, bool), crate::Error> {
+    let ss = m.src_spec.clone();
+    let ds = m.dst_spec.clone();
+    let names = m.journal.names.clone();
+    let same_major = m
+        .report
+        .notes
+        .iter()
+        .all(|n| !n.contains("different majors"));
+    // What is copied: every unit, then the marker.
+    let mut rels: Vec<(String, Option<String>)> = m
+        .journal
+        .units
+        .iter()
+        .map(|u| (u.qualified(), u.filter.clone()))
+        .collect();
+    rels.push((names.marker(), None));
+    let mut columns = Vec::new();
+    let mut binary = same_major;
+    for (rel, _) in &rels {
+        let cols = if m.req.execute {
+            ic::copy_columns(m.src(), rel).await.map_err(db(&ss))?
+        } else {
+            ic::CopyColumns {
+                names: vec!["…".into()],
+                builtin_types: true,
+            }
+        };
+        binary &= cols.builtin_types;
+        columns.push(cols.names);
+    }
+    let lock_ms = (m.req.max_pause.as_millis() as u64 / 4).clamp(10, 2000);
+    let locked: Vec<String> = rels.iter().map(|(r, _)| r.clone()).collect();
+    for sql in ic::export_snapshot_sql(&locked, lock_ms) {
+        m.sql(i, false, sql);
+    }
+    m.sql(i, false, "-- a second session: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '<the exported one>'; then COMMIT here (writes resume)".into());
+    m.sql(i, true, "BEGIN".into());
+    let mut pipes = Vec::new();
+    for ((rel, filter), cols) in rels.iter().zip(&columns) {
+        let out = ic::copy_out_sql(rel, filter.as_deref(), cols, binary);
+        let inn = ic::copy_in_sql(rel, cols, binary);
+        m.sql(i, false, out.clone());
+        m.sql(i, true, inn.clone());
+        pipes.push((out, inn));
+    }
+    let (real, shown) = conninfo(&m.src_spec);
+    m.sql(i, true, lg::subscription_sql(&names, &shown, binary));
+    m.sql(i, true, "COMMIT".into());
+    for sql in ic::start_subscription_sql(names.name(), "<the snapshot's WAL position>") {
+        m.sql(i, true, sql);
+    }
+    if !m.req.execute {
+        return Ok((ic::Piped::default(), Duration::ZERO, binary));
+    }
+
+    let mut reader = connect(&ss).await.map_err(db(&ss))?;
+    let result = async {
+        if !binary {
+            // Text is printed by one server and read by the other: the same date, interval and
+            // bytea styles on both (an interval printed in sql_standard style reads back
+            // differently in postgres style).
+            lg::stable_text(&mut reader).await.map_err(db(&ss))?;
+            lg::stable_text(m.dst()).await.map_err(db(&ds))?;
+        }
+        let mut snap = None;
+        for attempt in 1..=m.req.attempts.max(1) {
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10)))).await;
+            }
+            snap = ic::export_snapshot(m.src(), &locked, lock_ms)
+                .await
+                .map_err(db(&ss))?;
+            if snap.is_some() {
+                break;
+            }
+            tracing::warn!(attempt, "the snapshot's lock did not come within {lock_ms} ms");
+        }
+        let Some(snap) = snap else {
+            return Err(input(&m.req.map, format!(
+                "the copy's snapshot needs a moment with no write to the shard's tables, and their SHARE lock did not come within {lock_ms} ms in {} attempt(s) (a long transaction writing them?); nothing was copied: rerun later",
+                m.req.attempts.max(1)
+            )));
+        };
+        let imported = ic::import_snapshot(&mut reader, &snap.id).await;
+        let pause = ic::release(m.src(), &snap).await.map_err(db(&ss))?;
+        imported.map_err(db(&ss))?;
+        tracing::info!(pause_ms = pause.as_millis() as u64, lsn = %snap.lsn, "snapshot taken; copying");
+        m.journal.copy_lsn = Some(snap.lsn.clone());
+        m.save()?;
+        lg::run(m.dst(), "the copy", "BEGIN").await.map_err(db(&ds))?;
+        let total = m.report.rows.max(1);
+        let label = format!("copying shard {}", m.req.shard);
+        let mut done = ic::Piped::default();
+        let units = m.journal.units.len();
+        let copied = async {
+            for (n, (out, inn)) in pipes.iter().enumerate() {
+                let before = done.rows;
+                let mut progress = |messages: u64, _bytes: u64| {
+                    crate::progress(&label, (before + messages).min(total) as usize, total as usize)
+                };
+                let p = ic::pipe(&mut reader, &mut m.dst, out, inn, &mut progress).await?;
+                if n < units {
+                    // (the last one is the marker)
+                    done.rows += p.rows;
+                    done.bytes += p.bytes;
+                }
+            }
+            lg::run(&mut m.dst, "subscribing", &lg::subscription_sql(&names, &real, binary)).await?;
+            lg::run(&mut m.dst, "the copy", "COMMIT").await
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = exec(m.dst(), "ROLLBACK").await;
+            return Err(db(&ds)(e));
+        }
+        Ok((done, pause))
+    }
+    .await;
+    let _ = exec(&mut reader, "COMMIT").await;
+    close(reader).await;
+    let (piped, pause) = result?;
+    Ok((piped, pause, binary))
+}
+
+/// Start the subscription created disabled by [`copy_at_snapshot`] at the WAL position its
+/// snapshot stood at (from the journal).
+async fn start_stream(m: &mut Mover<'_>, i: usize) -> Result<(), crate::Error> {
+    let ds = m.dst_spec.clone();
+    let Some(lsn) = m.journal.copy_lsn.clone() else {
+        return Err(input(&m.req.map, format!(
+            "subscription {} on {} is disabled and the journal has no WAL position to start it at: --abort the move and start again",
+            m.journal.names.name(),
+            m.journal.to
+        )));
+    };
+    for sql in ic::start_subscription_sql(m.journal.names.name(), &lsn) {
+        if !m.report.steps[i].statements.iter().any(|s| s.sql == sql) {
+            m.sql(i, true, sql.clone());
+        }
+        lg::run(m.dst(), "starting the subscription", &sql)
+            .await
+            .map_err(db(&ds))?;
+    }
+    Ok(())
 }
 
 /// An index definition as `pg_get_indexdef` prints it, without the index's name (PostgreSQL

@@ -361,6 +361,10 @@ pub struct Journal {
     /// The steps started, in order.
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// The source's WAL position the initial copy's snapshot stands at: the subscription
+    /// starts there. Saved before the copy commits on the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_lsn: Option<String>,
     /// The write pause of the cutover, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_ms: Option<u64>,
@@ -402,6 +406,7 @@ impl Journal {
             units: Vec::new(),
             created: Vec::new(),
             steps: Vec::new(),
+            copy_lsn: None,
             pause_ms: None,
             new_version: None,
             history: Vec::new(),
