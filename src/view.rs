@@ -152,6 +152,96 @@ impl From<String> for Cell {
     }
 }
 
+/// What a chart shows; the report layer draws it (`report::chart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartKind {
+    /// Horizontal bars, one per point (shares, sizes per node).
+    Bars,
+    /// Columns in order (a value per minute).
+    Columns,
+    /// Columns of counts per bucket.
+    Histogram,
+}
+
+/// One bar or column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartPoint {
+    /// What it is (a node, a minute, a bucket).
+    pub label: String,
+    /// Its value, in the chart's unit.
+    pub value: f64,
+    /// How it should look.
+    pub tone: Tone,
+    /// A target to mark on the bar (the capacity-weighted share a node should hold).
+    pub mark: Option<f64>,
+    /// The value as text, when the unit's formatting does not say it (`42 (12%)`).
+    pub text: Option<String>,
+}
+
+impl ChartPoint {
+    /// A plain point.
+    pub fn new(label: impl Into<String>, value: f64) -> Self {
+        ChartPoint {
+            label: label.into(),
+            value,
+            tone: Tone::Plain,
+            mark: None,
+            text: None,
+        }
+    }
+
+    /// With a tone.
+    pub fn tone(mut self, tone: Tone) -> Self {
+        self.tone = tone;
+        self
+    }
+
+    /// The value as a chart prints it.
+    pub fn shown(&self, unit: &str) -> String {
+        self.text
+            .clone()
+            .unwrap_or_else(|| crate::report::chart::fmt_value(self.value, unit))
+    }
+}
+
+/// A chart of a report: data only; HTML templates place it as SVG.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chart {
+    /// A stable id (templates look charts up by it).
+    pub id: String,
+    /// The title (also the SVG's accessible name).
+    pub title: String,
+    /// Bars, columns or a histogram.
+    pub kind: ChartKind,
+    /// `ms`, `bytes`, `%`, empty for counts, or a word (`queries`).
+    pub unit: String,
+    /// The points, in order.
+    pub points: Vec<ChartPoint>,
+}
+
+impl Chart {
+    /// A chart of `(label, value)` points.
+    pub fn of(
+        id: &str,
+        title: impl Into<String>,
+        kind: ChartKind,
+        unit: &str,
+        points: impl IntoIterator<Item = (String, f64)>,
+    ) -> Self {
+        Chart {
+            id: id.to_string(),
+            title: title.into(),
+            kind,
+            unit: unit.to_string(),
+            points: points
+                .into_iter()
+                .map(|(l, v)| ChartPoint::new(l, v))
+                .collect(),
+        }
+    }
+}
+
 /// What every command returns.
 pub trait Report: Serialize {
     /// A stable kebab-case name (`sql-split`); selects the templates `<kind>.md.tera` and
@@ -163,6 +253,11 @@ pub trait Report: Serialize {
 
     /// The tables for the table, markdown and text renderers.
     fn tables(&self) -> Vec<Table>;
+
+    /// Charts of the report's data, for the HTML view (drawn as SVG by the report layer).
+    fn charts(&self) -> Vec<Chart> {
+        Vec::new()
+    }
 
     /// A SQL script, for reports whose product is DDL (`--format sql`).
     fn script(&self) -> Option<String> {

@@ -16,6 +16,7 @@ mod scratch;
 mod shard;
 mod sql;
 mod status;
+mod templates;
 mod workload;
 
 use anyhow::{Context, Result};
@@ -51,9 +52,14 @@ pub struct GlobalArgs {
     /// Output format (default: table; sql for commands that generate DDL).
     #[arg(long, global = true, value_enum)]
     format: Option<FormatArg>,
-    /// A tera template file to render the report with (markdown/text); the report is `report`.
+    /// A tera template file to render the report with (html, markdown or text); the report is
+    /// `report`; it may extend the built-in ones (`dbkit templates export DIR` writes them).
     #[arg(long, global = true, value_name = "FILE")]
     template: Option<PathBuf>,
+    /// Write the report to this file instead of stdout; for commands that generate a file
+    /// (route export, shard export, shard init) the file they generate.
+    #[arg(long, short = 'o', global = true, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (default: error).
     #[arg(long, global = true, value_enum)]
     fail_on: Option<FailOn>,
@@ -81,6 +87,7 @@ enum FormatArg {
     Github,
     Sarif,
     Junit,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -124,6 +131,8 @@ enum Command {
     Workload(workload::WorkloadArgs),
     /// Connect to a database and show what it is.
     Ping(ping::PingArgs),
+    /// The built-in report templates: list them, or export them to customise.
+    Templates(templates::TemplatesArgs),
 }
 
 /// Where a command that needs a database connects.
@@ -165,6 +174,9 @@ pub struct Ctx<'a> {
     default_fail_on: std::cell::Cell<Severity>,
     /// dbkit.toml, read once.
     config: std::cell::OnceCell<dbkit::config::Config>,
+    /// `--output` names the file a generating command writes (`route export`, `shard export`,
+    /// `shard init`): the report then goes to stdout.
+    output_is_artifact: std::cell::Cell<bool>,
 }
 
 /// The outcome of a command: exit 0 or 1.
@@ -213,6 +225,13 @@ impl Ctx<'_> {
         self.emit_as(report, Format::Table)
     }
 
+    /// `--output`, for a command whose product is a file of its own (a configuration, a
+    /// script, a map): it is written there and the report goes to stdout.
+    pub fn artifact_output(&self) -> Option<PathBuf> {
+        self.output_is_artifact.set(true);
+        self.global.output.clone()
+    }
+
     /// [`Ctx::emit`] with another default format than a table.
     pub fn emit_as<R: Report>(&self, report: &mut R, default: Format) -> Result<Outcome> {
         self.config()?.apply_to(report);
@@ -226,12 +245,14 @@ impl Ctx<'_> {
             Some(FormatArg::Github) => Format::Github,
             Some(FormatArg::Sarif) => Format::Sarif,
             Some(FormatArg::Junit) => Format::Junit,
+            Some(FormatArg::Html) => Format::Html,
         };
         let opts = RenderOptions {
             format,
-            color: self.color(),
+            color: self.color() && (self.global.output.is_none() || self.output_is_artifact.get()),
             template: self.global.template.clone(),
-            terminal: std::io::stdout().is_terminal(),
+            terminal: (self.global.output.is_none() || self.output_is_artifact.get())
+                && std::io::stdout().is_terminal(),
             width: self.global.width.or_else(|| {
                 std::env::var("COLUMNS")
                     .ok()
@@ -242,10 +263,27 @@ impl Ctx<'_> {
         for w in report.warnings() {
             eprintln!("dbkit: warning: {w}");
         }
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        report::render(report, &opts, &mut out)?;
-        out.flush()?;
+        let file = if self.output_is_artifact.get() {
+            None
+        } else {
+            self.global.output.as_ref()
+        };
+        match file {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let mut out = std::io::BufWriter::new(file);
+                report::render(report, &opts, &mut out)?;
+                out.flush()
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                report::render(report, &opts, &mut out)?;
+                out.flush()?;
+            }
+        }
         let threshold = match self.global.fail_on {
             Some(FailOn::Info) => Some(Severity::Info),
             Some(FailOn::Warning) => Some(Severity::Warning),
@@ -356,6 +394,7 @@ pub fn main() -> ExitCode {
         global: &cli.global,
         default_fail_on: std::cell::Cell::new(Severity::Error),
         config: std::cell::OnceCell::new(),
+        output_is_artifact: std::cell::Cell::new(false),
     };
     let result = match &cli.command {
         Command::Sql(a) => sql::run(a, &ctx),
@@ -369,6 +408,7 @@ pub fn main() -> ExitCode {
         Command::Scratch(a) => scratch::run(a, &ctx),
         Command::Shard(a) => shard::run(a, &ctx),
         Command::Ping(a) => ping::run(a, &ctx),
+        Command::Templates(a) => templates::run(a, &ctx),
         Command::Workload(a) => workload::run(a, &ctx),
     };
     match result {

@@ -64,9 +64,6 @@ A server whose URL comes from a variable (url_env) needs that variable set.")]
         /// Default: 6432 for the poolers, 5000 for HAProxy.
         #[arg(long, value_name = "PORT")]
         listen_port: Option<u16>,
-        /// Write the configuration to this file and print what maps to what instead.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
     },
 }
 
@@ -86,8 +83,9 @@ pub fn run(args: &RouteArgs, ctx: &Ctx) -> Result<Outcome> {
             map,
             to,
             listen_port,
-            output,
         } => {
+            // --output: write the configuration there and print what maps to what instead.
+            let output = ctx.artifact_output();
             let tool = match to {
                 ToolArg::Pgcat => Tool::Pgcat,
                 ToolArg::Pgdog => Tool::Pgdog,

@@ -46,9 +46,6 @@ The file must not exist yet.")]
         /// Sharded tables and their key column: TABLE=COLUMN, comma-separated.
         #[arg(long, value_delimiter = ',', value_parser = parse_table_key)]
         tables: Vec<(String, String)>,
-        /// The file to write (TOML; JSON when it ends in .json).
-        #[arg(long, short)]
-        output: PathBuf,
     },
     /// Which shard and node each key lives on.
     #[command(
@@ -223,9 +220,6 @@ splits a shard held as its own partition or table is refused (use --no-split).")
         /// Connect to this node with this URL instead of the map's (repeatable).
         #[arg(long = "url-per-node", value_name = "NODE=URL")]
         urls: Vec<String>,
-        /// Also write the script to this file.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
     },
     /// Compare a moving shard's rows on its two nodes while writes continue: counts and
     /// checksums per chunk of the shard key, then differing chunks row by row.
@@ -404,8 +398,11 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             key_type,
             key_range,
             tables,
-            output,
         } => {
+            // --output: the map file to write (TOML; JSON when it ends in .json).
+            let Some(output) = ctx.artifact_output() else {
+                anyhow::bail!("dbkit shard init needs --output FILE: the map file to write (TOML; JSON when it ends in .json)");
+            };
             let nodes = nodes
                 .iter()
                 .map(|n| {
@@ -525,8 +522,9 @@ pub fn run(args: &ShardArgs, ctx: &Ctx) -> Result<Outcome> {
             engine,
             cluster,
             urls,
-            output,
         } => {
+            // --output: also write the script there.
+            let output = ctx.artifact_output();
             let req = shard::ExportRequest {
                 map: map.clone(),
                 engine: match engine {

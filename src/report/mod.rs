@@ -1,6 +1,7 @@
 //! Rendering any [`Report`] to any `io::Write`: JSON (serde_json), tables (comfy-table), and
-//! markdown or text through tera templates embedded at build time (overridable with a file).
-//! The only module that uses tera and comfy-table.
+//! HTML, markdown or text through tera templates embedded at build time (overridable with a
+//! file; `dbkit templates export` writes them out). HTML is one self-contained page with the
+//! report's charts drawn as SVG by [`chart`]. The only module that uses tera and comfy-table.
 
 use crate::finding::Finding;
 use crate::view::{Report, Table, Tone};
@@ -31,6 +32,8 @@ pub enum Format {
     Sarif,
     /// JUnit XML (one test case per finding, or one passing case).
     Junit,
+    /// One self-contained HTML page (inline CSS and SVG charts, no external URL).
+    Html,
 }
 
 impl FromStr for Format {
@@ -45,8 +48,9 @@ impl FromStr for Format {
             "github" => Ok(Format::Github),
             "sarif" => Ok(Format::Sarif),
             "junit" => Ok(Format::Junit),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format '{other}' (expected table, json, markdown or text)"
+                "unknown format '{other}' (expected table, json, markdown, text or html)"
             )),
         }
     }
@@ -88,7 +92,8 @@ pub struct RenderOptions {
     pub format: Format,
     /// Use ANSI colours.
     pub color: bool,
-    /// A template file to use instead of the built-in one (markdown and text).
+    /// A template file to use instead of the built-in one (HTML, markdown and text); it may
+    /// extend and import the built-in ones (`layout.html.tera`, `macros.html.tera`).
     pub template: Option<PathBuf>,
     /// Output goes to a terminal: tables fit its width unless `width` is given.
     pub terminal: bool,
@@ -115,10 +120,28 @@ impl RenderOptions {
     }
 }
 
+pub mod chart;
 pub(crate) mod ci;
+pub mod templates;
 
-/// The built-in templates, embedded at build time.
-const TEMPLATES: &[(&str, &str)] = &[
+/// The built-in templates, embedded at build time: `(name, text)`.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "layout.html.tera",
+        include_str!("../../templates/layout.html.tera"),
+    ),
+    (
+        "macros.html.tera",
+        include_str!("../../templates/macros.html.tera"),
+    ),
+    (
+        "generic.html.tera",
+        include_str!("../../templates/generic.html.tera"),
+    ),
+    (
+        "plan-show.html.tera",
+        include_str!("../../templates/plan-show.html.tera"),
+    ),
     (
         "generic.md.tera",
         include_str!("../../templates/generic.md.tera"),
@@ -180,11 +203,11 @@ pub fn render<R: Report>(
             let s = render_tables(report, opts);
             out.write_all(s.as_bytes())?;
         }
-        (Format::Markdown | Format::Text, None) => {
-            let ext = if opts.format == Format::Markdown {
-                "md"
-            } else {
-                "txt"
+        (Format::Markdown | Format::Text | Format::Html, None) => {
+            let ext = match opts.format {
+                Format::Markdown => "md",
+                Format::Html => "html",
+                _ => "txt",
             };
             let specific = format!("{}.{ext}.tera", report.kind());
             let name = if TEMPLATES.iter().any(|(n, _)| *n == specific) {
@@ -546,12 +569,17 @@ fn render_template<R: Report>(
         }
     };
     let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
-    match source {
-        Some(text) => tera.add_raw_template(name, text).map_err(terr)?,
-        None => tera
-            .add_raw_templates(TEMPLATES.iter().copied())
-            .map_err(terr)?,
+    // HTML escapes every value a template prints unless it is marked `safe` (the SVG charts);
+    // text and markdown print values as they are.
+    if opts.format == Format::Html {
+        tera.autoescape_on(vec![""]);
+    } else {
+        tera.autoescape_on(vec![]);
+    }
+    tera.add_raw_templates(TEMPLATES.iter().copied())
+        .map_err(terr)?;
+    if let Some(text) = source {
+        tera.add_raw_template(name, text).map_err(terr)?;
     }
     let color = opts.color;
     tera.register_filter(
@@ -623,6 +651,16 @@ fn render_template<R: Report>(
     ctx.insert("findings", report.findings());
     ctx.insert("lists_findings", &report.lists_findings());
     ctx.insert("color", &color);
+    let charts: Vec<serde_json::Value> = if opts.format == Format::Html {
+        report
+            .charts()
+            .iter()
+            .map(|c| serde_json::json!({ "id": c.id, "title": c.title, "svg": chart::svg(c) }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ctx.insert("charts", &charts);
     let s = tera.render(name, &ctx).map_err(terr)?;
     // Padding leaves trailing spaces; drop them.
     let mut out: String = s

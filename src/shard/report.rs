@@ -170,6 +170,58 @@ impl Report for PlanReport {
     fn kind(&self) -> &'static str {
         "shard-plan"
     }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint};
+        let unit = match self.plan.strategy {
+            super::plan::Strategy::BySize => "bytes",
+            _ => "",
+        };
+        let bars = |id: &str, title: &str, after: bool| Chart {
+            id: id.into(),
+            title: title.into(),
+            kind: ChartKind::Bars,
+            unit: unit.into(),
+            points: self
+                .plan
+                .nodes
+                .iter()
+                .map(|n| {
+                    let v = if after { n.after } else { n.before };
+                    let off = if n.target > 0.0 {
+                        v / n.target - 1.0
+                    } else {
+                        0.0
+                    };
+                    let mut p = ChartPoint::new(n.node.clone(), v).tone(
+                        if off.abs() > self.plan.threshold {
+                            Tone::Bad
+                        } else {
+                            Tone::Good
+                        },
+                    );
+                    p.mark = Some(n.target);
+                    p.text = Some(format!(
+                        "{} ({:+.0}% of target)",
+                        gb(self.plan.strategy, v),
+                        off * 100.0
+                    ));
+                    p
+                })
+                .collect(),
+        };
+        vec![
+            bars(
+                "before",
+                "Load per node before the plan (dashed: capacity-weighted target)",
+                false,
+            ),
+            bars(
+                "after",
+                "Load per node after the plan (dashed: capacity-weighted target)",
+                true,
+            ),
+        ]
+    }
     fn summary(&self) -> String {
         let p = &self.plan;
         format!(

@@ -391,6 +391,47 @@ impl Report for PlanShowReport {
     fn kind(&self) -> &'static str {
         "plan-show"
     }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint};
+        let mut worst: Vec<&NodeRow> = self
+            .nodes
+            .iter()
+            .filter(|n| n.exclusive_ms.is_some_and(|ms| ms > 0.0))
+            .collect();
+        if worst.is_empty() {
+            return Vec::new();
+        }
+        worst.sort_by(|a, b| {
+            b.exclusive_ms
+                .unwrap_or(0.0)
+                .total_cmp(&a.exclusive_ms.unwrap_or(0.0))
+        });
+        let points = worst
+            .iter()
+            .take(8)
+            .map(|n| {
+                let share = n.share.unwrap_or(0.0);
+                let ms = n.exclusive_ms.unwrap_or(0.0);
+                let mut p =
+                    ChartPoint::new(format!("#{} {}", n.id, n.label), ms).tone(if share >= 0.2 {
+                        Tone::Bad
+                    } else if share >= 0.1 {
+                        Tone::Warn
+                    } else {
+                        Tone::Plain
+                    });
+                p.text = Some(format!("{} ({:.0}%)", fmt_ms(ms), share * 100.0));
+                p
+            })
+            .collect();
+        vec![Chart {
+            id: "worst-nodes".into(),
+            title: "Where the time goes: nodes by their own time".into(),
+            kind: ChartKind::Bars,
+            unit: "ms".into(),
+            points,
+        }]
+    }
     fn summary(&self) -> String {
         match (self.execution_ms, self.planning_ms) {
             (Some(e), p) => format!(

@@ -333,6 +333,88 @@ fn one_line(s: &str, max: usize) -> String {
 }
 
 impl Report for SummaryReport {
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind};
+        let minutes = |f: fn(&MinuteRow) -> f64| {
+            self.per_minute
+                .iter()
+                .map(move |m| (m.minute.clone(), f(m)))
+                .collect::<Vec<_>>()
+        };
+        let mut charts = vec![
+            Chart::of(
+                "queries-per-minute",
+                "Queries per minute",
+                ChartKind::Columns,
+                "",
+                minutes(|m| m.queries as f64),
+            ),
+            Chart::of(
+                "time-per-minute",
+                "Query time per minute",
+                ChartKind::Columns,
+                "ms",
+                minutes(|m| m.total_ms),
+            ),
+            Chart::of(
+                "errors-per-minute",
+                "Errors per minute",
+                ChartKind::Columns,
+                "",
+                minutes(|m| m.errors as f64),
+            ),
+            super::top::shapes_chart(&self.shapes),
+        ];
+        if !self.errors.is_empty() {
+            charts.push(Chart::of(
+                "errors",
+                "Errors and warnings by SQLSTATE",
+                ChartKind::Bars,
+                "",
+                self.errors
+                    .iter()
+                    .take(12)
+                    .map(|e| (format!("{} {}", e.sqlstate, e.class), e.count as f64)),
+            ));
+        }
+        if !self.temp_files.is_empty() {
+            charts.push(Chart::of(
+                "temp-files",
+                "Temporary files by query",
+                ChartKind::Bars,
+                "bytes",
+                self.temp_files
+                    .iter()
+                    .take(12)
+                    .map(|t| (t.query.replace('\n', " "), t.bytes as f64)),
+            ));
+        }
+        if !self.lock_waits.is_empty() {
+            charts.push(Chart::of(
+                "lock-waits",
+                "Longest lock waits",
+                ChartKind::Bars,
+                "ms",
+                self.lock_waits
+                    .iter()
+                    .take(12)
+                    .map(|l| (format!("{} {}", l.mode, l.object), l.max_wait_ms)),
+            ));
+        }
+        if !self.autovacuum.is_empty() {
+            charts.push(Chart::of(
+                "autovacuum",
+                "Autovacuum and autoanalyze time by table",
+                ChartKind::Bars,
+                "ms",
+                self.autovacuum
+                    .iter()
+                    .take(12)
+                    .map(|v| (v.table.clone(), v.elapsed_ms as f64)),
+            ));
+        }
+        charts
+    }
     fn kind(&self) -> &'static str {
         "workload-summary"
     }

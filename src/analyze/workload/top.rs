@@ -510,7 +510,56 @@ impl TopReport {
     }
 }
 
+/// The costliest shapes as bars of their total time (share in the text), for the HTML view.
+pub fn shapes_chart(shapes: &[ShapeRow]) -> crate::view::Chart {
+    use crate::view::{Chart, ChartKind, ChartPoint};
+    Chart {
+        id: "shapes".into(),
+        title: "Costliest query shapes by total time".into(),
+        kind: ChartKind::Bars,
+        unit: "ms".into(),
+        points: shapes
+            .iter()
+            .take(15)
+            .map(|s| {
+                let mut p = ChartPoint::new(s.normalized.replace('\n', " "), s.total_ms);
+                p.text = Some(format!(
+                    "{} ({:.1}%, {} calls)",
+                    crate::view::fmt_ms(s.total_ms),
+                    s.share * 100.0,
+                    crate::view::fmt_n(s.calls as f64)
+                ));
+                p
+            })
+            .collect(),
+    }
+}
+
 impl crate::view::Report for TopReport {
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind};
+        vec![
+            Chart::of(
+                "time-per-minute",
+                "Query time per minute",
+                ChartKind::Columns,
+                "ms",
+                self.histogram
+                    .iter()
+                    .map(|m| (m.minute.clone(), m.total_ms)),
+            ),
+            Chart::of(
+                "queries-per-minute",
+                "Queries per minute",
+                ChartKind::Columns,
+                "",
+                self.histogram
+                    .iter()
+                    .map(|m| (m.minute.clone(), m.calls as f64)),
+            ),
+            shapes_chart(&self.shapes),
+        ]
+    }
     fn kind(&self) -> &'static str {
         "workload-top"
     }

@@ -1,0 +1,280 @@
+//! `--format html` on the shipped fixtures: every report is one self-contained page (no
+//! external URL, no script needed), hostile text stays text, the plan and workload views carry
+//! their trees and charts, and headless Chromium loads each page without a console error and
+//! with the expected elements in its DOM (screenshots land in target/html-reports/ for people
+//! to look at). Chromium is required: `.ci/run` installs it, and the browser test fails loudly
+//! without it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dbkit(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbkit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Reports from the fixtures: (name, arguments without `--format html`, allowed exit codes).
+const REPORTS: &[(&str, &[&str])] = &[
+    (
+        "plan-show",
+        &["plan", "show", "fixtures/plans/nested-loop-many-loops.json"],
+    ),
+    (
+        "plan-analyze",
+        &[
+            "plan",
+            "analyze",
+            "fixtures/plans/nested-loop-many-loops.json",
+        ],
+    ),
+    (
+        "plan-diff",
+        &[
+            "plan",
+            "diff",
+            "fixtures/plans/diff-before.json",
+            "fixtures/plans/diff-after.json",
+        ],
+    ),
+    (
+        "workload-summary",
+        &["workload", "summary", "fixtures/logs/app.log"],
+    ),
+    (
+        "workload-top",
+        &["workload", "top", "fixtures/logs/app.log"],
+    ),
+    (
+        "workload-n-plus-one",
+        &["workload", "n-plus-one", "fixtures/logs/app.log"],
+    ),
+    ("check", &["check", "fixtures/migrations/bad/"]),
+    (
+        "shard-plan",
+        &["shard", "plan", "--map", "fixtures/shardmaps/shop.toml"],
+    ),
+    (
+        "shard-validate",
+        &["shard", "validate", "--map", "fixtures/shardmaps/shop.toml"],
+    ),
+    (
+        "sql-classify",
+        &["sql", "classify", "fixtures/shop/workload.sql"],
+    ),
+    ("rules", &["rules"]),
+];
+
+fn html(args: &[&str]) -> String {
+    let mut a = args.to_vec();
+    a.extend(["--format", "html", "--fail-on", "none"]);
+    let (code, out, err) = dbkit(&a);
+    assert_eq!(code, 0, "dbkit {}: {err}", a.join(" "));
+    out
+}
+
+/// What every page must be: a whole document, no external reference, no script.
+fn assert_self_contained(name: &str, page: &str) {
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "{name}: {}",
+        &page[..page.len().min(200)]
+    );
+    assert!(page.trim_end().ends_with("</html>"), "{name}");
+    for bad in [
+        "http://", "https://", "//cdn", "<script", "<link", "@import", "url(",
+    ] {
+        assert!(
+            !page.contains(bad),
+            "{name}: the page refers outside itself ({bad})"
+        );
+    }
+    assert_eq!(
+        page.matches("<svg").count(),
+        page.matches("</svg>").count(),
+        "{name}"
+    );
+    assert_eq!(
+        page.matches("<table").count(),
+        page.matches("</table>").count(),
+        "{name}"
+    );
+}
+
+#[test]
+fn every_report_renders_as_a_self_contained_page() {
+    for (name, args) in REPORTS {
+        let page = html(args);
+        assert_self_contained(name, &page);
+        assert!(
+            page.contains(&format!("<code>{name}</code>")),
+            "{name}: names its report"
+        );
+    }
+}
+
+#[test]
+fn the_plan_view_is_a_tree_with_time_bars_findings_and_a_chart_of_the_worst_nodes() {
+    let page = html(REPORTS[0].1);
+    assert_eq!(page.matches("<li id=\"node-").count(), 4, "{page}");
+    assert!(page.contains("Index Only Scan using big_pkey on public.big b"));
+    assert!(
+        page.contains("class=\"rule\">heap-fetches<"),
+        "a node's findings on it"
+    );
+    assert!(page.contains("aria-label=\"61.1% of the time\""), "{page}");
+    assert!(page.contains("Where the time goes"), "{page}");
+    assert!(page.contains("Index Cond: (b.id = s.big_id)"));
+}
+
+#[test]
+fn the_workload_view_charts_minutes_and_shapes() {
+    let page = html(REPORTS[3].1);
+    for title in [
+        "Queries per minute",
+        "Query time per minute",
+        "Errors per minute",
+        "Costliest query shapes by total time",
+    ] {
+        assert!(page.contains(&format!("<title>{title}</title>")), "{title}");
+    }
+}
+
+#[test]
+fn hostile_names_and_query_text_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("evil.json");
+    std::fs::write(
+        &plan,
+        r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "<script>alert(1)</script>", "Alias": "x\" onload=\"y",
+            "Startup Cost": 0, "Total Cost": 10, "Plan Rows": 1, "Plan Width": 4,
+            "Actual Startup Time": 0.01, "Actual Total Time": 5.0, "Actual Rows": 100000, "Actual Loops": 1,
+            "Filter": "(note = '</pre><img src=x onerror=alert(2)>')", "Rows Removed by Filter": 900000},
+          "Query Text": "select * from t /* */ <script>alert(3)</script>",
+          "Planning Time": 0.1, "Execution Time": 5.1}]"#,
+    )
+    .unwrap();
+    let page = html(&["plan", "show", plan.to_str().unwrap()]);
+    assert_self_contained("evil plan", &page);
+    assert!(!page.contains("<img"), "{page}");
+    assert!(!page.contains("onload=\"y"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;")
+            || page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+}
+
+#[test]
+fn output_writes_the_file_and_a_template_can_extend_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.html");
+    let (code, stdout, err) = dbkit(&[
+        "plan",
+        "show",
+        "fixtures/plans/nested-loop-many-loops.json",
+        "--format",
+        "html",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty());
+    assert_self_contained("output", &std::fs::read_to_string(&out).unwrap());
+    // The README's customisation: the built-in layout with a banner of one's own.
+    let t = dir.path().join("mine.html.tera");
+    std::fs::write(
+        &t,
+        "{% extends \"layout.html.tera\" %}{% block content %}<p class=\"banner\">ACME {{ report.nodes | length }} nodes</p>{{ super() }}{% endblock content %}",
+    )
+    .unwrap();
+    let page = html(&[
+        "plan",
+        "show",
+        "fixtures/plans/nested-loop-many-loops.json",
+        "--template",
+        t.to_str().unwrap(),
+    ]);
+    assert!(
+        page.contains("<p class=\"banner\">ACME 4 nodes</p>"),
+        "{page}"
+    );
+    assert_self_contained("custom", &page);
+}
+
+fn chromium() -> PathBuf {
+    for c in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(o) = Command::new("which").arg(c).output() {
+            if o.status.success() {
+                return PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            }
+        }
+    }
+    panic!("headless Chromium is required for the browser test (apt-get install chromium; .ci/run does)");
+}
+
+fn browse(bin: &Path, page: &Path, extra: &[&str]) -> (String, String) {
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn chromium_loads_every_page_without_a_console_error() {
+    let bin = chromium();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/html-reports");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (name, args) in REPORTS {
+        let page = shots.join(format!("{name}.html"));
+        std::fs::write(&page, html(args)).unwrap();
+        // JavaScript on: the DOM as the browser built it (--dump-dom needs scripting itself).
+        let (dom, log) = browse(&bin, &page, &["--dump-dom"]);
+        assert!(
+            dom.contains("<main>") && dom.contains("</footer>"),
+            "{name}: {dom}"
+        );
+        assert!(!log.contains("CONSOLE"), "{name}: console output: {log}");
+        if *name == "plan-show" {
+            assert_eq!(dom.matches("<li id=\"node-").count(), 4, "{name}");
+        }
+        if *name == "workload-summary" {
+            assert!(dom.matches("<svg").count() >= 4, "{name}");
+        }
+        // A screenshot to look at. With JavaScript off the page is the same by construction: it
+        // has no script at all (assert_self_contained); headless Chromium cannot dump the DOM
+        // or screenshot with scripting disabled.
+        let shot = shots.join(format!("{name}.png"));
+        let arg = format!("--screenshot={}", shot.display());
+        let (_, log) = browse(&bin, &page, &["--window-size=1200,1400", &arg]);
+        assert!(!log.contains("CONSOLE"), "{name}: console output: {log}");
+        assert!(
+            std::fs::metadata(&shot).unwrap().len() > 5_000,
+            "{name}: empty screenshot"
+        );
+    }
+}
