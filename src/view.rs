@@ -259,6 +259,12 @@ pub trait Report: Serialize {
         Vec::new()
     }
 
+    /// Data only the HTML view needs beyond the report's JSON (a plan's nodes as `plan show`
+    /// lists them), given to templates as `view`.
+    fn view_data(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// A SQL script, for reports whose product is DDL (`--format sql`).
     fn script(&self) -> Option<String> {
         None

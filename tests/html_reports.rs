@@ -148,6 +148,92 @@ fn the_workload_view_charts_minutes_and_shapes() {
 }
 
 #[test]
+fn the_plan_diff_shows_both_trees_side_by_side_with_the_changed_nodes_outlined() {
+    let page = html(REPORTS[2].1);
+    assert!(
+        page.contains("id=\"before-node-0\"") && page.contains("id=\"after-node-0\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<caption>What changed between the plans</caption>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(" changed\""),
+        "a node a change is about is outlined: {page}"
+    );
+    assert!(page.contains(">regression</td>"), "{page}");
+}
+
+#[test]
+fn the_check_view_puts_each_flagged_statement_at_its_line_with_its_lock() {
+    let page = html(&["check", "fixtures/migrations/bad/001_blocking_index.sql"]);
+    assert!(
+        page.contains("line 2 <code>index-not-concurrent</code>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("takes <strong>SHARE on accounts</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<pre>CREATE INDEX accounts_email_idx ON accounts (email)</pre>"),
+        "{page}"
+    );
+    assert!(page.contains("one-transaction"), "{page}");
+}
+
+#[test]
+fn index_advice_charts_the_cost_before_and_after_each_index() {
+    let page = html(&[
+        "index",
+        "advise",
+        "--scratch",
+        "--schema",
+        "fixtures/shop/schema.sql",
+        "--seed",
+        "fixtures/shop/seed.sql",
+        "--workload",
+        "fixtures/shop/workload.sql",
+    ]);
+    assert_self_contained("index-advise", &page);
+    assert!(
+        page.contains("<title>Weighted planner cost of the workload"),
+        "{page}"
+    );
+    assert!(
+        page.contains("planner cost of the queries it serves"),
+        "one chart per index: {page}"
+    );
+    assert!(
+        page.contains("class=\"c-mark\""),
+        "the cost before is marked: {page}"
+    );
+}
+
+#[test]
+fn explain_draws_each_statement_with_its_plan_tree() {
+    let page = html(&[
+        "explain",
+        "--scratch",
+        "--schema",
+        "fixtures/shop/schema.sql",
+        "--seed",
+        "fixtures/shop/seed.sql",
+        "--file",
+        "fixtures/shop/workload.sql",
+    ]);
+    assert_self_contained("explain", &page);
+    assert!(page.contains("id=\"s0-node-0\""), "{page}");
+    assert!(
+        page.matches("<section aria-label=\"statement at line")
+            .count()
+            > 1,
+        "{page}"
+    );
+}
+
+#[test]
 fn hostile_names_and_query_text_stay_text() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("evil.json");

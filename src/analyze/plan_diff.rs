@@ -298,6 +298,35 @@ pub struct PlanDiffReport {
     pub diff: PlanDiff,
     /// `plan-regression` findings (one per regression) and the after plan's new findings.
     pub findings: Vec<Finding>,
+    /// The before plan's nodes, depth first (the HTML view draws both trees side by side).
+    pub before_nodes: Vec<super::plan::report::NodeRow>,
+    /// The after plan's nodes.
+    pub after_nodes: Vec<super::plan::report::NodeRow>,
+    /// Ids of the before plan's nodes a change is about (they read a relation it names).
+    pub changed_before: Vec<usize>,
+    /// Ids of the after plan's nodes a change is about.
+    pub changed_after: Vec<usize>,
+}
+
+/// The words of a label or subject: identifiers, dotted names split too.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .flat_map(|w| std::iter::once(w).chain(w.rsplit('.').take(1)))
+        .filter(|w| w.len() > 1)
+}
+
+/// Ids of `nodes` that read a relation one of the node-level `changes` names.
+fn changed_nodes(nodes: &[super::plan::report::NodeRow], changes: &[Change]) -> Vec<usize> {
+    let subjects: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| !matches!(c.kind, ChangeKind::Cost | ChangeKind::Time))
+        .flat_map(|c| words(&c.subject))
+        .collect();
+    nodes
+        .iter()
+        .filter(|n| n.label.contains(" on ") && words(&n.label).any(|w| subjects.contains(w)))
+        .map(|n| n.id)
+        .collect()
 }
 
 impl PlanDiffReport {
@@ -328,11 +357,27 @@ impl PlanDiffReport {
             f.location.file = Some(after_name.to_string());
             f
         }));
+        let before_nodes = super::plan::report::node_rows(
+            before,
+            &super::plan::analyze(before, cfg, Some(before_name)),
+            false,
+        );
+        let after_nodes = super::plan::report::node_rows(
+            after,
+            &super::plan::analyze(after, cfg, Some(after_name)),
+            false,
+        );
+        let changed_before = changed_nodes(&before_nodes, &d.changes);
+        let changed_after = changed_nodes(&after_nodes, &d.changes);
         PlanDiffReport {
             before: before_name.to_string(),
             after: after_name.to_string(),
             diff: d,
             findings,
+            changed_before,
+            changed_after,
+            before_nodes,
+            after_nodes,
         }
     }
 }

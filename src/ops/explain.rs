@@ -616,6 +616,18 @@ impl Report for ExplainReport {
     fn kind(&self) -> &'static str {
         "explain"
     }
+    fn view_data(&self) -> Option<serde_json::Value> {
+        // Each statement's plan as the tree `plan show` draws (empty when it has none).
+        let trees: Vec<Vec<crate::analyze::plan::report::NodeRow>> = self
+            .statements
+            .iter()
+            .map(|s| match &s.parsed {
+                Some(p) => crate::analyze::plan::report::node_rows(p, &s.findings, false),
+                None => Vec::new(),
+            })
+            .collect();
+        serde_json::to_value(serde_json::json!({ "trees": trees })).ok()
+    }
     fn summary(&self) -> String {
         let ok = self
             .statements

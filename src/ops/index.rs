@@ -510,6 +510,50 @@ impl Report for AdviseReport {
     fn kind(&self) -> &'static str {
         "index-advise"
     }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint, Tone};
+        let gain = |before: f64, after: f64| {
+            let pct = if before > 0.0 {
+                (1.0 - after / before) * 100.0
+            } else {
+                0.0
+            };
+            format!("{before:.0} → {after:.0} (−{pct:.0}%)")
+        };
+        let mut total = ChartPoint::new("the workload", self.cost_after).tone(Tone::Good);
+        total.mark = Some(self.cost_before);
+        total.text = Some(gain(self.cost_before, self.cost_after));
+        let mut charts = vec![Chart {
+            id: "workload-cost".into(),
+            title: "Weighted planner cost of the workload with the indexes (dashed: without)"
+                .into(),
+            kind: ChartKind::Bars,
+            unit: "".into(),
+            points: vec![total],
+        }];
+        for (i, r) in self.recommendations.iter().enumerate() {
+            charts.push(Chart {
+                id: format!("recommendation-{}", i + 1),
+                title: format!(
+                    "{}: planner cost of the queries it serves (dashed: before)",
+                    r.index.name()
+                ),
+                kind: ChartKind::Bars,
+                unit: "".into(),
+                points: r
+                    .queries
+                    .iter()
+                    .map(|q| {
+                        let mut p = ChartPoint::new(q.sql.clone(), q.cost_after).tone(Tone::Good);
+                        p.mark = Some(q.cost_before);
+                        p.text = Some(gain(q.cost_before, q.cost_after));
+                        p
+                    })
+                    .collect(),
+            });
+        }
+        charts
+    }
     fn summary(&self) -> String {
         let pct = if self.cost_before > 0.0 {
             (1.0 - self.cost_after / self.cost_before) * 100.0

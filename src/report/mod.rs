@@ -143,6 +143,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/plan-show.html.tera"),
     ),
     (
+        "plan-diff.html.tera",
+        include_str!("../../templates/plan-diff.html.tera"),
+    ),
+    (
+        "check.html.tera",
+        include_str!("../../templates/check.html.tera"),
+    ),
+    (
+        "explain.html.tera",
+        include_str!("../../templates/explain.html.tera"),
+    ),
+    (
         "generic.md.tera",
         include_str!("../../templates/generic.md.tera"),
     ),
@@ -661,6 +673,14 @@ fn render_template<R: Report>(
         Vec::new()
     };
     ctx.insert("charts", &charts);
+    ctx.insert(
+        "view",
+        &if opts.format == Format::Html {
+            report.view_data()
+        } else {
+            None
+        },
+    );
     let s = tera.render(name, &ctx).map_err(terr)?;
     // Padding leaves trailing spaces; drop them.
     let mut out: String = s

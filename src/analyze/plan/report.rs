@@ -341,40 +341,47 @@ pub struct PlanShowReport {
     pub findings: Vec<Finding>,
 }
 
+/// The plan's nodes depth first, each with its figures and the rules of `findings` that point
+/// at it (`evidence.node`); `verbose` adds each node's Output columns.
+pub fn node_rows(plan: &Plan, findings: &[Finding], verbose: bool) -> Vec<NodeRow> {
+    let analyzed = plan.analyzed();
+    let total = plan.total_ms();
+    let mut nodes = Vec::new();
+    plan.root.walk(&mut |n, depth| {
+        let id = nodes.len();
+        let rules = findings
+            .iter()
+            .filter(|f| f.evidence.get("node").and_then(|v| v.as_u64()) == Some(id as u64))
+            .map(|f| f.rule.to_string())
+            .collect();
+        nodes.push(NodeRow {
+            id,
+            depth,
+            label: n.label(),
+            inclusive_ms: analyzed.then(|| n.inclusive_ms()),
+            exclusive_ms: analyzed.then(|| n.exclusive_ms()),
+            share: analyzed.then(|| n.exclusive_ms() / total),
+            plan_rows: n.plan_rows,
+            actual_rows: n.actual_rows,
+            loops: n.actual_loops,
+            misestimate: n
+                .misestimate()
+                .map(|(f, under)| (f, if under { "under" } else { "over" })),
+            shared_hit: n.buffers.map(|b| b.shared_hit),
+            shared_read: n.buffers.map(|b| b.shared_read),
+            executed: n.executed,
+            rules,
+            details: node_details(n, verbose),
+        });
+    });
+    nodes
+}
+
 impl PlanShowReport {
     /// Build the tree view of one plan; `verbose` adds each node's Output columns.
     pub fn build(file: &str, plan: &Plan, cfg: &Config, verbose: bool) -> Self {
         let findings = analyze(plan, cfg, Some(file));
-        let analyzed = plan.analyzed();
-        let total = plan.total_ms();
-        let mut nodes = Vec::new();
-        plan.root.walk(&mut |n, depth| {
-            let id = nodes.len();
-            let rules = findings
-                .iter()
-                .filter(|f| f.evidence.get("node").and_then(|v| v.as_u64()) == Some(id as u64))
-                .map(|f| f.rule.to_string())
-                .collect();
-            nodes.push(NodeRow {
-                id,
-                depth,
-                label: n.label(),
-                inclusive_ms: analyzed.then(|| n.inclusive_ms()),
-                exclusive_ms: analyzed.then(|| n.exclusive_ms()),
-                share: analyzed.then(|| n.exclusive_ms() / total),
-                plan_rows: n.plan_rows,
-                actual_rows: n.actual_rows,
-                loops: n.actual_loops,
-                misestimate: n
-                    .misestimate()
-                    .map(|(f, under)| (f, if under { "under" } else { "over" })),
-                shared_hit: n.buffers.map(|b| b.shared_hit),
-                shared_read: n.buffers.map(|b| b.shared_read),
-                executed: n.executed,
-                rules,
-                details: node_details(n, verbose),
-            });
-        });
+        let nodes = node_rows(plan, &findings, verbose);
         PlanShowReport {
             file: file.to_string(),
             planning_ms: plan.planning_time_ms,
