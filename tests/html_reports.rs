@@ -1,9 +1,9 @@
 //! `--format html` on the shipped fixtures: every report is one self-contained page (no
-//! external URL, no script needed), hostile text stays text, the plan and workload views carry
+//! external URL; one small inline script after the content, for sorting and folding), hostile text stays text, the plan and workload views carry
 //! their trees and charts, and headless Chromium loads each page without a console error and
 //! with the expected elements in its DOM (screenshots land in target/html-reports/ for people
-//! to look at). Chromium is required: `.ci/run` installs it, and the browser test fails loudly
-//! without it.
+//! to look at), and HTML Tidy finds nothing wrong in any page. Chromium and Tidy are required:
+//! `.ci/run` installs them, and the tests fail loudly without them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,13 +89,25 @@ fn assert_self_contained(name: &str, page: &str) {
     );
     assert!(page.trim_end().ends_with("</html>"), "{name}");
     for bad in [
-        "http://", "https://", "//cdn", "<script", "<link", "@import", "url(",
+        "http://",
+        "https://",
+        "//cdn",
+        "<script src",
+        "<link",
+        "@import",
+        "url(",
     ] {
         assert!(
             !page.contains(bad),
             "{name}: the page refers outside itself ({bad})"
         );
     }
+    // One small inline script (sorting, folding), after the content: the page reads without it.
+    assert_eq!(page.matches("<script").count(), 1, "{name}");
+    assert!(
+        page.find("<script").unwrap() > page.find("</main>").unwrap(),
+        "{name}"
+    );
     assert_eq!(
         page.matches("<svg").count(),
         page.matches("</svg>").count(),
@@ -145,6 +157,11 @@ fn the_workload_view_charts_minutes_and_shapes() {
     ] {
         assert!(page.contains(&format!("<title>{title}</title>")), "{title}");
     }
+    assert!(
+        page.contains("<title>Durations of #1: "),
+        "a histogram per top shape"
+    );
+    assert!(page.contains("≤ 1.0 ms"), "readable buckets");
 }
 
 #[test]
@@ -295,6 +312,46 @@ fn output_writes_the_file_and_a_template_can_extend_the_layout() {
     assert_self_contained("custom", &page);
 }
 
+/// What HTML Tidy says of `page` beyond the empty time bars (a bar is an empty `<span>` with
+/// its share in `aria-label`): every error and warning line.
+fn tidy_complaints(page: &Path) -> Vec<String> {
+    let out = Command::new("tidy")
+        .args(["-errors", "-q"])
+        .arg(page)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("HTML Tidy is required (apt-get install tidy; .ci/run does): {e}")
+        });
+    assert!(
+        out.status.code().is_some_and(|c| c <= 2),
+        "tidy failed: {out:?}"
+    );
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("trimming empty <span>"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_page_is_valid_html_by_tidy() {
+    let dir = tempfile::tempdir().unwrap();
+    // The check can fail: a broken page is flagged.
+    let bad = dir.path().join("bad.html");
+    std::fs::write(
+        &bad,
+        "<!DOCTYPE html><html><head><title>x</title></head><body><table><tr><td>a</div></td></tr></table><p><b>b</p></body></html>",
+    )
+    .unwrap();
+    assert!(tidy_complaints(&bad).len() >= 2);
+    for (name, args) in REPORTS {
+        let page = dir.path().join(format!("{name}.html"));
+        std::fs::write(&page, html(args)).unwrap();
+        let complaints = tidy_complaints(&page);
+        assert!(complaints.is_empty(), "{name}: {complaints:#?}");
+    }
+}
+
 fn chromium() -> PathBuf {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
         if let Ok(o) = Command::new("which").arg(c).output() {
@@ -347,13 +404,24 @@ fn chromium_loads_every_page_without_a_console_error() {
         assert!(!log.contains("CONSOLE"), "{name}: console output: {log}");
         if *name == "plan-show" {
             assert_eq!(dom.matches("<li id=\"node-").count(), 4, "{name}");
+            // The script ran: a node with children folds.
+            assert!(
+                dom.contains("role=\"button\" aria-expanded=\"true\""),
+                "{name}: {dom}"
+            );
+        }
+        if dom.contains("<thead>") {
+            assert!(
+                dom.contains("<th scope=\"col\" tabindex=\"0\""),
+                "{name}: headers sort: {dom}"
+            );
         }
         if *name == "workload-summary" {
             assert!(dom.matches("<svg").count() >= 4, "{name}");
         }
-        // A screenshot to look at. With JavaScript off the page is the same by construction: it
-        // has no script at all (assert_self_contained); headless Chromium cannot dump the DOM
-        // or screenshot with scripting disabled.
+        // A screenshot to look at. With JavaScript off the page is the same except that headers
+        // do not sort and subtrees do not fold: the script only adds handlers (headless
+        // Chromium cannot dump the DOM or screenshot with scripting disabled).
         let shot = shots.join(format!("{name}.png"));
         let arg = format!("--screenshot={}", shot.display());
         let (_, log) = browse(&bin, &page, &["--window-size=1200,1400", &arg]);

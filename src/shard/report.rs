@@ -209,6 +209,32 @@ impl Report for PlanReport {
                 })
                 .collect(),
         };
+        // The flow: what moves from which node to which, summed per pair, in plan order.
+        let mut flows: Vec<(String, f64, usize)> = Vec::new();
+        for m in &self.plan.moves {
+            let pair = format!("{} → {}", m.from, m.to);
+            match flows.iter_mut().find(|f| f.0 == pair) {
+                Some(f) => {
+                    f.1 += m.weight;
+                    f.2 += m.shards.len();
+                }
+                None => flows.push((pair, m.weight, m.shards.len())),
+            }
+        }
+        let flow = Chart {
+            id: "flow".into(),
+            title: "What moves from node to node".into(),
+            kind: ChartKind::Bars,
+            unit: unit.into(),
+            points: flows
+                .into_iter()
+                .map(|(pair, w, n)| {
+                    let mut p = ChartPoint::new(pair, w);
+                    p.text = Some(format!("{} in {n} shard(s)", gb(self.plan.strategy, w)));
+                    p
+                })
+                .collect(),
+        };
         vec![
             bars(
                 "before",
@@ -220,6 +246,7 @@ impl Report for PlanReport {
                 "Load per node after the plan (dashed: capacity-weighted target)",
                 true,
             ),
+            flow,
         ]
     }
     fn summary(&self) -> String {

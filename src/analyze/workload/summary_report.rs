@@ -365,6 +365,7 @@ impl Report for SummaryReport {
             ),
             super::top::shapes_chart(&self.shapes),
         ];
+        charts.extend(super::top::duration_charts(&self.shapes, 5));
         if !self.errors.is_empty() {
             charts.push(Chart::of(
                 "errors",

@@ -48,6 +48,32 @@ impl Histogram {
         self.total += o.total;
     }
 
+    /// The counts in readable buckets (upper bounds 1, 2, 5 × a power of ten, in ms), from the
+    /// first non-empty bucket to the last: `(upper bound ms, count)`.
+    pub fn coarse(&self) -> Vec<(f64, u64)> {
+        let mut bounds = Vec::new();
+        let mut p = 0.01;
+        while p < 1e8 {
+            bounds.extend([p, p * 2.0, p * 5.0]);
+            p *= 10.0;
+        }
+        let mut out: Vec<(f64, u64)> = bounds.iter().map(|b| (*b, 0)).collect();
+        for (i, c) in self.counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let v = bucket_value_ms(i);
+            let k = bounds
+                .iter()
+                .position(|b| v <= *b)
+                .unwrap_or(bounds.len() - 1);
+            out[k].1 += u64::from(*c);
+        }
+        let first = out.iter().position(|(_, c)| *c > 0);
+        let last = out.iter().rposition(|(_, c)| *c > 0);
+        match (first, last) {
+            (Some(f), Some(l)) => out[f..=l].to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The `q` quantile (0..1), ms.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if self.total == 0 {
@@ -62,6 +88,25 @@ impl Histogram {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::Histogram;
+
+    #[test]
+    fn coarse_buckets_are_readable_and_keep_every_count() {
+        let mut h = Histogram::default();
+        for ms in [0.3, 0.4, 1.5, 1.9, 3.0, 40.0, 41.0, 45.0] {
+            h.add(ms);
+        }
+        let c = h.coarse();
+        assert_eq!(c.iter().map(|(_, n)| n).sum::<u64>(), 8);
+        assert_eq!(c.first().unwrap(), &(0.5, 2));
+        assert_eq!(c.last().unwrap(), &(50.0, 3));
+        assert!(c.iter().any(|(b, n)| *b == 2.0 && *n == 2), "{c:?}");
+        assert!(Histogram::default().coarse().is_empty());
     }
 }
 
@@ -361,6 +406,10 @@ pub struct ShapeRow {
     pub applications: Vec<String>,
     /// The slowest real example.
     pub example: Option<Example>,
+    /// Durations in readable buckets, `(upper bound ms, count)` (`Histogram::coarse`), for
+    /// the HTML view's histograms.
+    #[serde(skip)]
+    pub durations: Vec<(f64, u64)>,
 }
 
 /// A real statement of a shape.
@@ -412,6 +461,7 @@ impl Top {
                     params: params.clone(),
                     duration_ms: *d,
                 }),
+                durations: s.hist.coarse(),
             })
             .collect();
         let key = |r: &ShapeRow| -> f64 {
@@ -510,6 +560,29 @@ impl TopReport {
     }
 }
 
+/// Histograms of the durations of the first `n` shapes, for the HTML view.
+pub fn duration_charts(shapes: &[ShapeRow], n: usize) -> Vec<crate::view::Chart> {
+    use crate::view::{Chart, ChartKind};
+    shapes
+        .iter()
+        .filter(|s| !s.durations.is_empty())
+        .take(n)
+        .enumerate()
+        .map(|(i, s)| {
+            let text: String = s.normalized.replace('\n', " ").chars().take(70).collect();
+            Chart::of(
+                &format!("durations-{}", i + 1),
+                format!("Durations of #{}: {text}", i + 1),
+                ChartKind::Histogram,
+                "queries",
+                s.durations
+                    .iter()
+                    .map(|(up, c)| (format!("≤ {}", crate::view::fmt_ms(*up)), *c as f64)),
+            )
+        })
+        .collect()
+}
+
 /// The costliest shapes as bars of their total time (share in the text), for the HTML view.
 pub fn shapes_chart(shapes: &[ShapeRow]) -> crate::view::Chart {
     use crate::view::{Chart, ChartKind, ChartPoint};
@@ -559,6 +632,9 @@ impl crate::view::Report for TopReport {
             ),
             shapes_chart(&self.shapes),
         ]
+        .into_iter()
+        .chain(duration_charts(&self.shapes, 5))
+        .collect()
     }
     fn kind(&self) -> &'static str {
         "workload-top"
