@@ -132,6 +132,105 @@ fn every_report_renders_as_a_self_contained_page() {
     }
 }
 
+/// The inner text of an element's content: tags dropped, entities of escaped text kept as they
+/// are, whitespace collapsed.
+fn text_of(inner: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A page's structure, one line per landmark: headings, table captions and headers, charts
+/// (their accessible description), plan nodes with their rule badges, and findings.
+fn outline(page: &str) -> String {
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while let Some(off) = page[i..].find('<') {
+        let start = i + off;
+        let Some(end) = page[start..].find('>').map(|e| start + e) else {
+            break;
+        };
+        let tag = &page[start + 1..end];
+        let name = tag.split([' ', '\n']).next().unwrap_or("");
+        let inner = |close: &str| {
+            let from = end + 1;
+            page[from..]
+                .find(close)
+                .map(|e| text_of(&page[from..from + e]))
+                .unwrap_or_default()
+        };
+        let attr = |a: &str| {
+            tag.find(&format!("{a}=\"")).map(|p| {
+                let v = &tag[p + a.len() + 2..];
+                v[..v.find('"').unwrap_or(v.len())].to_string()
+            })
+        };
+        match name {
+            "h1" | "h2" | "caption" | "th" => {
+                lines.push(format!("{name}: {}", inner(&format!("</{name}>"))))
+            }
+            "svg" => lines.push(format!("chart: {}", attr("aria-label").unwrap_or_default())),
+            "span" if attr("class").as_deref() == Some("node-label") => {
+                lines.push(format!("node: {}", inner("</span>")))
+            }
+            "span" if attr("class").as_deref() == Some("rule") => {
+                lines.push(format!("  rule: {}", inner("</span>")))
+            }
+            "li" if matches!(attr("class").as_deref(), Some("error" | "warning" | "info")) => {
+                let body = inner("</li>");
+                lines.push(format!(
+                    "finding: {}",
+                    body.chars().take(90).collect::<String>()
+                ))
+            }
+            _ => {}
+        }
+        i = end + 1;
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn each_page_keeps_its_structure() {
+    // tests/snapshots/html/<report>.txt; DBKIT_UPDATE_SNAPSHOTS=1 rewrites them after a
+    // deliberate change (review the diff).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/html");
+    let update = std::env::var_os("DBKIT_UPDATE_SNAPSHOTS").is_some();
+    let mut differ = Vec::new();
+    for (name, args) in REPORTS {
+        let got = outline(&html(args));
+        assert!(got.lines().count() > 2, "{name}: {got}");
+        let path = dir.join(format!("{name}.txt"));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "no snapshot {}: run with DBKIT_UPDATE_SNAPSHOTS=1 and review it",
+                path.display()
+            )
+        });
+        if want != got {
+            differ.push(format!("{name}:\n--- want\n{want}\n--- got\n{got}"));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "the pages' structure changed (DBKIT_UPDATE_SNAPSHOTS=1 accepts it):\n{}",
+        differ.join("\n")
+    );
+}
+
 #[test]
 fn the_plan_view_is_a_tree_with_time_bars_findings_and_a_chart_of_the_worst_nodes() {
     let page = html(REPORTS[0].1);
