@@ -214,6 +214,8 @@ pub struct Chart {
     pub title: String,
     /// Bars, columns or a histogram.
     pub kind: ChartKind,
+    /// What the points' marks are (`target`, `limit`, `before`), for their tooltips.
+    pub marks: String,
     /// `ms`, `bytes`, `%`, empty for counts, or a word (`queries`).
     pub unit: String,
     /// The points, in order.
@@ -233,6 +235,7 @@ impl Chart {
             id: id.to_string(),
             title: title.into(),
             kind,
+            marks: "target".into(),
             unit: unit.to_string(),
             points: points
                 .into_iter()

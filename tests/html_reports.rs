@@ -322,7 +322,7 @@ fn index_advice_charts_the_cost_before_and_after_each_index() {
         "one chart per index: {page}"
     );
     assert!(
-        page.contains("class=\"c-mark\""),
+        page.contains("class=\"c-mark\"><title>before "),
         "the cost before is marked: {page}"
     );
 }
@@ -347,6 +347,39 @@ fn explain_draws_each_statement_with_its_plan_tree() {
             > 1,
         "{page}"
     );
+}
+
+#[test]
+fn the_routing_view_charts_each_replicas_lag_against_the_limit() {
+    // A real primary with a streaming replica, and a replica that cannot be reached.
+    let primary = dbkit::db::ScratchCluster::start().expect("scratch PostgreSQL is required");
+    let replica = primary.start_replica().expect("a scratch replica");
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("cluster.toml");
+    std::fs::write(
+        &map,
+        format!(
+            "cluster = \"shop\"\n[primary]\nname = \"p\"\nurl = \"{}\"\n[[replicas]]\nname = \"r1\"\nurl = \"{}\"\n[[replicas]]\nname = \"gone\"\nurl = \"postgres://app@127.0.0.1:1/shop?connect_timeout=2\"\n[policy]\nmax_lag_ms = 500\nmax_lag_bytes = 8388608\n",
+            primary.url(),
+            replica.url()
+        ),
+    )
+    .unwrap();
+    let page = html(&["route", "probe", "--map", map.to_str().unwrap()]);
+    assert_self_contained("route-probe", &page);
+    assert!(
+        page.contains("<title>Replay lag per replica (dashed: the limit)</title>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<title>limit 500 ms</title>"),
+        "the limit is marked: {page}"
+    );
+    assert!(
+        page.contains("gone: unknown: unreachable"),
+        "the reason for an excluded server: {page}"
+    );
+    assert!(page.contains("<title>r1: "), "{page}");
 }
 
 #[test]

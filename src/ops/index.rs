@@ -528,6 +528,7 @@ impl Report for AdviseReport {
             title: "Weighted planner cost of the workload with the indexes (dashed: without)"
                 .into(),
             kind: ChartKind::Bars,
+            marks: "before".into(),
             unit: "".into(),
             points: vec![total],
         }];
@@ -539,6 +540,7 @@ impl Report for AdviseReport {
                     r.index.name()
                 ),
                 kind: ChartKind::Bars,
+                marks: "before".into(),
                 unit: "".into(),
                 points: r
                     .queries

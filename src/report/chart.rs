@@ -130,9 +130,10 @@ fn bars(chart: &Chart) -> String {
                 };
             let _ = write!(
                 s,
-                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\" class=\"c-mark\"><title>target {}</title></line>",
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\" class=\"c-mark\"><title>{} {}</title></line>",
                 y + 1.0,
                 y + ROW - 1.0,
+                escape(&chart.marks),
                 escape(&crate::report::chart::fmt_value(m, &chart.unit))
             );
         }
@@ -243,6 +244,7 @@ mod tests {
             id: "c".into(),
             title: "Load <per> minute".into(),
             kind,
+            marks: "target".into(),
             unit: "ms".into(),
             points,
         }

@@ -159,6 +159,10 @@ pub struct ProbeReport {
     pub servers: Vec<ServerStatus>,
     /// Unreachable servers, a wrong primary, excluded replicas.
     pub findings: Vec<Finding>,
+    /// The map's limit on a replica's replay lag, ms.
+    pub max_lag_ms: u64,
+    /// The map's limit on a replica's lag in WAL bytes.
+    pub max_lag_bytes: u64,
 }
 
 impl ProbeReport {
@@ -193,11 +197,62 @@ impl ProbeReport {
             cluster: map.cluster.clone(),
             servers,
             findings,
+            max_lag_ms: map.policy.max_lag_ms,
+            max_lag_bytes: map.policy.max_lag_bytes,
         }
     }
 }
 
 impl Report for ProbeReport {
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint};
+        let lag =
+            |id: &str, title: &str, unit: &str, limit: u64, v: fn(&ServerStatus) -> Option<u64>| {
+                Chart {
+                    id: id.into(),
+                    title: title.into(),
+                    kind: ChartKind::Bars,
+                    marks: "limit".into(),
+                    unit: unit.into(),
+                    points: self
+                        .servers
+                        .iter()
+                        .filter(|s| s.configured == ServerRole::Replica)
+                        .map(|s| {
+                            let mut p = ChartPoint::new(s.name.clone(), v(s).unwrap_or(0) as f64)
+                                .tone(if s.in_pool { Tone::Good } else { Tone::Bad });
+                            p.mark = Some(limit as f64);
+                            if v(s).is_none() {
+                                p.text = Some(format!("unknown: {}", s.reason));
+                            } else if !s.in_pool {
+                                p.text = Some(format!(
+                                    "{} — excluded: {}",
+                                    crate::report::chart::fmt_value(p.value, unit),
+                                    s.reason
+                                ));
+                            }
+                            p
+                        })
+                        .collect(),
+                }
+            };
+        vec![
+            lag(
+                "lag-ms",
+                "Replay lag per replica (dashed: the limit)",
+                "ms",
+                self.max_lag_ms,
+                |s| s.lag_ms,
+            ),
+            lag(
+                "lag-bytes",
+                "WAL bytes behind per replica (dashed: the limit)",
+                "bytes",
+                self.max_lag_bytes,
+                |s| s.lag_bytes,
+            ),
+        ]
+    }
     fn kind(&self) -> &'static str {
         "route-probe"
     }

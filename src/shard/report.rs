@@ -180,6 +180,7 @@ impl Report for PlanReport {
             id: id.into(),
             title: title.into(),
             kind: ChartKind::Bars,
+            marks: "target".into(),
             unit: unit.into(),
             points: self
                 .plan
@@ -225,6 +226,7 @@ impl Report for PlanReport {
             id: "flow".into(),
             title: "What moves from node to node".into(),
             kind: ChartKind::Bars,
+            marks: "target".into(),
             unit: unit.into(),
             points: flows
                 .into_iter()

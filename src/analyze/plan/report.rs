@@ -435,6 +435,7 @@ impl Report for PlanShowReport {
             id: "worst-nodes".into(),
             title: "Where the time goes: nodes by their own time".into(),
             kind: ChartKind::Bars,
+            marks: "target".into(),
             unit: "ms".into(),
             points,
         }]

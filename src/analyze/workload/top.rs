@@ -590,6 +590,7 @@ pub fn shapes_chart(shapes: &[ShapeRow]) -> crate::view::Chart {
         id: "shapes".into(),
         title: "Costliest query shapes by total time".into(),
         kind: ChartKind::Bars,
+        marks: "target".into(),
         unit: "ms".into(),
         points: shapes
             .iter()
