@@ -383,6 +383,86 @@ fn the_routing_view_charts_each_replicas_lag_against_the_limit() {
 }
 
 #[test]
+fn partition_maintenance_draws_the_partitions_as_a_timeline_with_sizes_and_fates() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("events.sql");
+    // Monthly partitions from six months ago to next month, with rows in each.
+    std::fs::write(
+        &schema,
+        "CREATE TABLE events (id bigint NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+         DO $$
+         DECLARE m date;
+         BEGIN
+           FOR i IN -6..1 LOOP
+             m := date_trunc('month', now())::date + make_interval(months => i);
+             EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+                            'events_p' || to_char(m, 'YYYY_MM'), m, m + interval '1 month');
+           END LOOP;
+         END $$;
+         INSERT INTO events SELECT g, date_trunc('month', now()) - (g % 180) * interval '1 day' FROM generate_series(1, 20000) g;",
+    )
+    .unwrap();
+    let args = [
+        "partition",
+        "maintain",
+        "--scratch",
+        "--schema",
+        schema.to_str().unwrap(),
+        "--premake",
+        "3",
+        "--retention",
+        "90d",
+    ];
+    let page = html(&args);
+    assert_self_contained("partition-maintain", &page);
+    assert!(
+        page.contains("<title>Partitions of public.events in bound order, by size"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"c-good\"") && page.contains("class=\"c-bad\""),
+        "{page}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (code, out, err) = dbkit(&json_args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let parts = v["tables"][0]["partitions"].as_array().unwrap();
+    let fates: Vec<&str> = parts.iter().map(|p| p["fate"].as_str().unwrap()).collect();
+    // Created partitions are named like the existing ones (events_pYYYY_MM).
+    for p in parts.iter().filter(|p| p["fate"] == "create") {
+        let n = p["name"].as_str().unwrap();
+        assert!(
+            n.len() == "events_p2026_06".len() && n.as_bytes()[n.len() - 3] == b'_',
+            "{n}"
+        );
+    }
+    assert!(
+        fates.contains(&"create") && fates.contains(&"kept"),
+        "{fates:?}"
+    );
+    assert!(
+        fates.iter().any(|f| *f == "detach" || *f == "drop"),
+        "{fates:?}"
+    );
+    assert!(
+        parts
+            .iter()
+            .filter(|p| p["fate"] == "kept")
+            .all(|p| p["bytes"].is_i64()),
+        "{out}"
+    );
+    assert!(
+        parts
+            .iter()
+            .filter(|p| p["fate"] == "create")
+            .all(|p| p["bytes"].is_null()),
+        "{out}"
+    );
+}
+
+#[test]
 fn hostile_names_and_query_text_stay_text() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("evil.json");

@@ -52,7 +52,7 @@ pub async fn load(conn: &mut PgConnection) -> Result<Vec<PartitionedTable>, DbEr
         let oid: i64 = r.try_get(0).map_err(q("reading partitioned tables"))?;
         let natts: i32 = r.try_get(4).map_err(q("reading partitioned tables"))?;
         let parts = sqlx::query(
-            "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid), pg_total_relation_size(c.oid)::int8 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = $1::oid ORDER BY 1",
         )
         .bind(oid)
@@ -79,6 +79,7 @@ pub async fn load(conn: &mut PgConnection) -> Result<Vec<PartitionedTable>, DbEr
                     Ok(ExistingPartition {
                         name: p.try_get(0)?,
                         bound: p.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                        bytes: p.try_get(2)?,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()

@@ -16,6 +16,8 @@ pub struct ExistingPartition {
     pub name: String,
     /// The bound as `pg_get_expr` prints it (`FOR VALUES FROM (…) TO (…)`, `DEFAULT`).
     pub bound: String,
+    /// Its size with indexes and TOAST, when read from a server.
+    pub bytes: Option<i64>,
 }
 
 /// A partitioned table as the catalog shows it.
@@ -98,6 +100,49 @@ fn is_tz(t: &str) -> bool {
     t.contains("with time zone") || t == "timestamptz"
 }
 
+/// Date styles a partition name may end with (`y`, `m`, `d`, `h` of its lower bound).
+const STYLES: &[&str] = &[
+    "{y}{m}{d}_{h}0000",
+    "{y}_{m}_{d}_{h}",
+    "{y}{m}{d}{h}",
+    "{y}{m}{d}",
+    "{y}_{m}_{d}",
+    "y{y}m{m}d{d}",
+    "{y}_{m}",
+    "{y}{m}",
+    "y{y}m{m}",
+    "{y}",
+];
+
+/// `style` with `c`'s fields.
+fn style_stamp(style: &str, c: &Civil) -> String {
+    style
+        .replace("{y}", &format!("{:04}", c.y))
+        .replace("{m}", &format!("{:02}", c.m))
+        .replace("{d}", &format!("{:02}", c.d))
+        .replace("{h}", &format!("{:02}", c.h))
+}
+
+/// How `name`, a partition whose lower bound is `lo`, is named: the text before the date (after
+/// the parent's name and `_`, e.g. `p`) and the date's style, when it ends with `lo` in a style
+/// fine enough for `iv` (a monthly style cannot name daily partitions).
+fn naming_style(name: &str, lo: &Civil, iv: Interval) -> Option<(String, &'static str)> {
+    STYLES.iter().find_map(|style| {
+        let fine_enough = match iv {
+            Interval::Hour => style.contains("{h}"),
+            Interval::Day | Interval::Week => style.contains("{d}"),
+            Interval::Month | Interval::Quarter => style.contains("{m}"),
+            Interval::Year => true,
+        };
+        let stamp = style_stamp(style, lo);
+        let head = name.strip_suffix(&stamp)?;
+        // The date must stand on its own: not the end of a longer number.
+        let ok = fine_enough && !head.ends_with(|c: char| c.is_ascii_digit());
+        let prefix = head.rsplit_once('_').map_or("", |(_, p)| p);
+        ok.then(|| (prefix.to_string(), *style))
+    })
+}
+
 /// Plan the steps for one table at wall time `now` (in the options' zone).
 /// `default_rows(lo, hi)` says whether the DEFAULT partition holds rows in a range.
 pub fn plan(
@@ -169,9 +214,16 @@ pub fn plan(
             )),
         }
     };
-    let stamp = |c: &Civil| match iv {
-        Interval::Hour => format!("p{:04}{:02}{:02}_{:02}0000", c.y, c.m, c.d, c.h),
-        _ => format!("p{:04}{:02}{:02}", c.y, c.m, c.d),
+    // New partitions are named like the newest existing one when its name is the parent's
+    // name, a prefix and its lower bound in a known style (`events_p2026_06`, `events_202606`,
+    // `events_y2026m06`); else pg_partman's `_pYYYYMMDD`.
+    let styled = ranges
+        .last()
+        .and_then(|(r, p)| naming_style(&p.name, &r.lo, iv));
+    let stamp = |c: &Civil| match (&styled, iv) {
+        (Some((prefix, style)), _) => format!("{prefix}{}", style_stamp(style, c)),
+        (None, Interval::Hour) => format!("p{:04}{:02}{:02}_{:02}0000", c.y, c.m, c.d, c.h),
+        (None, _) => format!("p{:04}{:02}{:02}", c.y, c.m, c.d),
     };
     let mut steps = Vec::new();
     // Premake: partitions until `premake` intervals after the one holding `now`.
@@ -316,6 +368,7 @@ mod tests {
                 .map(|(n, b)| ExistingPartition {
                     name: n.to_string(),
                     bound: b.to_string(),
+                    bytes: None,
                 })
                 .collect(),
         }
@@ -383,6 +436,58 @@ mod tests {
         assert!(plan(&after, now, &opts(), &|_, _| false)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn new_partitions_are_named_like_the_newest_existing_one() {
+        let now = Civil::parse("2024-02-15 10:00").unwrap();
+        let creates = |names: [&str; 2]| -> Vec<String> {
+            let t = table(&[(names[0], &month(2024, 1)), (names[1], &month(2024, 2))]);
+            plan(&t, now, &opts(), &|_, _| false)
+                .unwrap()
+                .into_iter()
+                .filter(|s| s.action == "create")
+                .map(|s| s.partition)
+                .collect()
+        };
+        assert_eq!(
+            creates(["events_p2024_01", "events_p2024_02"]),
+            ["events_p2024_03", "events_p2024_04"]
+        );
+        assert_eq!(
+            creates(["events_202401", "events_202402"]),
+            ["events_202403", "events_202404"]
+        );
+        assert_eq!(
+            creates(["events_y2024m01", "events_y2024m02"]),
+            ["events_y2024m03", "events_y2024m04"]
+        );
+        assert_eq!(
+            creates(["events_p20240101", "events_p20240201"]),
+            ["events_p20240301", "events_p20240401"]
+        );
+        // A name that does not end with its bound: pg_partman's style.
+        assert_eq!(
+            creates(["events_jan", "events_feb"]),
+            ["events_p20240301", "events_p20240401"]
+        );
+        // A monthly style cannot name daily partitions, and a date must not be cut from a number.
+        assert_eq!(
+            naming_style(
+                "events_p2024_01",
+                &Civil::parse("2024-01-01 00:00").unwrap(),
+                Interval::Day
+            ),
+            None
+        );
+        assert_eq!(
+            naming_style(
+                "events_12024",
+                &Civil::parse("2024-01-01 00:00").unwrap(),
+                Interval::Year
+            ),
+            None
+        );
     }
 
     #[test]

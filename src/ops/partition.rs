@@ -3,7 +3,7 @@
 
 use crate::db::partitions::{self, StepResult};
 use crate::db::{ConnSpec, TargetRequest};
-use crate::ddl::maintenance::{plan, MaintainOptions, Step};
+use crate::ddl::maintenance::{plan, MaintainOptions, PartitionedTable, Step};
 use crate::ddl::partition::Civil;
 use crate::view::{Cell, Report, Table, Tone};
 use serde::Serialize;
@@ -19,6 +19,72 @@ pub struct TablePlan {
     pub skipped: Option<String>,
     /// Results, when executed.
     pub results: Vec<StepResult>,
+    /// The partitions in bound order with their sizes and what the steps do to each, the ones
+    /// to be created included (the HTML view draws them as a timeline).
+    pub partitions: Vec<TimelineEntry>,
+}
+
+/// A partition on a table's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    /// Its name.
+    pub name: String,
+    /// Its bound (`FOR VALUES FROM (…) TO (…)`, `DEFAULT`).
+    pub bound: String,
+    /// Its size, when it exists.
+    pub bytes: Option<i64>,
+    /// `kept`, `create`, `detach` or `drop`.
+    pub fate: &'static str,
+}
+
+/// The timeline of `t`'s partitions once `steps` ran: existing partitions with their fate, the
+/// created ones after them, the DEFAULT partition last.
+pub fn timeline(t: &PartitionedTable, steps: &[Step]) -> Vec<TimelineEntry> {
+    let step_for = |name: &str| {
+        steps.iter().find(|s| {
+            s.action != "create"
+                && !s.action.starts_with("create-")
+                && (s.partition == name
+                    || s.partition.ends_with(&format!(".{name}"))
+                    || s.partition
+                        .ends_with(&format!(".{}", crate::sql::ident::quote_ident(name))))
+        })
+    };
+    let mut out: Vec<TimelineEntry> = t
+        .partitions
+        .iter()
+        .filter(|p| p.bound != "DEFAULT")
+        .map(|p| TimelineEntry {
+            name: p.name.clone(),
+            bound: p.bound.clone(),
+            bytes: p.bytes,
+            fate: step_for(&p.name).map_or("kept", |s| s.action),
+        })
+        .collect();
+    for s in steps.iter().filter(|s| s.action.starts_with("create")) {
+        let bound = s.sql[0]
+            .find(" FOR VALUES ")
+            .map(|i| s.sql[0][i + 1..].trim_end_matches(';').to_string())
+            .unwrap_or_default();
+        out.push(TimelineEntry {
+            name: s.partition.clone(),
+            bound,
+            bytes: None,
+            fate: "create",
+        });
+    }
+    out.extend(
+        t.partitions
+            .iter()
+            .filter(|p| p.bound == "DEFAULT")
+            .map(|p| TimelineEntry {
+                name: p.name.clone(),
+                bound: p.bound.clone(),
+                bytes: p.bytes,
+                fate: "kept",
+            }),
+    );
+    out
 }
 
 /// `dbkit partition maintain`.
@@ -141,6 +207,7 @@ async fn maintain_on(
         }
         tables.push(TablePlan {
             table: name,
+            partitions: timeline(&t, &steps),
             steps,
             skipped,
             results: Vec::new(),
@@ -165,6 +232,43 @@ async fn maintain_on(
 impl Report for MaintainReport {
     fn kind(&self) -> &'static str {
         "partition-maintain"
+    }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint, Tone};
+        self.tables
+            .iter()
+            .filter(|t| !t.partitions.is_empty())
+            .map(|t| Chart {
+                id: format!("timeline-{}", t.table),
+                title: format!(
+                    "Partitions of {} in bound order, by size (green: to create, red: to detach or drop, grey: DEFAULT)",
+                    t.table
+                ),
+                kind: ChartKind::Columns,
+                marks: "target".into(),
+                unit: "bytes".into(),
+                points: t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let tone = match p.fate {
+                            "create" => Tone::Good,
+                            "detach" | "drop" => Tone::Bad,
+                            _ if p.bound == "DEFAULT" => Tone::Dim,
+                            _ => Tone::Plain,
+                        };
+                        let mut c = ChartPoint::new(p.name.clone(), p.bytes.unwrap_or(0) as f64).tone(tone);
+                        c.text = Some(format!(
+                            "{} · {} · {}",
+                            p.bound,
+                            p.bytes.map_or("not created yet".to_string(), |b| crate::view::human_bytes(b as f64)),
+                            p.fate
+                        ));
+                        c
+                    })
+                    .collect(),
+            })
+            .collect()
     }
     fn summary(&self) -> String {
         let steps: usize = self.tables.iter().map(|t| t.steps.len()).sum();
