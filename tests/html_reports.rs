@@ -62,6 +62,15 @@ const REPORTS: &[(&str, &[&str])] = &[
         &["shard", "plan", "--map", "fixtures/shardmaps/shop.toml"],
     ),
     (
+        "shard-rebalance",
+        &[
+            "shard",
+            "rebalance",
+            "--map",
+            "fixtures/shardmaps/shop.toml",
+        ],
+    ),
+    (
         "shard-validate",
         &["shard", "validate", "--map", "fixtures/shardmaps/shop.toml"],
     ),

@@ -264,6 +264,16 @@ fn a_partition_moves_while_a_writer_writes_and_nothing_is_lost() {
         assert!(total_ops > 500, "the writer wrote too little ({total_ops}) to test anything");
         let v = report.verify.as_ref().unwrap();
         assert!(v.differences.is_empty() && v.rows > 0, "{v:?}");
+        // The HTML view charts the time of each step.
+        let mut page = Vec::new();
+        let opts = dbkit::report::RenderOptions {
+            format: dbkit::report::Format::Html,
+            ..Default::default()
+        };
+        dbkit::report::render(&report, &opts, &mut page).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains("<title>Time per step of moving shard 1 from a to b</title>"), "{page}");
+        assert!(page.contains("<title>cutover: "), "{page}");
 
         // The target holds exactly the writer's rows.
         let target = rows(&b, "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2").await;

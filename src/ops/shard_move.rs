@@ -1964,6 +1964,40 @@ impl Report for MoveReport {
     fn kind(&self) -> &'static str {
         "shard-move"
     }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint, Tone};
+        if !self.executed {
+            return Vec::new();
+        }
+        let mut steps = Chart::of(
+            "steps",
+            format!(
+                "Time per step of moving shard {} from {} to {}",
+                self.shard, self.from, self.to
+            ),
+            ChartKind::Bars,
+            "ms",
+            Vec::new(),
+        );
+        steps.points = self
+            .steps
+            .iter()
+            .map(|s| {
+                let mut p = ChartPoint::new(s.step, s.ms as f64).tone(match s.status.as_str() {
+                    "done" => Tone::Good,
+                    "done before" | "not reached" => Tone::Dim,
+                    _ => Tone::Warn,
+                });
+                p.text = Some(format!(
+                    "{} ({})",
+                    crate::view::fmt_ms(s.ms as f64),
+                    s.status
+                ));
+                p
+            })
+            .collect();
+        vec![steps]
+    }
 
     fn summary(&self) -> String {
         let what = match self.action {

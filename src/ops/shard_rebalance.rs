@@ -376,6 +376,45 @@ impl Report for RebalanceReport {
     fn kind(&self) -> &'static str {
         "shard-rebalance"
     }
+    fn charts(&self) -> Vec<crate::view::Chart> {
+        use crate::view::{Chart, ChartKind, ChartPoint, Tone};
+        // The moves in order, node to node, with their cutover pause (0 when not run).
+        let mut c = Chart::of(
+            "moves",
+            "The moves in order: node to node, with the write pause of each cutover",
+            ChartKind::Bars,
+            "ms",
+            Vec::new(),
+        );
+        c.points = self
+            .moves
+            .iter()
+            .map(|m| {
+                let shards: Vec<String> = m.planned.shards.iter().map(u64::to_string).collect();
+                let mut p = ChartPoint::new(
+                    format!(
+                        "{}. {} → {} (shard {})",
+                        m.planned.seq,
+                        m.planned.from,
+                        m.planned.to,
+                        shards.join(", ")
+                    ),
+                    m.pause_ms.unwrap_or(0) as f64,
+                )
+                .tone(match m.status.as_str() {
+                    "done" => Tone::Good,
+                    "done before" | "would run" => Tone::Dim,
+                    _ => Tone::Bad,
+                });
+                p.text = Some(match m.pause_ms {
+                    Some(ms) => format!("{}: paused writes {ms} ms", m.status),
+                    None => m.status.clone(),
+                });
+                p
+            })
+            .collect();
+        vec![c]
+    }
 
     fn summary(&self) -> String {
         let done = self
