@@ -162,6 +162,8 @@ pub enum ChartKind {
     Columns,
     /// Columns of counts per bucket.
     Histogram,
+    /// Flows from the point's `label` to its `to`, as wide as their value (node to node).
+    Flow,
 }
 
 /// One bar or column.
@@ -177,6 +179,8 @@ pub struct ChartPoint {
     pub mark: Option<f64>,
     /// The value as text, when the unit's formatting does not say it (`42 (12%)`).
     pub text: Option<String>,
+    /// Flow charts: where the flow goes (`label` is where it comes from).
+    pub to: Option<String>,
 }
 
 impl ChartPoint {
@@ -188,6 +192,7 @@ impl ChartPoint {
             tone: Tone::Plain,
             mark: None,
             text: None,
+            to: None,
         }
     }
 

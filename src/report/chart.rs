@@ -67,6 +67,7 @@ pub fn svg(chart: &Chart) -> String {
     match chart.kind {
         ChartKind::Bars => bars(chart),
         ChartKind::Columns | ChartKind::Histogram => columns(chart),
+        ChartKind::Flow => flow(chart),
     }
 }
 
@@ -79,7 +80,11 @@ fn describe(chart: &Chart) -> String {
         .max_by(|a, b| clean(a.value).total_cmp(&clean(b.value)));
     let mut s = format!("{} ({} points", chart.title, chart.points.len());
     if let Some(m) = max {
-        let _ = write!(s, "; largest {} at {}", m.shown(&chart.unit), m.label);
+        let at = match &m.to {
+            Some(to) => format!("{} → {to}", m.label),
+            None => m.label.clone(),
+        };
+        let _ = write!(s, "; largest {} at {at}", m.shown(&chart.unit));
     }
     s.push(')');
     s
@@ -210,6 +215,79 @@ fn columns(chart: &Chart) -> String {
     s
 }
 
+/// Sources on the left, destinations on the right, one band per flow as wide as its share of
+/// the largest, labelled with its value.
+fn flow(chart: &Chart) -> String {
+    const W: f64 = 720.0;
+    const ROW: f64 = 44.0;
+    const BOX_W: f64 = 150.0;
+    let mut left: Vec<&str> = Vec::new();
+    let mut right: Vec<&str> = Vec::new();
+    for p in &chart.points {
+        if !left.contains(&p.label.as_str()) {
+            left.push(&p.label);
+        }
+        let to = p.to.as_deref().unwrap_or("?");
+        if !right.contains(&to) {
+            right.push(to);
+        }
+    }
+    let rows = left.len().max(right.len()) as f64;
+    let h = ROW * rows + 16.0;
+    let max = chart
+        .points
+        .iter()
+        .map(|p| clean(p.value))
+        .fold(0.0, f64::max);
+    let y_of = |list: &[&str], name: &str| {
+        8.0 + ROW * list.iter().position(|n| *n == name).unwrap_or(0) as f64 + ROW / 2.0
+    };
+    let mut s = format!(
+        "<svg class=\"chart\" role=\"img\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" aria-label=\"{d}\"><title>{t}</title><desc>{d}</desc>",
+        t = escape(&chart.title),
+        d = escape(&describe(chart))
+    );
+    for p in &chart.points {
+        let (y1, y2) = (
+            y_of(&left, &p.label),
+            y_of(&right, p.to.as_deref().unwrap_or("?")),
+        );
+        let width = if max > 0.0 {
+            2.0 + 16.0 * clean(p.value) / max
+        } else {
+            2.0
+        };
+        let (x1, x2) = (BOX_W, W - BOX_W);
+        let mid = (x1 + x2) / 2.0;
+        let _ = write!(
+            s,
+            "<path d=\"M{x1} {y1:.1} C{mid} {y1:.1} {mid} {y2:.1} {x2} {y2:.1}\" class=\"c-flow {}\" stroke-width=\"{width:.1}\" fill=\"none\"><title>{} → {}: {}</title></path><text x=\"{mid}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"c-value\">{}</text>",
+            tone_class(p.tone),
+            escape(&p.label),
+            escape(p.to.as_deref().unwrap_or("?")),
+            escape(&p.shown(&chart.unit)),
+            (y1 + y2) / 2.0 - width / 2.0 - 3.0,
+            escape(&cut(&p.shown(&chart.unit), 40)),
+        );
+    }
+    for (list, x, anchor) in [
+        (&left, BOX_W - 6.0, "end"),
+        (&right, W - BOX_W + 6.0, "start"),
+    ] {
+        for n in list.iter() {
+            let y = y_of(list, n);
+            let _ = write!(
+                s,
+                "<text x=\"{x}\" y=\"{:.1}\" text-anchor=\"{anchor}\" class=\"c-label\">{}</text>",
+                y + 4.0,
+                escape(&cut(n, 22))
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// The part of a label an axis has room for: `10:42` of `2024-03-04T10:42:00Z` (the bar's
 /// tooltip keeps the whole label).
 fn axis_label(label: &str) -> &str {
@@ -315,6 +393,29 @@ mod tests {
         );
         let e = svg(&chart(ChartKind::Histogram, vec![]));
         assert!(e.contains("no data"), "{e}");
+    }
+
+    #[test]
+    fn flows_go_from_each_source_to_each_destination() {
+        let mut a = ChartPoint::new("node <a>", 30.0);
+        a.to = Some("node c".into());
+        let mut b = ChartPoint::new("node <a>", 10.0);
+        b.to = Some("node d".into());
+        let s = svg(&chart(ChartKind::Flow, vec![a, b]));
+        assert_eq!(s.matches("<path").count(), 2, "{s}");
+        assert_eq!(
+            s.matches(">node &lt;a&gt;</text>").count(),
+            1,
+            "one box per source: {s}"
+        );
+        assert!(
+            s.contains("<title>node &lt;a&gt; → node c: 30.0 ms</title>"),
+            "{s}"
+        );
+        assert!(
+            s.contains("stroke-width=\"18.0\"") && s.contains("stroke-width=\"7.3\""),
+            "{s}"
+        );
     }
 
     #[test]

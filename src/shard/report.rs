@@ -211,9 +211,9 @@ impl Report for PlanReport {
                 .collect(),
         };
         // The flow: what moves from which node to which, summed per pair, in plan order.
-        let mut flows: Vec<(String, f64, usize)> = Vec::new();
+        let mut flows: Vec<((String, String), f64, usize)> = Vec::new();
         for m in &self.plan.moves {
-            let pair = format!("{} → {}", m.from, m.to);
+            let pair = (m.from.clone(), m.to.clone());
             match flows.iter_mut().find(|f| f.0 == pair) {
                 Some(f) => {
                     f.1 += m.weight;
@@ -225,13 +225,14 @@ impl Report for PlanReport {
         let flow = Chart {
             id: "flow".into(),
             title: "What moves from node to node".into(),
-            kind: ChartKind::Bars,
+            kind: ChartKind::Flow,
             marks: "target".into(),
             unit: unit.into(),
             points: flows
                 .into_iter()
-                .map(|(pair, w, n)| {
-                    let mut p = ChartPoint::new(pair, w);
+                .map(|((from, to), w, n)| {
+                    let mut p = ChartPoint::new(from, w);
+                    p.to = Some(to);
                     p.text = Some(format!("{} in {n} shard(s)", gb(self.plan.strategy, w)));
                     p
                 })
