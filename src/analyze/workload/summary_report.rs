@@ -402,6 +402,43 @@ impl Report for SummaryReport {
                     .map(|l| (format!("{} {}", l.mode, l.object), l.max_wait_ms)),
             ));
         }
+        if !self.checkpoints.stats.causes.is_empty() {
+            charts.push(Chart::of(
+                "checkpoints",
+                "Checkpoints by cause",
+                ChartKind::Bars,
+                "",
+                self.checkpoints
+                    .stats
+                    .causes
+                    .iter()
+                    .map(|(cause, n)| (cause.clone(), *n as f64)),
+            ));
+        }
+        for (id, what, list) in [
+            ("connections-user", "user", &self.sessions.by_user),
+            (
+                "connections-database",
+                "database",
+                &self.sessions.by_database,
+            ),
+            (
+                "connections-application",
+                "application",
+                &self.sessions.by_application,
+            ),
+            ("connections-host", "host", &self.sessions.by_host),
+        ] {
+            if !list.is_empty() {
+                charts.push(Chart::of(
+                    id,
+                    format!("Connections by {what}"),
+                    ChartKind::Bars,
+                    "",
+                    list.iter().take(12).map(|(k, n)| (k.clone(), *n as f64)),
+                ));
+            }
+        }
         if !self.autovacuum.is_empty() {
             charts.push(Chart::of(
                 "autovacuum",
