@@ -590,6 +590,7 @@ fn browse(bin: &Path, page: &Path, extra: &[&str]) -> (String, String) {
     let out = Command::new(bin)
         .args([
             "--headless",
+            "--disable-dev-shm-usage",
             "--no-sandbox",
             "--disable-gpu",
             "--enable-logging=stderr",
