@@ -1065,3 +1065,85 @@ fn columns_of_user_types_generated_columns_and_hostile_names_arrive_intact() {
         );
     });
 }
+
+#[test]
+fn a_rerun_never_rewinds_a_subscription_that_already_streamed() {
+    // The state of a crash between the copy's commit and the subscription's start, after the
+    // subscription had in fact streamed: disabled, the journal's copy step not finished. A
+    // rerun must start it where it was, not back at the snapshot (rows inserted since would be
+    // applied twice: duplicate keys, a stuck move).
+    let a = start();
+    let b = start();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    write_map(&map, &a, &b);
+    let m = map.to_str().unwrap();
+    let rt = rt();
+    rt.block_on(exec(
+        &a,
+        &format!(
+            "{SCHEMA}
+            CREATE TABLE orders_p1 PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+            INSERT INTO orders SELECT g, 1, 10, 'x' FROM ({}) k(g);",
+            keys_sql(1, 3_000)
+        ),
+    ));
+    let mv = [
+        "shard",
+        "move",
+        "--map",
+        m,
+        "--shard",
+        "1",
+        "--to",
+        "b",
+        "--execute",
+    ];
+    let mut first = mv.to_vec();
+    first.extend(["--stop-after", "copy"]);
+    let (code, _, err) = dbkit(&first, &[], None);
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        exec(
+            &a,
+            &format!(
+                "INSERT INTO orders SELECT g, 2, 20, 'late' FROM ({}) k(g);",
+                keys_sql(1, 3_000)
+            ),
+        )
+        .await;
+        let want = int(&a, "SELECT count(*) FROM orders_p1").await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while int(&b, "SELECT count(*) FROM orders_p1").await != want {
+            assert!(Instant::now() < deadline, "the late rows never streamed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        exec(&b, "ALTER SUBSCRIPTION dbkit_move_s1_v7 DISABLE").await;
+    });
+    let journal = dir.path().join("map.toml.moves/shard-1.json");
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    j["steps"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["step"] != "copy");
+    std::fs::write(&journal, serde_json::to_string_pretty(&j).unwrap()).unwrap();
+
+    let source = rt.block_on(rows(
+        &a,
+        "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2",
+    ));
+    let (code, _, err) = dbkit(&mv, &[], None);
+    assert_eq!(code, Some(0), "{err}");
+    rt.block_on(async {
+        assert_eq!(
+            rows(
+                &b,
+                "SELECT customer_id, id, amount FROM orders_p1 ORDER BY 1, 2"
+            )
+            .await,
+            source
+        );
+        assert_eq!(int(&b, "SELECT count(*) FROM pg_subscription").await, 0);
+    });
+}

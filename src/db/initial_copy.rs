@@ -267,13 +267,16 @@ pub async fn pipe(
     Ok(Piped { rows, bytes })
 }
 
-/// The statements that start a subscription created disabled at the WAL position `lsn`.
+/// The statements that start a subscription created disabled at the WAL position `lsn`. The
+/// origin only ever moves forward: a subscription that already streamed past `lsn` (and was
+/// disabled since, by an operator or an error) resumes where it was, never replaying what it
+/// applied.
 pub fn start_subscription_sql(name: &str, lsn: &str) -> Vec<String> {
     vec![
         format!(
-            "SELECT pg_replication_origin_advance('pg_' || oid, {}::pg_lsn) FROM pg_subscription WHERE subname = {}",
-            quote_literal(lsn),
-            quote_literal(name)
+            "SELECT pg_replication_origin_advance('pg_' || oid, {l}::pg_lsn) FROM pg_subscription WHERE subname = {} AND coalesce(pg_replication_origin_progress('pg_' || oid, false), '0/0'::pg_lsn) < {l}::pg_lsn",
+            quote_literal(name),
+            l = quote_literal(lsn)
         ),
         format!(
             "ALTER SUBSCRIPTION {} ENABLE",
@@ -320,7 +323,7 @@ mod tests {
         let s = start_subscription_sql("dbkit_move_s1_v'2", "0/16B3748");
         assert_eq!(
             s[0],
-            "SELECT pg_replication_origin_advance('pg_' || oid, '0/16B3748'::pg_lsn) FROM pg_subscription WHERE subname = 'dbkit_move_s1_v''2'"
+            "SELECT pg_replication_origin_advance('pg_' || oid, '0/16B3748'::pg_lsn) FROM pg_subscription WHERE subname = 'dbkit_move_s1_v''2' AND coalesce(pg_replication_origin_progress('pg_' || oid, false), '0/0'::pg_lsn) < '0/16B3748'::pg_lsn"
         );
         assert_eq!(s[1], "ALTER SUBSCRIPTION \"dbkit_move_s1_v'2\" ENABLE");
     }
