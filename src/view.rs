@@ -206,7 +206,7 @@ impl ChartPoint {
     pub fn shown(&self, unit: &str) -> String {
         self.text
             .clone()
-            .unwrap_or_else(|| crate::report::chart::fmt_value(self.value, unit))
+            .unwrap_or_else(|| fmt_value(self.value, unit))
     }
 }
 
@@ -392,6 +392,19 @@ pub fn human_bytes(b: f64) -> String {
         format!("{b:.0} B")
     } else {
         "0 B".to_string()
+    }
+}
+
+/// A value with its unit, as the charts print it: `ms` values as durations, `bytes` as sizes,
+/// `%` with one decimal, others as counts.
+pub fn fmt_value(v: f64, unit: &str) -> String {
+    let v = if v.is_finite() && v > 0.0 { v } else { 0.0 };
+    match unit {
+        "ms" => fmt_ms(v),
+        "bytes" => human_bytes(v),
+        "%" => format!("{:.1}%", v),
+        "" => fmt_n(v),
+        u => format!("{} {u}", fmt_n(v)),
     }
 }
 

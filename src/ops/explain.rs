@@ -626,7 +626,7 @@ impl Report for ExplainReport {
                 None => Vec::new(),
             })
             .collect();
-        serde_json::to_value(serde_json::json!({ "trees": trees })).ok()
+        Some(serde_json::json!({ "trees": trees }))
     }
     fn summary(&self) -> String {
         let ok = self

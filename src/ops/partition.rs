@@ -40,15 +40,11 @@ pub struct TimelineEntry {
 /// The timeline of `t`'s partitions once `steps` ran: existing partitions with their fate, the
 /// created ones after them, the DEFAULT partition last.
 pub fn timeline(t: &PartitionedTable, steps: &[Step]) -> Vec<TimelineEntry> {
+    // Steps name partitions as the catalog does (unqualified).
     let step_for = |name: &str| {
-        steps.iter().find(|s| {
-            s.action != "create"
-                && !s.action.starts_with("create-")
-                && (s.partition == name
-                    || s.partition.ends_with(&format!(".{name}"))
-                    || s.partition
-                        .ends_with(&format!(".{}", crate::sql::ident::quote_ident(name))))
-        })
+        steps
+            .iter()
+            .find(|s| !s.action.starts_with("create") && s.partition == name)
     };
     let mut out: Vec<TimelineEntry> = t
         .partitions

@@ -1026,13 +1026,26 @@ async fn copy(m: &mut Mover<'_>, i: usize) -> Result<String, crate::Error> {
             start_stream(m, i).await?;
         }
         Some(true) => {
-            // Started before: wait for any table copy a subscription of an older dbkit runs.
+            // Started before: wait for any table copy a subscription of an older dbkit runs,
+            // stopping at the first error it reports.
+            let errors0 = lg::subscription_errors(m.dst(), names.name())
+                .await
+                .map_err(db(&ds))?;
             loop {
                 let st = lg::copy_state(m.dst(), names.name())
                     .await
                     .map_err(db(&ds))?;
                 if st.ready == st.tables {
                     break;
+                }
+                let errors = lg::subscription_errors(m.dst(), names.name())
+                    .await
+                    .map_err(db(&ds))?;
+                if errors > errors0 {
+                    return Err(input(&m.req.map, format!(
+                        "the subscription on {} reported an error while copying: see the target's server log; rerun to keep waiting, or --abort",
+                        m.journal.to
+                    )));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

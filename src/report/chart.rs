@@ -4,27 +4,9 @@
 //! escaped, values printed beside the bars (colour is never the only signal), and no external
 //! reference. Colours come from CSS classes the layout defines for light and dark schemes.
 
-use crate::view::{Chart, ChartKind, Tone};
+use super::xml_escape;
+use crate::view::{fmt_value, Chart, ChartKind, Tone};
 use std::fmt::Write;
-
-/// `text` escaped for XML/HTML text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {
-                let _ = write!(s, "\\u{{{:x}}}", c as u32);
-            }
-            c => s.push(c),
-        }
-    }
-    s
-}
 
 fn tone_class(t: Tone) -> &'static str {
     match t {
@@ -61,7 +43,7 @@ pub fn svg(chart: &Chart) -> String {
     if chart.points.is_empty() {
         return format!(
             "<svg class=\"chart\" role=\"img\" width=\"320\" height=\"40\" viewBox=\"0 0 320 40\" aria-label=\"{t}: no data\"><title>{t}: no data</title><text x=\"4\" y=\"24\" class=\"c-axis\">no data</text></svg>",
-            t = escape(&chart.title)
+            t = xml_escape(&chart.title)
         );
     }
     match chart.kind {
@@ -104,8 +86,8 @@ fn bars(chart: &Chart) -> String {
     let w = LABEL_W + BAR_W + VALUE_W;
     let mut s = format!(
         "<svg class=\"chart\" role=\"img\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" aria-label=\"{d}\"><title>{t}</title><desc>{d}</desc>",
-        t = escape(&chart.title),
-        d = escape(&describe(chart))
+        t = xml_escape(&chart.title),
+        d = xml_escape(&describe(chart))
     );
     for (i, p) in chart.points.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
@@ -119,12 +101,12 @@ fn bars(chart: &Chart) -> String {
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"c-label\">{l}</text><rect x=\"{LABEL_W}\" y=\"{ry}\" width=\"{len:.1}\" height=\"{bh}\" class=\"{c}\"><title>{full}: {v}</title></rect>",
             lx = LABEL_W - 6.0,
             ty = y + 15.0,
-            l = escape(&cut(&p.label, 32)),
+            l = xml_escape(&cut(&p.label, 32)),
             ry = y + 3.0,
             bh = ROW - 6.0,
             c = tone_class(p.tone),
-            full = escape(&p.label),
-            v = escape(&p.shown(&chart.unit)),
+            full = xml_escape(&p.label),
+            v = xml_escape(&p.shown(&chart.unit)),
         );
         if let Some(m) = p.mark {
             let x = LABEL_W
@@ -138,8 +120,8 @@ fn bars(chart: &Chart) -> String {
                 "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\" class=\"c-mark\"><title>{} {}</title></line>",
                 y + 1.0,
                 y + ROW - 1.0,
-                escape(&chart.marks),
-                escape(&crate::report::chart::fmt_value(m, &chart.unit))
+                xml_escape(&chart.marks),
+                xml_escape(&fmt_value(m, &chart.unit))
             );
         }
         let _ = write!(
@@ -147,7 +129,7 @@ fn bars(chart: &Chart) -> String {
             "<text x=\"{}\" y=\"{}\" class=\"c-value\">{}</text>",
             LABEL_W + BAR_W + 6.0,
             y + 15.0,
-            escape(&p.shown(&chart.unit))
+            xml_escape(&p.shown(&chart.unit))
         );
     }
     s.push_str("</svg>");
@@ -170,8 +152,8 @@ fn columns(chart: &Chart) -> String {
     let mut s = format!(
         "<svg class=\"chart\" role=\"img\" width=\"{w:.0}\" height=\"{tot}\" viewBox=\"0 0 {w:.0} {tot}\" aria-label=\"{d}\"><title>{t}</title><desc>{d}</desc>",
         tot = TOP + H + BOTTOM,
-        t = escape(&chart.title),
-        d = escape(&describe(chart))
+        t = xml_escape(&chart.title),
+        d = xml_escape(&describe(chart))
     );
     // The axis: the maximum and zero.
     let _ = write!(
@@ -180,7 +162,7 @@ fn columns(chart: &Chart) -> String {
         b = TOP + H,
         lx = LEFT - 4.0,
         ty = TOP + 4.0,
-        m = escape(&fmt_value(max, &chart.unit)),
+        m = xml_escape(&fmt_value(max, &chart.unit)),
     );
     // Labels under the axis: the first, the last and a few between.
     let every = (chart.points.len() / 6).max(1);
@@ -198,8 +180,8 @@ fn columns(chart: &Chart) -> String {
             TOP + H - hgt,
             (col - 1.0).max(1.0),
             tone_class(p.tone),
-            escape(&p.label),
-            escape(&p.shown(&chart.unit))
+            xml_escape(&p.label),
+            xml_escape(&p.shown(&chart.unit))
         );
         if i % every == 0 || i + 1 == chart.points.len() {
             let _ = write!(
@@ -207,7 +189,7 @@ fn columns(chart: &Chart) -> String {
                 "<text x=\"{:.1}\" y=\"{}\" class=\"c-axis\" text-anchor=\"start\">{}</text>",
                 x,
                 TOP + H + 14.0 + if (i / every) % 2 == 1 { 12.0 } else { 0.0 },
-                escape(&cut(axis_label(&p.label), 18))
+                xml_escape(&cut(axis_label(&p.label), 18))
             );
         }
     }
@@ -244,8 +226,8 @@ fn flow(chart: &Chart) -> String {
     };
     let mut s = format!(
         "<svg class=\"chart\" role=\"img\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" aria-label=\"{d}\"><title>{t}</title><desc>{d}</desc>",
-        t = escape(&chart.title),
-        d = escape(&describe(chart))
+        t = xml_escape(&chart.title),
+        d = xml_escape(&describe(chart))
     );
     for p in &chart.points {
         let (y1, y2) = (
@@ -263,11 +245,11 @@ fn flow(chart: &Chart) -> String {
             s,
             "<path d=\"M{x1} {y1:.1} C{mid} {y1:.1} {mid} {y2:.1} {x2} {y2:.1}\" class=\"c-flow {}\" stroke-width=\"{width:.1}\" fill=\"none\"><title>{} → {}: {}</title></path><text x=\"{mid}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"c-value\">{}</text>",
             tone_class(p.tone),
-            escape(&p.label),
-            escape(p.to.as_deref().unwrap_or("?")),
-            escape(&p.shown(&chart.unit)),
+            xml_escape(&p.label),
+            xml_escape(p.to.as_deref().unwrap_or("?")),
+            xml_escape(&p.shown(&chart.unit)),
             (y1 + y2) / 2.0 - width / 2.0 - 3.0,
-            escape(&cut(&p.shown(&chart.unit), 40)),
+            xml_escape(&cut(&p.shown(&chart.unit), 40)),
         );
     }
     for (list, x, anchor) in [
@@ -280,7 +262,7 @@ fn flow(chart: &Chart) -> String {
                 s,
                 "<text x=\"{x}\" y=\"{:.1}\" text-anchor=\"{anchor}\" class=\"c-label\">{}</text>",
                 y + 4.0,
-                escape(&cut(n, 22))
+                xml_escape(&cut(n, 22))
             );
         }
     }
@@ -296,19 +278,6 @@ fn axis_label(label: &str) -> &str {
         &label[11..16]
     } else {
         label
-    }
-}
-
-/// A value with its unit, as the charts print it: `ms` values as durations, `bytes` as sizes,
-/// `%` with one decimal, others as counts.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    let v = clean(v);
-    match unit {
-        "ms" => crate::view::fmt_ms(v),
-        "bytes" => crate::view::human_bytes(v),
-        "%" => format!("{:.1}%", v),
-        "" => crate::view::fmt_n(v),
-        u => format!("{} {u}", crate::view::fmt_n(v)),
     }
 }
 

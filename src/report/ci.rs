@@ -100,13 +100,6 @@ pub fn sarif(kind: &str, findings: &[Finding]) -> serde_json::Value {
     })
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// JUnit XML: a failing test case per finding at warning or above, or one passing case.
 pub fn junit(kind: &str, summary: &str, findings: &[Finding]) -> String {
     let failing: Vec<&Finding> = findings
@@ -122,24 +115,24 @@ pub fn junit(kind: &str, summary: &str, findings: &[Finding]) -> String {
         };
         cases.push_str(&format!(
             "    <testcase classname=\"dbkit.{}\" name=\"{} at {}\">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
-            xml(kind),
-            xml(f.rule.as_str()),
-            xml(&at),
+            super::xml_escape(kind),
+            super::xml_escape(f.rule.as_str()),
+            super::xml_escape(&at),
             f.severity,
-            xml(&f.message),
-            xml(f.suggestion.as_deref().unwrap_or(""))
+            super::xml_escape(&f.message),
+            super::xml_escape(f.suggestion.as_deref().unwrap_or(""))
         ));
     }
     if failing.is_empty() {
         cases.push_str(&format!(
             "    <testcase classname=\"dbkit.{}\" name=\"{}\"/>\n",
-            xml(kind),
-            xml(summary)
+            super::xml_escape(kind),
+            super::xml_escape(summary)
         ));
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"dbkit {}\" tests=\"{}\" failures=\"{}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        xml(kind),
+        super::xml_escape(kind),
         failing.len().max(1),
         failing.len()
     )

@@ -120,6 +120,25 @@ impl RenderOptions {
     }
 }
 
+/// `text` escaped for XML/HTML text and attribute values.
+pub fn xml_escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                s.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
 pub mod chart;
 pub(crate) mod ci;
 pub mod templates;

@@ -227,7 +227,7 @@ impl Report for ProbeReport {
                             } else if !s.in_pool {
                                 p.text = Some(format!(
                                     "{} — excluded: {}",
-                                    crate::report::chart::fmt_value(p.value, unit),
+                                    crate::view::fmt_value(p.value, unit),
                                     s.reason
                                 ));
                             }
