@@ -34,6 +34,9 @@ pub enum Error {
     /// Rendering problems.
     #[error(transparent)]
     Render(#[from] crate::report::RenderError),
+    /// A playbook that cannot be used (every problem with its line).
+    #[error(transparent)]
+    Playbook(#[from] crate::playbook::LoadError),
     /// A step of dbkit's own failed (a worker that panicked, a result that could not be
     /// collected): the run stops instead of reporting partial results.
     #[error("internal error: {0}")]

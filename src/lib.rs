@@ -57,6 +57,7 @@ pub mod fuzzing;
 pub mod mapfile;
 pub mod ops;
 pub mod plan;
+pub mod playbook;
 pub mod report;
 pub mod routing;
 pub mod secret;

@@ -59,24 +59,7 @@ pub struct ExplainArgs {
 }
 
 pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration such as 30s, 500ms or 2m"))?;
-    let secs = match unit {
-        "" | "s" => v,
-        "ms" => v / 1000.0,
-        "m" | "min" => v * 60.0,
-        _ => return Err(format!("unknown unit '{unit}' in '{s}' (use ms, s or m)")),
-    };
-    if secs <= 0.0 {
-        return Err("the timeout must be positive".to_string());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    dbkit::calendar::parse_duration(s)
 }
 
 /// A progress bar of the statements explained, on the status line.

@@ -10,6 +10,7 @@ mod index;
 mod partition;
 mod ping;
 mod plan;
+mod playbook;
 mod route;
 mod rules;
 mod scratch;
@@ -119,6 +120,8 @@ enum Command {
     Partition(partition::PartitionArgs),
     /// Read EXPLAIN plans people already have: analyze them, show them as a tree.
     Plan(plan::PlanArgs),
+    /// Playbooks: multi-step operations from a file, with dry run, journal, resume and approval.
+    Playbook(playbook::PlaybookArgs),
     /// Replica routing: which statements go to the primary and which to the replicas, and why.
     Route(route::RouteArgs),
     /// List every rule (id, family, severity, thresholds, description), or explain one.
@@ -203,6 +206,11 @@ impl Ctx<'_> {
                     && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         }
+    }
+
+    /// Whether `--fail-on` was given.
+    pub fn fail_on_given(&self) -> bool {
+        self.global.fail_on.is_some()
     }
 
     /// Use `s` as the `--fail-on` threshold when the flag is not given.
@@ -369,7 +377,7 @@ fn error_line(e: &anyhow::Error) -> String {
     for cause in e.chain() {
         let text = cause.to_string();
         // A diagram that points at the input (TOML's `|` and `^` lines) keeps its lines.
-        let text = if text.contains("\n  |") || text.contains("\n   |") {
+        let text = if text.contains("\n  |") || text.contains("\n   |") || text.contains("\n  - ") {
             text.trim_end().to_string()
         } else {
             text.replace('\n', " ")
@@ -403,6 +411,7 @@ pub fn main() -> ExitCode {
         Command::Index(a) => index::run(a, &ctx),
         Command::Partition(a) => partition::run(a, &ctx),
         Command::Plan(a) => plan::run(a, &ctx),
+        Command::Playbook(a) => playbook::run(a, &ctx),
         Command::Route(a) => route::run(a, &ctx),
         Command::Rules(a) => rules::run(a, &ctx),
         Command::Scratch(a) => scratch::run(a, &ctx),

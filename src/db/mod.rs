@@ -13,6 +13,7 @@ pub mod reaper;
 pub mod replication;
 pub mod scratch;
 pub(crate) mod shards;
+pub mod steps;
 pub mod tx;
 
 pub use conn::{ConnSpec, Secret};

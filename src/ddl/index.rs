@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const MAX_NAME_BYTES: usize = 63;
 
 /// One key of an index to create.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum Key {
     /// A column, by name (quoted as needed).
     Column(String),
@@ -19,7 +19,7 @@ pub enum Key {
 }
 
 /// A key with its order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct KeySpec {
     /// Column or expression.
     pub key: Key,
@@ -82,7 +82,7 @@ impl KeySpec {
 }
 
 /// An index to create.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct IndexSpec {
     /// Schema of the table.
     pub schema: String,

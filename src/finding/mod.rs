@@ -151,6 +151,8 @@ pub enum Family {
     Shard,
     /// Replica routing maps, probes and exports.
     Routing,
+    /// Playbook runs: assertions and failed steps.
+    Playbook,
 }
 
 impl Family {
@@ -165,6 +167,7 @@ impl Family {
         Family::Workload,
         Family::Shard,
         Family::Routing,
+        Family::Playbook,
     ];
 
     /// The kebab-case name.
@@ -179,6 +182,7 @@ impl Family {
             Family::Workload => "workload",
             Family::Shard => "shard",
             Family::Routing => "routing",
+            Family::Playbook => "playbook",
         }
     }
 }

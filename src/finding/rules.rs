@@ -321,6 +321,12 @@ super::registry! {
     ShardMoveRowDiffers = "shard-move-row-differs", Shard, Error, [],
         "a row of a moving shard differs between the source and the target after they caught up",
         "While a shard moves, dbkit compares row counts and checksums per chunk of the shard key on both nodes, re-checks the chunks that differ once the target has replayed the source's changes, and then compares those chunks row by row. A row reported here differed in every re-check: the copy is not the source's data (a write on the target, a trigger or default that changed rows while applying, a replication error in the target's log). The move stops before the cutover.\n\nInstead: look at the target's server log and the row on both nodes; `dbkit shard move --abort` undoes the move, and a rerun copies again.";
+    PlaybookAssertFailed = "playbook-assert-failed", Playbook, Error, [],
+        "an assertion of a playbook step did not hold (or could not be evaluated)",
+        "A playbook step's `assert` checks its result (no error findings, lag under a limit, row counts equal). When one does not hold, the run stops (unless the step says on_failure = \"continue\") and exits 1; the journal keeps what was done.\n\nInstead: read the step's result in the report, fix the cause, and continue the run with `dbkit playbook run FILE --execute --resume RUN_ID` (the step runs again).";
+    PlaybookStepFailed = "playbook-step-failed", Playbook, Error, [],
+        "a playbook step failed (its operation returned an error)",
+        "The step's dbkit operation failed: a connection, a lock timeout, a failed build. The run stops (exit 2) unless the step says on_failure = \"continue\" (then this is a warning), and runs the named rollback step when it says on_failure = \"rollback\".\n\nInstead: fix the cause and continue with `--resume RUN_ID`: finished steps are re-checked and skipped.";
     RouteMapDuplicateServer = "route-map-duplicate-server", Routing, Error, [],
         "a server of a routing map is defined more than once",
         "Server names identify pool members; a duplicate makes weights and exclusions ambiguous.\n\nInstead: give each server a unique name.";

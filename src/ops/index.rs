@@ -506,6 +506,70 @@ pub async fn apply(
     crate::db::build::build_indexes(spec, &specs, lock_timeout, progress).await
 }
 
+/// One index built by [`apply_with_retries`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedIndex {
+    /// The statement.
+    pub ddl: String,
+    /// The index's schema.
+    pub schema: String,
+    /// The index's name.
+    pub name: String,
+    /// What happened at the last try.
+    pub status: crate::db::build::BuildStatus,
+    /// Seconds over all tries.
+    pub seconds: f64,
+    /// Tries it took.
+    pub tries: u32,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+/// Build `specs` one at a time with `CREATE INDEX CONCURRENTLY` under `lock_timeout`; a build
+/// that fails (its invalid leftover dropped) is tried again up to `retries` more times.
+pub async fn apply_with_retries(
+    spec: &ConnSpec,
+    specs: &[IndexSpec],
+    lock_timeout: &str,
+    retries: u32,
+    progress: &dyn Fn(&crate::db::build::Applied),
+) -> Result<Vec<AppliedIndex>, DbError> {
+    use crate::db::build::BuildStatus;
+    let mut out = Vec::new();
+    for s in specs {
+        let mut tries = 0;
+        let mut seconds = 0.0;
+        loop {
+            tries += 1;
+            let a = crate::db::build::build_indexes(
+                spec,
+                std::slice::from_ref(s),
+                lock_timeout,
+                progress,
+            )
+            .await?
+            .into_iter()
+            .next();
+            let Some(a) = a else { break };
+            seconds += a.seconds;
+            if a.status == BuildStatus::Failed && tries <= retries {
+                continue;
+            }
+            out.push(AppliedIndex {
+                ddl: a.ddl,
+                schema: s.schema.clone(),
+                name: s.name(),
+                status: a.status,
+                seconds,
+                tries,
+                error: a.error,
+            });
+            break;
+        }
+    }
+    Ok(out)
+}
+
 impl Report for AdviseReport {
     fn kind(&self) -> &'static str {
         "index-advise"
