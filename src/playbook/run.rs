@@ -327,7 +327,6 @@ impl Runner<'_> {
         rollback_of: Option<&str>,
     ) -> Result<StepOutcome, crate::Error> {
         let req = self.req;
-        let pb = &req.playbook;
         let t0 = Instant::now();
         let mut o = outcome(step, StepStatus::Done);
         o.rollback_of = rollback_of.map(str::to_string);
