@@ -459,6 +459,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("shard_map", shard_map),
     ("move_journal", move_journal),
     ("rebalance_journal", rebalance_journal),
+    ("playbook", playbook),
+    ("playbook_journal", playbook_journal),
     ("sql_classify", sql_classify),
     ("sql_fingerprint", sql_fingerprint),
     ("sql_parse", sql_parse),
@@ -497,5 +499,41 @@ pub fn rebalance_journal(data: &[u8]) {
             Some(j),
             "a journal did not read back"
         );
+    }
+}
+
+/// Playbook files: loading (every check, never a panic); a playbook that loads has every
+/// condition evaluated and every argument resolved against inputs and results of nulls (errors
+/// are fine, panics are not), and the static plan built.
+pub fn playbook(data: &[u8]) {
+    use crate::playbook::expr::{self, Reference, Scope};
+    struct Nulls;
+    impl Scope for Nulls {
+        fn lookup(&self, r: &Reference) -> Result<serde_json::Value, String> {
+            expr::walk(&serde_json::Value::Null, &r.path)
+        }
+    }
+    let Ok(pb) = crate::playbook::load::load("fuzz.toml", data) else {
+        return;
+    };
+    for s in pb.steps.iter().chain(&pb.rollbacks) {
+        for c in s.when.iter().chain(&s.unless).chain(&s.asserts) {
+            let _ = expr::eval_bool(&c.expr, &Nulls);
+        }
+        for a in &s.args {
+            let _ = a.value.eval(&Nulls);
+        }
+    }
+    let _ = crate::playbook::report::PlaybookInfo::of(&pb);
+}
+
+/// Playbook run journals (`.dbkit/runs/RUN_ID.json`): read (never a panic), and what reads
+/// back is written the same way.
+pub fn playbook_journal(data: &[u8]) {
+    if let Ok(j) = crate::playbook::journal::Journal::from_bytes(data) {
+        let _ = j.entry("x");
+        let text = serde_json::to_vec(&j).unwrap_or_default();
+        let back = crate::playbook::journal::Journal::from_bytes(&text);
+        assert_eq!(back.as_ref().ok(), Some(&j), "a journal did not read back");
     }
 }

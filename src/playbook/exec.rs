@@ -49,8 +49,13 @@ impl<'a> Args<'a> {
     fn err(&self, m: impl Into<String>) -> crate::Error {
         bad(self.step, m)
     }
+    /// Text; empty text counts as not given (an input defaulting to "").
     fn str(&self, k: &str) -> Option<String> {
-        self.map.get(k).and_then(|v| v.as_str()).map(str::to_string)
+        self.map
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
     }
     fn need(&self, k: &str) -> Result<String, crate::Error> {
         self.str(k)
@@ -70,7 +75,7 @@ impl<'a> Args<'a> {
         match self.map.get(k) {
             Some(Value::Array(a)) => a
                 .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
+                .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
                 .collect(),
             Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
             _ => Vec::new(),
@@ -473,6 +478,8 @@ pub async fn run_kind(
             Ok(d)
         }
         "partition.maintain" => {
+            // `check_only`: the plan, even in an executed run (nothing left to do?).
+            let execute = execute && !a.flag("check_only");
             let (r, spec) = maintain(a, execute).await?;
             if r.failed() {
                 return Err(a.err("a maintenance step failed (see the partition maintain report)"));
@@ -498,7 +505,7 @@ pub async fn run_kind(
                 vec![],
                 sql,
             );
-            d.ran = execute;
+            d.ran = execute || a.flag("check_only");
             d.server = Some(spec);
             for w in r.warnings {
                 d.summary.push_str(&format!("; {w}"));
@@ -551,7 +558,8 @@ pub async fn run_kind(
                 threshold: a.num("threshold").unwrap_or(0.1),
                 sample_rows: 10_000,
                 timeout: Duration::from_secs(60),
-                write_map: a.path("write_map"),
+                // Writing the map is a change: only when executing.
+                write_map: a.path("write_map").filter(|_| execute),
                 allow_partial: false,
             };
             let r = ops::shard::inspect(&req).await?;
@@ -884,7 +892,8 @@ async fn maintain(
         table: a.str("table"),
         options: crate::ddl::maintenance::MaintainOptions {
             premake: a.count("premake", 4)?,
-            retention_days: a.num("retention_days"),
+            // 0 (an input's default): keep every partition.
+            retention_days: a.num("retention_days").filter(|d| *d > 0.0),
             drop: a.flag("drop"),
             concurrent_detach: true,
             timezone: a.str("timezone").unwrap_or_else(|| "UTC".into()),

@@ -369,6 +369,7 @@ pub const KINDS: &[KindSpec] = &[
             opt("drop", Bool),
             opt("timezone", Str),
             opt("lock_timeout", Str),
+            opt("check_only", Bool),
         ],
         outputs: &[
             ("steps", Shape::Num),

@@ -386,7 +386,6 @@ fn has_password(url: &str) -> bool {
     crate::secret::scrub(url) != url
 }
 
-
 /// Read and check a playbook. `file` names it in messages; `dir` is where its runs are kept.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Playbook, crate::Error> {
     let input = |message: String| crate::Error::Input {
