@@ -404,3 +404,270 @@ when = "steps.craete.affected == 0"
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("1 playbook(s) valid"), "{out}");
 }
+
+const EVENTS: &str = "CREATE TABLE events (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, payload text);
+     INSERT INTO events (created_at, payload) SELECT now() - (g % 2000) * interval '1 hour', 'p' || g FROM generate_series(1, 20000) g;
+     ANALYZE events;";
+
+const RELKIND: &str = "SELECT CASE relkind WHEN 'p' THEN 1 ELSE 0 END::int8 FROM pg_class WHERE oid = 'public.events'::regclass";
+
+#[test]
+fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
+    let c = start();
+    exec(&c, EVENTS);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("url={}", c.url());
+    let base = [
+        "playbook",
+        "run",
+        "partition-live-table",
+        "--var",
+        &url,
+        "--var",
+        "table=public.events",
+        "--var",
+        "key=created_at",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = dbkit(dir.path(), &base, None);
+    assert_eq!(code, Some(0), "{err}");
+    let r = json(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            ("count_before".into(), "ran".into()),
+            ("ddl".into(), "ran".into()),
+            ("convert".into(), "would-run".into()),
+            ("premake".into(), "would-run".into()),
+            ("count_after".into(), "ran".into()),
+            ("schedule".into(), "ran".into())
+        ],
+        "{out}"
+    );
+    assert_eq!(r["steps"][0]["result"]["rows"][0]["n"], 20000);
+    assert!(!r["steps"][2]["sql"].as_array().unwrap().is_empty(), "{out}");
+    let ddl = r["steps"][1]["result"]["sql"].to_string();
+    assert!(ddl.contains("PARTITION BY RANGE"), "{ddl}");
+    assert_eq!(int(&c, RELKIND), 0, "a dry run converted the table");
+
+    let mut args = base.to_vec();
+    args.extend(["--execute", "--yes"]);
+    let (code, out, err) = dbkit(dir.path(), &args, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert!(statuses(&r).iter().all(|(_, s)| s == "done"), "{out}");
+    assert_eq!(int(&c, RELKIND), 1);
+    assert_eq!(int(&c, "SELECT count(*) FROM events"), 20000);
+    assert_eq!(r["steps"][4]["asserts"][0]["held"], true);
+    assert!(r["steps"][5]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("partition-maintenance --var table=public.events"));
+
+    // partition-maintenance keeps 8 months ahead: the dry run shows the partitions, the
+    // executed run creates them, and then nothing is left to create.
+    let partitions = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass";
+    let before = int(&c, partitions);
+    let base = [
+        "playbook",
+        "run",
+        "partition-maintenance",
+        "--var",
+        &url,
+        "--var",
+        "table=public.events",
+        "--var",
+        "premake=8",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = dbkit(dir.path(), &base, None);
+    assert_eq!(code, Some(0), "{err}");
+    let r = json(&out);
+    assert_eq!(r["steps"][0]["status"], "would-run");
+    assert!(r["steps"][0]["result"]["created"].as_i64().unwrap() >= 4, "{out}");
+    assert_eq!(int(&c, partitions), before);
+    let mut args = base.to_vec();
+    args.push("--execute");
+    let (code, out, err) = dbkit(dir.path(), &args, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(statuses(&r)[1], ("ahead".into(), "done".into()), "{out}");
+    assert_eq!(r["steps"][1]["result"]["created"], 0);
+    assert!(int(&c, partitions) >= before + 4);
+}
+
+#[test]
+fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("schema.sql"),
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+         CREATE INDEX accounts_email_idx ON accounts (email);
+         INSERT INTO accounts SELECT g, 'u' || g || '@example.com', now() FROM generate_series(1, 20000) g;
+         ANALYZE accounts;",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("workload.sql"),
+        "SELECT id FROM accounts WHERE email = 'u42@example.com';\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("good")).unwrap();
+    std::fs::write(
+        d.join("good/001_note.sql"),
+        "ALTER TABLE accounts ADD COLUMN note text;\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("bad")).unwrap();
+    std::fs::write(
+        d.join("bad/001_drop_index.sql"),
+        "DROP INDEX accounts_email_idx;\n",
+    )
+    .unwrap();
+    let run = |migrations: &str, format: &str| {
+        dbkit(
+            d,
+            &[
+                "playbook",
+                "run",
+                "release-check",
+                "--var",
+                &format!("migrations={migrations}"),
+                "--var",
+                "schema=schema.sql",
+                "--var",
+                "workload=workload.sql",
+                "--format",
+                format,
+            ],
+            None,
+        )
+    };
+    let (code, out, err) = run("good", "json");
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            ("static".into(), "ran".into()),
+            ("observed".into(), "ran".into()),
+            ("verdict".into(), "ran".into())
+        ],
+        "{out}"
+    );
+    assert_eq!(r["steps"][1]["result"]["observed"], true);
+
+    let (code, out, err) = run("bad", "json");
+    assert_eq!(code, Some(1), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(r["status"], "assert-failed");
+    assert_eq!(r["steps"][1]["status"], "assert-failed", "{out}");
+    assert!(r["steps"][1]["result"]["regressions"].as_i64().unwrap() >= 1, "{out}");
+    assert_eq!(r["steps"][2]["status"], "skipped");
+    let rules: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"playbook-assert-failed"), "{rules:?}");
+    // The report for the pull request: GitHub annotations with the playbook's line.
+    let (code, out, _) = run("bad", "github");
+    assert_eq!(code, Some(1));
+    assert!(out.contains("::error") && out.contains("playbook-assert-failed"), "{out}");
+}
+
+#[test]
+fn rebalance_shards_onto_an_added_node_dry_run_and_execute() {
+    let nodes: Vec<ScratchCluster> = (0..3).map(|_| start()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("shards.toml");
+    let holds: [&[u64]; 2] = [&[0, 1], &[2, 3]];
+    let mut text = String::from("version = 1\n[tables]\norders = \"customer_id\"\n");
+    for (n, c) in ["a", "b"].iter().zip(&nodes) {
+        text.push_str(&format!("[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n", c.url()));
+    }
+    for (i, h) in holds.iter().enumerate() {
+        for r in *h {
+            text.push_str(&format!(
+                "[[shards]]\nid = {r}\nnode = \"{}\"\nhash = {{ modulus = 4, remainder = {r} }}\n",
+                ["a", "b"][i]
+            ));
+        }
+    }
+    std::fs::write(&map, &text).unwrap();
+    for (i, h) in holds.iter().enumerate() {
+        let mut sql = "CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, note text, PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);".to_string();
+        for r in *h {
+            sql.push_str(&format!("CREATE TABLE orders_p{r} PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER {r});"));
+        }
+        sql.push_str("INSERT INTO orders SELECT g, 1, 'x' FROM generate_series(1, 8000) g WHERE ");
+        let any: Vec<String> = h
+            .iter()
+            .map(|r| format!("satisfies_hash_partition('orders'::regclass, 4, {r}, g::int8)"))
+            .collect();
+        sql.push_str(&any.join(" OR "));
+        exec(&nodes[i], &sql);
+    }
+    let add = format!("add=name=c,url={}", nodes[2].url());
+    let base = [
+        "playbook",
+        "run",
+        "rebalance-shards",
+        "--var",
+        "map=shards.toml",
+        "--var",
+        "strategy=count",
+        "--var",
+        &add,
+        "--var",
+        "export=routing.sql",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = dbkit(dir.path(), &base, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            ("inspect".into(), "ran".into()),
+            ("plan".into(), "ran".into()),
+            ("moves".into(), "would-run".into()),
+            ("export".into(), "would-run".into()),
+            ("next".into(), "ran".into())
+        ],
+        "{out}"
+    );
+    let moves = r["steps"][1]["result"]["move_count"].as_i64().unwrap();
+    assert!(moves >= 1, "{out}");
+    assert_eq!(std::fs::read_to_string(&map).unwrap(), text, "a dry run changed the map");
+    assert!(!dir.path().join("routing.sql").exists());
+
+    let mut args = base.to_vec();
+    args.extend(["--execute", "--yes"]);
+    let (code, out, err) = dbkit(dir.path(), &args, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert!(statuses(&r).iter().all(|(_, s)| s == "done"), "{out}");
+    assert_eq!(r["steps"][2]["result"]["done"].as_i64().unwrap(), moves);
+    let now = dbkit::shard::ShardMap::load(&map).unwrap();
+    assert_eq!(now.nodes.len(), 3);
+    let on_c: Vec<u64> = now
+        .shards
+        .iter()
+        .filter(|s| s.node == "c")
+        .map(|s| s.id)
+        .collect();
+    assert!(!on_c.is_empty(), "{out}");
+    // The rows followed the map, and the routing SQL was written for it.
+    for s in &on_c {
+        let here = int(&nodes[2], &format!("SELECT count(*) FROM orders_p{s}"));
+        assert!(here > 0, "shard {s} is empty on c");
+    }
+    let routing = std::fs::read_to_string(dir.path().join("routing.sql")).unwrap();
+    assert!(routing.contains("postgres_fdw"), "{routing}");
+}

@@ -412,6 +412,9 @@ pub async fn run_kind(
             ))
         }
         "partition.convert" => {
+            // `check_only`: the conversion's plan and SQL, even in an executed run (for review).
+            let check_only = a.flag("check_only");
+            let execute = execute && !check_only;
             let table = a.need("table")?;
             let (schema, name) = split_table(&table);
             let spec = a.spec()?;
@@ -473,7 +476,7 @@ pub async fn run_kind(
                 vec![],
                 sql,
             );
-            d.ran = execute;
+            d.ran = execute || check_only;
             d.server = Some(spec);
             Ok(d)
         }
@@ -974,6 +977,9 @@ pub async fn recheck(
     a: &Args<'_>,
     result: &Value,
 ) -> Result<Option<String>, crate::Error> {
+    if a.flag("check_only") {
+        return Ok(None);
+    }
     match kind {
         "index.apply" => {
             let spec = a.spec()?;

@@ -339,7 +339,7 @@ pub const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "partition.convert",
-        doc: "convert a live table into time partitions, resumable (dbkit partition convert)",
+        doc: "convert a live table into time partitions, resumable (dbkit partition convert); `check_only = true`: its plan and SQL only, even when executing",
         args: &[
             URL,
             req("table", Str),
@@ -348,6 +348,7 @@ pub const KINDS: &[KindSpec] = &[
             opt("premake", Int),
             opt("timezone", Str),
             opt("lock_timeout", Str),
+            opt("check_only", Bool),
         ],
         outputs: &[
             ("table", Shape::Str),
@@ -360,7 +361,7 @@ pub const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "partition.maintain",
-        doc: "premake future partitions and apply retention, with the default-partition preflight (dbkit partition maintain)",
+        doc: "premake future partitions and apply retention, with the default-partition preflight (dbkit partition maintain); `check_only = true`: the plan only, even when executing",
         args: &[
             URL,
             opt("table", Str),
