@@ -446,7 +446,10 @@ fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
         "{out}"
     );
     assert_eq!(r["steps"][0]["result"]["rows"][0]["n"], 20000);
-    assert!(!r["steps"][2]["sql"].as_array().unwrap().is_empty(), "{out}");
+    assert!(
+        !r["steps"][2]["sql"].as_array().unwrap().is_empty(),
+        "{out}"
+    );
     let ddl = r["steps"][1]["result"]["sql"].to_string();
     assert!(ddl.contains("PARTITION BY RANGE"), "{ddl}");
     assert_eq!(int(&c, RELKIND), 0, "a dry run converted the table");
@@ -486,7 +489,10 @@ fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
     assert_eq!(code, Some(0), "{err}");
     let r = json(&out);
     assert_eq!(r["steps"][0]["status"], "would-run");
-    assert!(r["steps"][0]["result"]["created"].as_i64().unwrap() >= 4, "{out}");
+    assert!(
+        r["steps"][0]["result"]["created"].as_i64().unwrap() >= 4,
+        "{out}"
+    );
     assert_eq!(int(&c, partitions), before);
     let mut args = base.to_vec();
     args.push("--execute");
@@ -500,33 +506,7 @@ fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
 
 #[test]
 fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(
-        d.join("schema.sql"),
-        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
-         CREATE INDEX accounts_email_idx ON accounts (email);
-         INSERT INTO accounts SELECT g, 'u' || g || '@example.com', now() FROM generate_series(1, 20000) g;
-         ANALYZE accounts;",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("workload.sql"),
-        "SELECT id FROM accounts WHERE email = 'u42@example.com';\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(d.join("good")).unwrap();
-    std::fs::write(
-        d.join("good/001_note.sql"),
-        "ALTER TABLE accounts ADD COLUMN note text;\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(d.join("bad")).unwrap();
-    std::fs::write(
-        d.join("bad/001_drop_index.sql"),
-        "DROP INDEX accounts_email_idx;\n",
-    )
-    .unwrap();
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = |migrations: &str, format: &str| {
         dbkit(
             d,
@@ -535,18 +515,18 @@ fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
                 "run",
                 "release-check",
                 "--var",
-                &format!("migrations={migrations}"),
+                &format!("migrations=fixtures/release/{migrations}"),
                 "--var",
-                "schema=schema.sql",
+                "schema=fixtures/release/schema.sql",
                 "--var",
-                "workload=workload.sql",
+                "workload=fixtures/release/workload.sql",
                 "--format",
                 format,
             ],
             None,
         )
     };
-    let (code, out, err) = run("good", "json");
+    let (code, out, err) = run("ok", "json");
     assert_eq!(code, Some(0), "{err}\n{out}");
     let r = json(&out);
     assert_eq!(
@@ -560,12 +540,15 @@ fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
     );
     assert_eq!(r["steps"][1]["result"]["observed"], true);
 
-    let (code, out, err) = run("bad", "json");
+    let (code, out, err) = run("regression", "json");
     assert_eq!(code, Some(1), "{err}\n{out}");
     let r = json(&out);
     assert_eq!(r["status"], "assert-failed");
     assert_eq!(r["steps"][1]["status"], "assert-failed", "{out}");
-    assert!(r["steps"][1]["result"]["regressions"].as_i64().unwrap() >= 1, "{out}");
+    assert!(
+        r["steps"][1]["result"]["regressions"].as_i64().unwrap() >= 1,
+        "{out}"
+    );
     assert_eq!(r["steps"][2]["status"], "skipped");
     let rules: Vec<&str> = r["findings"]
         .as_array()
@@ -575,9 +558,12 @@ fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
         .collect();
     assert!(rules.contains(&"playbook-assert-failed"), "{rules:?}");
     // The report for the pull request: GitHub annotations with the playbook's line.
-    let (code, out, _) = run("bad", "github");
+    let (code, out, _) = run("regression", "github");
     assert_eq!(code, Some(1));
-    assert!(out.contains("::error") && out.contains("playbook-assert-failed"), "{out}");
+    assert!(
+        out.contains("::error") && out.contains("playbook-assert-failed"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -588,7 +574,10 @@ fn rebalance_shards_onto_an_added_node_dry_run_and_execute() {
     let holds: [&[u64]; 2] = [&[0, 1], &[2, 3]];
     let mut text = String::from("version = 1\n[tables]\norders = \"customer_id\"\n");
     for (n, c) in ["a", "b"].iter().zip(&nodes) {
-        text.push_str(&format!("[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n", c.url()));
+        text.push_str(&format!(
+            "[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n",
+            c.url()
+        ));
     }
     for (i, h) in holds.iter().enumerate() {
         for r in *h {
@@ -644,7 +633,11 @@ fn rebalance_shards_onto_an_added_node_dry_run_and_execute() {
     );
     let moves = r["steps"][1]["result"]["move_count"].as_i64().unwrap();
     assert!(moves >= 1, "{out}");
-    assert_eq!(std::fs::read_to_string(&map).unwrap(), text, "a dry run changed the map");
+    assert_eq!(
+        std::fs::read_to_string(&map).unwrap(),
+        text,
+        "a dry run changed the map"
+    );
     assert!(!dir.path().join("routing.sql").exists());
 
     let mut args = base.to_vec();

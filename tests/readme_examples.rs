@@ -34,7 +34,9 @@ fn needs_elsewhere(cmd: &str) -> Option<&'static str> {
         .iter()
         .take_while(|w| w.contains('='))
         .any(|w| w.starts_with("PG") || w.starts_with("DATABASE_URL="));
-    if has("--url") || libpq_env {
+    let playbook_server = after_dbkit("playbook run")
+        && (cmd.contains(" url=") || cmd.contains(" map=") || cmd.contains("--execute"));
+    if has("--url") || libpq_env || playbook_server {
         return Some("a server of the user's (--url or the libpq environment)");
     }
     if after_dbkit("route probe")
@@ -323,6 +325,7 @@ fn every_example_runs_as_written() {
 
     let work = tempfile::tempdir().unwrap();
     copy_dir(&root.join("fixtures"), &work.path().join("fixtures"));
+    copy_dir(&root.join("playbooks"), &work.path().join("playbooks"));
     let mut seen = BTreeSet::new();
     let mut elsewhere = Vec::new();
     let mut ran = 0;

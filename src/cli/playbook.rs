@@ -14,15 +14,16 @@ use std::path::PathBuf;
   dbkit playbook list
   dbkit playbook validate playbooks/add-index-safely.toml
   dbkit playbook plan add-index-safely --var workload=q.sql
-  dbkit playbook run playbooks/add-index-safely.toml --var url=postgres://app@db/shop \\
-      --var workload=q.sql
-  dbkit playbook run playbooks/add-index-safely.toml --var url=postgres://app@db/shop \\
-      --var workload=q.sql --execute
+  dbkit playbook run add-index-safely \\
+      --var url=postgres://app@db/shop --var workload=q.sql
+  dbkit playbook run add-index-safely \\
+      --var url=postgres://app@db/shop --var workload=q.sql --execute
 
-Without --execute a run is a dry run: the steps that change nothing run, the others show what
-they would do. An executed run keeps a journal in .dbkit/runs/ beside the playbook; after an
-interruption, --resume RUN_ID continues it. Exit codes: 0 every step done, 1 an assertion did
-not hold, 2 an error (a step failed, or one waits for approval).")]
+Without --execute a run is a dry run: the steps that change nothing run,
+the others show what they would do. An executed run keeps a journal in
+.dbkit/runs/ beside the playbook; after an interruption, --resume RUN_ID
+continues it. Exit codes: 0 every step done, 1 an assertion did not hold,
+2 an error (a step failed, or one waits for approval).")]
 pub struct PlaybookArgs {
     #[command(subcommand)]
     command: PlaybookCommand,
