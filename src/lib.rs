@@ -18,6 +18,7 @@
 //! | L2 | [`analyze`], [`advise`], [`ddl`] | rule families (one file per rule) and plan diff; index candidates and their selection under budgets (`advise::select`, over costs a caller supplies); DDL generation |
 //! | L3 | [`db`], [`report`] | connections, one statement per message, dbkit's guarded transactions, scratch clusters and their interrupt cleanup, safe EXPLAIN, shard moves with logical replication (`db::logical`, the initial copy in `db::initial_copy`) (the only sqlx user); rendering, SVG charts and the built-in templates (the only tera/comfy-table user) |
 //! | L4 | [`ops`] | one module per command group, each a request type and a function returning the command's typed report: explain, check, index advise/check, partition create/convert/maintain, shard move/verify/rebalance/export, route export, workload scans and workload files (logs, exports, SQL) |
+//! | L5 | [`playbook`] | declarative multi-step runs from TOML files: checked at load with every problem's line, a dry run, a journal per run, resume re-checking finished steps, approval, rollback; each step calls an `ops` request |
 //! | top | [`error`] | the crate-wide error: every module's error converts into it; only `db` and `ops` return it, so it sits above them |
 //! | — | [`fuzzing`] | one entry point per fuzz target (`fuzz/`), shared with the regression test |
 //!

@@ -664,3 +664,159 @@ fn rebalance_shards_onto_an_added_node_dry_run_and_execute() {
     let routing = std::fs::read_to_string(dir.path().join("routing.sql")).unwrap();
     assert!(routing.contains("postgres_fdw"), "{routing}");
 }
+
+#[test]
+fn plan_and_list_show_the_steps_without_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = dbkit(
+        dir.path(),
+        &[
+            "playbook",
+            "plan",
+            "add-index-safely",
+            "--var",
+            "url=postgres://u:s3cret@127.0.0.1:1/nowhere",
+            "--var",
+            "workload=q.sql",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("s3cret") && !err.contains("s3cret"), "{out}");
+    let r = json(&out);
+    assert_eq!(r["mode"], "plan");
+    assert!(statuses(&r).iter().all(|(_, s)| s == "would-run"), "{out}");
+    assert_eq!(
+        r["steps"][1]["args"]["indexes"],
+        "${steps.advise.recommendations}"
+    );
+    assert!(r["steps"][1]["condition"]
+        .as_str()
+        .unwrap()
+        .starts_with("when steps.advise.count > 0"));
+    assert_eq!(r["inputs"]["url"], "postgres://u:***@127.0.0.1:1/nowhere");
+    let (code, out, err) = dbkit(dir.path(), &["playbook", "list", "--format", "json"], None);
+    assert_eq!(code, Some(0), "{err}");
+    let r = json(&out);
+    let names: Vec<&str> = r["playbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "add-index-safely",
+            "partition-live-table",
+            "partition-maintenance",
+            "rebalance-shards",
+            "release-check"
+        ]
+    );
+    // HTML, like every report.
+    let (code, out, err) = dbkit(
+        dir.path(),
+        &[
+            "playbook",
+            "plan",
+            "add-index-safely",
+            "--var",
+            "workload=q.sql",
+            "--format",
+            "html",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("<table") && out.contains("index.apply"),
+        "{out}"
+    );
+}
+
+#[test]
+fn partition_live_table_killed_after_each_step_resumes_to_the_same_end_state() {
+    let c = start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = |db: &str| {
+        rt().block_on(async {
+            let mut conn = db::connect(&c.conn_spec(db)).await.unwrap();
+            let v: (i64, i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM events),
+                        (SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass),
+                        (SELECT CASE relkind WHEN 'p' THEN 1 ELSE 0 END::int8 FROM pg_class WHERE oid = 'public.events'::regclass)",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            db::close(conn).await;
+            v
+        })
+    };
+    let load = |db: &str| {
+        rt().block_on(async {
+            let mut conn = db::connect(&c.conn_spec(db)).await.unwrap();
+            db::exec_script(&mut conn, "setup", EVENTS).await.unwrap();
+            db::close(conn).await;
+        })
+    };
+    // Uninterrupted.
+    exec(&c, "CREATE DATABASE whole");
+    load("whole");
+    let url = format!("url={}", c.url_for("whole"));
+    let (code, _, err) = dbkit(
+        dir.path(),
+        &[
+            "playbook",
+            "run",
+            "partition-live-table",
+            "--var",
+            &url,
+            "--var",
+            "table=public.events",
+            "--var",
+            "key=created_at",
+            "--execute",
+            "--yes",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let end = state("whole");
+    assert_eq!((end.0, end.2), (20000, 1));
+    let steps = ["count_before", "ddl", "convert", "premake", "count_after"];
+    for (i, step) in steps.iter().enumerate() {
+        let db = format!("k{i}");
+        exec(&c, &format!("CREATE DATABASE {db}"));
+        load(&db);
+        let url = format!("url={}", c.url_for(&db));
+        let args = [
+            "playbook",
+            "run",
+            "partition-live-table",
+            "--var",
+            &url,
+            "--var",
+            "table=public.events",
+            "--var",
+            "key=created_at",
+            "--execute",
+            "--yes",
+            "--format",
+            "json",
+        ];
+        let (code, _, err) = dbkit(dir.path(), &args, Some(step));
+        assert_eq!(code, None, "not killed after {step}: {err}");
+        let id = run_id(&err);
+        let mut resume = args.to_vec();
+        resume.extend(["--resume", &id]);
+        let (code, out, err) = dbkit(dir.path(), &resume, None);
+        assert_eq!(code, Some(0), "resume after {step}: {err}\n{out}");
+        assert_eq!(state(&db), end, "after a kill after {step}: {out}");
+        let st = statuses(&json(&out));
+        assert_eq!(st[i].1, "done-before", "{out}");
+    }
+}
