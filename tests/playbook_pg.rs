@@ -571,36 +571,7 @@ fn rebalance_shards_onto_an_added_node_dry_run_and_execute() {
     let nodes: Vec<ScratchCluster> = (0..3).map(|_| start()).collect();
     let dir = tempfile::tempdir().unwrap();
     let map = dir.path().join("shards.toml");
-    let holds: [&[u64]; 2] = [&[0, 1], &[2, 3]];
-    let mut text = String::from("version = 1\n[tables]\norders = \"customer_id\"\n");
-    for (n, c) in ["a", "b"].iter().zip(&nodes) {
-        text.push_str(&format!(
-            "[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n",
-            c.url()
-        ));
-    }
-    for (i, h) in holds.iter().enumerate() {
-        for r in *h {
-            text.push_str(&format!(
-                "[[shards]]\nid = {r}\nnode = \"{}\"\nhash = {{ modulus = 4, remainder = {r} }}\n",
-                ["a", "b"][i]
-            ));
-        }
-    }
-    std::fs::write(&map, &text).unwrap();
-    for (i, h) in holds.iter().enumerate() {
-        let mut sql = "CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, note text, PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);".to_string();
-        for r in *h {
-            sql.push_str(&format!("CREATE TABLE orders_p{r} PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER {r});"));
-        }
-        sql.push_str("INSERT INTO orders SELECT g, 1, 'x' FROM generate_series(1, 8000) g WHERE ");
-        let any: Vec<String> = h
-            .iter()
-            .map(|r| format!("satisfies_hash_partition('orders'::regclass, 4, {r}, g::int8)"))
-            .collect();
-        sql.push_str(&any.join(" OR "));
-        exec(&nodes[i], &sql);
-    }
+    let text = shard_nodes(&nodes[..2], &map);
     let add = format!("add=name=c,url={}", nodes[2].url());
     let base = [
         "playbook",
@@ -819,4 +790,207 @@ fn partition_live_table_killed_after_each_step_resumes_to_the_same_end_state() {
         let st = statuses(&json(&out));
         assert_eq!(st[i].1, "done-before", "{out}");
     }
+}
+
+/// Shards 0 and 1 on node a, 2 and 3 on b (hash, modulus 4) of a table `orders`, with rows, and
+/// the map naming them: its text.
+fn shard_nodes(nodes: &[ScratchCluster], map: &Path) -> String {
+    let holds: [&[u64]; 2] = [&[0, 1], &[2, 3]];
+    let mut text = String::from("version = 1\n[tables]\norders = \"customer_id\"\n");
+    for (n, c) in ["a", "b"].iter().zip(nodes) {
+        text.push_str(&format!(
+            "[[nodes]]\nname = \"{n}\"\nurl = \"{}\"\n",
+            c.url()
+        ));
+    }
+    for (i, h) in holds.iter().enumerate() {
+        for r in *h {
+            text.push_str(&format!(
+                "[[shards]]\nid = {r}\nnode = \"{}\"\nhash = {{ modulus = 4, remainder = {r} }}\n",
+                ["a", "b"][i]
+            ));
+        }
+    }
+    std::fs::write(map, &text).unwrap();
+    for (i, h) in holds.iter().enumerate() {
+        let mut sql = "CREATE TABLE orders (customer_id int8 NOT NULL, id int8 NOT NULL, note text, PRIMARY KEY (customer_id, id)) PARTITION BY HASH (customer_id);".to_string();
+        for r in *h {
+            sql.push_str(&format!("CREATE TABLE orders_p{r} PARTITION OF orders FOR VALUES WITH (MODULUS 4, REMAINDER {r});"));
+        }
+        sql.push_str("INSERT INTO orders SELECT g, 1, 'x' FROM generate_series(1, 8000) g WHERE ");
+        let any: Vec<String> = h
+            .iter()
+            .map(|r| format!("satisfies_hash_partition('orders'::regclass, 4, {r}, g::int8)"))
+            .collect();
+        sql.push_str(&any.join(" OR "));
+        exec(&nodes[i], &sql);
+    }
+    text
+}
+
+#[test]
+fn route_probe_route_export_and_a_shard_move_as_steps() {
+    let nodes: Vec<ScratchCluster> = (0..2).map(|_| start()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = shard_nodes(&nodes, &d.join("shards.toml"));
+    std::fs::write(
+        d.join("routes.toml"),
+        format!(
+            "cluster = \"shop\"\n[primary]\nname = \"a\"\nurl = \"{}\"\n[policy]\nmax_lag_bytes = 1048576\nmax_lag_ms = 5000\n",
+            nodes[0].url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("move.toml"),
+        r#"name = "route-and-move"
+description = "probe the pool, write its configuration, move a shard"
+[inputs.routes]
+type = "path"
+[inputs.shards]
+type = "path"
+[[steps]]
+name = "probe"
+kind = "route.probe"
+map = "${inputs.routes}"
+assert = ["steps.probe.admitted == 1", "steps.probe.servers[0].reachable"]
+[[steps]]
+name = "pool"
+kind = "route.export"
+map = "${inputs.routes}"
+tool = "pgbouncer"
+output = "pgbouncer.ini"
+[[steps]]
+name = "move"
+kind = "shard.move"
+map = "${inputs.shards}"
+shard = 1
+to = "b"
+max_pause_ms = 2000
+assert = ["steps.move.verified", "steps.move.to == 'b'"]
+"#,
+    )
+    .unwrap();
+    let base = [
+        "playbook",
+        "run",
+        "move.toml",
+        "--var",
+        "routes=routes.toml",
+        "--var",
+        "shards=shards.toml",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = dbkit(d, &base, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            ("probe".into(), "ran".into()),
+            ("pool".into(), "would-run".into()),
+            ("move".into(), "would-run".into())
+        ],
+        "{out}"
+    );
+    assert!(!r["steps"][2]["sql"].as_array().unwrap().is_empty());
+    assert!(!d.join("pgbouncer.ini").exists());
+    assert_eq!(
+        std::fs::read_to_string(d.join("shards.toml")).unwrap(),
+        text
+    );
+    let mut args = base.to_vec();
+    args.push("--execute");
+    let (code, out, err) = dbkit(d, &args, None);
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert!(statuses(&r).iter().all(|(_, s)| s == "done"), "{out}");
+    assert!(std::fs::read_to_string(d.join("pgbouncer.ini"))
+        .unwrap()
+        .contains("[databases]"));
+    let now = dbkit::shard::ShardMap::load(&d.join("shards.toml")).unwrap();
+    assert_eq!(now.shards.iter().find(|s| s.id == 1).unwrap().node, "b");
+    assert!(int(&nodes[1], "SELECT count(*) FROM orders_p1") > 0);
+}
+
+#[test]
+fn an_invalid_build_is_dropped_and_retried_then_the_rollback_runs() {
+    let c = start();
+    exec(
+        &c,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The expression fails for one row: the concurrent build leaves an invalid index each time.
+    std::fs::write(
+        dir.path().join("p.toml"),
+        r#"name = "failing-build"
+description = "an index whose build fails"
+[inputs.url]
+type = "url"
+[[steps]]
+name = "build"
+kind = "index.apply"
+url = "${inputs.url}"
+indexes = [{ index = { schema = "public", table = "t", method = "btree", include = [], keys = [{ key = { Expr = "(1 / (id - 5))" }, desc = false }] } }]
+retries = 2
+assert = ["steps.build.failed == 0"]
+on_failure = "rollback"
+rollback = "mark"
+[[steps]]
+name = "after"
+kind = "note"
+text = "not reached"
+[[rollback]]
+name = "mark"
+kind = "sql"
+url = "${inputs.url}"
+sql = "CREATE TABLE rolled_back (at timestamptz DEFAULT now())"
+"#,
+    )
+    .unwrap();
+    let url = format!("url={}", c.url());
+    let (code, out, err) = dbkit(
+        dir.path(),
+        &[
+            "playbook",
+            "run",
+            "p.toml",
+            "--var",
+            &url,
+            "--execute",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(1), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            ("build".into(), "assert-failed".into()),
+            ("mark".into(), "rolled-back".into()),
+            ("after".into(), "not-reached".into())
+        ],
+        "{out}"
+    );
+    let applied = &r["steps"][0]["result"]["applied"][0];
+    assert_eq!(applied["status"], "failed", "{applied}");
+    assert_eq!(applied["tries"], 3, "{applied}");
+    assert!(applied["error"]
+        .as_str()
+        .unwrap()
+        .contains("division by zero"));
+    assert_eq!(
+        int(
+            &c,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND NOT indisvalid"
+        ),
+        0
+    );
+    assert_eq!(int(&c, "SELECT count(*) FROM rolled_back"), 0);
+    assert!(r["findings"].to_string().contains("playbook-assert-failed"));
 }

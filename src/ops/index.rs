@@ -526,7 +526,9 @@ pub struct AppliedIndex {
 }
 
 /// Build `specs` one at a time with `CREATE INDEX CONCURRENTLY` under `lock_timeout`; a build
-/// that fails (its invalid leftover dropped) is tried again up to `retries` more times.
+/// that fails (its invalid leftover dropped) or cannot take its lock within `lock_timeout` is
+/// tried again up to `retries` more times, after 0.5 s, 1 s, 1.5 s… (a build refused for any
+/// other reason is not).
 pub async fn apply_with_retries(
     spec: &ConnSpec,
     specs: &[IndexSpec],
@@ -552,7 +554,14 @@ pub async fn apply_with_retries(
             .next();
             let Some(a) = a else { break };
             seconds += a.seconds;
-            if a.status == BuildStatus::Failed && tries <= retries {
+            let lock_wait = a
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("lock timeout"));
+            let again =
+                a.status == BuildStatus::Failed || (a.status == BuildStatus::Error && lock_wait);
+            if again && tries <= retries {
+                tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(tries))).await;
                 continue;
             }
             out.push(AppliedIndex {

@@ -298,7 +298,7 @@ pub const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "index.apply",
-        doc: "build indexes with CREATE INDEX CONCURRENTLY under lock_timeout, one at a time; an invalid build is dropped and retried",
+        doc: "build indexes with CREATE INDEX CONCURRENTLY under lock_timeout, one at a time; an invalid build is dropped and retried, and so is a build that timed out waiting for its lock (`retries`)",
         args: &[
             URL,
             req("indexes", Any),

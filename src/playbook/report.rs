@@ -215,7 +215,7 @@ impl Report for PlaybookReport {
                     count(&|s| s == StepStatus::Depends),
                     count(&|s| s == StepStatus::Skipped)
                 ),
-                RunStatus::AssertFailed => "stopped: an assertion did not hold".to_string(),
+                RunStatus::AssertFailed => "an assertion did not hold".to_string(),
                 RunStatus::Failed => "stopped: a step failed".to_string(),
                 RunStatus::Waiting => "stopped: a step waits for approval".to_string(),
             }
