@@ -3,44 +3,13 @@
 //! with SIGKILL after each step in turn and resumed to the same end state, approval without a
 //! terminal, and playbooks with mistakes refused with their file and line before anything runs.
 
+mod common;
+
+use common::{exec, int, rt, start};
 use dbkit::db::{self, ScratchCluster};
 use std::io::{BufRead, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn start() -> ScratchCluster {
-    ScratchCluster::start().unwrap_or_else(|e| panic!("scratch PostgreSQL is required: {e}"))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn exec(c: &ScratchCluster, sql: &str) {
-    rt().block_on(async {
-        let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
-        db::exec_script(&mut conn, "setup", sql)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        db::close(conn).await;
-    })
-}
-
-fn int(c: &ScratchCluster, sql: &str) -> i64 {
-    rt().block_on(async {
-        let mut conn = db::connect(&c.conn_spec("postgres")).await.unwrap();
-        let v: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        db::close(conn).await;
-        v
-    })
-}
 
 fn fixture(p: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -734,42 +703,13 @@ fn partition_live_table_killed_after_each_step_resumes_to_the_same_end_state() {
             db::close(conn).await;
         })
     };
-    // Uninterrupted.
-    exec(&c, "CREATE DATABASE whole");
-    load("whole");
-    let url = format!("url={}", c.url_for("whole"));
-    let (code, _, err) = dbkit(
-        dir.path(),
-        &[
+    let args = |url: &str| -> Vec<String> {
+        [
             "playbook",
             "run",
             "partition-live-table",
             "--var",
-            &url,
-            "--var",
-            "table=public.events",
-            "--var",
-            "key=created_at",
-            "--execute",
-            "--yes",
-        ],
-        None,
-    );
-    assert_eq!(code, Some(0), "{err}");
-    let end = state("whole");
-    assert_eq!((end.0, end.2), (20000, 1));
-    let steps = ["count_before", "ddl", "convert", "premake", "count_after"];
-    for (i, step) in steps.iter().enumerate() {
-        let db = format!("k{i}");
-        exec(&c, &format!("CREATE DATABASE {db}"));
-        load(&db);
-        let url = format!("url={}", c.url_for(&db));
-        let args = [
-            "playbook",
-            "run",
-            "partition-live-table",
-            "--var",
-            &url,
+            url,
             "--var",
             "table=public.events",
             "--var",
@@ -778,7 +718,27 @@ fn partition_live_table_killed_after_each_step_resumes_to_the_same_end_state() {
             "--yes",
             "--format",
             "json",
-        ];
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // Uninterrupted.
+    exec(&c, "CREATE DATABASE whole");
+    load("whole");
+    let whole = args(&format!("url={}", c.url_for("whole")));
+    let whole: Vec<&str> = whole.iter().map(String::as_str).collect();
+    let (code, _, err) = dbkit(dir.path(), &whole, None);
+    assert_eq!(code, Some(0), "{err}");
+    let end = state("whole");
+    assert_eq!((end.0, end.2), (20000, 1));
+    let steps = ["count_before", "ddl", "convert", "premake", "count_after"];
+    for (i, step) in steps.iter().enumerate() {
+        let db = format!("k{i}");
+        exec(&c, &format!("CREATE DATABASE {db}"));
+        load(&db);
+        let owned = args(&format!("url={}", c.url_for(&db)));
+        let args: Vec<&str> = owned.iter().map(String::as_str).collect();
         let (code, _, err) = dbkit(dir.path(), &args, Some(step));
         assert_eq!(code, None, "not killed after {step}: {err}");
         let id = run_id(&err);

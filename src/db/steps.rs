@@ -19,40 +19,51 @@ pub async fn current_lsn(spec: &ConnSpec) -> Result<String, DbError> {
     Ok(lsn.unwrap_or_default())
 }
 
+/// The boolean answer of a catalog question with two text parameters.
+async fn catalog_bool(
+    spec: &ConnSpec,
+    sql: &str,
+    a: &str,
+    b: &str,
+    what: &str,
+) -> Result<bool, DbError> {
+    let mut conn = connect(spec).await?;
+    let ok: Result<bool, _> = sqlx::query_scalar(sql)
+        .bind(a)
+        .bind(b)
+        .persistent(false)
+        .fetch_one(&mut conn)
+        .await;
+    close(conn).await;
+    ok.map_err(q(what))
+}
+
 /// Whether index `schema.name` exists and is valid (a finished concurrent build).
 pub async fn index_valid(spec: &ConnSpec, schema: &str, name: &str) -> Result<bool, DbError> {
-    let mut conn = connect(spec).await?;
-    let ok: bool = sqlx::query_scalar(
+    catalog_bool(
+        spec,
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                         JOIN pg_namespace n ON n.oid = c.relnamespace
                         WHERE i.indisvalid AND i.indisready AND c.relname = $1
                           AND n.nspname = coalesce(nullif($2, ''), current_schema()))",
+        name,
+        schema,
+        "reading pg_index",
     )
-    .bind(name)
-    .bind(schema)
-    .persistent(false)
-    .fetch_one(&mut conn)
     .await
-    .map_err(q("reading pg_index"))?;
-    close(conn).await;
-    Ok(ok)
 }
 
 /// Whether table `schema.name` is partitioned.
 pub async fn is_partitioned(spec: &ConnSpec, schema: &str, name: &str) -> Result<bool, DbError> {
-    let mut conn = connect(spec).await?;
-    let ok: bool = sqlx::query_scalar(
+    catalog_bool(
+        spec,
         "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                         WHERE c.relkind = 'p' AND c.relname = $1 AND n.nspname = $2)",
+        name,
+        schema,
+        "reading pg_class",
     )
-    .bind(name)
-    .bind(schema)
-    .persistent(false)
-    .fetch_one(&mut conn)
     .await
-    .map_err(q("reading pg_class"))?;
-    close(conn).await;
-    Ok(ok)
 }
 
 /// What a declared statement did.
