@@ -814,6 +814,11 @@ pub async fn run_kind(
                     statements.len()
                 )));
             }
+            if crate::sql::txn::transaction_control(&sql).is_some() {
+                return Err(a.err(
+                    "a sql step runs one statement on its own connection, which is closed after it: transaction control (BEGIN, COMMIT, SET TRANSACTION…) has no effect there",
+                ));
+            }
             let spec = a.spec()?;
             let read_only = a.flag("read_only");
             let kind = crate::sql::classify(&sql);
