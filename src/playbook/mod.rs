@@ -190,6 +190,14 @@ pub fn open(path: &str) -> Result<(Playbook, std::path::PathBuf), crate::Error> 
             let pb = load::load(&format!("(shipped) {path}"), text.as_bytes())?;
             return Ok((pb, std::path::PathBuf::from(".")));
         }
+        let names: Vec<&str> = shipped::SHIPPED.iter().map(|(n, _)| *n).collect();
+        return Err(crate::Error::Input {
+            path: path.to_string(),
+            message: format!(
+                "no such file, and no shipped playbook of that name (shipped: {})",
+                names.join(", ")
+            ),
+        });
     }
     let bytes = std::fs::read(p).map_err(|source| crate::Error::Io {
         path: path.to_string(),
