@@ -438,7 +438,13 @@ fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
         .contains("partition-maintenance --var table=public.events"));
 
     // partition-maintenance keeps 8 months ahead: the dry run shows the partitions, the
-    // executed run creates them, and then nothing is left to create.
+    // executed run creates them, and then nothing is left to create. A DEFAULT partition holds
+    // a row of a month to be created: the preflight moves it into its new partition.
+    exec(
+        &c,
+        "CREATE TABLE events_default PARTITION OF events DEFAULT;
+         INSERT INTO events (created_at, payload) VALUES (now() + interval '6 months', 'early');",
+    );
     let partitions = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass";
     let before = int(&c, partitions);
     let base = [
@@ -471,6 +477,11 @@ fn partition_live_table_then_partition_maintenance_dry_run_and_execute() {
     assert_eq!(statuses(&r)[1], ("ahead".into(), "done".into()), "{out}");
     assert_eq!(r["steps"][1]["result"]["created"], 0);
     assert!(int(&c, partitions) >= before + 4);
+    assert_eq!(int(&c, "SELECT count(*) FROM events_default"), 0);
+    assert_eq!(
+        int(&c, "SELECT count(*) FROM events WHERE payload = 'early'"),
+        1
+    );
 }
 
 #[test]

@@ -170,6 +170,15 @@ fn done(fields: Value, summary: String, findings: Vec<Finding>, sql: Vec<String>
     }
 }
 
+/// An explain step's progress as the library's progress events (a bar on a terminal).
+struct EventProgress;
+
+impl crate::ops::explain::Progress for EventProgress {
+    fn update(&self, done: usize, total: usize, _label: &str) {
+        crate::progress("explaining, statement", done, total);
+    }
+}
+
 /// The table part of `schema.name` (public when unqualified).
 fn split_table(t: &str) -> (String, String) {
     match t.split_once('.') {
@@ -217,7 +226,7 @@ pub async fn run_kind(
                 concurrency: 1,
                 save: None,
             };
-            let r = ops::explain::explain(&req, config, &ops::explain::NoProgress).await?;
+            let r = ops::explain::explain(&req, config, &EventProgress).await?;
             let mut all_idx: Vec<String> = Vec::new();
             let mut all_seq: Vec<String> = Vec::new();
             let (mut ms, mut cost, mut failed) = (0.0, 0.0, 0);
