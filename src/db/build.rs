@@ -82,7 +82,16 @@ pub async fn build_indexes(
                 error: None,
             },
             (res, true) => {
-                let _ = exec(&mut conn, &drop_sql(&s.schema, &s.name())).await;
+                let drop = drop_sql(&s.schema, &s.name());
+                // Dropping waits for old transactions too (under the same lock_timeout): say
+                // so when the invalid index is still there.
+                let dropped = match exec(&mut conn, &drop).await {
+                    Ok(_) => "the invalid index was dropped".to_string(),
+                    Err(e) => format!(
+                        "the invalid index is still there ({}): drop it with {drop}",
+                        sqlx_message(&e)
+                    ),
+                };
                 let why = res.err().map_or_else(
                     || "the build left an invalid index".to_string(),
                     |e| sqlx_message(&e),
@@ -91,7 +100,7 @@ pub async fn build_indexes(
                     ddl,
                     status: BuildStatus::Failed,
                     seconds,
-                    error: Some(format!("{why}; the invalid index was dropped")),
+                    error: Some(format!("{why}; {dropped}")),
                 }
             }
             (Err(e), false) => Applied {
