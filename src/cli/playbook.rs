@@ -106,7 +106,7 @@ impl Hooks for CliHooks {
     }
     fn approve(&self, step: &Step, what: &str) -> Approval {
         if self.yes {
-            return Approval::Yes;
+            return Approval::Yes("--yes".into());
         }
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
             return Approval::NoTerminal;
@@ -122,7 +122,10 @@ impl Hooks for CliHooks {
         let _ = err.flush();
         let mut line = String::new();
         match std::io::stdin().lock().read_line(&mut line) {
-            Ok(_) if matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => Approval::Yes,
+            Ok(_) if matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => {
+                let who = std::env::var("USER").unwrap_or_else(|_| "unknown user".into());
+                Approval::Yes(format!("on the terminal by {who}"))
+            }
             _ => Approval::No,
         }
     }

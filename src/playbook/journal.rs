@@ -52,6 +52,9 @@ pub struct Entry {
     /// Its error.
     #[serde(default)]
     pub error: Option<String>,
+    /// How its approval was given (`--yes`, or who answered on the terminal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<String>,
 }
 
 /// A run's journal.
@@ -159,6 +162,52 @@ pub fn write(dir: &Path, j: &Journal) -> Result<PathBuf, crate::Error> {
     Ok(target)
 }
 
+/// An exclusive lock on a run (`RUN_ID.lock` beside its journal, `flock`), held while a process
+/// drives the run and released when it ends, however it ends: a second process resuming the
+/// same run is refused instead of running the same steps at once.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+/// Take run `id`'s lock, or say which process holds it.
+pub fn lock(dir: &Path, id: &str) -> Result<RunLock, crate::Error> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::io::AsRawFd;
+    check_run_id(id)?;
+    let runs = runs_dir(dir);
+    let p = runs.join(format!("{id}.lock"));
+    let io = |source| crate::Error::Io {
+        path: p.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&runs).map_err(io)?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p)
+        .map_err(io)?;
+    // SAFETY: flock on a descriptor this function owns.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        return Err(crate::Error::Input {
+            path: id.to_string(),
+            message: format!(
+                "the run is going on in another dbkit process (pid {}); wait for it, or stop it and resume",
+                holder.trim()
+            ),
+        });
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    write!(file, "{}", std::process::id()).map_err(io)?;
+    Ok(RunLock { _file: file })
+}
+
 /// Every run's journal under `dir`, newest first (unreadable ones are skipped with a warning).
 pub fn list(dir: &Path) -> Vec<Result<Journal, String>> {
     let Ok(rd) = std::fs::read_dir(runs_dir(dir)) else {
@@ -243,6 +292,7 @@ mod tests {
             result: Value::Null,
             lsn: None,
             error: None,
+            approved: None,
         });
         write(dir.path(), &j).unwrap();
         let mut e = j.steps[0].clone();
@@ -254,6 +304,12 @@ mod tests {
         assert_eq!(back.steps.len(), 1);
         assert_eq!(list(dir.path()).len(), 1);
         assert!(check_run_id("../x").is_err());
+        // One process at a time drives a run.
+        let held = lock(dir.path(), &j.run_id).unwrap();
+        let e = lock(dir.path(), &j.run_id).unwrap_err().to_string();
+        assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
+        drop(held);
+        lock(dir.path(), &j.run_id).unwrap();
         assert!(check_run_id("a/b").is_err());
         assert!(Journal::from_bytes(b"{\"run_id\": ").is_err());
     }

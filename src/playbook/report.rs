@@ -117,6 +117,9 @@ pub struct StepOutcome {
     /// The step it rolled back, for a rollback step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<String>,
+    /// How its approval was given (`--yes`, or who answered on the terminal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved: Option<String>,
     /// Its result (what later steps reference).
     pub result: Value,
 }
@@ -252,8 +255,10 @@ impl Report for PlaybookReport {
                 };
                 what.push_str(&format!("\nassert {mark} {}", a.text));
             }
-            if s.approve {
-                what.push_str("\n(needs approval)");
+            match (&s.approved, s.approve) {
+                (Some(how), _) => what.push_str(&format!("\n(approved: {how})")),
+                (None, true) => what.push_str("\n(needs approval)"),
+                _ => {}
             }
             steps.row(vec![
                 Cell::num(i + 1),

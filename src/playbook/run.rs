@@ -36,10 +36,10 @@ pub struct RunRequest {
 }
 
 /// A person's answer to a step that needs approval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approval {
-    /// Go on.
-    Yes,
+    /// Go on; how it was given (`--yes`, or the user who answered on a terminal), journaled.
+    Yes(String),
     /// Stop.
     No,
     /// Nobody can be asked (no terminal, no `--yes`).
@@ -240,6 +240,7 @@ fn outcome(step: &Step, status: StepStatus) -> StepOutcome {
         seconds: 0.0,
         lsn: None,
         rollback_of: None,
+        approved: None,
         result: Value::Null,
     }
 }
@@ -286,6 +287,8 @@ fn resolve_args(
 }
 
 struct Runner<'a> {
+    /// Held while this process drives the run.
+    _lock: Option<journal::RunLock>,
     req: &'a RunRequest,
     hooks: &'a dyn Hooks,
     scope: RunScope,
@@ -314,6 +317,7 @@ impl Runner<'_> {
                 result: o.result.clone(),
                 lsn: o.lsn.clone(),
                 error: o.error.clone(),
+                approved: o.approved.clone(),
             });
         }
         self.save()
@@ -454,7 +458,7 @@ impl Runner<'_> {
                     .collect::<Vec<_>>()
                     .join(", "),
             ) {
-                Approval::Yes => {}
+                Approval::Yes(how) => o.approved = Some(how),
                 Approval::No => {
                     o.status = StepStatus::Declined;
                     o.error = Some("approval was refused".into());
@@ -623,7 +627,19 @@ pub async fn run(req: &RunRequest, hooks: &dyn Hooks) -> Result<PlaybookReport, 
             finished: false,
         });
     }
+    let lock = match &journal {
+        Some(j) => Some(journal::lock(&req.dir, &j.run_id)?),
+        None => None,
+    };
+    // Read again under the lock: another process may have moved the run on meanwhile.
+    if let (Some(id), Some(j)) = (&req.resume, &mut journal) {
+        *j = journal::read(&req.dir, id)?;
+        if j.finished {
+            return Err(input_error(id, format!("run {id} finished meanwhile")));
+        }
+    }
     let mut runner = Runner {
+        _lock: lock,
         req,
         hooks,
         scope: RunScope {
