@@ -289,13 +289,18 @@ approve = true
         None,
     );
     assert_eq!(code, Some(0), "{err}");
+    let r = json(&out);
     assert_eq!(
-        statuses(&json(&out)),
+        statuses(&r),
         [
             ("first".into(), "done-before".into()),
             ("risky".into(), "done".into())
         ]
     );
+    // The journal says how the step was approved.
+    let j =
+        json(&std::fs::read_to_string(dir.path().join(format!(".dbkit/runs/{id}.json"))).unwrap());
+    assert_eq!(j["steps"][1]["approved"], "--yes", "{j}");
 }
 
 #[test]
