@@ -79,6 +79,16 @@ const REPORTS: &[(&str, &[&str])] = &[
         &["sql", "classify", "fixtures/shop/workload.sql"],
     ),
     ("rules", &["rules"]),
+    (
+        "playbook",
+        &[
+            "playbook",
+            "plan",
+            "add-index-safely",
+            "--var",
+            "workload=fixtures/shop/workload.sql",
+        ],
+    ),
 ];
 
 fn html(args: &[&str]) -> String {
