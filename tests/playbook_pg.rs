@@ -982,3 +982,90 @@ sql = "CREATE TABLE rolled_back (at timestamptz DEFAULT now())"
     assert_eq!(int(&c, "SELECT count(*) FROM rolled_back"), 0);
     assert!(r["findings"].to_string().contains("playbook-assert-failed"));
 }
+
+#[test]
+fn sql_steps_read_rows_check_their_effect_and_stay_read_only_when_asked() {
+    let c = start();
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"name = "rows"
+description = "sql steps"
+[inputs.url]
+type = "url"
+[[steps]]
+name = "mk"
+kind = "sql"
+url = "${inputs.url}"
+sql = "CREATE TABLE t (id int, note text)"
+done = "SELECT to_regclass('public.t') IS NOT NULL"
+[[steps]]
+name = "ins"
+kind = "sql"
+url = "${inputs.url}"
+sql = "INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 3) g RETURNING id, note"
+expect_rows = 3
+[[steps]]
+name = "upd"
+kind = "sql"
+url = "${inputs.url}"
+sql = "UPDATE t SET note = ${steps.ins.rows[0].note | literal} || '''' WHERE id = 1"
+expect_rows = 1
+[[steps]]
+name = "vals"
+kind = "sql"
+url = "${inputs.url}"
+sql = "SELECT count(*) AS n, max(note) AS top FROM t -- trailing comment"
+read_only = true
+assert = ["steps.vals.rows[0].n == 3", "steps.ins.rows[2].note == 'n3'"]
+"#;
+    std::fs::write(dir.path().join("p.toml"), body).unwrap();
+    let url = format!("url={}", c.url());
+    let run = |file: &str| {
+        dbkit(
+            dir.path(),
+            &[
+                "playbook",
+                "run",
+                file,
+                "--var",
+                &url,
+                "--execute",
+                "--format",
+                "json",
+            ],
+            None,
+        )
+    };
+    let (code, out, err) = run("p.toml");
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert_eq!(r["steps"][1]["result"]["rows"][2]["note"], "n3");
+    assert_eq!(r["steps"][2]["result"]["affected"], 1);
+    assert_eq!(int(&c, "SELECT count(*) FROM t WHERE note = 'n1'''"), 1);
+    // A second run: the table is there, so `mk` is already done; the insert adds 3 more rows,
+    // so the update changes 2 rows where 1 was declared: an error (exit 2).
+    let (code, out, err) = run("p.toml");
+    assert_eq!(code, Some(2), "{err}\n{out}");
+    assert!(
+        err.contains("expected 1 row(s), the statement changed 2"),
+        "{err}"
+    );
+    let r = json(&out);
+    assert!(r["steps"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("already done"));
+    assert_eq!(r["steps"][3]["status"], "not-reached");
+    // read_only is enforced by the server.
+    std::fs::write(
+        dir.path().join("ro.toml"),
+        body.replace("expect_rows = 1\n", "").replace(
+            "sql = \"SELECT count(*) AS n, max(note) AS top FROM t -- trailing comment\"",
+            "sql = \"DELETE FROM t\"",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run("ro.toml");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("read-only transaction"), "{err}");
+    assert_eq!(int(&c, "SELECT count(*) FROM t"), 9);
+}

@@ -77,8 +77,8 @@ pub struct Ran {
     pub affected: u64,
 }
 
-/// Run one statement. A query (`returns_rows`) is read through `to_jsonb` of each row, at most
-/// `max_rows` kept; `read_only` runs it inside `BEGIN READ ONLY` and rolls back; `timeout` is
+/// Run one statement. A query or a write with RETURNING (`returns_rows`) is read through
+/// `to_jsonb` of each row, at most `max_rows` kept; `read_only` runs it inside `BEGIN READ ONLY` and rolls back; `timeout` is
 /// the statement's `statement_timeout` (`None`: the server's).
 pub async fn run_statement(
     spec: &ConnSpec,
@@ -125,10 +125,11 @@ async fn run_on(
             ..Default::default()
         });
     }
-    // The statement as a subquery: each row as JSON, one more than kept to know about the rest.
+    // The statement as a CTE (a query, or a write with RETURNING, which runs to its end): each
+    // row as JSON, one more than kept to know about the rest.
     let body = sql.trim().trim_end_matches(';');
     let wrapped = format!(
-        "SELECT to_jsonb(q)::text FROM (\n{body}\n) AS q LIMIT {}",
+        "WITH q AS (\n{body}\n) SELECT to_jsonb(q)::text FROM q LIMIT {}",
         max_rows + 1
     );
     let rows = sqlx::query(&wrapped)

@@ -179,6 +179,13 @@ impl crate::ops::explain::Progress for EventProgress {
     }
 }
 
+/// Whether a statement has a `RETURNING` clause (the keyword outside strings and comments).
+fn has_returning(sql: &str) -> bool {
+    use crate::sql::lexer::{Lexer, TokenKind};
+    Lexer::new(sql)
+        .any(|t| t.kind == TokenKind::Word && t.text(sql).eq_ignore_ascii_case("returning"))
+}
+
 /// The table part of `schema.name` (public when unqualified).
 fn split_table(t: &str) -> (String, String) {
     match t.split_once('.') {
@@ -831,7 +838,9 @@ pub async fn run_kind(
             let spec = a.spec()?;
             let read_only = a.flag("read_only");
             let kind = crate::sql::classify(&sql);
-            let returns_rows = kind.kind == crate::sql::StatementKind::Read;
+            // A query, or a write with RETURNING: its rows are read (through a CTE).
+            let returns_rows = kind.kind == crate::sql::StatementKind::Read
+                || (kind.kind == crate::sql::StatementKind::Write && has_returning(&sql));
             if !execute && !read_only {
                 let mut d = done(
                     json!({"rows": [], "count": 0, "affected": 0}),
