@@ -775,3 +775,80 @@ pub async fn run(req: &RunRequest, hooks: &dyn Hooks) -> Result<PlaybookReport, 
     runner.report.seconds = t0.elapsed().as_secs_f64();
     Ok(runner.report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pb() -> Playbook {
+        super::super::load::load(
+            "p.toml",
+            br#"name = "p"
+[inputs.url]
+type = "url"
+[inputs.n]
+type = "int"
+default = 3
+[[steps]]
+name = "s"
+kind = "note"
+text = "${inputs.n}"
+"#,
+        )
+        .unwrap()
+    }
+
+    fn journal_with(url: &str) -> Journal {
+        let mut inputs = Map::new();
+        inputs.insert("url".into(), Value::String(url.into()));
+        inputs.insert("n".into(), Value::from(3));
+        Journal {
+            run_id: "r".into(),
+            playbook: "p".into(),
+            file: "p.toml".into(),
+            digest: String::new(),
+            inputs,
+            started: String::new(),
+            steps: vec![],
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn inputs_are_typed_defaulted_and_kept_across_a_resume_without_their_passwords() {
+        let vars = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let got = resolve_inputs(&pb(), &vars(&[("url", "postgres://u:pw@h/db")]), None).unwrap();
+        assert_eq!(got["n"], Value::from(3));
+        assert_eq!(
+            masked(&got["url"]),
+            Value::String("postgres://u:***@h/db".into())
+        );
+        let e = resolve_inputs(&pb(), &vars(&[("url", "x"), ("n", "many")]), None).unwrap_err();
+        assert!(e.to_string().contains("not a whole number"), "{e}");
+        // Resumed: the journal keeps the URL masked; it must be given again, and the same.
+        let j = journal_with("postgres://u:***@h/db");
+        let e = resolve_inputs(&pb(), &[], Some(&j))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("held a password") && !e.contains("pw"), "{e}");
+        let ok =
+            resolve_inputs(&pb(), &vars(&[("url", "postgres://u:pw@h/db")]), Some(&j)).unwrap();
+        assert_eq!(ok["url"], Value::String("postgres://u:pw@h/db".into()));
+        let e = resolve_inputs(
+            &pb(),
+            &vars(&[("url", "postgres://u:pw@other/db")]),
+            Some(&j),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the run started with another value"), "{e}");
+        // Without a password the journal's value is used as it is.
+        let j = journal_with("postgres://u@h/db");
+        let ok = resolve_inputs(&pb(), &[], Some(&j)).unwrap();
+        assert_eq!(ok["url"], Value::String("postgres://u@h/db".into()));
+    }
+}
