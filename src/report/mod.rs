@@ -174,6 +174,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/explain.html.tera"),
     ),
     (
+        "playbook.html.tera",
+        include_str!("../../templates/playbook.html.tera"),
+    ),
+    (
         "generic.md.tera",
         include_str!("../../templates/generic.md.tera"),
     ),
