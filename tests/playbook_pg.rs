@@ -706,7 +706,7 @@ fn plan_and_list_show_the_steps_without_connecting() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("<table") && out.contains("index.apply"),
+        out.contains("<ol class=\"steps\">") && out.contains("index.apply"),
         "{out}"
     );
 }
