@@ -349,29 +349,44 @@ sql = "SELECT count(*) FROM ${inputs.tabel | ident}"
 when = "steps.craete.affected == 0"
 "#;
     std::fs::write(dir.path().join("broken.toml"), text).unwrap();
-    for cmd in ["validate", "run"] {
-        let mut args = vec!["playbook", cmd, "broken.toml"];
-        if cmd == "run" {
-            args.extend(["--execute", "--var", "url=postgres://nobody@127.0.0.1:1/x"]);
-        }
-        let (code, _, err) = dbkit(dir.path(), &args, None);
-        assert_eq!(code, Some(2), "{cmd}: {err}");
+    // validate: each problem is a finding at its line (exit 1), as GitHub annotations too.
+    let (code, out, err) = dbkit(
+        dir.path(),
+        &["playbook", "validate", "broken.toml", "--format", "github"],
+        None,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    for line in [15, 21, 22] {
         assert!(
-            err.contains("broken.toml:15: step `oops`: unknown step kind \"index.aply\""),
-            "{err}"
+            out.contains(&format!("::error file=broken.toml,line={line}")),
+            "{out}"
         );
-        assert!(
-            err.contains("broken.toml:21: step `count`: `inputs.tabel` names no input"),
-            "{err}"
-        );
-        assert!(
-            err.contains(
-                "broken.toml:22: step `count`: `steps.craete.affected`: `craete` is no step"
-            ),
-            "{err}"
-        );
-        assert!(!err.contains("connect"), "it tried to connect: {err}");
     }
+    assert!(out.contains("title=playbook-invalid"), "{out}");
+    // run: refused before anything runs (exit 2), every problem on stderr.
+    let args = [
+        "playbook",
+        "run",
+        "broken.toml",
+        "--execute",
+        "--var",
+        "url=postgres://nobody@127.0.0.1:1/x",
+    ];
+    let (code, _, err) = dbkit(dir.path(), &args, None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("broken.toml:15: step `oops`: unknown step kind \"index.aply\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.toml:21: step `count`: `inputs.tabel` names no input"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.toml:22: step `count`: `steps.craete.affected`: `craete` is no step"),
+        "{err}"
+    );
+    assert!(!err.contains("connect"), "it tried to connect: {err}");
     assert!(!dir.path().join(".dbkit").exists());
     // A missing input is refused before anything runs, naming it.
     std::fs::write(

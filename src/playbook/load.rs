@@ -401,12 +401,12 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Playbook, crate::Error> {
     let text = crate::sql::span::check_utf8(bytes).map_err(|e| input(e.to_string()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = Lines::of(text);
-    let doc = toml_edit::ImDocument::parse(text).map_err(|e| {
-        let line = lines.line(e.span());
-        input(format!(
-            "line {line}: {}",
-            e.message().trim_end().replace('\n', " ")
-        ))
+    let doc = toml_edit::ImDocument::parse(text).map_err(|e| LoadError {
+        file: file.to_string(),
+        problems: vec![(
+            lines.line(e.span()).max(1),
+            format!("not TOML: {}", e.message().trim_end().replace('\n', " ")),
+        )],
     })?;
     let root = table(doc.as_table(), &lines);
     let mut ld = Loader {
@@ -731,7 +731,7 @@ sql = "DROP INDEX CONCURRENTLY IF EXISTS ${steps.build.built[0] | ident}"
     fn bad_bytes_and_bad_toml_are_errors_not_panics() {
         assert!(load("p.toml", b"\xff\xfe").is_err());
         let e = load("p.toml", b"name = \"x\"\n[[steps]\n").unwrap_err();
-        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(e.to_string().contains("p.toml:2: not TOML"), "{e}");
         let deep = format!("x = {}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(load("p.toml", deep.as_bytes()).is_err());
         assert!(!problems("name = \"x\"").is_empty());

@@ -219,6 +219,7 @@ pub fn list(dir: Option<&std::path::Path>) -> Result<report::PlaybookListReport,
         playbooks: Vec::new(),
         runs: Vec::new(),
         unreadable: Vec::new(),
+        findings: Vec::new(),
     };
     for (name, text) in shipped::SHIPPED {
         let pb = load::load(&format!("(shipped) {name}"), text.as_bytes())?;
@@ -247,17 +248,35 @@ pub fn list(dir: Option<&std::path::Path>) -> Result<report::PlaybookListReport,
     Ok(r)
 }
 
-/// `dbkit playbook validate FILE…`: load each (every problem of every file is an error).
+/// `dbkit playbook validate FILE…`: load each; every problem of every file is a
+/// `playbook-invalid` finding at its line (a file that cannot be read at all is an error).
 pub fn validate(files: &[String]) -> Result<report::PlaybookListReport, crate::Error> {
     let mut r = report::PlaybookListReport {
         what: "validate",
         playbooks: Vec::new(),
         runs: Vec::new(),
         unreadable: Vec::new(),
+        findings: Vec::new(),
     };
     for f in files {
-        let (pb, _) = open(f)?;
-        r.playbooks.push(report::PlaybookInfo::of(&pb));
+        match open(f) {
+            Ok((pb, _)) => r.playbooks.push(report::PlaybookInfo::of(&pb)),
+            Err(crate::Error::Playbook(e)) => r.findings.extend(e.problems.into_iter().map(
+                |(line, message)| crate::Finding {
+                    rule: crate::RuleId::PlaybookInvalid,
+                    severity: crate::RuleId::PlaybookInvalid.severity(),
+                    message,
+                    location: crate::Location {
+                        file: Some(e.file.clone()),
+                        line: Some(line),
+                        ..Default::default()
+                    },
+                    evidence: serde_json::Value::Null,
+                    suggestion: None,
+                },
+            )),
+            Err(other) => return Err(other),
+        }
     }
     Ok(r)
 }

@@ -433,6 +433,8 @@ pub struct PlaybookListReport {
     pub runs: Vec<RunInfo>,
     /// Journals that could not be read.
     pub unreadable: Vec<String>,
+    /// `validate`: every problem of the playbooks that are not valid (`playbook-invalid`).
+    pub findings: Vec<Finding>,
 }
 
 impl PlaybookListReport {
@@ -475,13 +477,34 @@ impl Report for PlaybookListReport {
     fn kind(&self) -> &'static str {
         "playbook-list"
     }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    fn findings_mut(&mut self) -> Option<&mut Vec<Finding>> {
+        Some(&mut self.findings)
+    }
     fn summary(&self) -> String {
         if self.what == "validate" {
             let steps: usize = self.playbooks.iter().map(|p| p.steps.len()).sum();
-            format!(
+            let mut bad: Vec<&str> = self
+                .findings
+                .iter()
+                .filter_map(|f| f.location.file.as_deref())
+                .collect();
+            bad.dedup();
+            let mut s = format!(
                 "{} playbook(s) valid, {steps} step(s): every kind, argument, input and reference checked",
                 self.playbooks.len()
-            )
+            );
+            if !bad.is_empty() {
+                s.push_str(&format!(
+                    "; {} not valid ({}), {} problem(s)",
+                    bad.len(),
+                    bad.join(", "),
+                    self.findings.len()
+                ));
+            }
+            s
         } else {
             format!(
                 "{} playbook(s), {} run(s) kept",
