@@ -4,7 +4,7 @@
 //! (`assert`), a person's approval (`approve`) and what to do when it fails (`on_failure`,
 //! `rollback`). Loading checks everything before anything runs ([`load`]); a run is a dry
 //! run unless asked to execute, and an executed run keeps a journal beside the playbook
-//! (`.dbkit/runs/RUN_ID.json`) so that it resumes after an interruption ([`run`]).
+//! (`.dbkit/runs/RUN_ID.json`) so that it resumes after an interruption ([`run()`]).
 //!
 //! ```
 //! let pb = dbkit::playbook::load::load("demo.toml", br#"
