@@ -3,7 +3,7 @@
 //! row misestimates, buffers).
 //!
 //! Input forms: EXPLAIN in every format (text, JSON, YAML, XML), as psql prints it in any
-//! setting, as GUI clients copy it, and as auto_explain logs it ([`paste`] takes the wrappers
+//! setting, as GUI clients copy it, and as auto_explain logs it (`paste` takes the wrappers
 //! apart). Unknown fields are ignored; fields a version does not have are `None`.
 //!
 //! Per-loop and total figures follow PostgreSQL's explain.c: times, rows and rows removed are

@@ -90,7 +90,7 @@ pub struct ScanOptions {
     /// Told after each block.
     pub progress: Option<std::sync::Arc<dyn ScanProgress>>,
     /// The share of lines (0..1) below which a log is reported as read only in part
-    /// (default [`MIN_EXPLAINED`]).
+    /// (default `MIN_EXPLAINED`).
     pub min_explained: Option<f64>,
 }
 

@@ -249,7 +249,7 @@ pub fn relation_sql(n: &Node) -> Option<String> {
 const PLACEHOLDER: &str = "dbkit_scanned_relation";
 
 /// The predicates of a condition as a plan prints it, columns qualified as written: read as
-/// the WHERE clause of a query over a placeholder relation [`PLACEHOLDER`], so an unqualified column
+/// the WHERE clause of a query over a placeholder relation `PLACEHOLDER`, so an unqualified column
 /// resolves to it and `p.customer_id` keeps its `p`.
 pub fn filter_predicates(filter: &str) -> Vec<Predicate> {
     let sql = format!("SELECT 1 FROM {PLACEHOLDER} WHERE {filter}");
