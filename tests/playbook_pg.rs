@@ -1084,3 +1084,112 @@ assert = ["steps.vals.rows[0].n == 3", "steps.ins.rows[2].note == 'n3'"]
     assert!(err.contains("read-only transaction"), "{err}");
     assert_eq!(int(&c, "SELECT count(*) FROM t"), 9);
 }
+
+/// Run `dbkit playbook run p.toml --execute` in `dir` on a tmux terminal, answer `answer` to
+/// its approval prompt, and return the exit code and the journal of the run.
+fn approve_on_a_terminal(dir: &Path, answer: &str) -> (i32, serde_json::Value) {
+    let socket = dir.join("tmux.sock");
+    let name = format!("approve-{answer}");
+    let script = format!(
+        "cd '{}' && TERM=xterm '{}' playbook run p.toml --execute --format json > out-{answer}.json; echo __EXIT $?; sleep 600",
+        dir.display(),
+        env!("CARGO_BIN_EXE_dbkit")
+    );
+    let tmux = |a: &[&str]| {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(a)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux is required for this test: {e}"))
+    };
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = || {
+        let out = tmux(&[
+            "capture-pane",
+            "-p",
+            "-J",
+            "-t",
+            &name,
+            "-S",
+            "-",
+            "-E",
+            "-",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wait_for = |what: &str| {
+        let start = std::time::Instant::now();
+        loop {
+            let s = screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "no {what:?} on the terminal:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let asked = wait_for("approve? [y/N]");
+    assert!(
+        asked.contains("step risky (note) needs approval"),
+        "{asked}"
+    );
+    tmux(&["send-keys", "-t", &name, answer, "Enter"]);
+    let done = wait_for("__EXIT ");
+    tmux(&["kill-session", "-t", &name]);
+    let code: i32 = done
+        .split("__EXIT ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{done}"));
+    let report = json(&std::fs::read_to_string(dir.join(format!("out-{answer}.json"))).unwrap());
+    let id = report["run_id"].as_str().unwrap();
+    let journal =
+        json(&std::fs::read_to_string(dir.join(format!(".dbkit/runs/{id}.json"))).unwrap());
+    (code, journal)
+}
+
+#[test]
+fn approval_on_a_terminal_asks_and_takes_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "name = \"approve-me\"\n[[steps]]\nname = \"risky\"\nkind = \"note\"\ntext = \"two\"\napprove = true\n",
+    )
+    .unwrap();
+    let (code, j) = approve_on_a_terminal(dir.path(), "y");
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j["finished"], true);
+    assert!(
+        j["steps"][0]["approved"]
+            .as_str()
+            .unwrap()
+            .starts_with("on the terminal by"),
+        "{j}"
+    );
+    let (code, j) = approve_on_a_terminal(dir.path(), "n");
+    assert_eq!(code, 2, "{j}");
+    assert_eq!(j["finished"], false);
+    assert_eq!(j["steps"][0]["status"], "waiting");
+}
