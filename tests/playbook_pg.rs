@@ -557,6 +557,38 @@ fn release_check_passes_a_safe_migration_and_gates_a_plan_regression() {
         "{out}"
     );
     assert_eq!(r["steps"][1]["result"]["observed"], true);
+    // Executed (it changes nothing either way): journaled and finished.
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        format!("migrations={}", fixture("fixtures/release/ok")),
+        format!("schema={}", fixture("fixtures/release/schema.sql")),
+        format!("workload={}", fixture("fixtures/release/workload.sql")),
+    ];
+    let (code, out, err) = dbkit(
+        dir.path(),
+        &[
+            "playbook",
+            "run",
+            "release-check",
+            "--var",
+            &vars[0],
+            "--var",
+            &vars[1],
+            "--var",
+            &vars[2],
+            "--execute",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}\n{out}");
+    let r = json(&out);
+    assert!(statuses(&r).iter().all(|(_, s)| s == "done"), "{out}");
+    let id = r["run_id"].as_str().unwrap();
+    let j =
+        json(&std::fs::read_to_string(dir.path().join(format!(".dbkit/runs/{id}.json"))).unwrap());
+    assert_eq!(j["finished"], true);
 
     let (code, out, err) = run("regression", "json");
     assert_eq!(code, Some(1), "{err}\n{out}");
@@ -1070,6 +1102,18 @@ assert = ["steps.vals.rows[0].n == 3", "steps.ins.rows[2].note == 'n3'"]
         .unwrap()
         .contains("already done"));
     assert_eq!(r["steps"][3]["status"], "not-reached");
+    // A `done` query that does not answer true or false is an error, not "not done".
+    std::fs::write(
+        dir.path().join("d.toml"),
+        body.replace(
+            "done = \"SELECT to_regclass('public.t') IS NOT NULL\"",
+            "done = \"SELECT count(*) FROM t\"",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run("d.toml");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("must return true or false, not 6"), "{err}");
     // read_only is enforced by the server.
     std::fs::write(
         dir.path().join("ro.toml"),

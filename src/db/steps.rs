@@ -149,14 +149,21 @@ async fn run_on(
     })
 }
 
-/// Evaluate a `done` query: its first column of its first row must be true.
+/// Evaluate a `done` query: the first column of its first row must be true or false (no row
+/// counts as false); anything else is an error, never taken as an answer.
 pub async fn query_true(spec: &ConnSpec, sql: &str) -> Result<bool, DbError> {
     let ran = run_statement(spec, sql, true, true, Some("30s"), 1).await?;
-    Ok(ran
-        .rows
-        .first()
-        .and_then(|r| r.as_object())
-        .and_then(|o| o.values().next())
+    let Some(first) = ran.rows.first() else {
+        return Ok(false);
+    };
+    let value = first.as_object().and_then(|o| o.values().next());
+    value
         .and_then(|v| v.as_bool())
-        .unwrap_or(false))
+        .ok_or_else(|| DbError::Query {
+            context: "the step's `done` query".to_string(),
+            message: format!(
+                "it must return true or false, not {}",
+                value.map_or_else(|| "no column".to_string(), |v| v.to_string())
+            ),
+        })
 }

@@ -603,7 +603,7 @@ pub async fn run_kind(
             );
             Ok(done(
                 json!({"nodes": r.nodes.len(), "unread": unread,
-                       "map_written": a.str("write_map")}),
+                       "map_written": a.str("write_map").filter(|_| execute)}),
                 summary,
                 r.findings.clone(),
                 vec![],
