@@ -646,9 +646,13 @@ pub async fn run_kind(
                 .steps
                 .iter()
                 .flat_map(|s| {
-                    s.statements
-                        .iter()
-                        .map(|x| format!("-- on {}\n{}", x.node, x.sql))
+                    s.statements.iter().map(|x| {
+                        format!(
+                            "-- on {}\n{}",
+                            crate::sql::ident::comment_text(&x.node),
+                            x.sql
+                        )
+                    })
                 })
                 .collect();
             let finished = r.state == "done";
